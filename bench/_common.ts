@@ -1,0 +1,106 @@
+// Shared plumbing for `npm run bench -- <name>`: machine description, the one JSON shape every bench prints
+// with --json (see docs/ARCHITECTURE.md), a side-by-side table, and a tiny timer.
+import { cpus } from 'node:os';
+import { spawnSync } from 'node:child_process';
+
+export interface BenchRow {
+  case: string;
+  impl: string; // 'attn' or the peer's plain name: 'openblas', 'pytorch', 'tfjs-wasm', 'gpt-tokenizer', ...
+  threads?: number;
+  value: number;
+  unit: 'GFLOP/s' | 'MB/s' | 'tokens/s' | 's' | 'ms' | 'MB' | 'GB/s';
+  note?: string;
+}
+
+export interface BenchReport {
+  bench: string;
+  date: string;
+  machine: { cpus: number; model: string; node: string; relaxedSimd: boolean };
+  rows: BenchRow[];
+  missing?: string[];
+}
+
+/** Does this runtime validate a module that uses f32x4.relaxed_madd? (Node 20 needs a flag; >= 22 has it.) */
+export function hasRelaxedSimd(): boolean {
+  // (module (func (result v128) v128.const i32x4 0 0 0 0 ... f32x4.relaxed_madd))
+  const bytes = new Uint8Array([
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 61, 1, 59, 0,
+    253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    253, 133, 2, 11,
+  ]);
+  return WebAssembly.validate(bytes);
+}
+
+export function machine(): BenchReport['machine'] {
+  const c = cpus();
+  return { cpus: c.length, model: c[0]?.model.trim() ?? 'unknown', node: process.version, relaxedSimd: hasRelaxedSimd() };
+}
+
+export function wantJson(argv: readonly string[] = process.argv.slice(2)): boolean {
+  return argv.includes('--json');
+}
+
+/** Median wall time in ms of `fn` after `warmup` calls, over at least `minRuns` runs and `minMs` milliseconds. */
+export async function timeIt(fn: () => unknown | Promise<unknown>, opts: { warmup?: number; minRuns?: number; minMs?: number } = {}): Promise<number> {
+  const { warmup = 1, minRuns = 3, minMs = 1000 } = opts;
+  for (let i = 0; i < warmup; i++) await fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < minRuns || performance.now() - start < minMs) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** Run `/usr/bin/python3` with a script; returns stdout, or null when python (or a module it needs) is missing. */
+export function runPython(script: string, args: string[] = [], env: Record<string, string> = {}): string | null {
+  const r = spawnSync('/usr/bin/python3', ['-c', script, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    maxBuffer: 64 << 20,
+  });
+  if (r.error || r.status !== 0) return null;
+  return r.stdout;
+}
+
+/**
+ * Print a report: with --json exactly one JSON object on stdout; otherwise a table where each peer row also
+ * shows attn's value for the same case and thread count as a ratio (attn / peer, > 1 means attn is ahead for
+ * rates; for times and sizes, where lower is better, the ratio is peer / attn so > 1 still means attn wins).
+ */
+export function report(r: BenchReport, json = wantJson()): void {
+  if (json) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return;
+  }
+  const m = r.machine;
+  console.log(`${r.bench} — ${m.model}, ${m.cpus} cpus, node ${m.node}, relaxed SIMD ${m.relaxedSimd ? 'yes' : 'no'}, ${r.date}`);
+  const lowerIsBetter = (u: string) => u === 's' || u === 'ms' || u === 'MB';
+  const header = ['case', 'impl', 'threads', 'value', 'unit', 'attn ÷ peer'];
+  const lines: string[][] = [header];
+  for (const row of r.rows) {
+    const mine = r.rows.find((x) => x.impl === 'attn' && x.case === row.case && (x.threads ?? 1) === (row.threads ?? 1) && x.unit === row.unit);
+    let ratio = '';
+    if (row.impl !== 'attn' && mine) {
+      const q = lowerIsBetter(row.unit) ? row.value / mine.value : mine.value / row.value;
+      ratio = `${q.toFixed(2)}×`;
+    }
+    lines.push([row.case, row.impl, String(row.threads ?? ''), fmt(row.value), row.unit + (row.note ? ` (${row.note})` : ''), ratio]);
+  }
+  const widths = header.map((_, i) => Math.max(...lines.map((l) => l[i]!.length)));
+  for (const l of lines) console.log(l.map((s, i) => s.padEnd(widths[i]!)).join('  '));
+  if (r.missing?.length) console.log(`not measured (not installed): ${r.missing.join(', ')}`);
+}
+
+function fmt(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(3);
+}
+
+export function newReport(bench: string): BenchReport {
+  return { bench, date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), machine: machine(), rows: [], missing: [] };
+}

@@ -1,0 +1,85 @@
+// The Backend: the small set of heavy kernels the tensor engine composes everything from.
+//
+// Tensors keep their data in ordinary (garbage-collected) Float32Arrays, so users never free anything. A
+// backend receives contiguous arrays and writes into an `out` array the caller allocated. The plain-TS
+// backend (js/) is the readable oracle; the WebAssembly backend (wasm/) copies operands into its shared
+// memory, runs SIMD kernels there on a worker pool, and copies results out. That copy is O(n²) next to the
+// O(n³) of a matmul or attention, which is why only those kernels live here; elementwise ops stay in
+// plain TypeScript in src/tensor, where V8 runs them at memory speed.
+//
+// Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
+
+/**
+ * out[b] = op(A[b]) · op(B[b]) (+ out[b] when accumulate), for b in 0..batch-1, all row-major.
+ * op(A) is (M, K): A is stored (M, K), or (K, M) when transA. op(B) is (K, N): B is stored (K, N), or (N, K)
+ * when transB. aBatchStride / bBatchStride are in elements; 0 broadcasts one matrix over the batch (a weight).
+ * out is (batch, M, N), contiguous.
+ */
+export interface MatmulSpec {
+  batch: number;
+  m: number;
+  n: number;
+  k: number;
+  transA: boolean;
+  transB: boolean;
+  aBatchStride: number;
+  bBatchStride: number;
+  /** Add into `out` instead of overwriting it (gradient accumulation). */
+  accumulate: boolean;
+  /**
+   * Set when B is a parameter whose contents only change when this number changes (the tensor's version).
+   * A backend may then cache B in packed form and reuse it until the version moves (weights packed once).
+   */
+  bVersion?: number;
+}
+
+/** Masks for scaled-dot-product attention. Query i sits at absolute position (Tk - Tq + i) (a KV cache). */
+export interface AttentionSpec {
+  batch: number; // B
+  heads: number; // H
+  tq: number; // Tq
+  tk: number; // Tk
+  headDim: number; // D
+  /** Multiplies q·kᵀ; usually 1/sqrt(D). */
+  scale: number;
+  /** Key j is hidden from query i when j > pos(i). */
+  causal: boolean;
+  /** Key j is hidden when pos(i) - j >= window (sliding window); 0 = no window. */
+  window: number;
+  /** (B, Tk), 1 = attend, 0 = padding. Omitted = every key is real. */
+  keyMask?: Uint8Array;
+}
+
+export interface AttentionForwardResult {
+  /** (B, H, Tq, D) */
+  out: Float32Array;
+  /** (B, H, Tq): log Σ_j exp(scale·q·k_j) over visible keys; what backward needs to rebuild the weights. */
+  lse: Float32Array;
+  /** (B, H, Tq, Tk) softmax probabilities, only when asked for. */
+  weights?: Float32Array;
+}
+
+export interface Backend {
+  readonly name: string;
+  /** Threads this backend uses for large kernels (1 for the reference backend). */
+  readonly threads: number;
+
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void;
+
+  /**
+   * softmax(scale·q·kᵀ + mask)·v with q (B,H,Tq,D), k and v (B,H,Tk,D), all contiguous. A query that sees no
+   * key at all (a fully padded row) gets out = 0 and lse = -Infinity; its weights row is all zeros.
+   */
+  attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult;
+
+  /** Gradients of attentionForward: given dOut (B,H,Tq,D) and the forward's out and lse, return dq, dk, dv. */
+  attentionBackward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    dOut: Float32Array,
+    spec: AttentionSpec,
+  ): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
+}
