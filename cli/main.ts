@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// `attn`: the command-line tool. Each subcommand lives in its own file and is loaded only when used, so
+// `attn tokenizer ...` never loads the tensor engine and `attn --help` is instant.
+import { UsageError } from './args.js';
+
+const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> }> = {
+  start: { summary: 'the default run: train a tokenizer and a small GPT on Shakespeare, then sample', load: async () => (await import('./start.js')).startCommand },
+  train: { summary: 'train a GPT on your text (or fine-tune one with --init)', load: async () => (await import('./train.js')).trainCommand },
+  generate: { summary: 'generate text from a model folder', load: async () => (await import('./generate.js')).generateCommand },
+  eval: { summary: 'loss, perplexity and bits per byte of a model on a text file', load: async () => (await import('./eval.js')).evalCommand },
+  info: { summary: 'parameters, FLOPs per token and memory of a model or preset', load: async () => (await import('./info.js')).infoCommand },
+  tokenizer: { summary: 'train, encode and decode with BPE and WordPiece tokenizers', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
+};
+
+function usage(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length)) + 2;
+  return [
+    'usage: attn <command> [options]',
+    '',
+    'Transformers from scratch: tokenize, train, generate.',
+    '',
+    'Commands:',
+    ...Object.entries(COMMANDS).map(([k, c]) => `  ${k.padEnd(w)}${c.summary}`),
+    '',
+    'Run `attn <command> --help` for the options of a command.',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    console.log(pkg.version);
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) {
+    console.error(`attn: unknown command '${name}'\n\n${usage()}`);
+    return 2;
+  }
+  return (await cmd.load())(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    // User mistakes and bad files get one clear line, not a stack trace; ATTN_DEBUG=1 shows the trace.
+    const err = e instanceof Error ? e : new Error(String(e));
+    if (process.env['ATTN_DEBUG']) console.error(err.stack);
+    else console.error(`attn: ${err.message}`);
+    process.exitCode = err instanceof UsageError ? 2 : 1;
+  },
+);

@@ -1,0 +1,215 @@
+// The training loop for causal language models (nanoGPT's train.py, as a function).
+//
+// One optimizer step:
+//   for micro in 1..gradAccum:  loss = model(x, targets=y) / gradAccum;  loss.backward()   (grads add up)
+//   clip the global gradient norm;  lr = schedule(step);  AdamW step;  zero the grads
+// Every evalEvery steps (and at the end) the whole validation stream is scored: loss, perplexity, bits per byte.
+//
+// The loop owns no files: `hooks.save` is called when a checkpoint is due (src/train/checkpoint.ts writes the
+// folder), `hooks.log` receives every metrics record. What "resumable" needs is all in TrainState: the step,
+// the optimizer's moments and the RNG that draws batches and dropout masks; restoring them continues the
+// exact same run (tested: a resumed run's losses equal an uninterrupted run's).
+
+import { Rng, noGrad, type Tensor } from '../tensor/index.js';
+import { AdamW, clipGradNorm, cosineWithWarmup } from '../optim/index.js';
+import type { GPT } from '../models/gpt.js';
+import { randomBatch, sequentialBatches, bitsPerByte, type TokenStream } from './data.js';
+
+export interface TrainOptions {
+  /** Optimizer steps to run in total (counting steps done before a resume). */
+  steps: number;
+  /** Stop early after this many seconds of this process (the budget of the default run); 0 = no limit. */
+  timeLimitSec: number;
+  batchSize: number; // B, rows per micro-batch
+  blockSize: number; // T, tokens per row (≤ n_positions)
+  gradAccum: number; // micro-batches per optimizer step
+  lr: number; // peak learning rate
+  minLr: number; // floor of the cosine decay
+  warmupSteps: number;
+  weightDecay: number; // on matrices and embeddings only (not biases or LayerNorm)
+  betas: [number, number];
+  gradClip: number; // max global gradient norm; 0 = off
+  evalEvery: number; // steps between evaluations; 0 = only at the end
+  /** Evaluate on at most this many validation tokens (0 = all): keeps evaluation cheap on big corpora. */
+  evalTokens: number;
+  saveEvery: number; // steps between checkpoints; 0 = only at the end
+  seed: number;
+}
+
+export const TRAIN_DEFAULTS: TrainOptions = {
+  steps: 1000,
+  timeLimitSec: 0,
+  batchSize: 16,
+  blockSize: 128,
+  gradAccum: 1,
+  lr: 1e-3,
+  minLr: 1e-4,
+  warmupSteps: 50,
+  weightDecay: 0.1,
+  betas: [0.9, 0.99],
+  gradClip: 1.0,
+  evalEvery: 100,
+  evalTokens: 0,
+  saveEvery: 0,
+  seed: 1337,
+};
+
+/** Everything needed to continue a run exactly where it stopped. */
+export interface TrainState {
+  step: number; // optimizer steps done
+  tokensSeen: number;
+  rngState: number[];
+  optimizer: { decay: AdamW; noDecay: AdamW };
+  bestValLoss: number;
+  elapsedSec: number; // training seconds before this process (for tokens/s and the time budget)
+}
+
+export interface StepRecord {
+  kind: 'train';
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  elapsedSec: number;
+}
+
+export interface EvalRecord {
+  kind: 'eval';
+  step: number;
+  valLoss: number;
+  perplexity: number;
+  bitsPerByte: number;
+  elapsedSec: number;
+}
+
+export type MetricsRecord = StepRecord | EvalRecord;
+
+export interface TrainHooks {
+  /** Every metrics record, in order (the CLI writes them to metrics.jsonl and draws the progress bar). */
+  log?: (r: MetricsRecord) => void;
+  /** Save a checkpoint of the model and `state`; `reason` says why ('interval', 'final', 'best'). */
+  save?: (state: TrainState, reason: 'interval' | 'final') => void | Promise<void>;
+}
+
+export interface TrainResult {
+  state: TrainState;
+  lastEval: EvalRecord | null;
+  stoppedBy: 'steps' | 'time';
+}
+
+/** Decay matrices and embeddings; not biases and LayerNorm gains (nanoGPT's rule: decay iff ndim ≥ 2). */
+export function makeOptimizers(model: GPT, opts: TrainOptions): { decay: AdamW; noDecay: AdamW } {
+  const params = model.parameters();
+  const decay = new AdamW(params.filter((p) => p.ndim >= 2), { lr: opts.lr, betas: opts.betas, eps: 1e-8, weightDecay: opts.weightDecay });
+  const noDecay = new AdamW(params.filter((p) => p.ndim < 2), { lr: opts.lr, betas: opts.betas, eps: 1e-8, weightDecay: 0 });
+  return { decay, noDecay };
+}
+
+export function newTrainState(model: GPT, opts: TrainOptions): TrainState {
+  return {
+    step: 0,
+    tokensSeen: 0,
+    rngState: new Rng(opts.seed).getState(),
+    optimizer: makeOptimizers(model, opts),
+    bestValLoss: Infinity,
+    elapsedSec: 0,
+  };
+}
+
+/** Mean validation loss over (at most evalTokens of) the validation stream, without gradients. */
+export function evaluate(model: GPT, tokens: Int32Array, valBytes: number, opts: Pick<TrainOptions, 'batchSize' | 'blockSize' | 'evalTokens'>): { loss: number; perplexity: number; bitsPerByte: number; tokens: number } {
+  const limit = opts.evalTokens > 0 && opts.evalTokens < tokens.length ? opts.evalTokens + 1 : tokens.length;
+  const used = tokens.subarray(0, limit);
+  // Bytes of the part we score, in proportion (exact when scoring the whole stream).
+  const bytes = valBytes * ((used.length - 1) / Math.max(1, tokens.length - 1));
+  const wasTraining = model.training;
+  model.train(false);
+  let total = 0;
+  let count = 0;
+  noGrad(() => {
+    for (const b of sequentialBatches(used, opts.batchSize, opts.blockSize)) {
+      const { loss } = model.forward(b.x, { targets: b.y });
+      total += (loss as Tensor).item() * b.count;
+      count += b.count;
+    }
+  });
+  model.train(wasTraining);
+  if (count === 0) throw new Error('evaluate: the validation set is empty; use more text or a smaller validation fraction');
+  const loss = total / count;
+  return { loss, perplexity: Math.exp(loss), bitsPerByte: bitsPerByte(loss, count, bytes), tokens: count };
+}
+
+/**
+ * Train `model` on `data` from `state` (a fresh one from newTrainState, or a resumed one) until opts.steps or
+ * the time limit. Throws (after saving nothing) when the loss becomes NaN or infinite, naming the step, so the
+ * last good checkpoint on disk stays the one to resume from.
+ */
+export async function trainLoop(model: GPT, data: TokenStream, state: TrainState, opts: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
+  if (opts.blockSize > model.config.n_positions) {
+    throw new Error(`block size ${opts.blockSize} is larger than the model's n_positions ${model.config.n_positions}`);
+  }
+  const rng = new Rng(opts.seed);
+  rng.setState(state.rngState);
+  const schedule = cosineWithWarmup({ warmup: opts.warmupSteps, total: opts.steps, maxLr: opts.lr, minLr: opts.minLr });
+  const params = model.parameters();
+  const { decay, noDecay } = state.optimizer;
+  const t0 = performance.now();
+  const elapsed = () => state.elapsedSec + (performance.now() - t0) / 1000;
+  let lastEval: EvalRecord | null = null;
+  let stoppedBy: TrainResult['stoppedBy'] = 'steps';
+  const tokensPerStep = opts.batchSize * opts.blockSize * opts.gradAccum;
+  model.train(true);
+
+  const runEval = (): EvalRecord => {
+    const e = evaluate(model, data.val, data.valBytes, opts);
+    const rec: EvalRecord = { kind: 'eval', step: state.step, valLoss: e.loss, perplexity: e.perplexity, bitsPerByte: e.bitsPerByte, elapsedSec: elapsed() };
+    state.bestValLoss = Math.min(state.bestValLoss, e.loss);
+    hooks.log?.(rec);
+    return rec;
+  };
+
+  while (state.step < opts.steps) {
+    if (opts.timeLimitSec > 0 && (performance.now() - t0) / 1000 >= opts.timeLimitSec) {
+      stoppedBy = 'time';
+      break;
+    }
+    const stepStart = performance.now();
+    let lossSum = 0;
+    for (let micro = 0; micro < opts.gradAccum; micro++) {
+      const { x, y } = randomBatch(data.train, opts.batchSize, opts.blockSize, rng);
+      const { loss } = model.forward(x, { targets: y, rng });
+      const l = (loss as Tensor).item();
+      if (!Number.isFinite(l)) {
+        throw new Error(`training diverged: loss is ${l} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}) or more warmup.`);
+      }
+      lossSum += l;
+      // Each micro-batch's gradient is 1/gradAccum of the step's: the sum is the gradient of the mean loss.
+      (opts.gradAccum > 1 ? (loss as Tensor).mul(1 / opts.gradAccum) : (loss as Tensor)).backward();
+    }
+    const gradNorm = opts.gradClip > 0 ? clipGradNorm(params, opts.gradClip) : NaN;
+    const lr = schedule(state.step);
+    decay.lr = lr;
+    noDecay.lr = lr;
+    decay.step();
+    noDecay.step();
+    decay.zeroGrad();
+    noDecay.zeroGrad();
+    state.step++;
+    state.tokensSeen += tokensPerStep;
+    state.rngState = rng.getState();
+    const dt = (performance.now() - stepStart) / 1000;
+    hooks.log?.({ kind: 'train', step: state.step, loss: lossSum / opts.gradAccum, lr, gradNorm, tokensPerSec: tokensPerStep / dt, elapsedSec: elapsed() });
+
+    if (opts.evalEvery > 0 && state.step % opts.evalEvery === 0 && state.step < opts.steps) lastEval = runEval();
+    if (opts.saveEvery > 0 && state.step % opts.saveEvery === 0 && state.step < opts.steps && hooks.save) {
+      state.elapsedSec = elapsed();
+      await hooks.save(state, 'interval');
+    }
+  }
+  if (lastEval === null || lastEval.step !== state.step) lastEval = runEval();
+  state.elapsedSec = elapsed();
+  if (hooks.save) await hooks.save(state, 'final');
+  model.train(false);
+  return { state, lastEval, stoppedBy };
+}
