@@ -59,7 +59,7 @@ export interface TrainState {
   step: number; // optimizer steps done
   tokensSeen: number;
   rngState: number[];
-  optimizer: { decay: AdamW; noDecay: AdamW };
+  optimizer: AdamW;
   bestValLoss: number;
   elapsedSec: number; // training seconds before this process (for tokens/s and the time budget)
 }
@@ -98,12 +98,16 @@ export interface TrainResult {
   stoppedBy: 'steps' | 'time';
 }
 
-/** Decay matrices and embeddings; not biases and LayerNorm gains (nanoGPT's rule: decay iff ndim ≥ 2). */
-export function makeOptimizers(model: GPT, opts: TrainOptions): { decay: AdamW; noDecay: AdamW } {
+/** AdamW that decays matrices and embeddings, not biases and LayerNorm gains (nanoGPT's rule: decay iff ndim ≥ 2). */
+export function makeOptimizer(model: GPT, opts: TrainOptions): AdamW {
   const params = model.parameters();
-  const decay = new AdamW(params.filter((p) => p.ndim >= 2), { lr: opts.lr, betas: opts.betas, eps: 1e-8, weightDecay: opts.weightDecay });
-  const noDecay = new AdamW(params.filter((p) => p.ndim < 2), { lr: opts.lr, betas: opts.betas, eps: 1e-8, weightDecay: 0 });
-  return { decay, noDecay };
+  return new AdamW(
+    [
+      { params: params.filter((p) => p.ndim >= 2), weightDecay: opts.weightDecay },
+      { params: params.filter((p) => p.ndim < 2), weightDecay: 0 },
+    ],
+    { lr: opts.lr, betas: opts.betas, eps: 1e-8 },
+  );
 }
 
 export function newTrainState(model: GPT, opts: TrainOptions): TrainState {
@@ -111,7 +115,7 @@ export function newTrainState(model: GPT, opts: TrainOptions): TrainState {
     step: 0,
     tokensSeen: 0,
     rngState: new Rng(opts.seed).getState(),
-    optimizer: makeOptimizers(model, opts),
+    optimizer: makeOptimizer(model, opts),
     bestValLoss: Infinity,
     elapsedSec: 0,
   };
@@ -121,8 +125,6 @@ export function newTrainState(model: GPT, opts: TrainOptions): TrainState {
 export function evaluate(model: GPT, tokens: Int32Array, valBytes: number, opts: Pick<TrainOptions, 'batchSize' | 'blockSize' | 'evalTokens'>): { loss: number; perplexity: number; bitsPerByte: number; tokens: number } {
   const limit = opts.evalTokens > 0 && opts.evalTokens < tokens.length ? opts.evalTokens + 1 : tokens.length;
   const used = tokens.subarray(0, limit);
-  // Bytes of the part we score, in proportion (exact when scoring the whole stream).
-  const bytes = valBytes * ((used.length - 1) / Math.max(1, tokens.length - 1));
   const wasTraining = model.training;
   model.train(false);
   let total = 0;
@@ -137,6 +139,8 @@ export function evaluate(model: GPT, tokens: Int32Array, valBytes: number, opts:
   model.train(wasTraining);
   if (count === 0) throw new Error('evaluate: the validation set is empty; use more text or a smaller validation fraction');
   const loss = total / count;
+  // The bytes those `count` tokens stand for, at the stream's average bytes per token.
+  const bytes = (valBytes * count) / tokens.length;
   return { loss, perplexity: Math.exp(loss), bitsPerByte: bitsPerByte(loss, count, bytes), tokens: count };
 }
 
@@ -153,7 +157,7 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
   rng.setState(state.rngState);
   const schedule = cosineWithWarmup({ warmup: opts.warmupSteps, total: opts.steps, maxLr: opts.lr, minLr: opts.minLr });
   const params = model.parameters();
-  const { decay, noDecay } = state.optimizer;
+  const optimizer = state.optimizer;
   const t0 = performance.now();
   const elapsed = () => state.elapsedSec + (performance.now() - t0) / 1000;
   let lastEval: EvalRecord | null = null;
@@ -187,14 +191,16 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
       // Each micro-batch's gradient is 1/gradAccum of the step's: the sum is the gradient of the mean loss.
       (opts.gradAccum > 1 ? (loss as Tensor).mul(1 / opts.gradAccum) : (loss as Tensor)).backward();
     }
-    const gradNorm = opts.gradClip > 0 ? clipGradNorm(params, opts.gradClip) : NaN;
+    // The global gradient norm (clipped to gradClip when set). A non-finite norm means the step would write
+    // NaN into every weight: stop before the optimizer touches them, so the model and checkpoints stay good.
+    const gradNorm = clipGradNorm(params, opts.gradClip > 0 ? opts.gradClip : Infinity);
+    if (!Number.isFinite(gradNorm)) {
+      throw new Error(`training diverged: the gradient norm is ${gradNorm} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}) or gradient clipping.`);
+    }
     const lr = schedule(state.step);
-    decay.lr = lr;
-    noDecay.lr = lr;
-    decay.step();
-    noDecay.step();
-    decay.zeroGrad();
-    noDecay.zeroGrad();
+    optimizer.lr = lr;
+    optimizer.step();
+    optimizer.zeroGrad();
     state.step++;
     state.tokensSeen += tokensPerStep;
     state.rngState = rng.getState();
