@@ -9,7 +9,7 @@ export class ProgressBar {
   private readonly start = performance.now();
 
   constructor(
-    private readonly total: number,
+    private total: number,
     private readonly label = '',
     private readonly plainEverySec = 10,
     private readonly out: NodeJS.WriteStream = process.stderr,
@@ -33,6 +33,11 @@ export class ProgressBar {
       this.lastPlain = now;
       this.out.write(text + '\n');
     }
+  }
+
+  /** The total can change while running (a time budget is turned into a number of steps after a few). */
+  setTotal(total: number): void {
+    this.total = total;
   }
 
   /** Print a message on its own line without breaking the bar. */

@@ -67,6 +67,8 @@ export interface TrainState {
 export interface StepRecord {
   kind: 'train';
   step: number;
+  /** Steps this run will take: opts.steps, or fewer when a time limit was calibrated to (see trainLoop). */
+  totalSteps: number;
   loss: number;
   lr: number;
   gradNorm: number;
@@ -96,6 +98,8 @@ export interface TrainResult {
   state: TrainState;
   lastEval: EvalRecord | null;
   stoppedBy: 'steps' | 'time';
+  /** The step count the run planned for (smaller than opts.steps when fitted to a time limit). */
+  totalSteps: number;
 }
 
 /** AdamW that decays matrices and embeddings, not biases and LayerNorm gains (nanoGPT's rule: decay iff ndim ≥ 2). */
@@ -155,7 +159,16 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
   }
   const rng = new Rng(opts.seed);
   rng.setState(state.rngState);
-  const schedule = cosineWithWarmup({ warmup: opts.warmupSteps, total: opts.steps, maxLr: opts.lr, minLr: opts.minLr });
+  // With a time limit, the number of steps is not known in advance; the cosine schedule should still end at
+  // minLr when time runs out. So after a few steps we measure the time per step and shrink `totalSteps` to what
+  // fits in the remaining budget (less a reserve for evaluations). Runs bounded by steps only are untouched,
+  // which keeps them exactly reproducible.
+  let totalSteps = opts.steps;
+  const makeSchedule = () => cosineWithWarmup({ warmup: Math.min(opts.warmupSteps, totalSteps), total: totalSteps, maxLr: opts.lr, minLr: opts.minLr });
+  let schedule = makeSchedule();
+  const calibrateFrom = state.step + 2; // skip the first steps (JIT warm-up, first-touch allocations)
+  const calibrateAt = state.step + 8;
+  let calibrateStart = 0;
   const params = model.parameters();
   const optimizer = state.optimizer;
   const t0 = performance.now();
@@ -173,12 +186,23 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
     return rec;
   };
 
-  while (state.step < opts.steps) {
+  while (state.step < totalSteps) {
     if (opts.timeLimitSec > 0 && (performance.now() - t0) / 1000 >= opts.timeLimitSec) {
       stoppedBy = 'time';
       break;
     }
     const stepStart = performance.now();
+    if (opts.timeLimitSec > 0 && state.step === calibrateFrom) calibrateStart = stepStart;
+    if (opts.timeLimitSec > 0 && state.step === calibrateAt && totalSteps > calibrateAt) {
+      const perStep = (stepStart - calibrateStart) / 1000 / (calibrateAt - calibrateFrom);
+      const remaining = opts.timeLimitSec - (stepStart - t0) / 1000;
+      const evalReserve = opts.evalEvery > 0 ? 0.12 : 0.05;
+      const fit = state.step + Math.floor((remaining * (1 - evalReserve)) / perStep);
+      if (fit < totalSteps) {
+        totalSteps = Math.max(state.step + 1, fit);
+        schedule = makeSchedule();
+      }
+    }
     let lossSum = 0;
     for (let micro = 0; micro < opts.gradAccum; micro++) {
       const { x, y } = randomBatch(data.train, opts.batchSize, opts.blockSize, rng);
@@ -205,10 +229,10 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
     state.tokensSeen += tokensPerStep;
     state.rngState = rng.getState();
     const dt = (performance.now() - stepStart) / 1000;
-    hooks.log?.({ kind: 'train', step: state.step, loss: lossSum / opts.gradAccum, lr, gradNorm, tokensPerSec: tokensPerStep / dt, elapsedSec: elapsed() });
+    hooks.log?.({ kind: 'train', step: state.step, totalSteps, loss: lossSum / opts.gradAccum, lr, gradNorm, tokensPerSec: tokensPerStep / dt, elapsedSec: elapsed() });
 
-    if (opts.evalEvery > 0 && state.step % opts.evalEvery === 0 && state.step < opts.steps) lastEval = runEval();
-    if (opts.saveEvery > 0 && state.step % opts.saveEvery === 0 && state.step < opts.steps && hooks.save) {
+    if (opts.evalEvery > 0 && state.step % opts.evalEvery === 0 && state.step < totalSteps) lastEval = runEval();
+    if (opts.saveEvery > 0 && state.step % opts.saveEvery === 0 && state.step < totalSteps && hooks.save) {
       state.elapsedSec = elapsed();
       await hooks.save(state, 'interval');
     }
@@ -217,5 +241,5 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
   state.elapsedSec = elapsed();
   if (hooks.save) await hooks.save(state, 'final');
   model.train(false);
-  return { state, lastEval, stoppedBy };
+  return { state, lastEval, stoppedBy, totalSteps };
 }

@@ -1,0 +1,311 @@
+// `attn train`: text → (tokenizer) → GPT → checkpoints in a Hugging Face folder, with a progress bar, a
+// metrics log (metrics.jsonl) and a loss plot (loss.svg, loss.png) beside the weights.
+import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseCommand, num, str, list, UsageError, type CommandSpec, type ParsedValues } from './args.js';
+import { ProgressBar, compact, duration } from './progress.js';
+import { encodePng } from './png.js';
+
+export const TRAIN: CommandSpec = {
+  name: 'train',
+  summary: 'Train a GPT on text files (a new model, a resumed run, or a fine-tune of an existing folder).',
+  usage: 'attn train --data FILES|DIR [--tokenizer PATH|gpt2 | --vocab-size N] [--preset NAME] [--steps N | --time MIN] [--out DIR] [--resume] [--init DIR] [--seed N]',
+  options: {
+    data: { type: 'string', multiple: true, value: 'FILES|DIR', help: 'text files or folders of them (repeat --data for several)' },
+    tokenizer: { type: 'string', value: 'PATH|gpt2', help: 'a tokenizer.json, or gpt2; default: train a byte-level BPE on the data' },
+    'vocab-size': { type: 'string', value: 'N', help: 'vocabulary of the BPE trained on the data', default: '4096' },
+    preset: { type: 'string', value: 'NAME', help: 'model size: tiny, nanogpt-cpu, small, gpt-6l-384, gpt2, ...', default: 'small' },
+    'n-layer': { type: 'string', value: 'N', help: 'override the preset: layers' },
+    'n-head': { type: 'string', value: 'N', help: 'override the preset: heads' },
+    'n-embd': { type: 'string', value: 'N', help: 'override the preset: channels' },
+    dropout: { type: 'string', value: 'P', help: 'override the preset: dropout on embeddings, attention and residuals' },
+    'sliding-window': { type: 'string', value: 'N', help: 'each token attends to at most the previous N tokens (0 = full causal)' },
+    init: { type: 'string', value: 'DIR', help: 'fine-tune: start from this model folder (its config and tokenizer)' },
+    resume: { type: 'boolean', help: 'continue the run saved in --out (model, optimizer, step, RNG)' },
+    out: { type: 'string', value: 'DIR', help: 'model folder to write', default: 'runs/gpt' },
+    steps: { type: 'string', value: 'N', help: 'optimizer steps', default: '1000' },
+    time: { type: 'string', value: 'MIN', help: 'stop after MIN minutes (the schedule is fitted to the time)' },
+    'batch-size': { type: 'string', value: 'B', help: 'rows per micro-batch', default: '16' },
+    'block-size': { type: 'string', value: 'T', help: 'tokens per row (default: the model context, at most 128)' },
+    'grad-accum': { type: 'string', value: 'N', help: 'micro-batches per optimizer step', default: '1' },
+    lr: { type: 'string', value: 'LR', help: 'peak learning rate', default: '0.001' },
+    'min-lr': { type: 'string', value: 'LR', help: 'final learning rate of the cosine decay (default lr/10)' },
+    warmup: { type: 'string', value: 'N', help: 'warmup steps', default: '50' },
+    'weight-decay': { type: 'string', value: 'W', help: 'AdamW weight decay on matrices', default: '0.1' },
+    'grad-clip': { type: 'string', value: 'N', help: 'max gradient norm (0 = off)', default: '1' },
+    'eval-every': { type: 'string', value: 'N', help: 'evaluate every N steps (0 = only at the end)', default: '100' },
+    'eval-tokens': { type: 'string', value: 'N', help: 'score at most N validation tokens per evaluation (0 = all)', default: '0' },
+    'save-every': { type: 'string', value: 'N', help: 'checkpoint every N steps (0 = only at the end)', default: '500' },
+    'val-fraction': { type: 'string', value: 'F', help: 'tail of each file held out for validation', default: '0.1' },
+    seed: { type: 'string', value: 'N', help: 'random seed (weights, batches, dropout)', default: '1337' },
+    threads: { type: 'string', value: 'N', help: 'worker threads for the WASM kernels (default: all cores)' },
+    quiet: { type: 'boolean', help: 'no progress bar' },
+  },
+  allowPositionals: true, // `--data a.txt b.txt c.txt`: the extra file names arrive as positionals
+  epilog: [
+    'Examples:',
+    '  attn train --data shakespeare.txt --vocab-size 2048 --preset small --time 5',
+    '  attn train --data books/ --out runs/books --steps 5000 --save-every 500',
+    '  attn train --out runs/books --resume --steps 8000',
+    '  attn train --init models/gpt2 --data my-notes/ --steps 200 --lr 1e-4 --out runs/gpt2-notes',
+  ],
+};
+
+export interface TrainSummary {
+  out: string;
+  steps: number;
+  valLoss: number;
+  perplexity: number;
+  bitsPerByte: number;
+  tokensPerSec: number;
+  seconds: number;
+  stoppedBy: 'steps' | 'time';
+}
+
+export async function trainCommand(argv: string[]): Promise<number> {
+  const p = parseCommand(TRAIN, argv);
+  if (!p) return 0;
+  await runTraining({ ...p.values, data: [...list(p.values, 'data'), ...p.positionals] });
+  return 0;
+}
+
+/** The whole of `attn train`, reusable by `attn start`. */
+export async function runTraining(v: ParsedValues, hooks: { header?: (lines: string[]) => void } = {}): Promise<TrainSummary> {
+  await import('../src/platform/node.js');
+  const { setBackend, getBackend } = await import('../src/backend/index.js');
+  const { GPT, gptConfig, GPT_PRESETS } = await import('../src/models/gpt.js');
+  const { fromPretrained } = await import('../src/models/pretrained.js');
+  const { gptSizes } = await import('../src/models/sizes.js');
+  const { Rng } = await import('../src/tensor/index.js');
+  const { Tokenizer } = await import('../src/tokenizers/index.js');
+  const { trainBPEFromFiles } = await import('../src/tokenizers/node_files.js');
+  const { trainLoop, newTrainState, TRAIN_DEFAULTS } = await import('../src/train/trainer.js');
+  const { saveCheckpoint, loadTrainingState, hasTrainingState } = await import('../src/train/checkpoint.js');
+  const { listTextFiles, loadTokenStream } = await import('../src/train/corpus.js');
+  const { lossCurveSvg, lossCurveRaster } = await import('../src/train/plot.js');
+  const { readFileSync } = await import('node:fs');
+
+  const threads = num(v, 'threads', { int: true, min: 1 });
+  if (threads !== undefined) setBackend('wasm', { threads });
+  const out = str(v, 'out')!;
+  const resume = v['resume'] === true;
+  const init = str(v, 'init');
+  const dataPaths = list(v, 'data');
+  const quiet = v['quiet'] === true;
+  const say = (s: string) => {
+    if (!quiet) process.stderr.write(s + '\n');
+  };
+  if (resume && init) throw new UsageError('--resume continues the run in --out; --init starts a fine-tune from another folder: give one of them');
+  if (resume && !hasTrainingState(out)) throw new UsageError(`--resume: ${out} has no training state (training_state.json + optimizer.safetensors); start a run with --out ${out} first`);
+
+  // --- 1. model, tokenizer and options (from the folder when resuming or fine-tuning) --------------------------
+  let tokenizer: InstanceType<typeof Tokenizer>;
+  let tokenizerJson: string;
+  let model: InstanceType<typeof GPT>;
+  let state;
+  let opts = { ...TRAIN_DEFAULTS };
+  const header: string[] = [];
+
+  const loadFolderTokenizer = (dir: string, json: string | null, vm: { vocab: string; merges: string } | null) => {
+    if (json !== null) return Tokenizer.fromJSON(json);
+    if (vm !== null) {
+      throw new UsageError(`${dir} has vocab.json + merges.txt but no tokenizer.json; pass --tokenizer gpt2 if it is GPT-2's vocabulary`);
+    }
+    throw new UsageError(`${dir} has no tokenizer.json; pass --tokenizer PATH|gpt2`);
+  };
+
+  const readOpts = () => {
+    const steps = num(v, 'steps', { int: true, min: 1 }) ?? opts.steps;
+    const time = num(v, 'time', { min: 0 });
+    const lr = num(v, 'lr', { min: 0 }) ?? opts.lr;
+    return {
+      ...opts,
+      steps: time !== undefined && v['steps'] === TRAIN.options['steps']!.default ? 1_000_000 : steps,
+      timeLimitSec: time !== undefined ? time * 60 : 0,
+      batchSize: num(v, 'batch-size', { int: true, min: 1 }) ?? opts.batchSize,
+      gradAccum: num(v, 'grad-accum', { int: true, min: 1 }) ?? opts.gradAccum,
+      lr,
+      minLr: num(v, 'min-lr', { min: 0 }) ?? lr / 10,
+      warmupSteps: num(v, 'warmup', { int: true, min: 0 }) ?? opts.warmupSteps,
+      weightDecay: num(v, 'weight-decay', { min: 0 }) ?? opts.weightDecay,
+      gradClip: num(v, 'grad-clip', { min: 0 }) ?? opts.gradClip,
+      evalEvery: num(v, 'eval-every', { int: true, min: 0 }) ?? opts.evalEvery,
+      evalTokens: num(v, 'eval-tokens', { int: true, min: 0 }) ?? opts.evalTokens,
+      saveEvery: num(v, 'save-every', { int: true, min: 0 }) ?? opts.saveEvery,
+      seed: num(v, 'seed', { int: true }) ?? opts.seed,
+    };
+  };
+
+  if (resume) {
+    const loaded = fromPretrained(out);
+    model = loaded.model;
+    tokenizer = loadFolderTokenizer(out, loaded.tokenizerJson, loaded.vocabMerges);
+    tokenizerJson = loaded.tokenizerJson!;
+    const saved = loadTrainingState(out, model);
+    state = saved.state;
+    opts = { ...saved.options };
+    // Only the length of the run and the evaluation/saving cadence may change on resume; the rest must match
+    // the saved run, or it would not be the same run.
+    opts.steps = num(v, 'steps', { int: true, min: 1 }) ?? opts.steps;
+    const time = num(v, 'time', { min: 0 });
+    opts.timeLimitSec = time !== undefined ? time * 60 : 0;
+    opts.evalEvery = num(v, 'eval-every', { int: true, min: 0 }) ?? opts.evalEvery;
+    opts.saveEvery = num(v, 'save-every', { int: true, min: 0 }) ?? opts.saveEvery;
+    header.push(`resuming ${out} at step ${state.step} of ${opts.steps}`);
+    if (dataPaths.length === 0) {
+      const info = saved.info as { data?: string[] };
+      if (!Array.isArray(info.data)) throw new UsageError('--resume needs --data (the checkpoint does not record its data files)');
+      dataPaths.push(...info.data);
+    }
+  } else {
+    opts = readOpts();
+    if (dataPaths.length === 0) throw new UsageError('--data FILES|DIR is required: the text to train on (see `attn train --help`)');
+    if (init) {
+      const loaded = fromPretrained(init);
+      model = loaded.model;
+      const tokArg = str(v, 'tokenizer');
+      tokenizer = tokArg === 'gpt2' ? Tokenizer.gpt2() : tokArg ? Tokenizer.fromJSON(readFileSync(tokArg, 'utf8')) : loadFolderTokenizer(init, loaded.tokenizerJson, loaded.vocabMerges);
+      tokenizerJson = JSON.stringify(tokenizer.toJSON());
+      if (tokenizer.vocabSize > model.config.vocab_size) {
+        throw new UsageError(`the tokenizer has ${tokenizer.vocabSize} tokens but ${init} has vocab_size ${model.config.vocab_size}`);
+      }
+      header.push(`fine-tuning ${init}`);
+    } else {
+      const files = listTextFiles(dataPaths);
+      const tokArg = str(v, 'tokenizer');
+      if (tokArg === 'gpt2') tokenizer = Tokenizer.gpt2();
+      else if (tokArg) {
+        if (!existsSync(tokArg)) throw new UsageError(`tokenizer not found: ${tokArg}`);
+        tokenizer = Tokenizer.fromJSON(readFileSync(tokArg, 'utf8'));
+      } else {
+        const vocabSize = num(v, 'vocab-size', { int: true, min: 257 })!;
+        const t0 = performance.now();
+        const bar = quiet ? null : new ProgressBar(vocabSize - 257, 'tokenizer merges ');
+        const { tokenizer: bpe, files: reports } = await trainBPEFromFiles(files, {
+          vocabSize,
+          specialTokens: ['<|endoftext|>'],
+          onProgress: (pr) => pr.phase === 'merge' && bar?.update(pr.done),
+        });
+        bar?.done();
+        const bad = reports.filter((r) => r.invalidUtf8 > 0);
+        for (const r of bad) say(`warning: ${r.path}: ${r.invalidUtf8} invalid UTF-8 sequences replaced by U+FFFD`);
+        tokenizer = Tokenizer.fromByteLevelBPE(bpe, { specialTokens: ['<|endoftext|>'] });
+        header.push(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens, trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      }
+      tokenizerJson = JSON.stringify(tokenizer.toJSON());
+      const preset = str(v, 'preset')!;
+      if (!(preset in GPT_PRESETS)) throw new UsageError(`unknown preset '${preset}'; presets: ${Object.keys(GPT_PRESETS).join(', ')}`);
+      const overrides: Record<string, number> = {};
+      for (const [flag, key] of [['n-layer', 'n_layer'], ['n-head', 'n_head'], ['n-embd', 'n_embd'], ['sliding-window', 'sliding_window']] as const) {
+        const n = num(v, flag, { int: true, min: 0 });
+        if (n !== undefined) overrides[key] = n;
+      }
+      const drop = num(v, 'dropout', { min: 0, max: 0.99 });
+      if (drop !== undefined) Object.assign(overrides, { embd_pdrop: drop, attn_pdrop: drop, resid_pdrop: drop });
+      const eot = tokenizer.tokenToId('<|endoftext|>');
+      const cfg = gptConfig({
+        preset: preset as keyof typeof GPT_PRESETS,
+        ...overrides,
+        vocab_size: tokenizer.vocabSize,
+        ...(eot !== undefined ? { bos_token_id: eot, eos_token_id: eot } : { bos_token_id: tokenizer.vocabSize - 1, eos_token_id: tokenizer.vocabSize - 1 }),
+      });
+      model = new GPT(cfg, new Rng(opts.seed));
+    }
+    state = newTrainState(model, { ...opts });
+  }
+  const blockSize = num(v, 'block-size', { int: true, min: 2 }) ?? (resume ? opts.blockSize : Math.min(model.config.n_positions, 128));
+  if (blockSize > model.config.n_positions) throw new UsageError(`--block-size ${blockSize} is larger than the model's context (n_positions ${model.config.n_positions})`);
+  opts.blockSize = blockSize;
+
+  // --- 2. data ----------------------------------------------------------------------------------------------
+  const files = listTextFiles(dataPaths);
+  const valFraction = num(v, 'val-fraction', { min: 0, max: 0.9 }) ?? 0.1;
+  const enc = { encodeText: (t: string) => tokenizer.encode(t, undefined, { addSpecialTokens: false }).ids as number[] };
+  const t0 = performance.now();
+  const { stream, cached, reports } = loadTokenStream(files, enc, tokenizerJson, valFraction);
+  for (const r of reports) if (r.invalidUtf8 > 0 && header.every((h) => !h.includes(r.path))) say(`warning: ${r.path}: ${r.invalidUtf8} invalid UTF-8 sequences replaced by U+FFFD`);
+  const bytes = reports.reduce((n, r) => n + r.bytes, 0);
+  header.push(
+    `data: ${files.length} file${files.length > 1 ? 's' : ''}, ${(bytes / 1e6).toFixed(2)} MB → ${compact(stream.train.length)} train + ${compact(stream.val.length)} validation tokens (${(stream.trainBytes / Math.max(1, stream.train.length)).toFixed(2)} bytes/token) ${cached ? '(cached)' : `in ${((performance.now() - t0) / 1000).toFixed(1)} s`}`,
+  );
+  if (stream.val.length < 2 && opts.evalEvery >= 0) throw new UsageError(`the validation split is empty; use more text or a larger --val-fraction (now ${valFraction})`);
+  const sizes = gptSizes(model.config, { context: blockSize, batch: opts.batchSize });
+  header.push(
+    `model: ${model.config.n_layer} layers, ${model.config.n_head} heads, ${model.config.n_embd} channels, context ${model.config.n_positions}, vocab ${model.config.vocab_size}: ${compact(sizes.parameters)} parameters`,
+  );
+  header.push(`training: batch ${opts.batchSize}×${blockSize}${opts.gradAccum > 1 ? `×${opts.gradAccum}` : ''}, lr ${opts.lr} (cosine to ${opts.minLr}, ${opts.warmupSteps} warmup), ${opts.timeLimitSec > 0 ? `${duration(opts.timeLimitSec)} budget` : `${opts.steps} steps`}, backend ${getBackend().name} (${getBackend().threads} threads)`);
+  (hooks.header ?? ((lines: string[]) => lines.forEach(say)))(header);
+
+  // --- 3. train, logging metrics and saving checkpoints --------------------------------------------------
+  mkdirSync(out, { recursive: true });
+  const metricsPath = join(out, 'metrics.jsonl');
+  const scratchMetrics = `${out}.metrics.jsonl`; // the live log; copied into each checkpoint folder as it is saved
+  if (!resume) rmSync(scratchMetrics, { force: true });
+  else if (existsSync(metricsPath)) writeFileSync(scratchMetrics, readFileSync(metricsPath));
+  const series = { train: [] as Array<[number, number]>, val: [] as Array<[number, number]> };
+  if (resume && existsSync(scratchMetrics)) {
+    for (const line of readFileSync(scratchMetrics, 'utf8').split('\n')) {
+      if (!line) continue;
+      const r = JSON.parse(line) as { kind: string; step: number; loss?: number; valLoss?: number };
+      if (r.step > state.step) continue;
+      if (r.kind === 'train' && r.loss !== undefined) series.train.push([r.step, r.loss]);
+      if (r.kind === 'eval' && r.valLoss !== undefined) series.val.push([r.step, r.valLoss]);
+    }
+  }
+  const bar = quiet ? null : new ProgressBar(opts.timeLimitSec > 0 ? 0 : opts.steps, 'step ');
+  let lastTrain = { loss: NaN, tokensPerSec: 0 };
+  let tokSum = 0;
+  let tokN = 0;
+  const plots = () => {
+    const svg = lossCurveSvg(series, `${out}: loss`);
+    const r = lossCurveRaster(series);
+    return { 'loss.svg': svg, 'loss.png': encodePng(r.width, r.height, r.rgba) };
+  };
+  const result = await trainLoop(model, stream, state, opts, {
+    log: (r) => {
+      appendFileSync(scratchMetrics, JSON.stringify(r) + '\n');
+      if (r.kind === 'train') {
+        series.train.push([r.step, r.loss]);
+        lastTrain = r;
+        if (r.step > 2) {
+          tokSum += r.tokensPerSec;
+          tokN++;
+        }
+        if (bar) {
+          bar.setTotal(r.totalSteps);
+          const eta = opts.timeLimitSec > 0 ? Math.max(0, opts.timeLimitSec - (r.elapsedSec - (state.elapsedSec ?? 0))) : undefined;
+          bar.update(r.step, `loss ${r.loss.toFixed(3)} · ${compact(r.tokensPerSec)} tok/s · lr ${r.lr.toExponential(1)}`, eta);
+        }
+      } else {
+        series.val.push([r.step, r.valLoss]);
+        const msg = `step ${r.step}: val loss ${r.valLoss.toFixed(3)}, perplexity ${r.perplexity.toFixed(1)}, ${r.bitsPerByte.toFixed(3)} bits/byte`;
+        if (bar) bar.log(msg);
+        else say(msg);
+      }
+    },
+    save: (s) => {
+      saveCheckpoint(model, out, s, opts, {
+        tokenizerJson,
+        copyFiles: { 'metrics.jsonl': scratchMetrics },
+        extraFiles: plots(),
+        info: { data: dataPaths, files, tokenizer: str(v, 'tokenizer') ?? 'trained', createdBy: 'attn train' },
+      });
+    },
+  });
+  bar?.done();
+  rmSync(scratchMetrics, { force: true });
+  const e = result.lastEval!;
+  const summary: TrainSummary = {
+    out,
+    steps: result.state.step,
+    valLoss: e.valLoss,
+    perplexity: e.perplexity,
+    bitsPerByte: e.bitsPerByte,
+    tokensPerSec: tokN > 0 ? tokSum / tokN : lastTrain.tokensPerSec,
+    seconds: result.state.elapsedSec,
+    stoppedBy: result.stoppedBy,
+  };
+  say(`done: ${summary.steps} steps in ${duration(summary.seconds)} (${compact(summary.tokensPerSec)} tokens/s); validation loss ${e.valLoss.toFixed(3)}, perplexity ${e.perplexity.toFixed(1)}, ${e.bitsPerByte.toFixed(3)} bits per byte`);
+  say(`model saved to ${out}/ (config.json, model.safetensors, tokenizer.json, metrics.jsonl, loss.svg, loss.png)`);
+  return summary;
+}
