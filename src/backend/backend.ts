@@ -29,6 +29,9 @@ export interface MatmulSpec {
   /**
    * Set when B is a parameter whose contents only change when this number changes (the tensor's version).
    * A backend may then cache B in packed form and reuse it until the version moves (weights packed once).
+   * The same storage array arrives read both ways (forward reads W with one transB, backward with the other),
+   * so a cache key needs the array, transB, k, n and bBatchStride as well as the version. The tensor layer
+   * passes it only when B is a parameter's storage (a leaf with requiresGrad, or a view of one at offset 0).
    */
   bVersion?: number;
 }

@@ -1,0 +1,289 @@
+// The reference backend: plain TypeScript loops, one thread, no tricks beyond a cache-friendly loop order.
+//
+// This file is the oracle the WebAssembly backend is tested against, so it is written to be read: every
+// kernel is the textbook formula with its indexing spelled out. It is also what runs when WebAssembly is not
+// available, so the loops are ordered so that the innermost one walks memory with stride 1.
+//
+// Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
+import type { AttentionForwardResult, AttentionSpec, Backend, MatmulSpec } from '../backend.js';
+
+export class JsBackend implements Backend {
+  readonly name = 'js';
+  readonly threads = 1;
+
+  /**
+   * out[b] = op(A[b]) · op(B[b]) (+ out[b] when spec.accumulate).
+   *
+   * Element (i, p) of op(A) lives at  A[aBase + i*K + p]  (A stored (M, K)),
+   *                                or A[aBase + p*M + i]  (transA: A stored (K, M)).
+   * Element (p, j) of op(B) lives at  B[bBase + p*N + j]  (B stored (K, N)),
+   *                                or B[bBase + j*K + p]  (transB: B stored (N, K)).
+   *
+   * Every output is a dot product: out[i, j] = Σ_p A[i, p]·Bᵀ[j, p], a row of A against a row of Bᵀ, both
+   * read with stride 1. So A is brought to (M, K) and B to Bᵀ (N, K) — free when they are already stored
+   * that way (nn.Linear's weight is), a transposing copy otherwise, O(n²) next to the O(n³) product.
+   * When M is tiny (one token at a time) and B is stored (K, N), that copy would cost as much as the
+   * product, so those rows are computed as out[i, :] += A[i, p]·B[p, :] instead, reading B as it is.
+   */
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
+    const { batch, m: M, n: N, k: K, transA, transB, aBatchStride, bBatchStride, accumulate } = spec;
+    if (!accumulate) out.fill(0, 0, batch * M * N);
+    let aRows: Float32Array | null = null; // scratch for a transposed A, reused across the batch
+    let bRows: Float32Array | null = null; // scratch for Bᵀ
+    for (let bi = 0; bi < batch; bi++) {
+      const aBase = bi * aBatchStride;
+      const bBase = bi * bBatchStride;
+      const oBase = bi * M * N;
+
+      if (!transB && M < 4) {
+        // Row form: out[i, :] += A[i, p]·B[p, :], the inner loop along rows of B and out (stride 1).
+        const aStrideI = transA ? 1 : K;
+        const aStrideP = transA ? M : 1;
+        for (let i = 0; i < M; i++) {
+          const oRow = oBase + i * N;
+          for (let p = 0; p < K; p++) {
+            const aip = a[aBase + i * aStrideI + p * aStrideP];
+            const bRow = bBase + p * N;
+            for (let j = 0; j < N; j++) out[oRow + j] += aip * b[bRow + j];
+          }
+        }
+        continue;
+      }
+
+      // Dot form. A as (M, K) rows:
+      let A = a;
+      let aOff = aBase;
+      if (transA) {
+        aRows ??= new Float32Array(M * K);
+        transposeInto(a, aBase, K, M, aRows); // stored (K, M) → (M, K)
+        A = aRows;
+        aOff = 0;
+      }
+      // Bᵀ as (N, K) rows (a shared B, bBatchStride 0, is transposed only once):
+      let Bt = b;
+      let bOff = bBase;
+      if (!transB) {
+        if (bRows === null || bBatchStride !== 0) {
+          bRows ??= new Float32Array(N * K);
+          transposeInto(b, bBase, K, N, bRows); // stored (K, N) → (N, K)
+        }
+        Bt = bRows;
+        bOff = 0;
+      }
+      dotProducts(A, aOff, Bt, bOff, out, oBase, M, N, K);
+    }
+  }
+
+  /**
+   * out = softmax(scale·q·kᵀ + mask)·v, one query row at a time:
+   *   s_j   = scale · q_i·k_j             for each visible key j
+   *   lse_i = log Σ_j exp(s_j)             (computed as m + log Σ exp(s_j - m), m = max s_j, for stability)
+   *   p_j   = exp(s_j - lse_i)
+   *   out_i = Σ_j p_j v_j
+   * A row with no visible key gets out = 0, lse = -Infinity and an all-zero weights row.
+   */
+  attentionForward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    spec: AttentionSpec,
+    returnWeights: boolean,
+  ): AttentionForwardResult {
+    const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale } = spec;
+    const out = new Float32Array(B * H * Tq * D); // (B, H, Tq, D)
+    const lse = new Float32Array(B * H * Tq); // (B, H, Tq)
+    const weights = returnWeights ? new Float32Array(B * H * Tq * Tk) : undefined; // (B, H, Tq, Tk)
+    const s = new Float64Array(Tk); // scores of one query row
+    const visible = new Uint8Array(Tk);
+
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const bh = b * H + h;
+        const qBase = bh * Tq * D; // q[b, h] is (Tq, D)
+        const kvBase = bh * Tk * D; // k[b, h], v[b, h] are (Tk, D)
+        for (let i = 0; i < Tq; i++) {
+          const row = bh * Tq + i;
+          const qRow = qBase + i * D;
+          const nVisible = visibleKeys(spec, b, i, visible);
+          if (nVisible === 0) {
+            lse[row] = -Infinity; // out row and weights row stay 0
+            continue;
+          }
+          // Scores and their max.
+          let mx = -Infinity;
+          for (let j = 0; j < Tk; j++) {
+            if (!visible[j]) continue;
+            const kRow = kvBase + j * D;
+            let dot = 0;
+            for (let d = 0; d < D; d++) dot += q[qRow + d] * k[kRow + d];
+            s[j] = scale * dot;
+            if (s[j] > mx) mx = s[j];
+          }
+          let sum = 0;
+          for (let j = 0; j < Tk; j++) if (visible[j]) sum += Math.exp(s[j] - mx);
+          const l = mx + Math.log(sum);
+          lse[row] = l;
+          // out_i = Σ_j p_j v_j
+          const oRow = row * D;
+          for (let j = 0; j < Tk; j++) {
+            if (!visible[j]) continue;
+            const p = Math.exp(s[j] - l);
+            if (weights) weights[row * Tk + j] = p;
+            const vRow = kvBase + j * D;
+            for (let d = 0; d < D; d++) out[oRow + d] += p * v[vRow + d];
+          }
+        }
+      }
+    }
+    return weights ? { out, lse, weights } : { out, lse };
+  }
+
+  /**
+   * Backward of attention, rebuilding the probabilities from lse instead of storing them (as FlashAttention):
+   *   p_ij  = exp(s_ij - lse_i)
+   *   dv_j += p_ij · dOut_i
+   *   dp_ij = dOut_i · v_j
+   *   Δ_i   = Σ_j p_ij dp_ij = dOut_i · out_i          (the softmax backward's row term)
+   *   ds_ij = p_ij (dp_ij - Δ_i)
+   *   dq_i += scale · Σ_j ds_ij k_j ;  dk_j += scale · ds_ij q_i
+   * Rows that saw no key (lse = -Infinity) contribute nothing.
+   */
+  attentionBackward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    dOut: Float32Array,
+    spec: AttentionSpec,
+  ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
+    const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale } = spec;
+    const dq = new Float32Array(B * H * Tq * D); // (B, H, Tq, D)
+    const dk = new Float32Array(B * H * Tk * D); // (B, H, Tk, D)
+    const dv = new Float32Array(B * H * Tk * D); // (B, H, Tk, D)
+    const visible = new Uint8Array(Tk);
+
+    for (let b = 0; b < B; b++) {
+      for (let h = 0; h < H; h++) {
+        const bh = b * H + h;
+        const qBase = bh * Tq * D;
+        const kvBase = bh * Tk * D;
+        for (let i = 0; i < Tq; i++) {
+          const row = bh * Tq + i;
+          const l = lse[row];
+          if (l === -Infinity) continue;
+          visibleKeys(spec, b, i, visible);
+          const qRow = qBase + i * D;
+          // Δ_i = dOut_i · out_i
+          let delta = 0;
+          for (let d = 0; d < D; d++) delta += dOut[qRow + d] * out[qRow + d];
+          for (let j = 0; j < Tk; j++) {
+            if (!visible[j]) continue;
+            const kRow = kvBase + j * D;
+            let dot = 0; // q_i · k_j
+            let dp = 0; // dOut_i · v_j
+            for (let d = 0; d < D; d++) {
+              dot += q[qRow + d] * k[kRow + d];
+              dp += dOut[qRow + d] * v[kRow + d];
+            }
+            const p = Math.exp(scale * dot - l);
+            const ds = p * (dp - delta) * scale; // includes the scale of s = scale · q·k
+            for (let d = 0; d < D; d++) {
+              dv[kRow + d] += p * dOut[qRow + d];
+              dq[qRow + d] += ds * k[kRow + d];
+              dk[kRow + d] += ds * q[qRow + d];
+            }
+          }
+        }
+      }
+    }
+    return { dq, dk, dv };
+  }
+}
+
+/** dst (C, R) = transpose of src's (R, C) matrix starting at src[offset]. */
+function transposeInto(src: Float32Array, offset: number, R: number, C: number, dst: Float32Array): void {
+  for (let r = 0; r < R; r++) {
+    const row = offset + r * C;
+    for (let c = 0; c < C; c++) dst[c * R + r] = src[row + c];
+  }
+}
+
+/** Σ_p x[xOff + p]·y[yOff + p] over K elements, accumulated in a JS number (float64). */
+function dot(x: Float32Array, xOff: number, y: Float32Array, yOff: number, K: number): number {
+  let s = 0;
+  for (let p = 0; p < K; p++) s += x[xOff + p] * y[yOff + p];
+  return s;
+}
+
+/** Columns of out handled per pass: a block of Bᵀ rows (COL_BLOCK·K floats) that stays in cache. */
+const COL_BLOCK = 64;
+
+/**
+ * out[i, j] += A[i, :]·Bt[j, :] for an (M, K) A and an (N, K) Bt, all row-major.
+ * Outputs are computed 2×2 at a time: four dot products share each load of A[i..i+1, p] and Bt[j..j+1, p],
+ * and their four running sums stay in registers. Odd edges fall back to single dot products.
+ */
+function dotProducts(A: Float32Array, aOff: number, Bt: Float32Array, bOff: number, out: Float32Array, oOff: number, M: number, N: number, K: number): void {
+  const M2 = M - (M % 2);
+  for (let j0 = 0; j0 < N; j0 += COL_BLOCK) {
+    const j1 = Math.min(N, j0 + COL_BLOCK);
+    const j2 = j1 - ((j1 - j0) % 2);
+    for (let i = 0; i < M2; i += 2) {
+      const a0 = aOff + i * K;
+      const a1 = a0 + K;
+      const o0 = oOff + i * N;
+      const o1 = o0 + N;
+      for (let j = j0; j < j2; j += 2) {
+        const b0 = bOff + j * K;
+        const b1 = b0 + K;
+        let s00 = 0;
+        let s01 = 0;
+        let s10 = 0;
+        let s11 = 0;
+        for (let p = 0; p < K; p++) {
+          const x0 = A[a0 + p];
+          const x1 = A[a1 + p];
+          const y0 = Bt[b0 + p];
+          const y1 = Bt[b1 + p];
+          s00 += x0 * y0;
+          s01 += x0 * y1;
+          s10 += x1 * y0;
+          s11 += x1 * y1;
+        }
+        out[o0 + j] += s00;
+        out[o0 + j + 1] += s01;
+        out[o1 + j] += s10;
+        out[o1 + j + 1] += s11;
+      }
+      if (j2 < j1) {
+        out[o0 + j2] += dot(A, a0, Bt, bOff + j2 * K, K);
+        out[o1 + j2] += dot(A, a1, Bt, bOff + j2 * K, K);
+      }
+    }
+    if (M2 < M) {
+      const aLast = aOff + M2 * K;
+      for (let j = j0; j < j1; j++) out[oOff + M2 * N + j] += dot(A, aLast, Bt, bOff + j * K, K);
+    }
+  }
+}
+
+/**
+ * Marks in `visible` (length Tk) which keys query i of batch b may attend to; returns how many.
+ * Query i sits at absolute position pos = Tk - Tq + i. Key j is hidden when
+ *   causal and j > pos,  or  window > 0 and pos - j >= window,  or  keyMask[b, j] == 0.
+ */
+export function visibleKeys(spec: AttentionSpec, b: number, i: number, visible: Uint8Array): number {
+  const { tq: Tq, tk: Tk, causal, window, keyMask } = spec;
+  const pos = Tk - Tq + i;
+  let n = 0;
+  for (let j = 0; j < Tk; j++) {
+    let ok = true;
+    if (causal && j > pos) ok = false;
+    else if (window > 0 && pos - j >= window) ok = false;
+    else if (keyMask && keyMask[b * Tk + j] === 0) ok = false;
+    visible[j] = ok ? 1 : 0;
+    if (ok) n++;
+  }
+  return n;
+}

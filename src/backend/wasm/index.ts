@@ -1,0 +1,120 @@
+// The WebAssembly SIMD backend: the Backend interface on kernels compiled from kernels/*.ts, run by a
+// worker pool that shares one WebAssembly.Memory.
+//
+// How a call flows (matmul; attention is the same with its own kernels):
+//   Float32Arrays on the JS heap ──copy──▶ work area in WebAssembly memory ──tasks on the pool──▶ result
+//   in WebAssembly memory ──copy──▶ out. The copies are O(n²) next to the kernel's O(n³).
+//
+// This file only assembles the parts; it imports nothing from node: (a platform adapter such as
+// src/platform/node.ts supplies file loading and threads), so the same code can run in a browser.
+//
+//   const backend = createWasmBackend(nodePlatform, { threads: 2 });   // or setBackend('wasm', { threads: 2 })
+
+import type { AttentionForwardResult, AttentionSpec, Backend, MatmulSpec } from '../backend.js';
+import type { BackendOptions } from '../index.js';
+import { WasmAttention } from './attention.js';
+import { WasmHeap, WorkArea } from './heap.js';
+import { hasRelaxedSimd, hasSharedMemory, hasSimd, instantiateKernels, type KernelExports, type KernelVariant } from './kernels.js';
+import { WasmMatmul, type MatmulProfile } from './matmul.js';
+import type { WasmPlatform } from './platform.js';
+import { CTRL_WORDS, MAX_ARGS, ThreadPool } from './pool.js';
+
+export type { WasmPlatform } from './platform.js';
+export type { KernelVariant } from './kernels.js';
+export type { WorkerInit } from './pool.js';
+export { CTRL, CTRL_WORDS } from './pool.js';
+export { hasRelaxedSimd, hasSimd } from './kernels.js';
+
+export interface WasmBackendOptions extends BackendOptions {
+  /**
+   * Which kernel build: 'relaxed' (fused multiply-add; needs relaxed SIMD) or 'baseline'. Default: the
+   * ATTN_WASM_SIMD environment variable if set, else 'relaxed' where the runtime has it.
+   */
+  simd?: KernelVariant;
+}
+
+const PAGE = 65536;
+/** The memory starts at 16 MiB and grows on demand up to 4 GiB, the most a 32-bit WebAssembly memory can address. */
+const INITIAL_PAGES = 256;
+const MAX_PAGES = 65536;
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm';
+  readonly threads: number;
+  readonly variant: KernelVariant;
+  private readonly mm: WasmMatmul;
+  private readonly attn: WasmAttention;
+
+  constructor(platform: WasmPlatform, opts: WasmBackendOptions = {}) {
+    if (!hasSimd()) throw new Error('this JavaScript engine has no WebAssembly SIMD');
+    if (!hasSharedMemory()) {
+      throw new Error('this JavaScript engine has no shared WebAssembly memory (in a browser the page must be cross-origin isolated)');
+    }
+    this.variant = chooseVariant(platform, opts.simd);
+    const threads = opts.threads ?? platform.defaultThreads();
+    if (!Number.isInteger(threads) || threads < 1 || threads > 256) {
+      throw new Error(`wasm backend: threads must be an integer from 1 to 256, got ${threads}`);
+    }
+    this.threads = threads;
+
+    const module = platform.loadKernels(this.variant);
+    const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+    const kernels: KernelExports = instantiateKernels(module, memory);
+    const heap = new WasmHeap(memory, kernels.heap_base(), MAX_PAGES * PAGE);
+    // The pool's control block and job arguments live at fixed low addresses of the shared memory, so every
+    // thread's views of them stay valid when the memory grows.
+    const ctrlPtr = heap.alloc(CTRL_WORDS * 4);
+    const argsPtr = heap.alloc(MAX_ARGS * 8);
+    const pool = new ThreadPool(platform, module, memory, kernels, threads, ctrlPtr, argsPtr);
+    const work = new WorkArea(heap);
+    this.mm = new WasmMatmul(kernels, heap, work, pool);
+    this.attn = new WasmAttention(kernels, heap, work, pool);
+  }
+
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
+    this.mm.matmul(a, b, out, spec);
+  }
+
+  attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {
+    return this.attn.forward(q, k, v, spec, returnWeights);
+  }
+
+  attentionBackward(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    out: Float32Array,
+    lse: Float32Array,
+    dOut: Float32Array,
+    spec: AttentionSpec,
+  ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
+    return this.attn.backward(q, k, v, out, lse, dOut, spec);
+  }
+
+  /**
+   * Start (or with `false` stop) timing matmul's phases; returns the running totals. Used by bench/matmul.ts
+   * to show how much of a call is copying operands in and out.
+   */
+  profileMatmul(on = true): MatmulProfile | null {
+    this.mm.profile = on ? (this.mm.profile ?? { calls: 0, copyIn: 0, pack: 0, compute: 0, copyOut: 0 }) : null;
+    return this.mm.profile;
+  }
+}
+
+/** Build a WebAssembly backend on a platform adapter (throws, with the reason, where it cannot run). */
+export function createWasmBackend(platform: WasmPlatform, opts: WasmBackendOptions = {}): WasmBackend {
+  return new WasmBackend(platform, opts);
+}
+
+/** The kernel build to use: an explicit request, else ATTN_WASM_SIMD, else relaxed where available. */
+export function chooseVariant(platform: WasmPlatform, requested?: KernelVariant): KernelVariant {
+  const env = platform.env('ATTN_WASM_SIMD');
+  if (env !== undefined && env !== '' && env !== 'relaxed' && env !== 'baseline') {
+    throw new Error(`ATTN_WASM_SIMD must be 'relaxed' or 'baseline', got '${env}'`);
+  }
+  const want = requested ?? (env === 'relaxed' || env === 'baseline' ? env : undefined);
+  if (want === 'relaxed' && !hasRelaxedSimd()) {
+    throw new Error("wasm backend: the 'relaxed' kernels need relaxed SIMD, which this runtime lacks (Node 20 needs --experimental-wasm-relaxed-simd; importing attn's Node adapter sets it)");
+  }
+  return want ?? (hasRelaxedSimd() ? 'relaxed' : 'baseline');
+}

@@ -1,0 +1,97 @@
+// Module: the base class of every layer and model. It finds parameters by walking the object's own fields,
+// so a model declares its layers as ordinary fields and gets checkpoint-style names for free:
+//
+//   class Block extends Module { ln_1 = new LayerNorm(C); attn = new Attention(...); }
+//   class GPT extends Module { wte = new Embedding(V, C); h = [new Block(), new Block()]; }
+//   gpt.namedParameters()  // [['wte.weight', …], ['h.0.ln_1.weight', …], …]
+//
+// Rules of the walk, in field order: a Tensor field is a parameter; a Module field is walked with its name
+// as a prefix; an array of Modules or Tensors uses the index (`h.0`, `h.1`, …). Fields whose name starts
+// with '_' are skipped (caches, buffers, back-references). A tensor reachable under two names (tied
+// weights) is listed once, under the first name.
+import { Tensor } from '../tensor/index.js';
+
+export class Module {
+  /** Training mode (dropout active). New modules start in training mode, as in PyTorch. */
+  training = true;
+
+  /** Every parameter once, in field order. */
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, p]) => p);
+  }
+
+  /** [name, tensor] pairs with dotted names like `h.0.attn.c_attn.weight`. */
+  namedParameters(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    const seenTensors = new Set<Tensor>();
+    const seenModules = new Set<Module>();
+    const visit = (m: Module, prefix: string): void => {
+      if (seenModules.has(m)) return;
+      seenModules.add(m);
+      const addTensor = (name: string, t: Tensor): void => {
+        if (seenTensors.has(t)) return;
+        seenTensors.add(t);
+        out.push([name, t]);
+      };
+      for (const [key, value] of Object.entries(m)) {
+        if (key.startsWith('_')) continue;
+        if (value instanceof Tensor) addTensor(prefix + key, value);
+        else if (value instanceof Module) visit(value, `${prefix}${key}.`);
+        else if (Array.isArray(value)) {
+          value.forEach((item: unknown, i: number) => {
+            if (item instanceof Tensor) addTensor(`${prefix}${key}.${i}`, item);
+            else if (item instanceof Module) visit(item, `${prefix}${key}.${i}.`);
+          });
+        }
+      }
+    };
+    visit(this, '');
+    return out;
+  }
+
+  /** Child modules (direct and nested) with their dotted names, this module first as ''. */
+  namedModules(): [string, Module][] {
+    const out: [string, Module][] = [];
+    const seen = new Set<Module>();
+    const visit = (m: Module, name: string): void => {
+      if (seen.has(m)) return;
+      seen.add(m);
+      out.push([name, m]);
+      const prefix = name === '' ? '' : `${name}.`;
+      for (const [key, value] of Object.entries(m)) {
+        if (key.startsWith('_')) continue;
+        if (value instanceof Module) visit(value, prefix + key);
+        else if (Array.isArray(value)) {
+          value.forEach((item: unknown, i: number) => {
+            if (item instanceof Module) visit(item, `${prefix}${key}.${i}`);
+          });
+        }
+      }
+    };
+    visit(this, '');
+    return out;
+  }
+
+  /** Sets training mode on this module and every child (dropout on/off). */
+  train(on = true): this {
+    for (const [, m] of this.namedModules()) m.training = on;
+    return this;
+  }
+
+  /** Same as train(false). */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** Clears every parameter's gradient (sets .grad to null). */
+  zeroGrad(): void {
+    for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Total number of parameter elements (tied weights counted once). */
+  numParameters(): number {
+    let n = 0;
+    for (const p of this.parameters()) n += p.size;
+    return n;
+  }
+}

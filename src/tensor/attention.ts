@@ -1,0 +1,123 @@
+// Scaled dot-product attention as one differentiable op:
+//   out = softmax(scale · q·kᵀ + mask) · v
+// q (B, H, Tq, D), k and v (B, H, Tk, D). The backend runs it fused (no (Tq, Tk) score matrix kept), and
+// backward rebuilds the probabilities from the saved log-sum-exp per row, as FlashAttention does.
+//
+// Masks: `causal` hides future keys, `window` hides keys more than window−1 positions back, `keyMask`
+// (B, Tk) hides padding. Query i sits at absolute position Tk − Tq + i, so with a KV cache holding Tk keys
+// the Tq new queries are the last Tq positions. A query that sees no key gets a zero output.
+import { getBackend, type AttentionSpec } from '../backend/index.js';
+import { visibleKeys } from '../backend/js/index.js';
+import { fromOp } from './autograd.js';
+import { matmul } from './matmul.js';
+import { maskedFill, mul } from './ops_elementwise.js';
+import { dropout, softmax } from './ops_nn.js';
+import { transpose } from './ops_shape.js';
+import type { Rng } from './rng.js';
+import { expectFloat, fmtShape, readContiguous } from './shape.js';
+import { Tensor } from './tensor.js';
+
+export interface AttentionOptions {
+  /** Hide keys after the query's position. */
+  causal?: boolean;
+  /** (B, Tk): nonzero = a real key, 0 = padding. A Tensor of any dtype or a Uint8Array. */
+  keyMask?: Uint8Array | Tensor;
+  /** Sliding window: a query sees only keys with pos − j < window. 0 (default) = unlimited. */
+  window?: number;
+  /** Multiplies q·kᵀ; default 1/√D. */
+  scale?: number;
+  /** Also return the attention probabilities (B, H, Tq, Tk) for inspection (no gradient flows through them). */
+  returnWeights?: boolean;
+  /** Dropout on the probabilities (training). > 0 takes a composed, slower path. */
+  dropoutP?: number;
+  /** Generator for dropoutP; defaults to the global one. */
+  rng?: Rng;
+}
+
+export interface AttentionResult {
+  /** (B, H, Tq, D) */
+  out: Tensor;
+  /** (B, H, Tq, Tk) softmax probabilities before dropout, when returnWeights was set. */
+  weights?: Tensor;
+}
+
+/**
+ * `const { out } = scaledDotProductAttention(q, k, v, { causal: true })` with q, k, v (B, nh, T, hs).
+ * Does not handle a value head size different from the key head size, or arbitrary additive masks.
+ */
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): AttentionResult {
+  const op = 'scaledDotProductAttention';
+  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+    if (!(t instanceof Tensor)) throw new TypeError(`${op}: ${name} must be a Tensor, got ${typeof t}`);
+    expectFloat(op, t, name);
+    if (t.ndim !== 4) throw new RangeError(`${op}: ${name} must be (B, H, T, D), got shape ${fmtShape(t.shape)}`);
+  }
+  const [B, H, Tq, D] = q.shape;
+  const Tk = k.shape[2];
+  const kvShape = [B, H, Tk, D];
+  if (k.shape.some((n, i) => n !== kvShape[i]) || v.shape.some((n, i) => n !== kvShape[i])) {
+    throw new RangeError(`${op}: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)} and v ${fmtShape(v.shape)} do not fit; expected k and v of shape ${fmtShape(kvShape)}`);
+  }
+  const { causal = false, window = 0, returnWeights = false, dropoutP = 0 } = opts;
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  if (!Number.isInteger(window) || window < 0) throw new RangeError(`${op}: window must be a non-negative integer, got ${window}`);
+  if ((causal || window > 0) && Tq > Tk) {
+    throw new RangeError(`${op}: with causal or window masks the ${Tq} queries must be the last positions of the ${Tk} keys (Tq <= Tk)`);
+  }
+  if (!(dropoutP >= 0 && dropoutP < 1)) throw new RangeError(`${op}: dropoutP must be in [0, 1), got ${dropoutP}`);
+
+  const spec: AttentionSpec = { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale, causal, window };
+  if (opts.keyMask !== undefined) spec.keyMask = keyMaskArray(opts.keyMask, B, Tk);
+
+  if (dropoutP > 0) return composedAttention(q, k, v, spec, returnWeights, dropoutP, opts.rng);
+
+  const Q = readContiguous(q) as Float32Array;
+  const K = readContiguous(k) as Float32Array;
+  const V = readContiguous(v) as Float32Array;
+  const be = getBackend();
+  const res = be.attentionForward(Q, K, V, spec, returnWeights);
+  const out = fromOp(op, res.out, [B, H, Tq, D], [q, k, v], (g, sink) => {
+    const { dq, dk, dv } = be.attentionBackward(Q, K, V, res.out, res.lse, g, spec);
+    sink.add(q, dq);
+    sink.add(k, dk);
+    sink.add(v, dv);
+  });
+  return res.weights ? { out, weights: new Tensor(res.weights, [B, H, Tq, Tk]) } : { out };
+}
+
+/** keyMask as a (B·Tk) Uint8Array of 0/1. */
+function keyMaskArray(mask: Uint8Array | Tensor, B: number, Tk: number): Uint8Array {
+  if (mask instanceof Uint8Array) {
+    if (mask.length !== B * Tk) throw new RangeError(`scaledDotProductAttention: keyMask has ${mask.length} entries, expected B·Tk = ${B}·${Tk} = ${B * Tk}`);
+    return mask;
+  }
+  if (!(mask instanceof Tensor)) throw new TypeError('scaledDotProductAttention: keyMask must be a Uint8Array or a Tensor (B, Tk)');
+  if (mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== Tk) {
+    throw new RangeError(`scaledDotProductAttention: keyMask has shape ${fmtShape(mask.shape)}, expected [${B}, ${Tk}]`);
+  }
+  const m = readContiguous(mask);
+  const out = new Uint8Array(m.length);
+  for (let i = 0; i < m.length; i++) out[i] = m[i] !== 0 ? 1 : 0;
+  return out;
+}
+
+/**
+ * The same attention spelled out with ops, for attention dropout:
+ *   s = scale·q·kᵀ (B, H, Tq, Tk) → hide masked keys with −∞ → softmax → dropout → ·v (B, H, Tq, D)
+ */
+function composedAttention(q: Tensor, k: Tensor, v: Tensor, spec: AttentionSpec, returnWeights: boolean, p: number, rng?: Rng): AttentionResult {
+  const { batch: B, tq: Tq, tk: Tk } = spec;
+  const hidden = new Uint8Array(B * Tq * Tk); // (B, 1, Tq, Tk), 1 = masked out
+  const visible = new Uint8Array(Tk);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < Tq; i++) {
+      visibleKeys(spec, b, i, visible);
+      for (let j = 0; j < Tk; j++) hidden[(b * Tq + i) * Tk + j] = visible[j] ? 0 : 1;
+    }
+  }
+  const mask = new Tensor(new Int32Array(hidden), [B, 1, Tq, Tk]);
+  const scores = mul(matmul(q, transpose(k, -2, -1)), spec.scale); // (B, H, Tq, Tk)
+  const probs = softmax(maskedFill(scores, mask, -Infinity), -1); // fully masked rows → 0
+  const out = matmul(dropout(probs, p, rng ? { rng } : {}), v); // (B, H, Tq, D)
+  return returnWeights ? { out, weights: probs.detach() } : { out };
+}

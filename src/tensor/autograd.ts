@@ -1,0 +1,255 @@
+// The autograd tape: how `loss.backward()` finds every gradient.
+//
+// Each op that produces a tensor from inputs needing gradients attaches a GradFn to its output: the inputs,
+// and a `backward(g, sink)` closure written right beside the op's forward. backward() then
+//   1. sorts the graph reachable from the loss topologically (every tensor after all tensors computed from it),
+//   2. walks it from the loss back to the leaves, handing each GradFn the finished gradient of its output,
+//   3. the GradFn pushes gradients for its inputs into the GradSink, which sums contributions
+//      (a tensor used twice gets the sum of both paths — the multivariate chain rule),
+//   4. leaves (parameters, inputs with requiresGrad) accumulate the result into `.grad`.
+// Gradients travel as plain contiguous Float32Arrays in the tensor's logical (row-major) shape, so backward
+// code is ordinary array code. After backward the graph is released (like PyTorch without retain_graph),
+// so the saved activations can be garbage-collected right away.
+import { fmtShape, readContiguous, sameShape } from './shape.js';
+import { Tensor } from './tensor.js';
+
+/** Computes input gradients from the output gradient `g` (contiguous, the output's shape). */
+export type BackwardFn = (g: Float32Array, sink: GradSink) => void;
+
+export interface GradFn {
+  /** The op's name, for error messages and for reading the graph. */
+  readonly name: string;
+  readonly inputs: readonly Tensor[];
+  readonly backward: BackwardFn;
+}
+
+let gradEnabled = true;
+
+/** Whether ops currently record the graph. */
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/**
+ * Turns graph recording on or off and returns the previous setting. For async code, where noGrad's scope
+ * would end before the awaited work runs: `const prev = setGradEnabled(false); try { … } finally { setGradEnabled(prev) }`.
+ */
+export function setGradEnabled(on: boolean): boolean {
+  const prev = gradEnabled;
+  gradEnabled = on;
+  return prev;
+}
+
+/**
+ * Runs fn with the tape off: no graph is recorded and results do not require grad (inference, evaluation,
+ * optimizer updates). `const logits = noGrad(() => model.forward(ids))`. Synchronous functions only.
+ */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    const r = fn();
+    if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+      throw new TypeError('noGrad: fn returned a Promise; the tape is switched back on before awaited work runs. Use setGradEnabled(false) around async code instead.');
+    }
+    return r;
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** True when any input needs a gradient and the tape is on, i.e. when an op must record itself. */
+export function needsGrad(inputs: readonly Tensor[]): boolean {
+  if (!gradEnabled) return false;
+  for (let i = 0; i < inputs.length; i++) if (inputs[i].requiresGrad) return true;
+  return false;
+}
+
+interface GradEntry {
+  data: Float32Array;
+  /** True when the sink allocated `data` itself and may add into it in place. */
+  owned: boolean;
+}
+
+/**
+ * Collects the gradients flowing into each tensor during one backward pass.
+ * `add` takes an array without copying (the op must not touch it afterwards): a gradient that passes through
+ * unchanged (reshape, add) costs nothing. A second contribution to the same tensor allocates a sum once and
+ * adds in place from then on.
+ */
+export class GradSink {
+  private readonly grads = new Map<Tensor, GradEntry>();
+
+  /** Adds g (contiguous, t's logical shape) to t's gradient. Ignored when t does not require grad. */
+  add(t: Tensor, g: Float32Array): void {
+    if (!t.requiresGrad) return;
+    if (g.length !== t.size) {
+      throw new Error(`autograd: internal error, gradient of length ${g.length} for a tensor of shape ${fmtShape(t.shape)}`);
+    }
+    const e = this.grads.get(t);
+    if (!e) {
+      this.grads.set(t, { data: g, owned: false });
+    } else if (e.owned) {
+      const d = e.data;
+      for (let i = 0; i < d.length; i++) d[i] += g[i];
+    } else {
+      const d = new Float32Array(g.length);
+      const prev = e.data;
+      for (let i = 0; i < d.length; i++) d[i] = prev[i] + g[i];
+      e.data = d;
+      e.owned = true;
+    }
+  }
+
+  /**
+   * A writable gradient buffer for t (zeros, or the sum so far) to accumulate into with `+=`; for ops whose
+   * backward scatters (slice, embedding, gather). Returns a throw-away buffer when t does not require grad.
+   */
+  buffer(t: Tensor): Float32Array {
+    if (!t.requiresGrad) return new Float32Array(t.size);
+    const e = this.grads.get(t);
+    if (!e) {
+      const d = new Float32Array(t.size);
+      this.grads.set(t, { data: d, owned: true });
+      return d;
+    }
+    if (!e.owned) {
+      e.data = e.data.slice();
+      e.owned = true;
+    }
+    return e.data;
+  }
+
+  /** Removes and returns t's finished gradient. */
+  take(t: Tensor): GradEntry | undefined {
+    const e = this.grads.get(t);
+    if (e) this.grads.delete(t);
+    return e;
+  }
+}
+
+/**
+ * Every tensor that needs a gradient and is reachable from root, in topological order (inputs before the
+ * tensors computed from them). Iterative depth-first search, so deep graphs do not overflow the stack.
+ */
+function topoSort(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const visited = new Set<Tensor>();
+  const stack: Tensor[] = [root];
+  const nextInput: number[] = [0];
+  visited.add(root);
+  while (stack.length > 0) {
+    const t = stack[stack.length - 1];
+    const node = t._node;
+    const i = nextInput[nextInput.length - 1];
+    if (node && i < node.inputs.length) {
+      nextInput[nextInput.length - 1] = i + 1;
+      const child = node.inputs[i];
+      if (child.requiresGrad && !visited.has(child)) {
+        if (child._graphFreed) {
+          throw new Error(
+            `backward: the graph through a ${fmtShape(child.shape)} tensor (an input of '${node.name}') was already freed by an earlier backward(); compute it again for a second backward`,
+          );
+        }
+        visited.add(child);
+        stack.push(child);
+        nextInput.push(0);
+      }
+    } else {
+      stack.pop();
+      nextInput.pop();
+      order.push(t);
+    }
+  }
+  return order;
+}
+
+/** Adds a finished gradient into t.grad (creating it), copying unless the array is the sink's own. */
+function accumulateGrad(t: Tensor, e: GradEntry, copy: boolean): void {
+  if (t.grad === null) {
+    t.grad = new Tensor(copy || !e.owned ? e.data.slice() : e.data, t.shape);
+    return;
+  }
+  const gt = t.grad;
+  if (!sameShape(gt.shape, t.shape) || !(gt.data instanceof Float32Array)) {
+    throw new Error(`backward: existing .grad of shape ${fmtShape(gt.shape)} (${gt.dtype}) does not fit a float32 tensor of shape ${fmtShape(t.shape)}`);
+  }
+  if (!gt.isContiguous() || gt.offset !== 0) t.grad = gt.contiguous().detach();
+  const d = t.grad.data as Float32Array;
+  const g = e.data;
+  for (let i = 0; i < g.length; i++) d[i] += g[i];
+}
+
+/** The engine behind `tensor.backward(grad?)`. */
+export function runBackward(root: Tensor, grad?: Tensor): void {
+  if (!root.requiresGrad) {
+    throw new Error(
+      `backward: this ${fmtShape(root.shape)} tensor does not require grad (none of its inputs has requiresGrad, or it was computed inside noGrad)`,
+    );
+  }
+  if (root._graphFreed) {
+    throw new Error(`backward: the graph of this ${fmtShape(root.shape)} tensor was already freed by an earlier backward(); compute it again`);
+  }
+  let seed: Float32Array;
+  if (grad) {
+    if (!sameShape(grad.shape, root.shape) || grad.dtype !== 'float32') {
+      throw new RangeError(`backward: grad has shape ${fmtShape(grad.shape)} (${grad.dtype}), expected float32 of shape ${fmtShape(root.shape)}`);
+    }
+    seed = readContiguous(grad) as Float32Array;
+  } else {
+    if (root.size !== 1) {
+      throw new RangeError(`backward: grad can be implicit only for a scalar; this tensor has shape ${fmtShape(root.shape)} (pass grad of that shape)`);
+    }
+    seed = new Float32Array([1]);
+  }
+
+  const order = topoSort(root);
+  const sink = new GradSink();
+  sink.add(root, seed);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i];
+    const e = sink.take(t);
+    const node = t._node;
+    if (node === null) {
+      if (e) accumulateGrad(t, e, false); // a leaf: its gradient is complete
+      continue;
+    }
+    if (e) {
+      if (t._retainGrad) accumulateGrad(t, e, true);
+      node.backward(e.data, sink);
+    }
+    // Release the graph behind t: its saved activations can now be collected.
+    t._node = null;
+    t._graphFreed = true;
+  }
+}
+
+/**
+ * Wraps an op's freshly computed contiguous output as a Tensor and, when gradients are needed, records the op
+ * on the tape. `backward` is only ever called if some input requires grad.
+ */
+export function fromOp(name: string, data: Float32Array, shape: readonly number[], inputs: readonly Tensor[], backward: BackwardFn): Tensor {
+  const out = new Tensor(data, shape);
+  if (needsGrad(inputs)) {
+    out._node = { name, inputs, backward };
+    out.requiresGrad = true;
+  }
+  return out;
+}
+
+/** Like fromOp for views: the result shares x's storage with new shape/strides/offset. */
+export function viewOp(
+  name: string,
+  x: Tensor,
+  shape: readonly number[],
+  strides: readonly number[],
+  offset: number,
+  backward: BackwardFn,
+): Tensor {
+  const out = new Tensor(x.data, shape, strides, offset, x);
+  if (needsGrad([x])) {
+    out._node = { name, inputs: [x], backward };
+    out.requiresGrad = true;
+  }
+  return out;
+}

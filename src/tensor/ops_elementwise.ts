@@ -1,0 +1,398 @@
+// Elementwise ops: arithmetic with broadcasting, activations, maskedFill and where.
+// Each op is one loop over a Float32Array; its backward sits right below its forward.
+//
+// Broadcasting follows PyTorch/NumPy: shapes align on the right and size-1 dims repeat, so
+// (B, T, C) + (C) adds the bias to every row. The gradient of a broadcast operand is the output gradient
+// summed over the dims it was repeated along (reduceTo).
+import { fromOp } from './autograd.js';
+import {
+  broadcastShapes,
+  broadcastStrides,
+  contiguousView,
+  expectFloat,
+  fmtShape,
+  readContiguous,
+  reduceTo,
+  rowPlan,
+  sameShape,
+  shapeSize,
+  type Strided,
+} from './shape.js';
+import { Tensor } from './tensor.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// Binary arithmetic: add, sub, mul, div
+// ---------------------------------------------------------------------------------------------------------
+
+const ADD = 0;
+const SUB = 1;
+const MUL = 2;
+const DIV = 3;
+type BinaryOp = typeof ADD | typeof SUB | typeof MUL | typeof DIV;
+
+/** A number operand becomes a 0-d array that broadcasts against anything. */
+function operand(op: string, x: Tensor | number, arg: string): Strided {
+  if (typeof x === 'number') return { data: new Float32Array([x]), shape: [], strides: [], offset: 0 };
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${arg} must be a Tensor or a number, got ${typeof x}`);
+  expectFloat(op, x, arg);
+  return x;
+}
+
+/** out = a ∘ b over the broadcast shape, reading both operands through their strides. */
+function binaryKernel(op: BinaryOp, a: Strided, b: Strided, outShape: readonly number[]): Float32Array {
+  const out = new Float32Array(shapeSize(outShape));
+  const A = a.data as Float32Array;
+  const B = b.data as Float32Array;
+  const plan = rowPlan(outShape, [
+    { strides: broadcastStrides(a.shape, a.strides, outShape), offset: a.offset },
+    { strides: broadcastStrides(b.shape, b.strides, outShape), offset: b.offset },
+  ]);
+  const { rows, inner } = plan;
+  const [sa, sb] = plan.innerStrides;
+  const [aStarts, bStarts] = plan.starts;
+  for (let r = 0; r < rows; r++) {
+    const o = r * inner;
+    const ao = aStarts[r];
+    const bo = bStarts[r];
+    // One switch per row, not per element: the inner loops stay monomorphic and tight.
+    switch (op) {
+      case ADD:
+        for (let j = 0; j < inner; j++) out[o + j] = A[ao + j * sa] + B[bo + j * sb];
+        break;
+      case SUB:
+        for (let j = 0; j < inner; j++) out[o + j] = A[ao + j * sa] - B[bo + j * sb];
+        break;
+      case MUL:
+        for (let j = 0; j < inner; j++) out[o + j] = A[ao + j * sa] * B[bo + j * sb];
+        break;
+      case DIV:
+        for (let j = 0; j < inner; j++) out[o + j] = A[ao + j * sa] / B[bo + j * sb];
+        break;
+    }
+  }
+  return out;
+}
+
+function negated(g: Float32Array): Float32Array {
+  const out = new Float32Array(g.length);
+  for (let i = 0; i < g.length; i++) out[i] = -g[i];
+  return out;
+}
+
+function binary(name: string, op: BinaryOp, a: Tensor | number, b: Tensor | number): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') {
+    throw new TypeError(`${name}: at least one argument must be a Tensor, got two numbers (${a}, ${b})`);
+  }
+  const A = operand(name, a, 'first argument');
+  const B = operand(name, b, 'second argument');
+  const shape = sameShape(A.shape, B.shape) ? A.shape : broadcastShapes(name, A.shape, B.shape);
+  const out = binaryKernel(op, A, B, shape);
+  const inputs = [a, b].filter((t): t is Tensor => t instanceof Tensor);
+  return fromOp(name, out, shape, inputs, (g, sink) => {
+    const gv = contiguousView(g, shape);
+    const ta = a instanceof Tensor && a.requiresGrad ? a : null;
+    const tb = b instanceof Tensor && b.requiresGrad ? b : null;
+    switch (op) {
+      case ADD: // d(a+b) = da + db
+        if (ta) sink.add(ta, reduceTo(g, shape, ta.shape));
+        if (tb) sink.add(tb, reduceTo(g, shape, tb.shape));
+        break;
+      case SUB: // d(a-b) = da - db
+        if (ta) sink.add(ta, reduceTo(g, shape, ta.shape));
+        if (tb) sink.add(tb, negated(reduceTo(g, shape, tb.shape)));
+        break;
+      case MUL: // d(a·b) = b·da + a·db
+        if (ta) sink.add(ta, reduceTo(binaryKernel(MUL, gv, B, shape), shape, ta.shape));
+        if (tb) sink.add(tb, reduceTo(binaryKernel(MUL, gv, A, shape), shape, tb.shape));
+        break;
+      case DIV: // d(a/b) = da/b - (a/b)·db/b
+        if (ta) sink.add(ta, reduceTo(binaryKernel(DIV, gv, B, shape), shape, ta.shape));
+        if (tb) {
+          const gOut = binaryKernel(MUL, gv, contiguousView(out, shape), shape); // g · (a/b)
+          sink.add(tb, negated(reduceTo(binaryKernel(DIV, contiguousView(gOut, shape), B, shape), shape, tb.shape)));
+        }
+        break;
+    }
+  });
+}
+
+/** a + b with broadcasting; either may be a number. `add(x, bias)` */
+export function add(a: Tensor | number, b: Tensor | number): Tensor {
+  return binary('add', ADD, a, b);
+}
+/** a - b with broadcasting. */
+export function sub(a: Tensor | number, b: Tensor | number): Tensor {
+  return binary('sub', SUB, a, b);
+}
+/** a · b elementwise with broadcasting. */
+export function mul(a: Tensor | number, b: Tensor | number): Tensor {
+  return binary('mul', MUL, a, b);
+}
+/** a / b elementwise with broadcasting. */
+export function div(a: Tensor | number, b: Tensor | number): Tensor {
+  return binary('div', DIV, a, b);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Unary ops. Each reads x once (contiguously; a strided x is copied first) and writes a new array.
+// ---------------------------------------------------------------------------------------------------------
+
+function unaryInput(op: string, x: Tensor): Float32Array {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${typeof x}`);
+  expectFloat(op, x);
+  return readContiguous(x) as Float32Array;
+}
+
+/** −x */
+export function neg(x: Tensor): Tensor {
+  const X = unaryInput('neg', x);
+  const out = new Float32Array(X.length);
+  for (let i = 0; i < X.length; i++) out[i] = -X[i];
+  return fromOp('neg', out, x.shape, [x], (g, sink) => sink.add(x, negated(g)));
+}
+
+/** eˣ;  d/dx = eˣ (the output itself). */
+export function exp(x: Tensor): Tensor {
+  const X = unaryInput('exp', x);
+  const out = new Float32Array(X.length);
+  for (let i = 0; i < X.length; i++) out[i] = Math.exp(X[i]);
+  return fromOp('exp', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(g.length);
+    for (let i = 0; i < g.length; i++) gx[i] = g[i] * out[i];
+    sink.add(x, gx);
+  });
+}
+
+/** ln x;  d/dx = 1/x. */
+export function log(x: Tensor): Tensor {
+  const X = unaryInput('log', x);
+  const out = new Float32Array(X.length);
+  for (let i = 0; i < X.length; i++) out[i] = Math.log(X[i]);
+  return fromOp('log', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(g.length);
+    for (let i = 0; i < g.length; i++) gx[i] = g[i] / X[i];
+    sink.add(x, gx);
+  });
+}
+
+/** √x;  d/dx = 1 / (2√x). */
+export function sqrt(x: Tensor): Tensor {
+  const X = unaryInput('sqrt', x);
+  const out = new Float32Array(X.length);
+  for (let i = 0; i < X.length; i++) out[i] = Math.sqrt(X[i]);
+  return fromOp('sqrt', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(g.length);
+    for (let i = 0; i < g.length; i++) gx[i] = (0.5 * g[i]) / out[i];
+    sink.add(x, gx);
+  });
+}
+
+/** xᵖ for a constant exponent p;  d/dx = p·xᵖ⁻¹. */
+export function pow(x: Tensor, p: number): Tensor {
+  if (typeof p !== 'number') throw new TypeError(`pow: exponent must be a number, got ${typeof p}`);
+  const X = unaryInput('pow', x);
+  const out = new Float32Array(X.length);
+  if (p === 2) for (let i = 0; i < X.length; i++) out[i] = X[i] * X[i];
+  else for (let i = 0; i < X.length; i++) out[i] = Math.pow(X[i], p);
+  return fromOp('pow', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(g.length);
+    if (p === 2) for (let i = 0; i < g.length; i++) gx[i] = 2 * X[i] * g[i];
+    else for (let i = 0; i < g.length; i++) gx[i] = p * Math.pow(X[i], p - 1) * g[i];
+    sink.add(x, gx);
+  });
+}
+
+/** tanh x;  d/dx = 1 − tanh²x. */
+export function tanh(x: Tensor): Tensor {
+  const X = unaryInput('tanh', x);
+  const out = new Float32Array(X.length);
+  for (let i = 0; i < X.length; i++) out[i] = Math.tanh(X[i]);
+  return fromOp('tanh', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(g.length);
+    for (let i = 0; i < g.length; i++) gx[i] = g[i] * (1 - out[i] * out[i]);
+    sink.add(x, gx);
+  });
+}
+
+/** max(x, 0);  d/dx = 1 where x > 0, else 0. */
+export function relu(x: Tensor): Tensor {
+  const X = unaryInput('relu', x);
+  const out = new Float32Array(X.length);
+  for (let i = 0; i < X.length; i++) out[i] = X[i] > 0 ? X[i] : 0;
+  return fromOp('relu', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(g.length);
+    for (let i = 0; i < g.length; i++) gx[i] = X[i] > 0 ? g[i] : 0;
+    sink.add(x, gx);
+  });
+}
+
+/** σ(x) = 1 / (1 + e⁻ˣ);  d/dx = σ(x)(1 − σ(x)). */
+export function sigmoid(x: Tensor): Tensor {
+  const X = unaryInput('sigmoid', x);
+  const out = new Float32Array(X.length);
+  for (let i = 0; i < X.length; i++) out[i] = 1 / (1 + Math.exp(-X[i]));
+  return fromOp('sigmoid', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(g.length);
+    for (let i = 0; i < g.length; i++) gx[i] = g[i] * out[i] * (1 - out[i]);
+    sink.add(x, gx);
+  });
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2 = Math.SQRT1_2;
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/**
+ * erf(x) from the Chebyshev fit of erfc in Numerical Recipes (§6.2), fractional error < 1.2e-7 everywhere —
+ * below float32's resolution, which is all GELU needs.
+ */
+export function erf(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const erfcZ =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? 1 - erfcZ : erfcZ - 1;
+}
+
+/**
+ * GELU(x) = x·Φ(x). approximate 'tanh' (GPT-2's "gelu_new", the default here):
+ *   y = ½x(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
+ * computed as y = x·σ(2u), the same function (½(1 + tanh u) = σ(2u)) with one exp instead of a slower tanh:
+ *   s = σ(2u) = 1/(1 + e^(−2u)),  y = x·s,  dy/dx = s + 2x·s(1 − s)·du/dx,  du/dx = √(2/π)(1 + 3·0.044715x²)
+ * approximate 'none' (exact, BERT's "gelu", PyTorch's default):
+ *   y = ½x(1 + erf(x/√2)),  dy/dx = Φ(x) + x·φ(x),  φ(x) = e^(−x²/2)/√(2π)
+ * One fused loop each way, not a chain of small ops.
+ */
+export function gelu(x: Tensor, approximate: 'tanh' | 'none' = 'tanh'): Tensor {
+  if (approximate !== 'tanh' && approximate !== 'none') {
+    throw new RangeError(`gelu: approximate must be 'tanh' or 'none', got '${String(approximate)}'`);
+  }
+  const X = unaryInput('gelu', x);
+  const n = X.length;
+  const out = new Float32Array(n);
+  if (approximate === 'tanh') {
+    for (let i = 0; i < n; i++) {
+      const v = X[i];
+      const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+      out[i] = v / (1 + Math.exp(-2 * u));
+    }
+  } else {
+    for (let i = 0; i < n; i++) {
+      const v = X[i];
+      out[i] = 0.5 * v * (1 + erf(v * INV_SQRT_2));
+    }
+  }
+  return fromOp('gelu', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(n);
+    if (approximate === 'tanh') {
+      for (let i = 0; i < n; i++) {
+        const v = X[i];
+        const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
+        const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+        const s = 1 / (1 + Math.exp(-2 * u));
+        gx[i] = g[i] * (s + 2 * v * s * (1 - s) * du);
+      }
+    } else {
+      for (let i = 0; i < n; i++) {
+        const v = X[i];
+        const cdf = 0.5 * (1 + erf(v * INV_SQRT_2));
+        const pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+        gx[i] = g[i] * (cdf + v * pdf);
+      }
+    }
+    sink.add(x, gx);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Selection: maskedFill and where
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * out = value where mask ≠ 0, else x. mask (any dtype) must broadcast to x's shape, e.g. a causal mask
+ * (T, T) over scores (B, nh, T, T). The gradient flows to x only where it was not filled.
+ */
+export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
+  expectFloat('maskedFill', x);
+  if (!(mask instanceof Tensor)) throw new TypeError(`maskedFill: mask must be a Tensor, got ${typeof mask}`);
+  const shape = broadcastShapes('maskedFill', x.shape, mask.shape);
+  if (!sameShape(shape, x.shape)) {
+    throw new RangeError(`maskedFill: mask of shape ${fmtShape(mask.shape)} must broadcast to the input's shape ${fmtShape(x.shape)}`);
+  }
+  const X = x.data as Float32Array;
+  const M = mask.data;
+  const plan = rowPlan(shape, [
+    { strides: x.strides, offset: x.offset },
+    { strides: broadcastStrides(mask.shape, mask.strides, shape), offset: mask.offset },
+  ]);
+  const { rows, inner } = plan;
+  const [sx, sm] = plan.innerStrides;
+  const out = new Float32Array(x.size);
+  for (let r = 0; r < rows; r++) {
+    const o = r * inner;
+    const xo = plan.starts[0][r];
+    const mo = plan.starts[1][r];
+    for (let j = 0; j < inner; j++) out[o + j] = M[mo + j * sm] !== 0 ? value : X[xo + j * sx];
+  }
+  return fromOp('maskedFill', out, shape, [x], (g, sink) => {
+    const gx = new Float32Array(g.length);
+    for (let r = 0; r < rows; r++) {
+      const o = r * inner;
+      const mo = plan.starts[1][r];
+      for (let j = 0; j < inner; j++) gx[o + j] = M[mo + j * sm] !== 0 ? 0 : g[o + j];
+    }
+    sink.add(x, gx);
+  });
+}
+
+/** out = cond ≠ 0 ? a : b, all three broadcast together (a and b may be numbers). Like torch.where. */
+export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Tensor {
+  if (!(cond instanceof Tensor)) throw new TypeError(`where: cond must be a Tensor, got ${typeof cond}`);
+  const A = operand('where', a, 'a');
+  const B = operand('where', b, 'b');
+  const shape = broadcastShapes('where', cond.shape, A.shape, B.shape);
+  const plan = rowPlan(shape, [
+    { strides: broadcastStrides(cond.shape, cond.strides, shape), offset: cond.offset },
+    { strides: broadcastStrides(A.shape, A.strides, shape), offset: A.offset },
+    { strides: broadcastStrides(B.shape, B.strides, shape), offset: B.offset },
+  ]);
+  const { rows, inner } = plan;
+  const [sc, sa, sb] = plan.innerStrides;
+  const C = cond.data;
+  const AD = A.data as Float32Array;
+  const BD = B.data as Float32Array;
+  const out = new Float32Array(shapeSize(shape));
+  const pick = new Uint8Array(out.length); // 1 where the value came from a
+  for (let r = 0; r < rows; r++) {
+    const o = r * inner;
+    const co = plan.starts[0][r];
+    const ao = plan.starts[1][r];
+    const bo = plan.starts[2][r];
+    for (let j = 0; j < inner; j++) {
+      if (C[co + j * sc] !== 0) {
+        out[o + j] = AD[ao + j * sa];
+        pick[o + j] = 1;
+      } else {
+        out[o + j] = BD[bo + j * sb];
+      }
+    }
+  }
+  const inputs = [a, b].filter((t): t is Tensor => t instanceof Tensor);
+  return fromOp('where', out, shape, inputs, (g, sink) => {
+    if (a instanceof Tensor && a.requiresGrad) {
+      const ga = new Float32Array(g.length);
+      for (let i = 0; i < g.length; i++) ga[i] = pick[i] ? g[i] : 0;
+      sink.add(a, reduceTo(ga, shape, a.shape));
+    }
+    if (b instanceof Tensor && b.requiresGrad) {
+      const gb = new Float32Array(g.length);
+      for (let i = 0; i < g.length; i++) gb[i] = pick[i] ? 0 : g[i];
+      sink.add(b, reduceTo(gb, shape, b.shape));
+    }
+  });
+}

@@ -1,0 +1,114 @@
+// Indexing ops: embedding, gather, indexSelect. Forward reads rows/elements picked by int32 indices;
+// backward scatters the gradient back with +=, since the same index may be picked more than once.
+// Every index is range-checked with an error that names the index, its position and the bound.
+import { fromOp } from './autograd.js';
+import { expectFloat, expectInt, fmtShape, normalizeDim, readContiguous, shapeSize } from './shape.js';
+import { Tensor } from './tensor.js';
+
+/**
+ * Looks up rows of a table: weight (V, C), ids int32 of any shape → (...ids.shape, C).
+ * `embedding(wte, ids)` with ids (B, T) gives (B, T, C). Backward: dW[id] += g for every position.
+ */
+export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  expectFloat('embedding', weight, 'weight');
+  if (!(ids instanceof Tensor)) throw new TypeError(`embedding: ids must be an int32 Tensor, got ${typeof ids}`);
+  expectInt('embedding', ids, 'ids');
+  if (weight.ndim !== 2) throw new RangeError(`embedding: weight must be (V, C), got shape ${fmtShape(weight.shape)}`);
+  const [V, C] = weight.shape;
+  const W = readContiguous(weight) as Float32Array;
+  const I = readContiguous(ids) as Int32Array;
+  const n = I.length;
+  const out = new Float32Array(n * C);
+  for (let i = 0; i < n; i++) {
+    const id = I[i];
+    if (id < 0 || id >= V) {
+      throw new RangeError(`embedding: id ${id} at position ${i} of ids ${fmtShape(ids.shape)} is out of range for a table of ${V} rows`);
+    }
+    out.set(W.subarray(id * C, id * C + C), i * C);
+  }
+  return fromOp('embedding', out, [...ids.shape, C], [weight], (g, sink) => {
+    const gw = sink.buffer(weight);
+    for (let i = 0; i < n; i++) {
+      const row = I[i] * C;
+      const o = i * C;
+      for (let c = 0; c < C; c++) gw[row + c] += g[o + c];
+    }
+  });
+}
+
+/**
+ * torch.gather: out has index's shape, and out[i][j][k] = x[index[i][j][k]][j][k] for dim 0
+ * (the index replaces the coordinate along dim). index must have x's number of dims and be no larger than x
+ * along every other dim. `gather(logProbs, -1, targets.unsqueeze(-1))` picks one value per row.
+ */
+export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
+  expectFloat('gather', x);
+  if (!(index instanceof Tensor)) throw new TypeError(`gather: index must be an int32 Tensor, got ${typeof index}`);
+  expectInt('gather', index);
+  const d = normalizeDim('gather', dim, x.ndim);
+  if (index.ndim !== x.ndim || index.shape.some((n, i) => i !== d && n > x.shape[i])) {
+    throw new RangeError(`gather: index of shape ${fmtShape(index.shape)} does not fit input ${fmtShape(x.shape)} along dims other than ${dim}`);
+  }
+  const X = readContiguous(x) as Float32Array;
+  const I = readContiguous(index) as Int32Array;
+  const nd = x.ndim;
+  const xStrides = x.shape.map((_, i) => shapeSize(x.shape.slice(i + 1)));
+  const n = I.length;
+  const src = new Int32Array(n); // flat position in x of each output element, reused by backward
+  const coord = new Array<number>(nd).fill(0);
+  const bound = x.shape[d];
+  for (let i = 0; i < n; i++) {
+    const k = I[i];
+    if (k < 0 || k >= bound) throw new RangeError(`gather: index ${k} at position ${i} is out of range for dim ${dim} of size ${bound}`);
+    let o = 0;
+    for (let a = 0; a < nd; a++) o += (a === d ? k : coord[a]) * xStrides[a];
+    src[i] = o;
+    for (let a = nd - 1; a >= 0; a--) {
+      if (++coord[a] < index.shape[a]) break;
+      coord[a] = 0;
+    }
+  }
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = X[src[i]];
+  return fromOp('gather', out, index.shape, [x], (g, sink) => {
+    const gx = sink.buffer(x);
+    for (let i = 0; i < n; i++) gx[src[i]] += g[i];
+  });
+}
+
+/** Picks whole slices along dim by a 1-D int32 index: x (A, B, C), dim 1, index (k) → (A, k, C). */
+export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
+  if (!(index instanceof Tensor)) throw new TypeError(`indexSelect: index must be an int32 Tensor, got ${typeof index}`);
+  expectInt('indexSelect', index);
+  if (index.ndim !== 1) throw new RangeError(`indexSelect: index must be 1-D, got shape ${fmtShape(index.shape)}`);
+  const d = normalizeDim('indexSelect', dim, x.ndim);
+  const X = readContiguous(x);
+  const I = readContiguous(index) as Int32Array;
+  const k = I.length;
+  const n = x.shape[d];
+  const outer = shapeSize(x.shape.slice(0, d));
+  const inner = shapeSize(x.shape.slice(d + 1));
+  for (let i = 0; i < k; i++) {
+    if (I[i] < 0 || I[i] >= n) throw new RangeError(`indexSelect: index ${I[i]} at position ${i} is out of range for dim ${dim} of size ${n}`);
+  }
+  const shape = [...x.shape];
+  shape[d] = k;
+  const out = X instanceof Int32Array ? new Int32Array(outer * k * inner) : new Float32Array(outer * k * inner);
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < k; i++) {
+      const from = (o * n + I[i]) * inner;
+      out.set(X.subarray(from, from + inner), (o * k + i) * inner);
+    }
+  }
+  if (out instanceof Int32Array) return new Tensor(out, shape);
+  return fromOp('indexSelect', out, shape, [x], (g, sink) => {
+    const gx = sink.buffer(x);
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < k; i++) {
+        const to = (o * n + I[i]) * inner;
+        const from = (o * k + i) * inner;
+        for (let j = 0; j < inner; j++) gx[to + j] += g[from + j];
+      }
+    }
+  });
+}

@@ -1,0 +1,305 @@
+// Fused neural-network ops: softmax, logSoftmax, layerNorm, crossEntropy, dropout.
+//
+// Each is one pass per row with an analytic backward, instead of a chain of small ops: fewer passes over
+// memory, fewer temporaries, and the numerically stable form (subtract the row max before exp) built in.
+// They work on the last dim; softmax/logSoftmax over another dim transpose it to the end first.
+import { fromOp } from './autograd.js';
+import { getDefaultRng, type Rng } from './rng.js';
+import { expectFloat, expectInt, fmtShape, normalizeDim, readContiguous } from './shape.js';
+import { transpose } from './ops_shape.js';
+import { Tensor } from './tensor.js';
+
+// ---------------------------------------------------------------------------------------------------------
+// softmax / logSoftmax
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * softmax(x)_i = e^(x_i − m) / Σ_j e^(x_j − m), m = max_j x_j, along `dim` (default last).
+ * Backward: dx_i = y_i (g_i − Σ_j g_j y_j).
+ * A row that is entirely −Infinity (every position masked) gives all zeros instead of NaN.
+ */
+export function softmax(x: Tensor, dim = -1): Tensor {
+  expectFloat('softmax', x);
+  const d = normalizeDim('softmax', dim, x.ndim);
+  if (x.ndim > 0 && d !== x.ndim - 1) return transpose(softmax(transpose(x, d, -1), -1), d, -1);
+  const X = readContiguous(x) as Float32Array;
+  const n = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
+  const rows = n === 0 ? 0 : X.length / n;
+  const out = new Float32Array(X.length);
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    let m = -Infinity;
+    for (let j = 0; j < n; j++) if (X[o + j] > m) m = X[o + j];
+    if (m === -Infinity) continue; // fully masked row → zeros
+    let s = 0;
+    for (let j = 0; j < n; j++) {
+      const e = Math.exp(X[o + j] - m);
+      out[o + j] = e;
+      s += e;
+    }
+    const inv = 1 / s;
+    for (let j = 0; j < n; j++) out[o + j] *= inv;
+  }
+  return fromOp('softmax', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(g.length);
+    for (let r = 0; r < rows; r++) {
+      const o = r * n;
+      let dot = 0; // Σ_j g_j y_j
+      for (let j = 0; j < n; j++) dot += g[o + j] * out[o + j];
+      for (let j = 0; j < n; j++) gx[o + j] = out[o + j] * (g[o + j] - dot);
+    }
+    sink.add(x, gx);
+  });
+}
+
+/**
+ * logSoftmax(x)_i = x_i − m − log Σ_j e^(x_j − m), along `dim` (default last).
+ * Backward: dx_i = g_i − softmax_i · Σ_j g_j. A fully −Infinity row stays −Infinity with zero gradient.
+ */
+export function logSoftmax(x: Tensor, dim = -1): Tensor {
+  expectFloat('logSoftmax', x);
+  const d = normalizeDim('logSoftmax', dim, x.ndim);
+  if (x.ndim > 0 && d !== x.ndim - 1) return transpose(logSoftmax(transpose(x, d, -1), -1), d, -1);
+  const X = readContiguous(x) as Float32Array;
+  const n = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
+  const rows = n === 0 ? 0 : X.length / n;
+  const out = new Float32Array(X.length);
+  const masked = new Uint8Array(rows); // rows that are entirely -Infinity
+  for (let r = 0; r < rows; r++) {
+    const o = r * n;
+    let m = -Infinity;
+    for (let j = 0; j < n; j++) if (X[o + j] > m) m = X[o + j];
+    if (m === -Infinity) {
+      out.fill(-Infinity, o, o + n);
+      masked[r] = 1;
+      continue;
+    }
+    let s = 0;
+    for (let j = 0; j < n; j++) s += Math.exp(X[o + j] - m);
+    const lse = m + Math.log(s);
+    for (let j = 0; j < n; j++) out[o + j] = X[o + j] - lse;
+  }
+  return fromOp('logSoftmax', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(g.length);
+    for (let r = 0; r < rows; r++) {
+      if (masked[r]) continue;
+      const o = r * n;
+      let gs = 0;
+      for (let j = 0; j < n; j++) gs += g[o + j];
+      for (let j = 0; j < n; j++) gx[o + j] = g[o + j] - Math.exp(out[o + j]) * gs;
+    }
+    sink.add(x, gx);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// layerNorm
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * Layer normalization over the last dim C (biased variance, as PyTorch):
+ *   μ = mean(x),  σ² = mean((x − μ)²),  r = 1/√(σ² + eps),  x̂ = (x − μ)·r,  y = x̂·w + b
+ * Backward per row, with ĝ = g·w:
+ *   dx = r · (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),   dw = Σ_rows g·x̂,   db = Σ_rows g
+ * weight and bias (C) may be null (no affine transform).
+ */
+export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
+  expectFloat('layerNorm', x);
+  if (x.ndim === 0) throw new RangeError('layerNorm: input must have at least one dim, got a scalar');
+  const C = x.shape[x.ndim - 1];
+  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
+    if (p === null || p === undefined) continue;
+    expectFloat('layerNorm', p, name);
+    if (p.size !== C || p.ndim !== 1) {
+      throw new RangeError(`layerNorm: ${name} has shape ${fmtShape(p.shape)}, expected [${C}] to match the last dim of input ${fmtShape(x.shape)}`);
+    }
+  }
+  const X = readContiguous(x) as Float32Array;
+  const W = weight ? (readContiguous(weight) as Float32Array) : null;
+  const Bs = bias ? (readContiguous(bias) as Float32Array) : null;
+  const rows = C === 0 ? 0 : X.length / C;
+  const out = new Float32Array(X.length);
+  // Saved for backward: two numbers per row (x̂ is recomputed from them rather than stored).
+  const mean = new Float64Array(rows);
+  const rstd = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const o = r * C;
+    let mu = 0;
+    for (let j = 0; j < C; j++) mu += X[o + j];
+    mu /= C;
+    let v = 0;
+    for (let j = 0; j < C; j++) {
+      const d = X[o + j] - mu;
+      v += d * d;
+    }
+    const rs = 1 / Math.sqrt(v / C + eps);
+    mean[r] = mu;
+    rstd[r] = rs;
+    if (W && Bs) for (let j = 0; j < C; j++) out[o + j] = (X[o + j] - mu) * rs * W[j] + Bs[j];
+    else for (let j = 0; j < C; j++) out[o + j] = (X[o + j] - mu) * rs * (W ? W[j] : 1) + (Bs ? Bs[j] : 0);
+  }
+  const inputs = [x];
+  if (weight) inputs.push(weight);
+  if (bias) inputs.push(bias);
+  return fromOp('layerNorm', out, x.shape, inputs, (g, sink) => {
+    const gx = x.requiresGrad ? new Float32Array(X.length) : null;
+    const gw = weight && weight.requiresGrad ? new Float32Array(C) : null;
+    const gb = bias && bias.requiresGrad ? new Float32Array(C) : null;
+    for (let r = 0; r < rows; r++) {
+      const o = r * C;
+      const mu = mean[r];
+      const rs = rstd[r];
+      let meanG = 0; // mean(ĝ)
+      let meanGX = 0; // mean(ĝ·x̂)
+      for (let j = 0; j < C; j++) {
+        const xh = (X[o + j] - mu) * rs;
+        const gj = g[o + j];
+        const gh = W ? gj * W[j] : gj;
+        meanG += gh;
+        meanGX += gh * xh;
+        if (gw) gw[j] += gj * xh;
+        if (gb) gb[j] += gj;
+      }
+      if (!gx) continue;
+      meanG /= C;
+      meanGX /= C;
+      for (let j = 0; j < C; j++) {
+        const xh = (X[o + j] - mu) * rs;
+        const gh = W ? g[o + j] * W[j] : g[o + j];
+        gx[o + j] = rs * (gh - meanG - xh * meanGX);
+      }
+    }
+    if (gx) sink.add(x, gx);
+    if (weight && gw) sink.add(weight, gw);
+    if (bias && gb) sink.add(bias, gb);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// crossEntropy
+// ---------------------------------------------------------------------------------------------------------
+
+export interface CrossEntropyOptions {
+  /** Targets equal to this are skipped (no loss, no gradient, not counted in the mean). Default -100. */
+  ignoreIndex?: number;
+  /** ε: the target distribution is (1−ε)·onehot + ε/V. Default 0. */
+  labelSmoothing?: number;
+  /** 'mean' over non-ignored targets (default), 'sum', or 'none' (per-target losses, 0 where ignored). */
+  reduction?: 'mean' | 'sum' | 'none';
+}
+
+/**
+ * Cross-entropy from logits, PyTorch semantics, classes on the last dim. For a row with target t,
+ * lse = log Σ_c e^(x_c):
+ *   loss = (1−ε)·(lse − x_t) + ε·(lse − mean_c x_c)
+ *   dloss/dx_c = softmax_c − (1−ε)·[c = t] − ε/V
+ * logits (N, V) or (…, V); targets int32 (N) or (…). Mean over zero non-ignored targets is NaN, as in
+ * PyTorch (the gradient is then zero). Does not handle class weights or PyTorch's (N, V, d…) layout.
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  const { ignoreIndex = -100, labelSmoothing = 0, reduction = 'mean' } = opts;
+  expectFloat('crossEntropy', logits, 'logits');
+  if (!(targets instanceof Tensor)) throw new TypeError(`crossEntropy: targets must be an int32 Tensor, got ${typeof targets}`);
+  expectInt('crossEntropy', targets, 'targets');
+  if (!(labelSmoothing >= 0 && labelSmoothing <= 1)) throw new RangeError(`crossEntropy: labelSmoothing must be in [0, 1], got ${labelSmoothing}`);
+  if (reduction !== 'mean' && reduction !== 'sum' && reduction !== 'none') {
+    throw new RangeError(`crossEntropy: reduction must be 'mean', 'sum' or 'none', got '${String(reduction)}'`);
+  }
+  const lead = logits.shape.slice(0, -1);
+  const V = logits.shape[logits.ndim - 1];
+  if (logits.ndim < 1 || targets.ndim !== lead.length || targets.shape.some((n, i) => n !== lead[i])) {
+    throw new RangeError(`crossEntropy: logits ${fmtShape(logits.shape)} and targets ${fmtShape(targets.shape)} do not match; expected targets of shape ${fmtShape(lead)}`);
+  }
+  const X = readContiguous(logits) as Float32Array;
+  const T = readContiguous(targets) as Int32Array;
+  const N = T.length;
+  const eps = labelSmoothing;
+  const lse = new Float32Array(N); // saved for backward
+  const losses = new Float32Array(N);
+  let count = 0;
+  for (let i = 0; i < N; i++) {
+    const t = T[i];
+    if (t === ignoreIndex) continue;
+    if (t < 0 || t >= V) {
+      throw new RangeError(`crossEntropy: target ${t} at position ${i} is out of range for ${V} classes (ignoreIndex is ${ignoreIndex})`);
+    }
+    count++;
+    const o = i * V;
+    let m = -Infinity;
+    for (let c = 0; c < V; c++) if (X[o + c] > m) m = X[o + c];
+    let s = 0;
+    let xs = 0;
+    for (let c = 0; c < V; c++) {
+      s += Math.exp(X[o + c] - m);
+      xs += X[o + c];
+    }
+    const l = m + Math.log(s);
+    lse[i] = l;
+    losses[i] = (1 - eps) * (l - X[o + T[i]]) + (eps > 0 ? eps * (l - xs / V) : 0);
+  }
+
+  let out: Float32Array;
+  let outShape: readonly number[];
+  if (reduction === 'none') {
+    out = losses;
+    outShape = targets.shape;
+  } else {
+    let total = 0;
+    for (let i = 0; i < N; i++) total += losses[i];
+    out = new Float32Array([reduction === 'mean' ? total / count : total]);
+    outShape = [];
+  }
+  return fromOp('crossEntropy', out, outShape, [logits], (g, sink) => {
+    const gx = new Float32Array(X.length);
+    const uniform = eps / V;
+    for (let i = 0; i < N; i++) {
+      const t = T[i];
+      if (t === ignoreIndex) continue;
+      // How much this row's loss counts in the output.
+      const w = reduction === 'none' ? g[i] : reduction === 'sum' ? g[0] : g[0] / count;
+      const o = i * V;
+      const l = lse[i];
+      for (let c = 0; c < V; c++) gx[o + c] = w * (Math.exp(X[o + c] - l) - uniform);
+      gx[o + t] -= w * (1 - eps);
+    }
+    sink.add(logits, gx);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// dropout
+// ---------------------------------------------------------------------------------------------------------
+
+export interface DropoutOptions {
+  /** Defaults to the global generator (see manualSeed). */
+  rng?: Rng;
+  /** When false, dropout is the identity (evaluation). Default true. */
+  training?: boolean;
+}
+
+/**
+ * Inverted dropout: each element is zeroed with probability p, survivors are scaled by 1/(1−p) so the
+ * expected value is unchanged and evaluation needs no rescaling. Identity when p = 0 or not training.
+ */
+export function dropout(x: Tensor, p: number, opts: DropoutOptions = {}): Tensor {
+  expectFloat('dropout', x);
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must be in [0, 1], got ${p}`);
+  const { rng = getDefaultRng(), training = true } = opts;
+  if (!training || p === 0) return x;
+  const X = readContiguous(x) as Float32Array;
+  const n = X.length;
+  const out = new Float32Array(n);
+  const keep = new Uint8Array(n);
+  const scale = p === 1 ? 0 : 1 / (1 - p);
+  for (let i = 0; i < n; i++) {
+    if (rng.uniform() >= p) {
+      keep[i] = 1;
+      out[i] = X[i] * scale;
+    }
+  }
+  return fromOp('dropout', out, x.shape, [x], (g, sink) => {
+    const gx = new Float32Array(n);
+    for (let i = 0; i < n; i++) if (keep[i]) gx[i] = g[i] * scale;
+    sink.add(x, gx);
+  });
+}

@@ -1,0 +1,286 @@
+// Finite-difference gradient checks for every differentiable op, on every registered backend.
+// Inputs are small (≤ ~100 elements) so each check is a few milliseconds.
+import { test } from 'node:test';
+import * as T from '../../src/tensor/index.js';
+import { Rng, tensor, type Tensor } from '../../src/tensor/index.js';
+import { forEachBackend } from '../_backends.js';
+import { gradcheck, leaf, leafAwayFromZero } from './_gradcheck.js';
+
+const ids = (values: number[], shape: number[]): Tensor => tensor(values, shape, { dtype: 'int32' });
+
+forEachBackend(() => {
+  // ---- elementwise, with broadcasting and strided inputs ----
+  test('add/sub/mul/div, same shape', () => {
+    const a = leaf([3, 4], 1);
+    const b = leafAwayFromZero([3, 4], 2);
+    gradcheck(T.add, [a, b]);
+    gradcheck(T.sub, [a, b]);
+    gradcheck(T.mul, [a, b]);
+    gradcheck(T.div, [a, b]);
+  });
+
+  test('add/sub/mul/div with broadcasting: (2,3,4)∘(4), (2,1,4)∘(3,1), (4)∘(2,3,1)', () => {
+    const cases: [number[], number[]][] = [
+      [[2, 3, 4], [4]],
+      [[2, 1, 4], [3, 1]],
+      [[4], [2, 3, 1]],
+      [[2, 3, 4], [2, 3, 4]],
+    ];
+    cases.forEach(([sa, sb], i) => {
+      const a = leaf(sa, 10 + i);
+      const b = leafAwayFromZero(sb, 20 + i);
+      for (const op of [T.add, T.sub, T.mul, T.div]) gradcheck(op, [a, b]);
+    });
+  });
+
+  test('arithmetic with a number on either side', () => {
+    const a = leafAwayFromZero([2, 3], 3);
+    gradcheck((x) => T.add(x, 2.5), [a]);
+    gradcheck((x) => T.sub(1, x), [a]);
+    gradcheck((x) => T.mul(x, -3), [a]);
+    gradcheck((x) => T.div(2, x), [a]);
+    gradcheck((x) => x.div(4), [a]);
+  });
+
+  test('elementwise ops on non-contiguous views (transpose, slice, expand)', () => {
+    const a = leaf([3, 4], 4);
+    const b = leafAwayFromZero([4, 3], 5);
+    gradcheck((x, y) => T.mul(x.transpose(0, 1), y), [a, b]);
+    gradcheck((x, y) => T.div(x.slice(1, 1, 3), y.slice(0, 0, 2).transpose(0, 1).slice(0, 0, 3)), [a, b]);
+    gradcheck((x) => T.add(x.slice(0, 0, 1).expand(5, 4), 1).exp(), [a]);
+  });
+
+  test('unary ops: neg exp log sqrt pow tanh relu sigmoid', () => {
+    const x = leaf([2, 5], 6);
+    const pos = leaf([2, 5], 7, 0.5, 2);
+    const kinked = leafAwayFromZero([2, 5], 8);
+    gradcheck(T.neg, [x]);
+    gradcheck(T.exp, [x]);
+    gradcheck(T.log, [pos]);
+    gradcheck(T.sqrt, [pos]);
+    gradcheck((v) => T.pow(v, 2), [x]);
+    gradcheck((v) => T.pow(v, 3), [x]);
+    gradcheck((v) => T.pow(v, 0.5), [pos]);
+    gradcheck((v) => T.pow(v, -1.5), [pos]);
+    gradcheck(T.tanh, [x]);
+    gradcheck(T.relu, [kinked]);
+    gradcheck(T.sigmoid, [x]);
+    gradcheck((v) => v.transpose(0, 1).exp(), [x]);
+  });
+
+  test('gelu, tanh approximation and exact (erf)', () => {
+    const x = leaf([3, 7], 9, -3, 3);
+    gradcheck((v) => T.gelu(v, 'tanh'), [x]);
+    gradcheck((v) => T.gelu(v, 'none'), [x]);
+    gradcheck((v) => v.gelu(), [x]);
+  });
+
+  // ---- reductions ----
+  test('sum and mean: all dims, one dim, several dims, keepdim, negative dims', () => {
+    const x = leaf([2, 3, 4], 11);
+    for (const op of [T.sum, T.mean]) {
+      gradcheck((v) => op(v), [x]);
+      gradcheck((v) => op(v, 1), [x]);
+      gradcheck((v) => op(v, -1, true), [x]);
+      gradcheck((v) => op(v, [0, 2]), [x]);
+      gradcheck((v) => op(v, [0, 2], true), [x]);
+      gradcheck((v) => op(v.transpose(0, 2), 1), [x]);
+    }
+  });
+
+  test('max over dims (gradient to the argmax)', () => {
+    // Well-separated distinct values so ±h never changes the argmax.
+    const rng = new Rng(12);
+    const vals = Array.from({ length: 24 }, (_, i) => i * 0.1);
+    for (let i = vals.length - 1; i > 0; i--) {
+      const j = rng.int(i + 1);
+      [vals[i], vals[j]] = [vals[j], vals[i]];
+    }
+    const x = tensor(vals, [2, 3, 4], { requiresGrad: true });
+    gradcheck((v) => T.max(v), [x], { h: 1e-3 });
+    gradcheck((v) => T.max(v, 1), [x], { h: 1e-3 });
+    gradcheck((v) => T.max(v, -1, true), [x], { h: 1e-3 });
+    gradcheck((v) => T.max(v, [0, 2]), [x], { h: 1e-3 });
+  });
+
+  // ---- softmax family, layerNorm, crossEntropy, dropout ----
+  test('softmax and logSoftmax: last dim, other dims, non-contiguous input', () => {
+    const x = leaf([2, 3, 5], 13, -2, 2);
+    for (const op of [T.softmax, T.logSoftmax]) {
+      gradcheck((v) => op(v), [x]);
+      gradcheck((v) => op(v, 0), [x]);
+      gradcheck((v) => op(v, 1), [x]);
+      gradcheck((v) => op(v.transpose(1, 2), -1), [x]);
+    }
+  });
+
+  test('softmax with fully masked (−∞) rows gives zeros and zero gradient', () => {
+    const x = leaf([3, 4], 14);
+    const mask = tensor([0, 1, 0, 1, 1, 1, 1, 1, 0, 0, 0, 1], [3, 4], { dtype: 'int32' });
+    gradcheck((v) => T.softmax(T.maskedFill(v, mask, -Infinity)), [x]);
+  });
+
+  test('layerNorm with and without affine parameters, 2-D and 3-D', () => {
+    const x = leaf([2, 3, 6], 15, -2, 2);
+    const w = leaf([6], 16, 0.5, 1.5);
+    const b = leaf([6], 17);
+    gradcheck((v, ww, bb) => T.layerNorm(v, ww, bb, 1e-5), [x, w, b]);
+    gradcheck((v) => T.layerNorm(v, null, null, 1e-5), [x]);
+    gradcheck((v, ww, bb) => T.layerNorm(v.transpose(0, 1), ww, bb, 1e-5), [x, w, b]);
+  });
+
+  test('crossEntropy: mean/sum/none, ignoreIndex, label smoothing, (B, T, V) logits', () => {
+    const logits = leaf([5, 7], 18, -2, 2);
+    const t = ids([3, 0, -100, 6, 2], [5]);
+    gradcheck((v) => T.crossEntropy(v, t), [logits]);
+    gradcheck((v) => T.crossEntropy(v, t, { reduction: 'sum' }), [logits]);
+    gradcheck((v) => T.crossEntropy(v, t, { reduction: 'none' }), [logits]);
+    gradcheck((v) => T.crossEntropy(v, t, { labelSmoothing: 0.1 }), [logits]);
+    gradcheck((v) => T.crossEntropy(v, ids([3, 0, 5, 6, 5], [5]), { ignoreIndex: 5, labelSmoothing: 0.2 }), [logits]);
+    const l3 = leaf([2, 3, 4], 19, -2, 2);
+    gradcheck((v) => T.crossEntropy(v, ids([0, 1, 2, 3, -100, 1], [2, 3]), { labelSmoothing: 0.05 }), [l3]);
+  });
+
+  test('dropout (fixed seed gives the same mask each evaluation)', () => {
+    const x = leaf([4, 6], 20);
+    gradcheck((v) => T.dropout(v, 0.3, { rng: new Rng(7) }), [x]);
+  });
+
+  // ---- shape ops ----
+  test('reshape (view and copy), permute, transpose, slice, expand, unsqueeze, squeeze, contiguous', () => {
+    const x = leaf([2, 3, 4], 21);
+    gradcheck((v) => v.reshape(6, 4).exp(), [x]);
+    gradcheck((v) => v.transpose(1, 2).reshape(-1).exp(), [x]); // not viewable: copies
+    gradcheck((v) => v.permute(2, 0, 1).exp(), [x]);
+    gradcheck((v) => v.slice(2, 1, -1).exp(), [x]);
+    gradcheck((v) => v.slice(1, -2).slice(0, 1).exp(), [x]);
+    gradcheck((v) => v.slice(2, 0, 1).expand(2, 3, 5).exp(), [x]);
+    gradcheck((v) => v.unsqueeze(1).squeeze(1).unsqueeze(3).exp(), [x]);
+    gradcheck((v) => v.transpose(0, 2).contiguous().exp(), [x]);
+  });
+
+  test('cat, split, stack', () => {
+    const a = leaf([2, 3], 22);
+    const b = leaf([2, 2], 23);
+    const c = leaf([2, 3], 24);
+    gradcheck((x, y) => T.cat([x, y], 1).exp(), [a, b]);
+    gradcheck((x, z) => T.cat([x, z, x], 0).exp(), [a, c]);
+    gradcheck((x) => {
+      const [p, q] = T.split(x, [1, 2], 1);
+      return T.mul(p, q.sum(1, true)).add(q.slice(1, 1).exp());
+    }, [a]);
+    gradcheck((x, z) => T.stack([x, z], 1).exp(), [a, c]);
+    gradcheck((x, z) => T.stack([x.transpose(0, 1), z.transpose(0, 1)], 2).exp(), [a, c]);
+  });
+
+  // ---- selection and indexing ----
+  test('maskedFill and where (broadcast masks, number branches)', () => {
+    const x = leaf([2, 3, 4], 25);
+    const y = leaf([3, 1], 26);
+    const mask = tensor([1, 0, 0, 1], [4], { dtype: 'int32' });
+    const cond = tensor([1, 0, 1, 0, 0, 1], [2, 3, 1]);
+    gradcheck((v) => T.maskedFill(v, mask, 0.5).exp(), [x]);
+    gradcheck((v, w) => T.where(cond, v, w), [x, y]);
+    gradcheck((v) => T.where(cond, 2, v), [x]);
+  });
+
+  test('embedding (repeated ids scatter-add), gather, indexSelect', () => {
+    const w = leaf([5, 3], 27);
+    gradcheck((ww) => T.embedding(ww, ids([1, 4, 1, 0, 4, 4], [2, 3])), [w]);
+    const x = leaf([3, 4], 28);
+    gradcheck((v) => T.gather(v, 1, ids([0, 3, 3, 1, 2, 2], [3, 2])), [x]);
+    gradcheck((v) => T.gather(v, 0, ids([2, 0, 1, 1, 0, 0, 2, 2], [2, 4])), [x]);
+    gradcheck((v) => T.indexSelect(v, 0, ids([2, 0, 2], [3])), [x]);
+    gradcheck((v) => T.indexSelect(v, 1, ids([3, 3, 1], [3])), [x]);
+  });
+
+  // ---- matmul and linear (backend kernels) ----
+  test('matmul: 2-D, batched, shared B (folded), shared A, partial batch broadcast, vectors', () => {
+    gradcheck(T.matmul, [leaf([3, 4], 30), leaf([4, 5], 31)]);
+    gradcheck(T.matmul, [leaf([2, 3, 4], 32), leaf([2, 4, 5], 33)]);
+    gradcheck(T.matmul, [leaf([2, 3, 4], 34), leaf([4, 5], 35)]);
+    gradcheck(T.matmul, [leaf([3, 4], 36), leaf([2, 4, 5], 37)]);
+    gradcheck(T.matmul, [leaf([2, 1, 3, 4], 38), leaf([1, 2, 4, 2], 39)]);
+    gradcheck(T.matmul, [leaf([4], 40), leaf([4, 3], 41)]);
+    gradcheck(T.matmul, [leaf([3, 4], 42), leaf([4], 43)]);
+    gradcheck(T.matmul, [leaf([4], 44), leaf([4], 45)]);
+    gradcheck(T.matmul, [leaf([4], 46), leaf([2, 4, 3], 47)]);
+  });
+
+  test('matmul on transposed and sliced views (transpose flags and copies)', () => {
+    const a = leaf([4, 3], 50);
+    const b = leaf([5, 4], 51);
+    gradcheck((x, y) => T.matmul(x.transpose(0, 1), y.transpose(0, 1)), [a, b]);
+    const ab = leaf([2, 4, 3], 52);
+    const bb = leaf([2, 5, 4], 53);
+    gradcheck((x, y) => T.matmul(x.transpose(1, 2), y.transpose(-1, -2)), [ab, bb]);
+    gradcheck((x, y) => T.matmul(x.transpose(1, 2), y.transpose(-1, -2).slice(2, 1, 4)), [ab, bb]);
+    gradcheck((x, y) => T.matmul(x.slice(1, 0, 2).transpose(1, 2), y.slice(1, 1, 3)), [ab, bb]);
+    const q = leaf([2, 3, 2, 4], 54); // (B, T, nh, hs) viewed as (B, nh, T, hs) like attention heads
+    gradcheck((x) => T.matmul(x.transpose(1, 2), x.transpose(1, 2).transpose(-1, -2)), [q]);
+  });
+
+  test('linear: both layouts, with and without bias, 3-D and non-contiguous input', () => {
+    const x = leaf([2, 3, 4], 60);
+    const wOutIn = leaf([5, 4], 61);
+    const wInOut = leaf([4, 5], 62);
+    const b = leaf([5], 63);
+    gradcheck((v, w, bb) => T.linear(v, w, bb, 'out_in'), [x, wOutIn, b]);
+    gradcheck((v, w, bb) => T.linear(v, w, bb, 'in_out'), [x, wInOut, b]);
+    gradcheck((v, w) => T.linear(v, w, null, 'out_in'), [x, wOutIn]);
+    gradcheck((v, w) => T.linear(v, w, undefined, 'in_out'), [x, wInOut]);
+    const xt = leaf([4, 3], 64);
+    gradcheck((v, w, bb) => T.linear(v.transpose(0, 1), w, bb, 'in_out'), [xt, wInOut, b]);
+    gradcheck((v, w, bb) => T.linear(v, w.transpose(0, 1), bb, 'out_in'), [x, wInOut, b]);
+  });
+
+  // ---- attention (backend kernels) ----
+  const attn = (opts: T.AttentionOptions) => (q: Tensor, k: Tensor, v: Tensor) => T.scaledDotProductAttention(q, k, v, opts).out;
+
+  test('attention: no mask, causal, window, keyMask, custom scale', () => {
+    const q = leaf([2, 2, 4, 3], 70);
+    const k = leaf([2, 2, 4, 3], 71);
+    const v = leaf([2, 2, 4, 3], 72);
+    gradcheck(attn({}), [q, k, v]);
+    gradcheck(attn({ causal: true }), [q, k, v]);
+    gradcheck(attn({ causal: true, window: 2 }), [q, k, v]);
+    gradcheck(attn({ window: 2 }), [q, k, v]);
+    gradcheck(attn({ keyMask: tensor([1, 1, 0, 1, 0, 1, 1, 1], [2, 4], { dtype: 'int32' }) }), [q, k, v]);
+    gradcheck(attn({ causal: true, scale: 0.9 }), [q, k, v]);
+  });
+
+  test('attention with Tq < Tk (KV cache positions) and fully masked rows', () => {
+    const q = leaf([1, 2, 2, 3], 73);
+    const k = leaf([1, 2, 5, 3], 74);
+    const v = leaf([1, 2, 5, 3], 75);
+    gradcheck(attn({ causal: true }), [q, k, v]);
+    gradcheck(attn({ causal: true, window: 3 }), [q, k, v]);
+    gradcheck(attn({}), [q, k, v]);
+    // keyMask hides every key of batch 1: its rows output 0, gradients 0.
+    const q2 = leaf([2, 1, 3, 2], 76);
+    const k2 = leaf([2, 1, 3, 2], 77);
+    const v2 = leaf([2, 1, 3, 2], 78);
+    gradcheck(attn({ causal: true, keyMask: new Uint8Array([0, 1, 1, 0, 0, 0]) }), [q2, k2, v2]);
+  });
+
+  test('attention on head views (B, T, nh, hs) → (B, nh, T, hs), and the dropout path', () => {
+    const qkv = leaf([1, 3, 2, 6], 79); // (B, T, nh, 3·hs)
+    gradcheck((x) => {
+      const [q, k, v] = T.split(x, 2, 3).map((t) => t.transpose(1, 2)); // each (B, nh, T, hs)
+      return T.scaledDotProductAttention(q, k, v, { causal: true }).out;
+    }, [qkv]);
+    const q = leaf([1, 2, 3, 2], 80);
+    const k = leaf([1, 2, 3, 2], 81);
+    const v = leaf([1, 2, 3, 2], 82);
+    gradcheck((a, b, c) => T.scaledDotProductAttention(a, b, c, { causal: true, dropoutP: 0.25, rng: new Rng(3) }).out, [q, k, v]);
+  });
+
+  test('a composed expression: gradient accumulates over a tensor used several times', () => {
+    const x = leaf([3, 4], 90);
+    const w = leaf([4, 4], 91);
+    gradcheck((a, b) => {
+      const h = T.tanh(T.matmul(a, b)); // (3, 4)
+      return T.add(T.mul(h, a), T.softmax(h.mul(a), 0)).sum(1);
+    }, [x, w]);
+  });
+});
