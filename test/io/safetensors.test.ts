@@ -275,7 +275,7 @@ test('legacy BERT fixture: I64 position_ids [1, 64] = 0..63 become an Int32Array
 });
 
 test('logits-processors fixture: F32 values (with -Infinity) equal the JSON copy written by the generator', () => {
-  const dir = join(FIXTURES, 'io', 'logits-processors');
+  const dir = join(FIXTURES, 'logits-processors');
   const json = JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as {
     input_logits: number[][];
     single: { name: string; output: (number | string)[][] }[];
