@@ -29,7 +29,7 @@ export interface CausalLMModule<C extends RowSelectableCache = RowSelectableCach
   readonly config: { readonly vocab_size: number };
   readonly training: boolean;
   train(on?: boolean): unknown;
-  forward(inputIds: Tensor, opts: { attentionMask?: Tensor; positionIds?: Tensor; cache?: C }): { logits: Tensor };
+  forward(inputIds: Tensor, opts: { attentionMask?: Tensor; positionIds?: Tensor; cache?: C; logitsToKeep?: number }): { logits: Tensor };
   newCache(): C;
 }
 
@@ -61,8 +61,8 @@ export function stepperFromModel<C extends RowSelectableCache>(model: CausalLMMo
     // The mask covers every position the attention sees (cached + new). All ones means no padding: skip it.
     const anyPadding = b.attentionMask.some((m) => m === 0);
     const mask = anyPadding ? tensor(Int32Array.from(b.attentionMask), [b.rows, b.length], { dtype: 'int32' }) : undefined; // (rows, S)
-    const { logits } = model.forward(ids, { attentionMask: mask, positionIds: pos, cache: useCache ? cache! : undefined }); // (rows, T, V)
-    return logits.slice(1, T - 1, T).toFloat32Array(); // (rows, 1, V) → (rows · V)
+    const { logits } = model.forward(ids, { attentionMask: mask, positionIds: pos, cache: useCache ? cache! : undefined, logitsToKeep: 1 }); // (rows, 1, V)
+    return logits.toFloat32Array(); // (rows · V)
   };
 
   const stepper: CausalLMStepper = {

@@ -171,12 +171,17 @@ export interface GPTForwardOptions {
   targets?: Tensor;
   outputAttentions?: boolean;
   outputHiddenStates?: boolean;
+  /**
+   * Compute logits for only the last N positions (transformers' num_logits_to_keep): generation needs just
+   * the last one, and for a long prompt the (T, C)·(C, V) head is a large share of the work. 0 = all.
+   */
+  logitsToKeep?: number;
   /** Random numbers for dropout (training only). */
   rng?: Rng;
 }
 
 export interface GPTOutput {
-  logits: Tensor; // (B, T, V)
+  logits: Tensor; // (B, T, V), or (B, logitsToKeep, V)
   loss?: Tensor; // scalar
   /** n_layer + 1 tensors (B, T, C): the embeddings, each block's output, the last one after ln_f (as HF). */
   hiddenStates?: Tensor[];
@@ -380,7 +385,10 @@ export class GPT extends Module {
     if (opts.outputHiddenStates) hiddenStates.push(x);
 
     // The LM head is the token embedding read backwards: logits = x · wteᵀ, (B, T, C)·(C, V) → (B, T, V).
-    const logits = linear(x, this.wte.weight, null, 'out_in');
+    const keep = opts.logitsToKeep ?? 0;
+    if (keep > 0 && opts.targets) throw new Error('GPT.forward: logitsToKeep cannot be combined with targets (the loss needs every position)');
+    const head = keep > 0 && keep < T ? x.slice(1, T - keep, T) : x; // (B, keep, C)
+    const logits = linear(head, this.wte.weight, null, 'out_in');
     const out: GPTOutput = { logits };
     if (opts.targets) {
       const V = this.config.vocab_size;
