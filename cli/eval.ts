@@ -39,7 +39,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { docs, reports } = readDocuments(files);
   for (const r of reports) if (r.invalidUtf8 > 0) process.stderr.write(`warning: ${r.path}: ${r.invalidUtf8} invalid UTF-8 sequences replaced by U+FFFD\n`);
   // All of the text is scored: a "validation fraction" of 0 puts every token in `train`, which we score.
-  const stream = buildTokenStream(docs, { encodeText: (t) => tokenizer.encode(t, undefined, { addSpecialTokens: false }).ids }, 0);
+  const stream = buildTokenStream(docs, { encodeText: (t) => tokenizer.encodeIds(t) }, 0);
   const blockSize = num(p.values, 'block-size', { int: true, min: 2, max: loaded.config.n_positions }) ?? loaded.config.n_positions;
   const batchSize = num(p.values, 'batch-size', { int: true, min: 1 }) ?? 8;
   if (stream.train.length < 2) throw new UsageError(`the text has ${stream.train.length} token(s); at least 2 are needed to score a prediction`);

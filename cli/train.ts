@@ -220,7 +220,7 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   // --- 2. data ----------------------------------------------------------------------------------------------
   const files = listTextFiles(dataPaths);
   const valFraction = num(v, 'val-fraction', { min: 0, max: 0.9 }) ?? 0.1;
-  const enc = { encodeText: (t: string) => tokenizer.encode(t, undefined, { addSpecialTokens: false }).ids as number[] };
+  const enc = { encodeText: (t: string) => tokenizer.encodeIds(t) };
   const t0 = performance.now();
   const { stream, cached, reports } = loadTokenStream(files, enc, tokenizerJson, valFraction);
   for (const r of reports) if (r.invalidUtf8 > 0 && header.every((h) => !h.includes(r.path))) say(`warning: ${r.path}: ${r.invalidUtf8} invalid UTF-8 sequences replaced by U+FFFD`);

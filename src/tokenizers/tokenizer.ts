@@ -319,6 +319,30 @@ export class Tokenizer {
   // ── encoding ─────────────────────────────────────────────────────────────────────────────────────────
 
   /**
+   * Token ids only, without special tokens added around the text (no offsets, masks or truncation): what a
+   * language-model trainer needs for megabytes of text. For the plain GPT-2 pipeline (no normalizer, the
+   * byte-level pre-tokenizer with its regex and no prefix space, only special added tokens the BPE knows) it
+   * goes straight to ByteLevelBPE.encode on the whole text, ~10× faster than encode(); otherwise it is
+   * encode(text, undefined, { addSpecialTokens: false }).ids.
+   * Example: `tok.encodeIds(readFileSync('book.txt', 'utf8'))`.
+   */
+  encodeIds(text: string): number[] {
+    const bpe = this.plainByteLevelBPE();
+    if (bpe) return bpe.encode(text, { allowedSpecial: 'all' });
+    return this.encode(text, undefined, { addSpecialTokens: false, truncation: false, padding: false }).ids;
+  }
+
+  private plainByteLevelBPE(): ByteLevelBPE | null {
+    if (this.normalizer !== null || !(this.model instanceof ByteLevelBPEModel)) return null;
+    const pre = this.preTokenizer;
+    if (!(pre instanceof ByteLevelPreTokenizer) || pre.addPrefixSpace || !pre.useRegex) return null;
+    const bpe = this.model.bpe;
+    // Added tokens are matched before the model runs; the BPE can do the same only for its own special tokens.
+    if (!this.added.all().every((t) => t.special && bpe.specialTokens.get(t.content) === t.id)) return null;
+    return bpe;
+  }
+
+  /**
    * Encode one text, or a pair (`encode(question, context)`). See EncodeOptions for truncation and padding.
    * Example: `tok.encode('Hello', 'world').typeIds` is [0, 0, 0, 1, 1] for BERT.
    */
