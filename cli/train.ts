@@ -1,7 +1,7 @@
 // `attn train`: text → (tokenizer) → GPT → checkpoints in a Hugging Face folder, with a progress bar, a
 // metrics log (metrics.jsonl) and a loss plot (loss.svg, loss.png) beside the weights.
 import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseCommand, num, str, list, UsageError, type CommandSpec, type ParsedValues } from './args.js';
 import { ProgressBar, compact, duration } from './progress.js';
 import { encodePng } from './png.js';
@@ -98,6 +98,14 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   if (resume && init) throw new UsageError('--resume continues the run in --out; --init starts a fine-tune from another folder: give one of them');
   if (resume && !hasTrainingState(out)) throw new UsageError(`--resume: ${out} has no training state (training_state.json + optimizer.safetensors); start a run with --out ${out} first`);
 
+  const warned = new Set<string>();
+  const warnInvalid = (r: { path: string; invalidUtf8: number }) => {
+    const key = resolve(r.path);
+    if (r.invalidUtf8 === 0 || warned.has(key)) return;
+    warned.add(key);
+    say(`warning: ${r.path}: ${r.invalidUtf8} invalid UTF-8 sequence${r.invalidUtf8 > 1 ? 's' : ''} replaced by U+FFFD`);
+  };
+
   // --- 1. model, tokenizer and options (from the folder when resuming or fine-tuning) --------------------------
   let tokenizer: InstanceType<typeof Tokenizer>;
   let tokenizerJson: string;
@@ -187,8 +195,7 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
           onProgress: (pr) => pr.phase === 'merge' && bar?.update(pr.done),
         });
         bar?.done();
-        const bad = reports.filter((r) => r.invalidUtf8 > 0);
-        for (const r of bad) say(`warning: ${r.path}: ${r.invalidUtf8} invalid UTF-8 sequences replaced by U+FFFD`);
+        for (const r of reports) warnInvalid(r);
         tokenizer = Tokenizer.fromByteLevelBPE(bpe, { specialTokens: ['<|endoftext|>'] });
         header.push(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens, trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
@@ -223,7 +230,7 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   const enc = { encodeText: (t: string) => tokenizer.encodeIds(t) };
   const t0 = performance.now();
   const { stream, cached, reports } = loadTokenStream(files, enc, tokenizerJson, valFraction);
-  for (const r of reports) if (r.invalidUtf8 > 0 && header.every((h) => !h.includes(r.path))) say(`warning: ${r.path}: ${r.invalidUtf8} invalid UTF-8 sequences replaced by U+FFFD`);
+  for (const r of reports) warnInvalid(r);
   const bytes = reports.reduce((n, r) => n + r.bytes, 0);
   header.push(
     `data: ${files.length} file${files.length > 1 ? 's' : ''}, ${(bytes / 1e6).toFixed(2)} MB → ${compact(stream.train.length)} train + ${compact(stream.val.length)} validation tokens (${(stream.trainBytes / Math.max(1, stream.train.length)).toFixed(2)} bytes/token) ${cached ? '(cached)' : `in ${((performance.now() - t0) / 1000).toFixed(1)} s`}`,

@@ -275,11 +275,16 @@ export function gelu(x: Tensor, approximate: 'tanh' | 'none' = 'tanh'): Tensor {
   const X = unaryInput('gelu', x);
   const n = X.length;
   const out = new Float32Array(n);
-  if (approximate === 'tanh') {
+  // The tanh form keeps s = σ(2u) for the backward pass (one more activation-sized array, one exp fewer per
+  // element there: exp is most of GELU's cost).
+  const S = approximate === 'tanh' ? new Float32Array(n) : null;
+  if (S !== null) {
     for (let i = 0; i < n; i++) {
       const v = X[i];
       const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
-      out[i] = v / (1 + Math.exp(-2 * u));
+      const sv = 1 / (1 + Math.exp(-2 * u));
+      S[i] = sv;
+      out[i] = v * sv;
     }
   } else {
     for (let i = 0; i < n; i++) {
@@ -289,12 +294,11 @@ export function gelu(x: Tensor, approximate: 'tanh' | 'none' = 'tanh'): Tensor {
   }
   return fromOp('gelu', out, x.shape, [x], (g, sink) => {
     const gx = new Float32Array(n);
-    if (approximate === 'tanh') {
+    if (S !== null) {
       for (let i = 0; i < n; i++) {
         const v = X[i];
-        const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
         const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
-        const s = 1 / (1 + Math.exp(-2 * u));
+        const s = S[i];
         gx[i] = g[i] * (s + 2 * v * s * (1 - s) * du);
       }
     } else {

@@ -160,15 +160,16 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
   const rng = new Rng(opts.seed);
   rng.setState(state.rngState);
   // With a time limit, the number of steps is not known in advance; the cosine schedule should still end at
-  // minLr when time runs out. So after a few steps we measure the time per step and shrink `totalSteps` to what
-  // fits in the remaining budget (less a reserve for evaluations). Runs bounded by steps only are untouched,
-  // which keeps them exactly reproducible.
+  // minLr when time runs out. So after a few steps, and again every 20 steps, we measure the average time per
+  // step so far (evaluations included) and set `totalSteps` to what fits in the remaining budget, less the time
+  // of the final evaluation. Runs bounded by steps only are untouched, which keeps them exactly reproducible.
   let totalSteps = opts.steps;
   const makeSchedule = () => cosineWithWarmup({ warmup: Math.min(opts.warmupSteps, totalSteps), total: totalSteps, maxLr: opts.lr, minLr: opts.minLr });
   let schedule = makeSchedule();
   const calibrateFrom = state.step + 2; // skip the first steps (JIT warm-up, first-touch allocations)
   const calibrateAt = state.step + 8;
   let calibrateStart = 0;
+  let evalSec = 0; // duration of the last evaluation: the reserve for the final one
   const params = model.parameters();
   const optimizer = state.optimizer;
   const t0 = performance.now();
@@ -179,7 +180,9 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
   model.train(true);
 
   const runEval = (): EvalRecord => {
+    const evalStart = performance.now();
     const e = evaluate(model, data.val, data.valBytes, opts);
+    evalSec = (performance.now() - evalStart) / 1000;
     const rec: EvalRecord = { kind: 'eval', step: state.step, valLoss: e.loss, perplexity: e.perplexity, bitsPerByte: e.bitsPerByte, elapsedSec: elapsed() };
     state.bestValLoss = Math.min(state.bestValLoss, e.loss);
     hooks.log?.(rec);
@@ -193,13 +196,13 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
     }
     const stepStart = performance.now();
     if (opts.timeLimitSec > 0 && state.step === calibrateFrom) calibrateStart = stepStart;
-    if (opts.timeLimitSec > 0 && state.step === calibrateAt && totalSteps > calibrateAt) {
-      const perStep = (stepStart - calibrateStart) / 1000 / (calibrateAt - calibrateFrom);
-      const remaining = opts.timeLimitSec - (stepStart - t0) / 1000;
-      const evalReserve = opts.evalEvery > 0 ? 0.12 : 0.05;
-      const fit = state.step + Math.floor((remaining * (1 - evalReserve)) / perStep);
-      if (fit < totalSteps) {
-        totalSteps = Math.max(state.step + 1, fit);
+    if (opts.timeLimitSec > 0 && state.step >= calibrateAt && (state.step - calibrateAt) % 20 === 0) {
+      const perStep = (stepStart - calibrateStart) / 1000 / (state.step - calibrateFrom);
+      const reserve = evalSec > 0 ? evalSec : 0.03 * opts.timeLimitSec;
+      const remaining = opts.timeLimitSec - (stepStart - t0) / 1000 - reserve;
+      const fit = Math.min(opts.steps, Math.max(state.step + 1, state.step + Math.floor(remaining / perStep)));
+      if (fit !== totalSteps) {
+        totalSteps = fit;
         schedule = makeSchedule();
       }
     }

@@ -154,3 +154,17 @@ test('a diverging run stops with the step named and keeps the last good checkpoi
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a time budget ends on time, with the cosine schedule fitted to it', async () => {
+  const model = tinyModel();
+  const data = buildTokenStream([{ name: 'hamlet', text: TEXT }], bytesTok, 0.1);
+  const opts = { ...OPTS, steps: 1_000_000, timeLimitSec: 3, evalEvery: 0, warmupSteps: 2, minLr: 1e-5 };
+  const lrs: number[] = [];
+  const t0 = performance.now();
+  const res = await trainLoop(model, data, newTrainState(model, opts), opts, { log: (r) => r.kind === 'train' && lrs.push(r.lr) });
+  const sec = (performance.now() - t0) / 1000;
+  assert.ok(sec < 3 + 1.5, `took ${sec} s for a 3 s budget`);
+  assert.ok(res.totalSteps < 1_000_000 && res.state.step > 10, `planned ${res.totalSteps}, ran ${res.state.step}`);
+  // The schedule was fitted: by the end the learning rate has decayed most of the way to minLr.
+  assert.ok(lrs[lrs.length - 1]! < 0.35 * opts.lr, `last lr ${lrs[lrs.length - 1]} of peak ${opts.lr}`);
+});
