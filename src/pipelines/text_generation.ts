@@ -13,7 +13,7 @@
 // generation loop (src/generate) and the tokenizer (src/tokenizers). Node-only (reads folders).
 
 import { tensor, noGrad, type Tensor } from '../tensor/index.js';
-import { fromPretrained, type PretrainedGPT } from '../models/pretrained.js';
+import { fromPretrained, savePretrained, type PretrainedGPT, type GenerationDefaults } from '../models/pretrained.js';
 import type { GPT, GPTConfig, GPTOutput } from '../models/gpt.js';
 import { generate, streamText, type GenerateOptions, type GenerateOutput } from '../generate/index.js';
 import { stepperFromModel } from '../generate/from_model.js';
@@ -88,10 +88,24 @@ export class CausalLM {
     for await (const chunk of streamText(stepper, [ids], { ...options, decode: (x) => tok.decode(x, { skipSpecialTokens: true }) })) yield chunk.text;
   }
 
+  /** Write the model, its tokenizer and generation defaults as a Hugging Face folder (atomically). */
+  savePretrained(dir: string): void {
+    savePretrained(this.model, dir, {
+      ...(this.tokenizer ? { tokenizerJson: JSON.stringify(this.tokenizer.toJSON()) } : {}),
+      ...(Object.keys(this.generationConfig).length ? { generationConfig: stripBookkeeping(this.generationConfig) as GenerationDefaults } : {}),
+    });
+  }
+
   private requireTokenizer(): Tokenizer {
     if (!this.tokenizer) throw new Error('this model folder has no tokenizer.json (or vocab.json + merges.txt); use generate() with token ids');
     return this.tokenizer;
   }
+}
+
+/** generation_config.json minus the fields savePretrained writes itself. */
+function stripBookkeeping(g: Record<string, unknown>): Record<string, unknown> {
+  const { _from_model_config: _a, transformers_version: _b, ...rest } = g;
+  return rest;
 }
 
 export const AutoModelForCausalLM = {

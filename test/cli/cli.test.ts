@@ -58,6 +58,12 @@ test('attn train → resume → generate → eval on a small corpus', () => {
     assert.ok(ev.tokens > 100 && Number.isFinite(ev.loss));
     assert.ok(Math.abs(ev.perplexity - Math.exp(ev.loss)) < 1e-6 * ev.perplexity);
 
+    // Fine-tune: a new run that starts from the trained folder's weights and tokenizer.
+    const ft = attn('train', '--init', out, '--data', join(dir, 'corpus.txt'), '--steps', '2', '--block-size', '32', '--batch-size', '2', '--eval-every', '0', '--out', join(dir, 'tuned'), '--quiet');
+    assert.equal(ft.code, 0, ft.err);
+    assert.equal(readFileSync(join(dir, 'tuned', 'tokenizer.json'), 'utf8'), readFileSync(join(out, 'tokenizer.json'), 'utf8'));
+    assert.equal((JSON.parse(readFileSync(join(dir, 'tuned', 'training_state.json'), 'utf8')) as { step: number }).step, 2);
+
     const info = attn('info', '--model', out, '--json');
     assert.equal(info.code, 0, info.err);
     assert.equal((JSON.parse(info.out) as { config: { n_layer: number } }).config.n_layer, 2);

@@ -45,6 +45,11 @@ test('pipeline("text-generation") on a saved folder with a tokenizer', () => {
     const ids = tok.encode('Hello there', undefined, { addSpecialTokens: false }).ids;
     const out = lm.generate([ids], { max_new_tokens: 5, do_sample: false });
     assert.equal(tok.decode(out.sequences[0]!.subarray(out.prompt_length)), text);
+    // savePretrained round trip: same folder contents as far as a reader can tell (tokenizer, weights, text).
+    lm.savePretrained(join(dir, 'm2'));
+    const again = AutoModelForCausalLM.fromPretrained(join(dir, 'm2'));
+    assert.equal(again.generateText('Hello there', { max_new_tokens: 5, do_sample: false }), text);
+    assert.deepEqual(again.generationConfig['eos_token_id'], 50256);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

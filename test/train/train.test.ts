@@ -168,3 +168,21 @@ test('a time budget ends on time, with the cosine schedule fitted to it', async 
   // The schedule was fitted: by the end the learning rate has decayed most of the way to minLr.
   assert.ok(lrs[lrs.length - 1]! < 0.35 * opts.lr, `last lr ${lrs[lrs.length - 1]} of peak ${opts.lr}`);
 });
+
+test('sliding window: with window 2 and 2 layers, position t sees only tokens t - 2 .. t', () => {
+  // Each layer looks one token back, so two layers look two back: the receptive field is 2·(window − 1) + 1.
+  const model = new GPT(gptConfig({ preset: 'tiny', vocab_size: 256, n_positions: 32, n_embd: 32, n_head: 2, sliding_window: 2 }), new Rng(4));
+  const a = [10, 20, 30, 40, 50, 60];
+  const b = [99, 98, 30, 40, 50, 60]; // differs only at positions 0 and 1
+  const run = (ids: number[]) => noGrad(() => model.forward(tensor(Int32Array.from(ids), [1, ids.length], { dtype: 'int32' })).logits.toFloat32Array());
+  const la = run(a);
+  const lb = run(b);
+  for (let t = 4; t < 6; t++) for (let v = 0; v < 256; v++) assert.ok(Math.abs(la[t * 256 + v]! - lb[t * 256 + v]!) < 1e-6, `position ${t}`);
+  // Position 3 sees position 1 through the first layer: it differs.
+  assert.ok(la.slice(3 * 256, 4 * 256).some((x, v) => Math.abs(x - lb[3 * 256 + v]!) > 1e-4));
+  // Without the window, position 5 would see position 0.
+  const full = new GPT(gptConfig({ preset: 'tiny', vocab_size: 256, n_positions: 32, n_embd: 32, n_head: 2 }), new Rng(4));
+  const fa = noGrad(() => full.forward(tensor(Int32Array.from(a), [1, 6], { dtype: 'int32' })).logits.toFloat32Array());
+  const fb = noGrad(() => full.forward(tensor(Int32Array.from(b), [1, 6], { dtype: 'int32' })).logits.toFloat32Array());
+  assert.ok(fa.slice(5 * 256).some((x, v) => Math.abs(x - fb[5 * 256 + v]!) > 1e-4));
+});
