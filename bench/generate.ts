@@ -1,0 +1,236 @@
+// `npm run bench -- generate [--json] [--case NAME] [--threads N]`: inference speed of GPT-2 small (124M, random
+// weights) with the KV cache, attn next to the same model in PyTorch (bench/_gpt_torch.py), in the same run.
+//
+// Cases:
+//   decode-gpt2-124m        batch 1, a 16-token prompt, then 64 new tokens, greedy (argmax), one
+//                           model.forward per new token with the cache; tokens/s of the 64 (best of 2 runs)
+//   prefill-gpt2-124m-512   one forward of a 512-token prompt into a fresh cache, logits at every position
+//                           (as generation's first call computes them); prompt tokens/s (median of 3)
+//
+// Decoding one token reads every weight once and does ~2 FLOPs per weight: it is memory-bound. So the
+// decode case also reports the weight traffic it achieves,
+//   GB/s = bytes of weights read per token × tokens/s,
+// with every parameter read except the position table, of which one row is (4 bytes each, float32), next
+// to the machine's memory bandwidth measured in the same run ('memory' rows: a 256 MB TypedArray copy in
+// JS, and PyTorch's copy and sum of a 256 MB tensor). For a 'memory' row, "attn ÷ peer" is the fraction of
+// the machine's bandwidth attn's decoding reaches.
+//
+// Each attn measurement runs in its own process (this file with --child), so its peak RSS (MB) is that of
+// one model plus one generation; PyTorch's processes report theirs the same way.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setBackend } from '../src/backend/index.js';
+import '../src/platform/node.js';
+import { GPT, gptConfig, gptParameterCount, type GPTConfig } from '../src/models/gpt.js';
+import { noGrad, Rng, tensor, type Tensor } from '../src/tensor/index.js';
+import { newReport, report, runPython, wantJson, type BenchReport } from './_common.js';
+
+interface GenCase {
+  name: string;
+  mode: 'decode' | 'prefill';
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  n_positions: number;
+  vocab: number;
+  prompt: number; // prompt tokens
+  new: number; // generated tokens (decode)
+  runs: number;
+}
+
+const GPT2 = { n_layer: 12, n_head: 12, n_embd: 768, n_positions: 1024, vocab: 50257 };
+const CASES: GenCase[] = [
+  { name: 'decode-gpt2-124m', mode: 'decode', ...GPT2, prompt: 16, new: 64, runs: 2 },
+  { name: 'prefill-gpt2-124m-512', mode: 'prefill', ...GPT2, prompt: 512, new: 0, runs: 3 },
+];
+const BANDWIDTH_MB = 256;
+
+interface GenResult {
+  tokens_per_s: number;
+  params: number;
+  peak_rss_mb: number;
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// The attn side (child process): build the model, time the case, print one GenResult.
+
+function configOf(c: GenCase): GPTConfig {
+  return gptConfig({
+    n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, n_positions: c.n_positions, vocab_size: c.vocab,
+    embd_pdrop: 0, attn_pdrop: 0, resid_pdrop: 0,
+  });
+}
+
+/** The index of the largest logit of the last position: logits (1, T, V) → a token id. */
+function argmaxLast(logits: Tensor): number {
+  const T = logits.shape[1]!;
+  const row = logits.slice(1, T - 1, T).toFloat32Array(); // (1, 1, V) → V values
+  let best = 0;
+  for (let i = 1; i < row.length; i++) if (row[i]! > row[best]!) best = i;
+  return best;
+}
+
+function ids(values: number[]): Tensor {
+  return tensor(Int32Array.from(values), [1, values.length], { dtype: 'int32' }); // (1, T)
+}
+
+function runCaseAttn(c: GenCase, threads: number): GenResult {
+  setBackend('wasm', { threads });
+  const cfg = configOf(c);
+  const model = new GPT(cfg, new Rng(1337));
+  model.train(false);
+  const rng = new Rng(0);
+  const prompt = ids(Array.from({ length: c.prompt }, () => rng.int(c.vocab)));
+  let tokensPerSec = 0;
+  noGrad(() => {
+    if (c.mode === 'decode') {
+      let best = Infinity;
+      for (let run = 0; run < c.runs; run++) {
+        const cache = model.newCache();
+        let next = argmaxLast(model.forward(prompt, { cache }).logits);
+        const t0 = performance.now();
+        for (let i = 0; i < c.new; i++) next = argmaxLast(model.forward(ids([next]), { cache }).logits); // (1, 1, V)
+        best = Math.min(best, (performance.now() - t0) / 1000);
+      }
+      tokensPerSec = c.new / best;
+    } else {
+      model.forward(prompt, { cache: model.newCache() }); // warm-up: JIT, first touch, packed weights
+      const times: number[] = [];
+      for (let run = 0; run < c.runs; run++) {
+        const t0 = performance.now();
+        model.forward(prompt, { cache: model.newCache() }).logits; // (1, 512, V)
+        times.push((performance.now() - t0) / 1000);
+      }
+      times.sort((a, b) => a - b);
+      tokensPerSec = c.prompt / times[Math.floor(times.length / 2)]!;
+    }
+  });
+  return { tokens_per_s: tokensPerSec, params: gptParameterCount(cfg), peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+}
+
+function runAttnChild(c: GenCase, threads: number): GenResult {
+  const self = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', JSON.stringify(c), String(threads)], {
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+  });
+  if (r.status !== 0) {
+    throw new Error(`bench generate: the attn child for case ${c.name} (${threads} threads) failed with status ${r.status}:\n${r.stderr}`);
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as GenResult;
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// The PyTorch side: bench/_gpt_torch.py, one process per case and thread count.
+
+const TORCH_FILE = fileURLToPath(new URL('../../bench/_gpt_torch.py', import.meta.url)); // from dist/bench/
+let torchText: string | null = null;
+
+function runTorch(mode: string, cfg: object, threads: number): (Record<string, number> & { torch: string }) | null {
+  torchText ??= readFileSync(TORCH_FILE, 'utf8');
+  const env = { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const out = runPython(torchText, [mode, JSON.stringify(cfg), String(threads)], env);
+  if (out !== null) return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number> & { torch: string };
+  if (runPython('import torch') === null) return null; // not installed: reported in `missing`
+  throw new Error(`bench: PyTorch is installed but bench/_gpt_torch.py ${mode} failed; run\n  /usr/bin/python3 ${TORCH_FILE} ${mode} '${JSON.stringify(cfg)}' ${threads}\nto see why`);
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// Memory bandwidth, measured here: the ceiling for decoding.
+
+/** GB/s of a big TypedArray copy (memmove in V8), counting bytes read + written; best of 5. */
+function jsCopyBandwidth(mb: number): number {
+  const n = (mb << 20) / 4;
+  const src = new Float32Array(n).fill(1);
+  const dst = new Float32Array(n);
+  dst.set(src); // first touch of dst's pages
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    dst.set(src);
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  return (2 * 4 * n) / best / 1e9;
+}
+
+/** Bytes of weights one decoding step reads: every parameter except the position table, plus one row of it. */
+function weightBytesPerToken(cfg: GPTConfig): number {
+  return 4 * (gptParameterCount(cfg) - cfg.n_positions * cfg.n_embd + cfg.n_embd);
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// The report.
+
+function parseArgs(argv: string[]): { cases: GenCase[]; threads: number[] } {
+  let cases = CASES;
+  let threads = [1, 2];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--case') {
+      const name = argv[++i];
+      cases = CASES.filter((c) => c.name === name);
+      if (cases.length === 0) throw new Error(`bench generate: unknown --case '${name}'; cases: ${CASES.map((c) => c.name).join(', ')}`);
+    } else if (argv[i] === '--threads') {
+      const n = Number(argv[++i]);
+      if (!(Number.isInteger(n) && n >= 1)) throw new Error(`bench generate: --threads must be a positive integer, got '${argv[i]}'`);
+      threads = [n];
+    }
+  }
+  return { cases, threads };
+}
+
+function addRows(r: BenchReport, c: GenCase, impl: string, threads: number, res: GenResult, note: string): void {
+  r.rows.push({ case: c.name, impl, threads, value: res.tokens_per_s, unit: 'tokens/s', note });
+  if (c.mode === 'decode') {
+    const bytes = weightBytesPerToken(configOf(c));
+    r.rows.push({
+      case: c.name, impl, threads, value: (bytes * res.tokens_per_s) / 1e9, unit: 'GB/s',
+      note: `weight traffic: ${(bytes / 1e6).toFixed(0)} MB of weights per token × tokens/s`,
+    });
+  }
+  r.rows.push({ case: c.name, impl, threads, value: res.peak_rss_mb, unit: 'MB', note: 'peak RSS of the process' });
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--child') {
+    const res = runCaseAttn(JSON.parse(argv[1]!) as GenCase, Number(argv[2]));
+    process.stdout.write(JSON.stringify(res) + '\n');
+    return;
+  }
+  const { cases, threads: threadList } = parseArgs(argv);
+  const r = newReport('generate');
+  for (const c of cases) {
+    for (const threads of threadList) {
+      const mine = runAttnChild(c, threads);
+      addRows(r, c, 'attn', threads, mine, `${(mine.params / 1e6).toFixed(1)}M params, random weights`);
+      const torch = runTorch(c.mode, c, threads);
+      if (torch === null) {
+        if (!r.missing!.includes('pytorch')) r.missing!.push('pytorch');
+        continue;
+      }
+      if (torch['params'] !== mine.params) {
+        throw new Error(`bench generate: case ${c.name}: the PyTorch model has ${torch['params']} parameters, attn's ${mine.params}; the models must be identical`);
+      }
+      addRows(r, c, 'pytorch', threads, torch as unknown as GenResult, `torch ${torch.torch}, no_grad`);
+    }
+    if (c.mode === 'decode') {
+      // The machine's bandwidth, next to the decode rows it bounds.
+      r.rows.push({ case: c.name, impl: 'memory', threads: 1, value: jsCopyBandwidth(BANDWIDTH_MB), unit: 'GB/s', note: `JS TypedArray.set of ${BANDWIDTH_MB} MB, read + write` });
+      for (const threads of threadList) {
+        const bw = runTorch('bandwidth', { mb: BANDWIDTH_MB }, threads);
+        if (bw === null) break;
+        r.rows.push({ case: c.name, impl: 'memory', threads, value: bw['read_gbs']!, unit: 'GB/s', note: `torch sum of ${BANDWIDTH_MB} MB, read only` });
+        r.rows.push({ case: c.name, impl: 'memory', threads, value: bw['copy_gbs']!, unit: 'GB/s', note: `torch copy_ of ${BANDWIDTH_MB} MB, read + write` });
+      }
+    }
+  }
+  // Side by side: by case, then threads, attn first, the memory rows last.
+  const caseIndex = (name: string): number => CASES.findIndex((c) => c.name === name);
+  const isMemory = (impl: string): number => (impl === 'memory' ? 1 : 0);
+  const order = (impl: string): number => (impl === 'attn' ? 0 : 1);
+  r.rows.sort((x, y) => caseIndex(x.case) - caseIndex(y.case) || isMemory(x.impl) - isMemory(y.impl) || (x.threads ?? 1) - (y.threads ?? 1) || order(x.impl) - order(y.impl));
+  report(r, wantJson());
+}
+
+await main();

@@ -1,0 +1,211 @@
+// `npm run bench -- train [--json] [--case NAME] [--threads N]`: training throughput, tokens/s, of attn's GPT
+// next to the same GPT in PyTorch (bench/_gpt_torch.py, Debian's torch 1.13 on OpenBLAS), in the same run.
+//
+// One timed unit is a full optimizer step, as nanoGPT's train.py does it:
+//   logits = model(x);  loss = cross_entropy(logits, y);  loss.backward();  clip grad norm at 1.0;
+//   AdamW (lr 1e-3, betas 0.9/0.99, weight decay 0.1 on matrices and embeddings);  zero the grads
+// tokens/s = B·T / (median seconds per step), after warm-up steps (JIT, first-touch allocations, packing).
+//
+// The model on both sides: GPT-2's architecture (learned positions, pre-LayerNorm, GELU tanh, head tied to
+// wte, biases everywhere), no dropout, random token ids in [0, vocab). The parameter counts of both sides are
+// compared before anything is reported, so a mismatch in sizes cannot hide behind a ratio.
+//
+// Cases:
+//   nanogpt-cpu  4 layers, 4 heads, 128 dims, block 64, batch 12, vocab 65  (nanoGPT's CPU config)
+//   gpt-6l-384   6 layers, 6 heads, 384 dims, block 256, batch 16, vocab 65 (nanoGPT's Shakespeare-char model)
+//
+// Both sides run with 1 and 2 threads (`--threads N` for one count, `--case NAME` for one case); the big case
+// times only 3 steps after 1 warm-up step, as one step takes seconds. On a machine busy with other work,
+// PyTorch's 2-thread numbers suffer most (OpenMP threads spin at every barrier), so note the load next to them.
+//
+// Each measurement runs in its own process (this file again, with --child), so the peak RSS row (MB) is that
+// one training run's peak: the Node/Python runtime plus weights, gradients, AdamW moments and activations.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { setBackend } from '../src/backend/index.js';
+import '../src/platform/node.js';
+import { GPT, gptConfig, gptParameterCount } from '../src/models/gpt.js';
+import { clipGradNorm } from '../src/optim/index.js';
+import { Rng, tensor, type Tensor } from '../src/tensor/index.js';
+import { makeOptimizer, TRAIN_DEFAULTS } from '../src/train/trainer.js';
+import { newReport, report, runPython, wantJson, type BenchReport } from './_common.js';
+
+interface TrainCase {
+  name: string;
+  n_layer: number;
+  n_head: number;
+  n_embd: number;
+  block: number; // T, also n_positions
+  batch: number; // B
+  vocab: number;
+  warmup: number; // untimed steps
+  min_steps: number; // timed steps: at least this many ...
+  min_s: number; // ... and at least this many seconds
+}
+
+const CASES: TrainCase[] = [
+  { name: 'nanogpt-cpu', n_layer: 4, n_head: 4, n_embd: 128, block: 64, batch: 12, vocab: 65, warmup: 3, min_steps: 10, min_s: 4 },
+  { name: 'gpt-6l-384', n_layer: 6, n_head: 6, n_embd: 384, block: 256, batch: 16, vocab: 65, warmup: 1, min_steps: 3, min_s: 0 },
+];
+
+/** What one measurement (attn child process or PyTorch process) reports. */
+interface TrainResult {
+  step_s: number; // median seconds per optimizer step
+  steps: number; // timed steps
+  first_loss: number; // ≈ ln(vocab) at initialisation on both sides: a sanity check, not a speed number
+  params: number;
+  peak_rss_mb: number;
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// The attn side: runs in a child process (`--child CASE_JSON THREADS`) and prints one TrainResult.
+
+function trainAttn(c: TrainCase, threads: number): TrainResult {
+  setBackend('wasm', { threads });
+  const cfg = gptConfig({
+    n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, n_positions: c.block, vocab_size: c.vocab,
+    embd_pdrop: 0, attn_pdrop: 0, resid_pdrop: 0,
+  });
+  const model = new GPT(cfg, new Rng(1337));
+  model.train(true);
+  const params = model.parameters();
+  const optimizer = makeOptimizer(model, { ...TRAIN_DEFAULTS, lr: 1e-3, betas: [0.9, 0.99], weightDecay: 0.1 });
+
+  // A few fixed batches of random sequences, made before timing: y is x shifted left by one, as in a corpus.
+  const rng = new Rng(0);
+  const { batch: B, block: T } = c;
+  const batches = Array.from({ length: 4 }, () => {
+    const x = new Int32Array(B * T);
+    const y = new Int32Array(B * T);
+    for (let b = 0; b < B; b++) {
+      let prev = rng.int(c.vocab);
+      for (let t = 0; t < T; t++) {
+        const next = rng.int(c.vocab);
+        x[b * T + t] = prev;
+        y[b * T + t] = next;
+        prev = next;
+      }
+    }
+    return { x: tensor(x, [B, T], { dtype: 'int32' }), y: tensor(y, [B, T], { dtype: 'int32' }) }; // (B, T) each
+  });
+
+  const losses: number[] = [];
+  const step = (i: number): void => {
+    const { x, y } = batches[i % batches.length]!;
+    const loss = model.forward(x, { targets: y }).loss as Tensor;
+    losses.push(loss.item());
+    loss.backward();
+    clipGradNorm(params, 1.0);
+    optimizer.step();
+    optimizer.zeroGrad();
+  };
+
+  for (let i = 0; i < c.warmup; i++) step(i);
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < c.min_steps || performance.now() - start < c.min_s * 1000) {
+    const t0 = performance.now();
+    step(times.length);
+    times.push((performance.now() - t0) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return {
+    step_s: times[Math.floor(times.length / 2)]!,
+    steps: times.length,
+    first_loss: losses[0]!,
+    params: gptParameterCount(cfg),
+    peak_rss_mb: process.resourceUsage().maxRSS / 1024, // maxRSS is in KiB
+  };
+}
+
+/** Run one attn measurement in a fresh Node process (same V8 flags as this one) and parse its result. */
+function runAttnChild(c: TrainCase, threads: number): TrainResult {
+  const self = fileURLToPath(import.meta.url);
+  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', JSON.stringify(c), String(threads)], {
+    encoding: 'utf8',
+    maxBuffer: 16 << 20,
+  });
+  if (r.status !== 0) {
+    throw new Error(`bench train: the attn child for case ${c.name} (${threads} threads) failed with status ${r.status}:\n${r.stderr}`);
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TrainResult;
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// The PyTorch side: bench/_gpt_torch.py, one process per case and thread count.
+
+const TORCH_FILE = fileURLToPath(new URL('../../bench/_gpt_torch.py', import.meta.url)); // from dist/bench/
+
+function runTorch(mode: string, cfg: object, threads: number): (Record<string, number> & { torch: string }) | null {
+  const env = { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  // runPython takes a script text; argv[0] of a `-c` script is '-c', so the script reads its mode from argv[1].
+  const out = runPython(torchSource(), [mode, JSON.stringify(cfg), String(threads)], env);
+  if (out !== null) return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number> & { torch: string };
+  if (runPython('import torch') === null) return null; // not installed: reported in `missing`
+  throw new Error(`bench: PyTorch is installed but bench/_gpt_torch.py ${mode} failed; run\n  /usr/bin/python3 ${TORCH_FILE} ${mode} '${JSON.stringify(cfg)}' ${threads}\nto see why`);
+}
+
+let torchText: string | null = null;
+function torchSource(): string {
+  torchText ??= readFileSync(TORCH_FILE, 'utf8'); // read on first use: the attn child processes never need it
+  return torchText;
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// The report.
+
+function addRows(r: BenchReport, c: TrainCase, impl: string, threads: number, res: TrainResult, note: string): void {
+  const tokens = c.batch * c.block;
+  r.rows.push({
+    case: c.name, impl, threads, value: tokens / res.step_s, unit: 'tokens/s',
+    note: `${(res.step_s * 1000).toFixed(0)} ms/step, median of ${res.steps}; first loss ${res.first_loss.toFixed(3)}${note}`,
+  });
+  r.rows.push({ case: c.name, impl, threads, value: res.peak_rss_mb, unit: 'MB', note: 'peak RSS of the process' });
+}
+
+function parseArgs(argv: string[]): { cases: TrainCase[]; threads: number[] } {
+  let cases = CASES;
+  let threads = [1, 2];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--case') {
+      const name = argv[++i];
+      cases = CASES.filter((c) => c.name === name);
+      if (cases.length === 0) throw new Error(`bench train: unknown --case '${name}'; cases: ${CASES.map((c) => c.name).join(', ')}`);
+    } else if (argv[i] === '--threads') {
+      const n = Number(argv[++i]);
+      if (!(Number.isInteger(n) && n >= 1)) throw new Error(`bench train: --threads must be a positive integer, got '${argv[i]}'`);
+      threads = [n];
+    }
+  }
+  return { cases, threads };
+}
+
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  if (argv[0] === '--child') {
+    const res = trainAttn(JSON.parse(argv[1]!) as TrainCase, Number(argv[2]));
+    process.stdout.write(JSON.stringify(res) + '\n');
+    return;
+  }
+  const { cases, threads: threadList } = parseArgs(argv);
+  const r = newReport('train');
+  for (const c of cases) {
+    for (const threads of threadList) {
+      const mine = runAttnChild(c, threads);
+      addRows(r, c, 'attn', threads, mine, `; ${(mine.params / 1e6).toFixed(2)}M params`);
+      const torch = runTorch('train', c, threads);
+      if (torch === null) {
+        if (!r.missing!.includes('pytorch')) r.missing!.push('pytorch');
+        continue;
+      }
+      if (torch['params'] !== mine.params) {
+        throw new Error(`bench train: case ${c.name}: the PyTorch model has ${torch['params']} parameters, attn's ${mine.params}; the models must be identical`);
+      }
+      addRows(r, c, 'pytorch', threads, torch as unknown as TrainResult, `; torch ${torch.torch}`);
+    }
+  }
+  report(r, wantJson());
+}
+
+await main();
