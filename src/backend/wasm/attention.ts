@@ -13,9 +13,12 @@ import type { ThreadPool } from './pool.js';
  * Attention below this many flops (≈ 4·B·H·Tq·Tk·D for the two products) runs on the calling thread alone;
  * the same reasoning and measurement as PARALLEL_MIN_FLOPS in matmul.ts.
  */
-export const ATTENTION_PARALLEL_MIN_FLOPS = 2e6;
+export const ATTENTION_PARALLEL_MIN_FLOPS = 1e6;
 
 export class WasmAttention {
+  /** Below this many flops a call runs on the calling thread alone (tests set 0 to force the pool). */
+  parallelMinFlops = ATTENTION_PARALLEL_MIN_FLOPS;
+
   constructor(
     private readonly kernels: KernelExports,
     private readonly heap: WasmHeap,
@@ -34,7 +37,8 @@ export class WasmAttention {
     if (B * H * Tq === 0) return weights ? { out, lse, weights } : { out, lse };
 
     const threads = this.pool.threads;
-    const parallel = 4 * B * H * Tq * Tk * D >= ATTENTION_PARALLEL_MIN_FLOPS;
+    const parallel = 4 * B * H * Tq * Tk * D >= this.parallelMinFlops;
+    if (parallel) this.pool.prewake(); // workers wake while we copy
     const scratchStride = this.scratchStride(D);
     const l = new Layout();
     const qOff = l.add(qLen * 4);
@@ -95,7 +99,8 @@ export class WasmAttention {
     if (B * H === 0 || Tk === 0) return { dq, dk, dv };
 
     const threads = this.pool.threads;
-    const parallel = 10 * B * H * Tq * Tk * D >= ATTENTION_PARALLEL_MIN_FLOPS && B * H > 1;
+    const parallel = 10 * B * H * Tq * Tk * D >= this.parallelMinFlops && B * H > 1;
+    if (parallel) this.pool.prewake(); // workers wake while we copy
     const scratchStride = this.scratchStride(D);
     const l = new Layout();
     const qOff = l.add(qLen * 4);

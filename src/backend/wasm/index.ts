@@ -15,7 +15,7 @@ import type { BackendOptions } from '../index.js';
 import { WasmAttention } from './attention.js';
 import { WasmHeap, WorkArea } from './heap.js';
 import { hasRelaxedSimd, hasSharedMemory, hasSimd, instantiateKernels, type KernelExports, type KernelVariant } from './kernels.js';
-import { WasmMatmul, type MatmulProfile } from './matmul.js';
+import { DEFAULT_CACHE_BYTES, WasmMatmul, type MatmulProfile } from './matmul.js';
 import type { WasmPlatform } from './platform.js';
 import { CTRL_WORDS, MAX_ARGS, ThreadPool } from './pool.js';
 
@@ -31,6 +31,11 @@ export interface WasmBackendOptions extends BackendOptions {
    * ATTN_WASM_SIMD environment variable if set, else 'relaxed' where the runtime has it.
    */
   simd?: KernelVariant;
+  /**
+   * Most bytes of WebAssembly memory kept for packed weights (MatmulSpec.bVersion); the least recently used
+   * are dropped past it. Default 2 GiB (GPT-2 small's weights take ~0.5 GiB).
+   */
+  packedCacheBytes?: number;
 }
 
 const PAGE = 65536;
@@ -67,7 +72,9 @@ export class WasmBackend implements Backend {
     const argsPtr = heap.alloc(MAX_ARGS * 8);
     const pool = new ThreadPool(platform, module, memory, kernels, threads, ctrlPtr, argsPtr);
     const work = new WorkArea(heap);
-    this.mm = new WasmMatmul(kernels, heap, work, pool);
+    const budget = opts.packedCacheBytes ?? DEFAULT_CACHE_BYTES;
+    if (!(budget >= 0)) throw new Error(`wasm backend: packedCacheBytes must be a number ≥ 0, got ${budget}`);
+    this.mm = new WasmMatmul(kernels, heap, work, pool, budget);
     this.attn = new WasmAttention(kernels, heap, work, pool);
   }
 
@@ -89,6 +96,18 @@ export class WasmBackend implements Backend {
     spec: AttentionSpec,
   ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
     return this.attn.backward(q, k, v, out, lse, dOut, spec);
+  }
+
+  /**
+   * Work below this many flops runs on the calling thread alone: waking the pool costs more than it saves.
+   * The default is measured (see PARALLEL_MIN_FLOPS in matmul.ts); tests set 0 to run the pool on small shapes.
+   */
+  get parallelMinFlops(): number {
+    return this.mm.parallelMinFlops;
+  }
+  set parallelMinFlops(flops: number) {
+    this.mm.parallelMinFlops = flops;
+    this.attn.parallelMinFlops = flops;
   }
 
   /**

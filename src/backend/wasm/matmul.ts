@@ -20,11 +20,17 @@ import type { ThreadPool } from './pool.js';
 const { NR, KC, MC } = GEMM_TILE;
 
 /**
- * A GEMM smaller than this many flops (2·B·M·N·K) runs on the calling thread alone. Measured on a 2-core
- * Zen 4 (bench/matmul.ts, "dispatch" rows): waking a worker and waiting for its check-in costs ~30 µs, and
- * at ~45 GFLOP/s one thread does 2 MFLOP in ~45 µs, so below that the second thread cannot win.
+ * A GEMM smaller than this many flops (2·B·M·N·K) runs on the calling thread alone. Measured on the 2-core
+ * Zen 4 VM (calls back to back, B cached): an empty job round trip is ~12 µs while the worker is awake
+ * (it spins SPIN_MS after each job, see pool.ts); with the pool, 64×128×64 (1 MFLOP) already runs 1.3× faster
+ * (25 → 20 µs), 128³ 1.6×, 1×2304×768 (one token through GPT-2's c_attn) 1.6×; at 0.5 MFLOP there is only
+ * one tile, so nothing to share. A worker that has gone to sleep costs ~50 µs to wake in this VM, which
+ * only work far above this threshold hides; in a training step or a decode loop the jobs come back to back.
  */
-export const PARALLEL_MIN_FLOPS = 2e6;
+export const PARALLEL_MIN_FLOPS = 1e6;
+
+/** Packing B is shared between threads only from this many floats (768 × 768 packs in ~0.15 ms alone). */
+export const PACK_PARALLEL_MIN_FLOATS = 1 << 20;
 
 /** Default budget for cached packed weights. */
 export const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
@@ -55,6 +61,8 @@ export class WasmMatmul {
   private useCounter = 0;
   private readonly finalizer: FinalizationRegistry<PackedB>;
   profile: MatmulProfile | null = null;
+  /** Below this many flops a call runs on the calling thread alone (tests set 0 to force the pool). */
+  parallelMinFlops = PARALLEL_MIN_FLOPS;
 
   constructor(
     private readonly kernels: KernelExports,
@@ -77,7 +85,8 @@ export class WasmMatmul {
     }
     const t0 = this.profile ? performance.now() : 0;
     const flops = 2 * batch * M * N * K;
-    const parallel = flops >= PARALLEL_MIN_FLOPS;
+    const parallel = flops >= this.parallelMinFlops;
+    if (parallel) this.pool.prewake(); // workers wake while we copy
     const threads = this.pool.threads;
     const kBlocks = Math.ceil(K / KC);
     const nb = bBatchStride === 0 ? 1 : batch; // distinct B matrices
@@ -93,9 +102,9 @@ export class WasmMatmul {
         cached = hit;
         needPack = false;
         hit.lastUse = ++this.useCounter;
-      } else {
+      } else if (nb * packedFloats * 4 <= this.cacheBudget) {
         cached = this.cacheEntryFor(b, nb * packedFloats * 4, signature);
-      }
+      } // else: bigger than the whole cache budget, so packed into the work area like any other B
     }
 
     // Lay out the work area: A, raw B (only to pack it), packed B (unless it goes to the cache), C, and the
@@ -119,7 +128,15 @@ export class WasmMatmul {
     const t1 = this.profile ? performance.now() : 0;
 
     if (needPack) {
-      this.pool.run('pack_b_task', nb * kBlocks, [base + bRawOff, transB ? 1 : 0, K, N, bBatchStride, nb, bp], parallel);
+      // Pack tasks: one per (B matrix, K block), cut further into column groups when that gives fewer than
+      // ~4 tasks per thread (a single 768 × 3072 weight is only 3 K blocks).
+      // Packing moves ~K·N floats at a few GB/s: below PACK_PARALLEL_MIN_FLOATS it is done before a
+      // worker could even join.
+      const packParallel = parallel && nb * K * N >= PACK_PARALLEL_MIN_FLOATS;
+      const groups = packParallel ? Math.max(1, Math.min(Math.ceil((4 * threads) / (nb * kBlocks)), Math.ceil(N / 64))) : 1;
+      const groupCols = Math.ceil(Math.ceil(N / groups) / NR) * NR;
+      const packTasks = nb * kBlocks * Math.ceil(N / groupCols);
+      this.pool.run('pack_b_task', packTasks, [base + bRawOff, transB ? 1 : 0, K, N, bBatchStride, nb, bp, groupCols], packParallel);
       if (cached) cached.version = spec.bVersion!; // stamped only once packed
     }
     const t2 = this.profile ? performance.now() : 0;
@@ -178,9 +195,6 @@ export class WasmMatmul {
 
   /** Drop least recently used entries until `bytes` more fit in the budget. */
   private makeRoom(bytes: number): void {
-    if (bytes > this.cacheBudget) {
-      throw new Error(`attn wasm matmul: one packed weight needs ${fmtBytes(bytes)}, more than the cache budget ${fmtBytes(this.cacheBudget)}`);
-    }
     while (this.cachedBytes + bytes > this.cacheBudget) {
       let oldest: PackedB | null = null;
       for (const e of this.live) if (!oldest || e.lastUse < oldest.lastUse) oldest = e;

@@ -1,13 +1,13 @@
 // The body of one pool worker thread (platform-neutral: the platform adapter only starts a thread that
 // calls runWorker with the WorkerInit it was given).
 //
-// The worker instantiates the same kernels on the same shared memory, then loops forever: sleep in
-// Atomics.wait until the job generation changes, claim and run tasks, check in. It never returns to its
+// The worker instantiates the same kernels on the same shared memory, then loops forever: wait (spin
+// briefly, then sleep in Atomics.wait) until the job generation changes, claim and run tasks, check in. It never returns to its
 // event loop, which is fine: it has nothing else to do, and the platform unref()s it so the process can
 // exit while it sleeps.
 
 import { instantiateKernels } from './kernels.js';
-import { CTRL, CTRL_WORDS, MAX_ARGS, runTasks, taskTable, type WorkerInit } from './pool.js';
+import { CTRL, CTRL_WORDS, MAX_ARGS, SPIN_MS, runTasks, spinWhileEqual, taskTable, type WorkerInit } from './pool.js';
 
 export function runWorker(init: WorkerInit): void {
   const ctrl = new Int32Array(init.memory.buffer, init.ctrlPtr, CTRL_WORDS);
@@ -24,7 +24,7 @@ export function runWorker(init: WorkerInit): void {
   let seen = 0;
   Atomics.add(ctrl, CTRL.STARTED, 1);
   for (;;) {
-    Atomics.wait(ctrl, CTRL.GEN, seen);
+    if (!spinWhileEqual(ctrl, CTRL.GEN, seen, SPIN_MS)) Atomics.wait(ctrl, CTRL.GEN, seen);
     const gen = Atomics.load(ctrl, CTRL.GEN);
     if (gen === seen) continue;
     seen = gen;

@@ -1,0 +1,119 @@
+// `npm run bench -- attention [--json]`: one causal self-attention block, forward and backward, attn's tensor
+// engine on the WebAssembly backend next to PyTorch (CPU, /usr/bin/python3), in the same run.
+//
+// Shape letters: B batch, T time, C channels, nh heads, hs head size (C = nh·hs).
+// The block (GPT-2's, as in nanoGPT):
+//   x (B, T, C) → c_attn: x·W + b (C → 3C) → split into q, k, v (B, T, C) each
+//   → heads: (B, T, nh, hs) → transpose → (B, nh, T, hs)
+//   → causal scaled-dot-product attention → (B, nh, T, hs) → back to (B, T, C) → c_proj (C → C)
+// and then the backward pass of sum(out · g) for a fixed random g (so every gradient is a real one).
+// One timed unit is forward + backward; the value is milliseconds per unit (median), lower is better.
+//
+// Cases: attn-b12-t64-c128 (4 heads of 32) and attn-b16-t256-c384 (6 heads of 64, the nanoGPT
+// "shakespeare-char" width). PyTorch is Debian's 1.13, which has no fused scaled_dot_product_attention, so
+// its block computes softmax(q·kᵀ/√hs + causal mask)·v explicitly, as nanoGPT does without flash attention.
+import { setBackend } from '../src/backend/index.js';
+import '../src/platform/node.js';
+import * as T from '../src/tensor/index.js';
+import { Rng, type Tensor } from '../src/tensor/index.js';
+import { newReport, report, runPython, timeIt, wantJson } from './_common.js';
+
+interface Case {
+  name: string;
+  B: number;
+  T: number;
+  C: number;
+  nh: number;
+}
+const CASES: Case[] = [
+  { name: 'attn-b12-t64-c128', B: 12, T: 64, C: 128, nh: 4 },
+  { name: 'attn-b16-t256-c384', B: 16, T: 256, C: 384, nh: 6 },
+];
+const THREADS = [1, 2];
+
+/** Parameters and inputs of one block, leaves that require grad. */
+function makeBlock(c: Case, rng: Rng): { x: Tensor; wAttn: Tensor; bAttn: Tensor; wProj: Tensor; bProj: Tensor; g: Tensor } {
+  const { B, T: Tt, C } = c;
+  const std = 0.02;
+  return {
+    x: T.randn([B, Tt, C], { rng, requiresGrad: true }),
+    wAttn: T.randn([C, 3 * C], { rng, std, requiresGrad: true }), // GPT-2 Conv1D layout (in, out)
+    bAttn: T.zeros([3 * C], { requiresGrad: true }),
+    wProj: T.randn([C, C], { rng, std, requiresGrad: true }),
+    bProj: T.zeros([C], { requiresGrad: true }),
+    g: T.randn([B, Tt, C], { rng }),
+  };
+}
+
+function forwardBackward(c: Case, p: ReturnType<typeof makeBlock>): void {
+  const { B, T: Tt, C, nh } = c;
+  const hs = C / nh;
+  for (const t of [p.x, p.wAttn, p.bAttn, p.wProj, p.bProj]) t.grad = null;
+  const qkv = T.linear(p.x, p.wAttn, p.bAttn, 'in_out'); // (B, T, 3C)
+  const [q, k, v] = T.split(qkv, C, 2).map((t) => T.transpose(T.reshape(t, [B, Tt, nh, hs]), 1, 2)); // (B, nh, T, hs)
+  const { out } = T.scaledDotProductAttention(q!, k!, v!, { causal: true }); // (B, nh, T, hs)
+  const merged = T.reshape(T.transpose(out, 1, 2), [B, Tt, C]); // (B, T, C)
+  const y = T.linear(merged, p.wProj, p.bProj, 'in_out'); // (B, T, C)
+  T.sum(T.mul(y, p.g)).backward();
+}
+
+const TORCH_SCRIPT = `
+import json, math, sys, time
+import torch
+cases = json.loads(sys.argv[1])
+torch.set_num_threads(int(sys.argv[2]))
+torch.manual_seed(0)
+res = []
+for c in cases:
+    B, T, C, nh = c['B'], c['T'], c['C'], c['nh']
+    hs = C // nh
+    x = torch.randn(B, T, C, requires_grad=True)
+    w_attn = (torch.randn(C, 3 * C) * 0.02).requires_grad_()
+    b_attn = torch.zeros(3 * C, requires_grad=True)
+    w_proj = (torch.randn(C, C) * 0.02).requires_grad_()
+    b_proj = torch.zeros(C, requires_grad=True)
+    g = torch.randn(B, T, C)
+    mask = torch.ones(T, T, dtype=torch.bool).tril()
+    params = [x, w_attn, b_attn, w_proj, b_proj]
+    def step():
+        for p in params:
+            p.grad = None
+        qkv = x @ w_attn + b_attn
+        q, k, v = qkv.split(C, dim=2)
+        q, k, v = (t.view(B, T, nh, hs).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
+        att = att.masked_fill(~mask, float('-inf')).softmax(dim=-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, C)
+        y = y @ w_proj + b_proj
+        (y * g).sum().backward()
+    step()
+    times = []
+    start = time.perf_counter()
+    while len(times) < 3 or time.perf_counter() - start < 1.0:
+        t0 = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    res.append(times[len(times) // 2] * 1000)
+print(json.dumps({'ms': res, 'version': torch.__version__}))
+`;
+
+const r = newReport('attention');
+const rng = new Rng(0);
+for (const threads of THREADS) {
+  const backend = setBackend('wasm', { threads });
+  for (const c of CASES) {
+    const p = makeBlock(c, rng);
+    const ms = await timeIt(() => forwardBackward(c, p));
+    r.rows.push({ case: c.name, impl: 'attn', threads, value: ms, unit: 'ms', note: `${backend.name}, fwd+bwd` });
+  }
+  const torchOut = runPython(TORCH_SCRIPT, [JSON.stringify(CASES), String(threads)], { OMP_NUM_THREADS: String(threads) });
+  if (torchOut === null) {
+    if (!r.missing!.includes('pytorch')) r.missing!.push('pytorch');
+    continue;
+  }
+  const res = JSON.parse(torchOut) as { ms: number[]; version: string };
+  CASES.forEach((c, i) => r.rows.push({ case: c.name, impl: 'pytorch', threads, value: res.ms[i]!, unit: 'ms', note: `torch ${res.version}, fwd+bwd` }));
+}
+r.rows.sort((x, y) => CASES.findIndex((c) => c.name === x.case) - CASES.findIndex((c) => c.name === y.case) || (x.threads ?? 1) - (y.threads ?? 1));
+report(r, wantJson());

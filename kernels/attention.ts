@@ -1,0 +1,559 @@
+// Fused scaled-dot-product attention, forward and backward, for float32 in WebAssembly memory.
+//
+// Shape letters: B batch, H heads, Tq query length, Tk key length, D head size. q is (B, H, Tq, D),
+// k and v are (B, H, Tk, D), all contiguous. Query i sits at absolute position pos = Tk − Tq + i (with a KV
+// cache the new queries come after the cached keys) and sees key j when
+//   j ≤ pos (if causal),   pos − j < window (if window > 0),   keyMask[b, j] ≠ 0 (if there is a mask).
+// Because both bounds grow with i, query i sees a contiguous range of keys [lo(i), hi(i)] minus padding.
+//
+// Forward, "online softmax" (as FlashAttention): the Tq × Tk score matrix is never stored. For a block of
+// 4 query rows we walk the keys in blocks of 64 and keep, per row, the running max m, the running sum
+// l = Σ exp(s − m) and the running output O = Σ exp(s − m)·v. When a new block raises the max to m', the old
+// sums are rescaled by exp(m − m'), so at the end out = O / l and lse = m + log l — exactly softmax·v.
+//
+// Layout trick: scores of a 4-row block are stored key-major, S[j] = [s(row0, j), s(row1, j), s(row2, j),
+// s(row3, j)] — one v128 per key. Then everything softmax does per row (max, exp, sum, rescale) is a plain
+// vertical SIMD operation over the 4 rows at once, with no horizontal reductions.
+//
+// Backward (FlashAttention-2): per (b, h), loop over key blocks; for each query block that can see them,
+// rebuild p = exp(s − lse) from the saved lse, then
+//   dv_j += Σ_i p_ij dOut_i,   dp_ij = dOut_i·v_j,   ds_ij = p_ij (dp_ij − Δ_i) with Δ_i = dOut_i·out_i,
+//   dk_j += scale Σ_i ds_ij q_i,   dq_i += scale Σ_j ds_ij k_j.
+// One task owns a whole head, so its dq, dk and dv rows are written by one thread only.
+//
+// A block that has fewer than 4 real rows fills the missing ones with "dummy" rows: they read the last real
+// row (valid memory), see no key at all (lo = 1 > hi = 0, so every p is 0) and write into a junk row.
+
+import { madd, hsum4, exp4, lnPositive } from './simd';
+
+/** Query rows per block (one v128 of scores per key). */
+const QB: i32 = 4;
+/** Keys per block: a block's scores are 64 v128 = 1 KiB, its K and V rows 2 × 64 × D floats (L1). */
+const KB: i32 = 64;
+
+/** Bytes of per-thread scratch the attention tasks need for head size d. */
+export function attention_scratch_bytes(d: i32): i32 {
+  // S and T (KB × 4 floats each), O (4 rows × d), a junk row (d), 16 floats of row vectors
+  return (2 * KB * QB + QB * d + d + 16) * 4 + 64;
+}
+
+// Scratch offsets (bytes) inside a thread's area.
+// @ts-ignore: decorator
+@inline function scratchS(ws: usize): usize { return ws; }
+// @ts-ignore: decorator
+@inline function scratchT(ws: usize): usize { return ws + ((KB * QB) << 2); }
+// @ts-ignore: decorator
+@inline function scratchVec(ws: usize): usize { return ws + ((2 * KB * QB) << 2); } // 16 floats
+// @ts-ignore: decorator
+@inline function scratchO(ws: usize): usize { return ws + ((2 * KB * QB + 16) << 2); } // 4 rows × d
+// @ts-ignore: decorator
+@inline function scratchJunk(ws: usize, d: i32): usize { return scratchO(ws) + ((<usize>(QB * d)) << 2); }
+
+/** First key query position pos may see. */
+// @ts-ignore: decorator
+@inline function keyLo(pos: i32, window: i32): i32 {
+  return window > 0 ? max(0, pos - window + 1) : 0;
+}
+
+/** Last key query position pos may see. */
+// @ts-ignore: decorator
+@inline function keyHi(pos: i32, causal: i32, tk: i32): i32 {
+  return causal ? min(pos, tk - 1) : tk - 1;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Building blocks
+
+/**
+ * Scores of 4 rows against nk consecutive key rows: dst[jj] = scale·[r0·k_jj, r1·k_jj, r2·k_jj, r3·k_jj].
+ * Two keys at a time: 8 accumulators, and each loaded key chunk is used by all 4 rows.
+ */
+function scores4(r0: usize, r1: usize, r2: usize, r3: usize, keys: usize, d: i32, nk: i32, dst: usize, scale: f32): void {
+  const ld = <usize>d << 2;
+  const vecBytes = <usize>(d & ~3) << 2;
+  const sc = f32x4.splat(scale);
+  for (let jj = 0; jj < nk; jj += 2) {
+    const k0 = keys + <usize>jj * ld;
+    const k1 = jj + 1 < nk ? k0 + ld : k0; // an odd last key is computed twice and stored once
+    let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+    let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+    let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
+    let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+    for (let o: usize = 0; o < vecBytes; o += 16) {
+      const x0 = v128.load(k0 + o);
+      const x1 = v128.load(k1 + o);
+      const q0 = v128.load(r0 + o);
+      a00 = madd(q0, x0, a00);
+      a01 = madd(q0, x1, a01);
+      const q1 = v128.load(r1 + o);
+      a10 = madd(q1, x0, a10);
+      a11 = madd(q1, x1, a11);
+      const q2 = v128.load(r2 + o);
+      a20 = madd(q2, x0, a20);
+      a21 = madd(q2, x1, a21);
+      const q3 = v128.load(r3 + o);
+      a30 = madd(q3, x0, a30);
+      a31 = madd(q3, x1, a31);
+    }
+    let s0 = hsum4(a00, a10, a20, a30);
+    let s1 = hsum4(a01, a11, a21, a31);
+    if (vecBytes < ld) {
+      s0 = f32x4.add(s0, tailDot4(r0, r1, r2, r3, k0, vecBytes, ld));
+      s1 = f32x4.add(s1, tailDot4(r0, r1, r2, r3, k1, vecBytes, ld));
+    }
+    v128.store(dst + (<usize>jj << 4), f32x4.mul(s0, sc));
+    if (jj + 1 < nk) v128.store(dst + (<usize>(jj + 1) << 4), f32x4.mul(s1, sc));
+  }
+}
+
+/** The last (d mod 4) terms of 4 dot products with one key, for head sizes that are not a multiple of 4. */
+function tailDot4(r0: usize, r1: usize, r2: usize, r3: usize, key: usize, from: usize, to: usize): v128 {
+  let acc = f32x4.splat(0);
+  for (let o = from; o < to; o += 4) {
+    let q = f32x4.splat(load<f32>(r0 + o));
+    q = f32x4.replace_lane(q, 1, load<f32>(r1 + o));
+    q = f32x4.replace_lane(q, 2, load<f32>(r2 + o));
+    q = f32x4.replace_lane(q, 3, load<f32>(r3 + o));
+    acc = madd(q, f32x4.splat(load<f32>(key + o)), acc);
+  }
+  return acc;
+}
+
+/**
+ * Hide invisible keys: S[jj] lane r becomes −Infinity unless lo[r] ≤ j ≤ hi[r] (j = j0 + jj) and the key is
+ * not padding (maskRow = &keyMask[b, 0], or 0 when there is no mask).
+ */
+function maskScores(s: usize, nk: i32, j0: i32, lo: v128, hi: v128, maskRow: usize): void {
+  // Most blocks of a long causal sequence are entirely visible to all 4 rows: nothing to do.
+  const loMax = max(max(i32x4.extract_lane(lo, 0), i32x4.extract_lane(lo, 1)), max(i32x4.extract_lane(lo, 2), i32x4.extract_lane(lo, 3)));
+  const hiMin = min(min(i32x4.extract_lane(hi, 0), i32x4.extract_lane(hi, 1)), min(i32x4.extract_lane(hi, 2), i32x4.extract_lane(hi, 3)));
+  if (maskRow == 0 && j0 >= loMax && j0 + nk - 1 <= hiMin) return;
+  const ninf = f32x4.splat(-Infinity);
+  for (let jj = 0; jj < nk; jj++) {
+    const j = j0 + jj;
+    const jv = i32x4.splat(j);
+    let vis = v128.and(i32x4.le_s(lo, jv), i32x4.ge_s(hi, jv));
+    if (maskRow != 0 && load<u8>(maskRow + <usize>j) == 0) vis = i32x4.splat(0);
+    const p = s + (<usize>jj << 4);
+    v128.store(p, v128.bitselect(v128.load(p), ninf, vis));
+  }
+}
+
+/**
+ * Rows += P·X: out_r[:] = out_r[:]·rescale[r] + Σ_jj P[jj][r] · x_jj[:] for the 4 rows (rescale = 0: none).
+ * P is key-major (one v128 per key); x_jj are nk consecutive rows of length d. Eight accumulators hold two
+ * 4-float chunks of each of the 4 rows while the keys stream by.
+ */
+function rowsAxpy(p: usize, nk: i32, x: usize, d: i32, o0: usize, o1: usize, o2: usize, o3: usize, rescale: usize): void {
+  const ld = <usize>d << 2;
+  const vecBytes = <usize>(d & ~3) << 2;
+  let s0 = f32x4.splat(1), s1 = s0, s2 = s0, s3 = s0;
+  if (rescale != 0) {
+    s0 = v128.load32_splat(rescale);
+    s1 = v128.load32_splat(rescale, 4);
+    s2 = v128.load32_splat(rescale, 8);
+    s3 = v128.load32_splat(rescale, 12);
+  }
+  let o: usize = 0;
+  for (; o + 32 <= vecBytes; o += 32) {
+    let c00 = f32x4.mul(v128.load(o0 + o), s0), c01 = f32x4.mul(v128.load(o0 + o, 16), s0);
+    let c10 = f32x4.mul(v128.load(o1 + o), s1), c11 = f32x4.mul(v128.load(o1 + o, 16), s1);
+    let c20 = f32x4.mul(v128.load(o2 + o), s2), c21 = f32x4.mul(v128.load(o2 + o, 16), s2);
+    let c30 = f32x4.mul(v128.load(o3 + o), s3), c31 = f32x4.mul(v128.load(o3 + o, 16), s3);
+    let xr = x + o;
+    let pj = p;
+    for (let jj = 0; jj < nk; jj++) {
+      const x0 = v128.load(xr);
+      const x1 = v128.load(xr, 16);
+      const p0 = v128.load32_splat(pj);
+      c00 = madd(p0, x0, c00);
+      c01 = madd(p0, x1, c01);
+      const p1 = v128.load32_splat(pj, 4);
+      c10 = madd(p1, x0, c10);
+      c11 = madd(p1, x1, c11);
+      const p2 = v128.load32_splat(pj, 8);
+      c20 = madd(p2, x0, c20);
+      c21 = madd(p2, x1, c21);
+      const p3 = v128.load32_splat(pj, 12);
+      c30 = madd(p3, x0, c30);
+      c31 = madd(p3, x1, c31);
+      xr += ld;
+      pj += 16;
+    }
+    v128.store(o0 + o, c00); v128.store(o0 + o, c01, 16);
+    v128.store(o1 + o, c10); v128.store(o1 + o, c11, 16);
+    v128.store(o2 + o, c20); v128.store(o2 + o, c21, 16);
+    v128.store(o3 + o, c30); v128.store(o3 + o, c31, 16);
+  }
+  if (o < vecBytes) {
+    // one chunk of 4 left (d mod 8 ≥ 4)
+    let c0 = f32x4.mul(v128.load(o0 + o), s0);
+    let c1 = f32x4.mul(v128.load(o1 + o), s1);
+    let c2 = f32x4.mul(v128.load(o2 + o), s2);
+    let c3 = f32x4.mul(v128.load(o3 + o), s3);
+    let xr = x + o;
+    let pj = p;
+    for (let jj = 0; jj < nk; jj++) {
+      const x0 = v128.load(xr);
+      c0 = madd(v128.load32_splat(pj), x0, c0);
+      c1 = madd(v128.load32_splat(pj, 4), x0, c1);
+      c2 = madd(v128.load32_splat(pj, 8), x0, c2);
+      c3 = madd(v128.load32_splat(pj, 12), x0, c3);
+      xr += ld;
+      pj += 16;
+    }
+    v128.store(o0 + o, c0);
+    v128.store(o1 + o, c1);
+    v128.store(o2 + o, c2);
+    v128.store(o3 + o, c3);
+    o += 16;
+  }
+  // the last d mod 4 columns, one float at a time
+  for (; o < ld; o += 4) {
+    let c0 = load<f32>(o0 + o) * f32x4.extract_lane(s0, 0);
+    let c1 = load<f32>(o1 + o) * f32x4.extract_lane(s1, 0);
+    let c2 = load<f32>(o2 + o) * f32x4.extract_lane(s2, 0);
+    let c3 = load<f32>(o3 + o) * f32x4.extract_lane(s3, 0);
+    for (let jj = 0; jj < nk; jj++) {
+      const xv = load<f32>(x + <usize>jj * ld + o);
+      const pj = p + (<usize>jj << 4);
+      c0 += load<f32>(pj) * xv;
+      c1 += load<f32>(pj, 4) * xv;
+      c2 += load<f32>(pj, 8) * xv;
+      c3 += load<f32>(pj, 12) * xv;
+    }
+    store<f32>(o0 + o, c0);
+    store<f32>(o1 + o, c1);
+    store<f32>(o2 + o, c2);
+    store<f32>(o3 + o, c3);
+  }
+}
+
+/**
+ * Keys += Pᵀ·R: y_jj[:] += Σ_r P[jj][r] · r_r[:] for nk consecutive rows y_jj (length d), e.g. dv_j += Σ_i p_ij dOut_i.
+ * Two keys at a time: their 8 broadcast p values stay in registers while the 4 source rows stream by in
+ * 4-float chunks, so each loaded chunk of r_r feeds two multiply-adds.
+ */
+function keysAxpy(p: usize, nk: i32, r0: usize, r1: usize, r2: usize, r3: usize, d: i32, y: usize): void {
+  const ld = <usize>d << 2;
+  const vecBytes = <usize>(d & ~3) << 2;
+  let jj = 0;
+  for (; jj + 2 <= nk; jj += 2) {
+    const pj = p + (<usize>jj << 4);
+    const a0 = v128.load32_splat(pj), a1 = v128.load32_splat(pj, 4), a2 = v128.load32_splat(pj, 8), a3 = v128.load32_splat(pj, 12);
+    const b0 = v128.load32_splat(pj, 16), b1 = v128.load32_splat(pj, 20), b2 = v128.load32_splat(pj, 24), b3 = v128.load32_splat(pj, 28);
+    const ya = y + <usize>jj * ld; // key jj
+    const yb = ya + ld; // key jj + 1
+    for (let o: usize = 0; o < vecBytes; o += 16) {
+      const x0 = v128.load(r0 + o);
+      let u = madd(a0, x0, v128.load(ya + o));
+      let w = madd(b0, x0, v128.load(yb + o));
+      const x1 = v128.load(r1 + o);
+      u = madd(a1, x1, u);
+      w = madd(b1, x1, w);
+      const x2 = v128.load(r2 + o);
+      u = madd(a2, x2, u);
+      w = madd(b2, x2, w);
+      const x3 = v128.load(r3 + o);
+      u = madd(a3, x3, u);
+      w = madd(b3, x3, w);
+      v128.store(ya + o, u);
+      v128.store(yb + o, w);
+    }
+  }
+  if (jj < nk) {
+    // an odd last key
+    const pj = p + (<usize>jj << 4);
+    const a0 = v128.load32_splat(pj), a1 = v128.load32_splat(pj, 4), a2 = v128.load32_splat(pj, 8), a3 = v128.load32_splat(pj, 12);
+    const ya = y + <usize>jj * ld;
+    for (let o: usize = 0; o < vecBytes; o += 16) {
+      const u = madd(a1, v128.load(r1 + o), madd(a0, v128.load(r0 + o), v128.load(ya + o)));
+      const w = madd(a3, v128.load(r3 + o), f32x4.mul(a2, v128.load(r2 + o)));
+      v128.store(ya + o, f32x4.add(u, w));
+    }
+  }
+  // the last d mod 4 columns, one float at a time
+  for (let o = vecBytes; o < ld; o += 4) {
+    const x0 = load<f32>(r0 + o), x1 = load<f32>(r1 + o), x2 = load<f32>(r2 + o), x3 = load<f32>(r3 + o);
+    for (let k = 0; k < nk; k++) {
+      const pk = p + (<usize>k << 4);
+      const yr = y + <usize>k * ld + o;
+      store<f32>(yr, load<f32>(yr) + load<f32>(pk) * x0 + load<f32>(pk, 4) * x1 + load<f32>(pk, 8) * x2 + load<f32>(pk, 12) * x3);
+    }
+  }
+}
+
+/** [a0·b0, a1·b1, a2·b2, a3·b3] summed over d: four row dot products at once (Δ_i = dOut_i·out_i). */
+function rowDots4(a0: usize, a1: usize, a2: usize, a3: usize, b0: usize, b1: usize, b2: usize, b3: usize, d: i32): v128 {
+  const ld = <usize>d << 2;
+  const vecBytes = <usize>(d & ~3) << 2;
+  let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0;
+  let o: usize = 0;
+  for (; o < vecBytes; o += 16) {
+    c0 = madd(v128.load(a0 + o), v128.load(b0 + o), c0);
+    c1 = madd(v128.load(a1 + o), v128.load(b1 + o), c1);
+    c2 = madd(v128.load(a2 + o), v128.load(b2 + o), c2);
+    c3 = madd(v128.load(a3 + o), v128.load(b3 + o), c3);
+  }
+  let s = hsum4(c0, c1, c2, c3);
+  for (; o < ld; o += 4) {
+    let t = f32x4.splat(load<f32>(a0 + o) * load<f32>(b0 + o));
+    t = f32x4.replace_lane(t, 1, load<f32>(a1 + o) * load<f32>(b1 + o));
+    t = f32x4.replace_lane(t, 2, load<f32>(a2 + o) * load<f32>(b2 + o));
+    t = f32x4.replace_lane(t, 3, load<f32>(a3 + o) * load<f32>(b3 + o));
+    s = f32x4.add(s, t);
+  }
+  return s;
+}
+
+/** Visible-key bounds of a block's 4 rows as vectors; rows past nr are dummies that see nothing. */
+// @ts-ignore: decorator
+@inline function boundsLo(i0: i32, nr: i32, off: i32, window: i32): v128 {
+  let v = i32x4.splat(1);
+  v = i32x4.replace_lane(v, 0, keyLo(i0 + off, window));
+  if (nr > 1) v = i32x4.replace_lane(v, 1, keyLo(i0 + 1 + off, window));
+  if (nr > 2) v = i32x4.replace_lane(v, 2, keyLo(i0 + 2 + off, window));
+  if (nr > 3) v = i32x4.replace_lane(v, 3, keyLo(i0 + 3 + off, window));
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline function boundsHi(i0: i32, nr: i32, off: i32, causal: i32, tk: i32): v128 {
+  let v = i32x4.splat(0);
+  v = i32x4.replace_lane(v, 0, keyHi(i0 + off, causal, tk));
+  if (nr > 1) v = i32x4.replace_lane(v, 1, keyHi(i0 + 1 + off, causal, tk));
+  if (nr > 2) v = i32x4.replace_lane(v, 2, keyHi(i0 + 2 + off, causal, tk));
+  if (nr > 3) v = i32x4.replace_lane(v, 3, keyHi(i0 + 3 + off, causal, tk));
+  return v;
+}
+
+/** Address of row min(i0 + r, i0 + nr − 1) of a (T, d) matrix: dummy rows re-read the last real row. */
+// @ts-ignore: decorator
+@inline function rowPtr(base: usize, i0: i32, r: i32, nr: i32, d: i32): usize {
+  return base + ((<usize>(i0 + min(r, nr - 1)) * <usize>d) << 2);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Forward
+
+/**
+ * Task t of the forward pass: rows [c·qChunk, (c+1)·qChunk) of head bh, for t = bh·chunks + c.
+ * Writes out (B, H, Tq, D), lse (B, H, Tq) and, when weights ≠ 0, the probabilities (B, H, Tq, Tk).
+ * mask: keyMask (B, Tk) bytes, or 0.
+ */
+export function attention_forward_task(
+  t: i32, thread: i32,
+  q: usize, k: usize, v: usize, out: usize, lse: usize, weights: usize, mask: usize,
+  heads: i32, tq: i32, tk: i32, d: i32, scale: f32, causal: i32, window: i32, qChunk: i32,
+  scratch: usize, scratchStride: i32,
+): void {
+  const chunks = (tq + qChunk - 1) / qChunk;
+  const bh = t / chunks;
+  const c = t - bh * chunks;
+  const b = bh / heads;
+  const iEnd = min(tq, (c + 1) * qChunk);
+  const ws = scratch + <usize>thread * <usize>scratchStride;
+  const S = scratchS(ws);
+  const vec = scratchVec(ws);
+  const O = scratchO(ws);
+  const rowBytes = <usize>d << 2;
+  const qHead = q + ((<usize>bh * <usize>tq * <usize>d) << 2); // (Tq, D)
+  const kHead = k + ((<usize>bh * <usize>tk * <usize>d) << 2); // (Tk, D)
+  const vHead = v + ((<usize>bh * <usize>tk * <usize>d) << 2); // (Tk, D)
+  const maskRow = mask != 0 ? mask + <usize>b * <usize>tk : 0;
+  const off = tk - tq; // query i sits at position i + off
+  const ninf = f32x4.splat(-Infinity);
+  const zero = f32x4.splat(0);
+
+  for (let i0 = c * qChunk; i0 < iEnd; i0 += QB) {
+    const nr = min(QB, iEnd - i0);
+    const q0 = rowPtr(qHead, i0, 0, nr, d), q1 = rowPtr(qHead, i0, 1, nr, d);
+    const q2 = rowPtr(qHead, i0, 2, nr, d), q3 = rowPtr(qHead, i0, 3, nr, d);
+    const lo = boundsLo(i0, nr, off, window);
+    const hi = boundsHi(i0, nr, off, causal, tk);
+    const jlo = keyLo(i0 + off, window); // bounds grow with i: the block sees [lo(first row), hi(last row)]
+    const jhi = keyHi(i0 + nr - 1 + off, causal, tk) + 1;
+
+    let m = ninf; // running max per row
+    let l = zero; // running Σ exp(s − m) per row
+    memory.fill(O, 0, <usize>QB * rowBytes);
+    for (let j0 = jlo; j0 < jhi; j0 += KB) {
+      const nk = min(KB, jhi - j0);
+      scores4(q0, q1, q2, q3, kHead + <usize>j0 * rowBytes, d, nk, S, scale);
+      maskScores(S, nk, j0, lo, hi, maskRow);
+      let blockMax = ninf;
+      for (let jj = 0; jj < nk; jj++) blockMax = f32x4.pmax(blockMax, v128.load(S + (<usize>jj << 4)));
+      const mNew = f32x4.pmax(m, blockMax);
+      // A row that has seen only hidden keys so far keeps m = −∞; subtract 0 instead so exp gives 0, not NaN.
+      const mUse = v128.bitselect(zero, mNew, f32x4.eq(mNew, ninf));
+      const corr = exp4(f32x4.sub(m, mUse)); // exp(m − m'): rescales what was summed before
+      let sum = zero;
+      for (let jj = 0; jj < nk; jj++) {
+        const ps = S + (<usize>jj << 4);
+        const pr = exp4(f32x4.sub(v128.load(ps), mUse)); // p = exp(s − m')
+        v128.store(ps, pr);
+        sum = f32x4.add(sum, pr);
+      }
+      l = madd(l, corr, sum); // l' = l·exp(m − m') + Σ p
+      m = mNew;
+      v128.store(vec, corr);
+      // O' = O·exp(m − m') + Σ_j p_j v_j
+      rowsAxpy(S, nk, vHead + <usize>j0 * rowBytes, d, O, O + rowBytes, O + 2 * rowBytes, O + 3 * rowBytes, vec);
+    }
+
+    // out = O / l, lse = m + log l; a row that saw no key gets out = 0 and lse = −∞.
+    v128.store(vec, l);
+    v128.store(vec, m, 16);
+    for (let r = 0; r < nr; r++) {
+      const row = <usize>bh * <usize>tq + <usize>(i0 + r);
+      const lr = load<f32>(vec + (<usize>r << 2));
+      const mr = load<f32>(vec + (<usize>r << 2), 16);
+      const dst = out + row * rowBytes;
+      const src = O + <usize>r * rowBytes;
+      const inv: f32 = lr > 0 ? 1 / lr : 0;
+      scaleRow(src, dst, d, inv);
+      const lseR: f32 = lr > 0 ? mr + lnPositive(lr) : -Infinity;
+      store<f32>(lse + (row << 2), lseR);
+      // for the weights pass: +∞ for rows that saw nothing, so exp(s − lse) = 0
+      store<f32>(vec + (<usize>r << 2), lr > 0 ? lseR : Infinity);
+    }
+    if (weights != 0) {
+      for (let r = nr; r < QB; r++) store<f32>(vec + (<usize>r << 2), Infinity);
+      const lseVec = v128.load(vec);
+      writeWeights(weights, bh, tq, tk, i0, nr, jlo, jhi, q0, q1, q2, q3, kHead, d, scale, lo, hi, maskRow, lseVec, S);
+    }
+  }
+}
+
+/** dst[:] = src[:]·s for one row of length d. */
+function scaleRow(src: usize, dst: usize, d: i32, s: f32): void {
+  const sv = f32x4.splat(s);
+  const ld = <usize>d << 2;
+  const vecBytes = <usize>(d & ~3) << 2;
+  let o: usize = 0;
+  for (; o < vecBytes; o += 16) v128.store(dst + o, f32x4.mul(v128.load(src + o), sv));
+  for (; o < ld; o += 4) store<f32>(dst + o, load<f32>(src + o) * s);
+}
+
+/** The second pass for returnWeights: p_ij = exp(s_ij − lse_i), zeros where hidden. */
+function writeWeights(
+  weights: usize, bh: i32, tq: i32, tk: i32, i0: i32, nr: i32, jlo: i32, jhi: i32,
+  q0: usize, q1: usize, q2: usize, q3: usize, kHead: usize, d: i32, scale: f32,
+  lo: v128, hi: v128, maskRow: usize, lseVec: v128, S: usize,
+): void {
+  const rowBytes = <usize>d << 2;
+  const wRow0 = weights + ((<usize>bh * <usize>tq + <usize>i0) * <usize>tk << 2); // (nr, Tk) rows
+  const wLd = <usize>tk << 2;
+  memory.fill(wRow0, 0, <usize>nr * wLd);
+  for (let j0 = jlo; j0 < jhi; j0 += KB) {
+    const nk = min(KB, jhi - j0);
+    scores4(q0, q1, q2, q3, kHead + <usize>j0 * rowBytes, d, nk, S, scale);
+    maskScores(S, nk, j0, lo, hi, maskRow);
+    for (let jj = 0; jj < nk; jj++) {
+      const p = exp4(f32x4.sub(v128.load(S + (<usize>jj << 4)), lseVec));
+      const w = wRow0 + (<usize>(j0 + jj) << 2);
+      store<f32>(w, f32x4.extract_lane(p, 0));
+      if (nr > 1) store<f32>(w + wLd, f32x4.extract_lane(p, 1));
+      if (nr > 2) store<f32>(w + 2 * wLd, f32x4.extract_lane(p, 2));
+      if (nr > 3) store<f32>(w + 3 * wLd, f32x4.extract_lane(p, 3));
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Backward
+
+/**
+ * Task t of the backward pass: all of head bh = t. Given q, k, v, the forward's out and lse, and dOut,
+ * writes dq (B, H, Tq, D) and dk, dv (B, H, Tk, D).
+ */
+export function attention_backward_task(
+  t: i32, thread: i32,
+  q: usize, k: usize, v: usize, out: usize, lse: usize, dOut: usize, dq: usize, dk: usize, dv: usize, mask: usize,
+  heads: i32, tq: i32, tk: i32, d: i32, scale: f32, causal: i32, window: i32,
+  scratch: usize, scratchStride: i32,
+): void {
+  const bh = t;
+  const b = bh / heads;
+  const ws = scratch + <usize>thread * <usize>scratchStride;
+  const S = scratchS(ws); // scores, then p
+  const T = scratchT(ws); // dp, then ds
+  const vec = scratchVec(ws);
+  const junk = scratchJunk(ws, d); // where dummy rows write their (zero) dq
+  const rowBytes = <usize>d << 2;
+  const qOff = (<usize>bh * <usize>tq * <usize>d) << 2;
+  const kOff = (<usize>bh * <usize>tk * <usize>d) << 2;
+  const qHead = q + qOff, oHead = out + qOff, dOHead = dOut + qOff, dqHead = dq + qOff; // (Tq, D)
+  const kHead = k + kOff, vHead = v + kOff, dkHead = dk + kOff, dvHead = dv + kOff; // (Tk, D)
+  const lseHead = lse + ((<usize>bh * <usize>tq) << 2); // (Tq)
+  const maskRow = mask != 0 ? mask + <usize>b * <usize>tk : 0;
+  const off = tk - tq;
+  const scaleVec = f32x4.splat(scale);
+
+  memory.fill(dqHead, 0, <usize>tq * rowBytes);
+  memory.fill(dkHead, 0, <usize>tk * rowBytes);
+  memory.fill(dvHead, 0, <usize>tk * rowBytes);
+
+  for (let j0 = 0; j0 < tk; j0 += KB) {
+    const nk = min(KB, tk - j0);
+    const jLast = j0 + nk - 1;
+    // Only queries that can see a key of this block: pos ≥ j0 (causal) and pos − window < jLast (window).
+    const iStart = causal ? max(0, j0 - off) : 0;
+    const iEnd = window > 0 ? min(tq, jLast + window - off) : tq;
+    for (let i0 = iStart; i0 < iEnd; i0 += QB) {
+      const nr = min(QB, iEnd - i0);
+      const q0 = rowPtr(qHead, i0, 0, nr, d), q1 = rowPtr(qHead, i0, 1, nr, d);
+      const q2 = rowPtr(qHead, i0, 2, nr, d), q3 = rowPtr(qHead, i0, 3, nr, d);
+      const g0 = rowPtr(dOHead, i0, 0, nr, d), g1 = rowPtr(dOHead, i0, 1, nr, d);
+      const g2 = rowPtr(dOHead, i0, 2, nr, d), g3 = rowPtr(dOHead, i0, 3, nr, d);
+      const lo = boundsLo(i0, nr, off, window);
+      const hi = boundsHi(i0, nr, off, causal, tk);
+      // The part of this key block the 4 rows can see at all: [ja, jb) ⊆ [j0, j0 + nk). Near the diagonal of
+      // a causal mask (or the edge of a window) that is much less than the whole block; the rest is skipped.
+      const ja = max(j0, keyLo(i0 + off, window));
+      const jb = min(j0 + nk, keyHi(i0 + nr - 1 + off, causal, tk) + 1);
+      if (ja >= jb) continue;
+      const nkv = jb - ja;
+      const kRows = kHead + <usize>ja * rowBytes;
+      const vRows = vHead + <usize>ja * rowBytes;
+
+      // lse per row; +∞ for rows that saw nothing (lse = −∞) and for dummies, so p = exp(s − lse) = 0.
+      for (let r = 0; r < QB; r++) {
+        let x: f32 = Infinity;
+        if (r < nr) {
+          x = load<f32>(lseHead + (<usize>(i0 + r) << 2));
+          if (x == -Infinity) x = Infinity;
+        }
+        store<f32>(vec + (<usize>r << 2), x);
+      }
+      const lseVec = v128.load(vec);
+      // Δ_i = dOut_i · out_i
+      const delta = rowDots4(
+        g0, g1, g2, g3,
+        rowPtr(oHead, i0, 0, nr, d), rowPtr(oHead, i0, 1, nr, d), rowPtr(oHead, i0, 2, nr, d), rowPtr(oHead, i0, 3, nr, d), d,
+      );
+
+      scores4(q0, q1, q2, q3, kRows, d, nkv, S, scale);
+      maskScores(S, nkv, ja, lo, hi, maskRow);
+      for (let jj = 0; jj < nkv; jj++) {
+        const ps = S + (<usize>jj << 4);
+        v128.store(ps, exp4(f32x4.sub(v128.load(ps), lseVec))); // p_ij
+      }
+      scores4(g0, g1, g2, g3, vRows, d, nkv, T, 1); // dp_ij = dOut_i · v_j
+      for (let jj = 0; jj < nkv; jj++) {
+        const pt = T + (<usize>jj << 4);
+        const p = v128.load(S + (<usize>jj << 4));
+        // scale · ds_ij = scale · p_ij (dp_ij − Δ_i)
+        v128.store(pt, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(pt), delta)), scaleVec));
+      }
+      keysAxpy(S, nkv, g0, g1, g2, g3, d, dvHead + <usize>ja * rowBytes); // dv_j += Σ_i p_ij dOut_i
+      keysAxpy(T, nkv, q0, q1, q2, q3, d, dkHead + <usize>ja * rowBytes); // dk_j += Σ_i scale·ds_ij q_i
+      // dq_i += Σ_j scale·ds_ij k_j (dummy rows write to the junk row, never over a real row)
+      const o0 = dqHead + <usize>i0 * rowBytes;
+      const o1 = nr > 1 ? o0 + rowBytes : junk;
+      const o2 = nr > 2 ? o0 + 2 * rowBytes : junk;
+      const o3 = nr > 3 ? o0 + 3 * rowBytes : junk;
+      rowsAxpy(T, nkv, kRows, d, o0, o1, o2, o3, 0);
+    }
+  }
+}

@@ -1,0 +1,341 @@
+// Matrix multiply C = op(A)·op(B) (+ C) in the BLIS / GotoBLAS shape, for float32 in WebAssembly memory.
+//
+// Shape letters: M rows of C, N columns of C, K the shared dimension. op(A) is (M, K), op(B) is (K, N).
+//
+// Why the shape: a multiply-add needs one value of A and one of B. Reading both from memory for every
+// multiply-add would make the loop memory-bound; a GEMM is fast only when each loaded value is reused many
+// times from registers and caches. So:
+//
+//   1. The micro-kernel keeps a 4×8 tile of C in 8 v128 registers (MR = 4 rows × NR = 8 columns, two
+//      vectors per row). Per step p of K it loads 8 values of B (two vectors) and broadcasts 4 values of A,
+//      then does 8 vector multiply-adds: 32 multiply-adds for 6 loads. 8 independent accumulators also
+//      cover the 4-cycle latency of a multiply-add on two pipes. (Measured on x86-64/V8 with an L1-resident
+//      loop: 4×8 runs at the machine's peak, ~55 GFLOP/s on a 3.5 GHz Zen 4 core; 6×8, 4×12 and 8×8 need
+//      more than the 16 vector registers V8 can use and spill, running at half that.)
+//   2. A and B are "packed" first: copied into the exact order the micro-kernel reads them, so its loads are
+//      sequential. Packed B is a sequence of (kc × 8) panels, packed A a sequence of (kc × 4) panels.
+//      Packing also pads the edges with zeros, so the micro-kernel always computes a full 4×8 tile and only
+//      the store at the edge of C is special.
+//   3. K is cut into blocks of KC = 256: one B panel (256 × 8 floats = 8 KiB) stays in L1 while the
+//      micro-kernel walks down a block of A (MC × KC = 128 × 256 floats = 128 KiB), which stays in L2.
+//   4. C is cut into MC × nc tiles (MC = 128 rows; the caller picks the width nc, a multiple of 8, so that
+//      there are enough tiles for its threads); one tile is one task for the thread pool (tasks are claimed
+//      by whichever thread is free, see src/backend/wasm/pool.ts). Measured on Zen 4 with one thread:
+//      KC in 128…512, MC in 64…256 and nc in 256…1024 are all within ±3 % of each other.
+//
+// What was measured and not kept: unrolling the K loop by two (V8 then spills: half the speed), and a
+// separate (not inlined) micro-kernel function (5 % slower). The whole GEMM runs at ~50 GFLOP/s on one
+// core, 90 % of the micro-kernel alone; copying operands in and out costs another 2–4 % (bench/matmul.ts).
+//
+// The packed B of a weight matrix can be kept between calls (src/backend/wasm/matmul.ts caches it), which is
+// why packing B is its own task kind and packing A happens inside the multiply task.
+//
+// Addresses are byte offsets into the one shared WebAssembly memory (usize); sizes and indices are i32.
+
+import { madd } from './simd';
+
+/** Rows of the register tile. */
+export const MR: i32 = 4;
+/** Columns of the register tile (two v128). */
+export const NR: i32 = 8;
+/** K block: a (KC × NR) B panel is 8 KiB, comfortably inside a 32 KiB L1. */
+export const KC: i32 = 256;
+/** Rows of C per task: the packed A block (MC × KC floats, 128 KiB) lives in L2. */
+export const MC: i32 = 128;
+
+/** Bytes of per-thread scratch gemm_task needs: one packed A block plus a 4×8 tile for edge stores. */
+export function gemm_scratch_bytes(): i32 {
+  return (MC * KC + MR * NR) * 4;
+}
+
+/** Floats one packed copy of op(B) (K, N) takes: N is padded up to a multiple of NR. */
+export function packed_b_floats(k: i32, n: i32): i32 {
+  return k * ceilTo(n, NR);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Packing
+
+/**
+ * Task `t` of packing op(B) for `nb` batch entries: one (batch entry, K block, group of `groupCols` columns)
+ * per task (groupCols: a multiple of NR; the caller makes enough groups to keep every thread busy).
+ * op(B)(p, j) = B[p·N + j], or B[j·K + p] when transB. The packed copy of entry bi starts at
+ * bp + bi·K·Npad floats; inside it, K block pb starts at pb·KC·Npad and holds Npad/NR panels of kc × NR.
+ */
+export function pack_b_task(t: i32, thread: i32, b: usize, transB: i32, k: i32, n: i32, bBatchStride: i32, nb: i32, bp: usize, groupCols: i32): void {
+  const kBlocks = (k + KC - 1) / KC;
+  const groups = (n + groupCols - 1) / groupCols;
+  const bi = t / (kBlocks * groups);
+  const rest = t - bi * kBlocks * groups;
+  const pb = rest / groups;
+  const g = rest - pb * groups;
+  if (bi >= nb) return;
+  const npad = ceilTo(n, NR);
+  const p0 = pb * KC;
+  const kc = min(KC, k - p0);
+  const src = b + ((<usize>bi * <usize>bBatchStride) << 2);
+  const dstBlock = bp + ((<usize>bi * <usize>k * <usize>npad + <usize>p0 * <usize>npad) << 2);
+  const jEnd = min(n, (g + 1) * groupCols);
+  for (let j0 = g * groupCols; j0 < jEnd; j0 += NR) {
+    const dst = dstBlock + ((<usize>j0 * <usize>kc) << 2); // panel j0/NR: kc × NR floats
+    const cols = min(NR, n - j0);
+    if (!transB) packBPanelRowMajor(src, n, p0, kc, j0, cols, dst);
+    else packBPanelTransposed(src, k, p0, kc, j0, cols, dst);
+  }
+}
+
+/** B stored (K, N): each step p copies 8 consecutive floats of row p0+p. */
+function packBPanelRowMajor(src: usize, n: i32, p0: i32, kc: i32, j0: i32, cols: i32, dst: usize): void {
+  let s = src + ((<usize>p0 * <usize>n + <usize>j0) << 2);
+  const ld = <usize>n << 2;
+  if (cols == NR) {
+    for (let p = 0; p < kc; p++) {
+      v128.store(dst, v128.load(s));
+      v128.store(dst, v128.load(s, 16), 16);
+      s += ld;
+      dst += NR << 2;
+    }
+    return;
+  }
+  for (let p = 0; p < kc; p++) {
+    for (let jj = 0; jj < NR; jj++) store<f32>(dst + (<usize>jj << 2), jj < cols ? load<f32>(s + (<usize>jj << 2)) : 0);
+    s += ld;
+    dst += NR << 2;
+  }
+}
+
+/** B stored (N, K): column j of op(B) is row j of B; gather 8 rows, 4 values of p at a time, transposing. */
+function packBPanelTransposed(src: usize, k: i32, p0: i32, kc: i32, j0: i32, cols: i32, dst: usize): void {
+  const ld = <usize>k << 2;
+  const row = src + ((<usize>j0 * <usize>k + <usize>p0) << 2); // &B[j0, p0]
+  let p = 0;
+  if (cols == NR) {
+    for (; p + 4 <= kc; p += 4) {
+      const s = row + (<usize>p << 2);
+      transpose4Store(v128.load(s), v128.load(s + ld), v128.load(s + 2 * ld), v128.load(s + 3 * ld), dst, NR << 2);
+      const s4 = s + 4 * ld;
+      transpose4Store(v128.load(s4), v128.load(s4 + ld), v128.load(s4 + 2 * ld), v128.load(s4 + 3 * ld), dst + 16, NR << 2);
+      dst += (4 * NR) << 2;
+    }
+  }
+  for (; p < kc; p++) {
+    for (let jj = 0; jj < NR; jj++) {
+      store<f32>(dst + (<usize>jj << 2), jj < cols ? load<f32>(row + <usize>jj * ld + (<usize>p << 2)) : 0);
+    }
+    dst += NR << 2;
+  }
+}
+
+/**
+ * Rows r0..r3 (each 4 floats) → columns: writes [r0[c], r1[c], r2[c], r3[c]] to dst + c·stride for c = 0..3.
+ */
+// @ts-ignore: decorator
+@inline function transpose4Store(r0: v128, r1: v128, r2: v128, r3: v128, dst: usize, stride: usize): void {
+  const t0 = f32x4.shuffle(r0, r1, 0, 4, 1, 5); // [r0₀ r1₀ r0₁ r1₁]
+  const t1 = f32x4.shuffle(r0, r1, 2, 6, 3, 7); // [r0₂ r1₂ r0₃ r1₃]
+  const t2 = f32x4.shuffle(r2, r3, 0, 4, 1, 5);
+  const t3 = f32x4.shuffle(r2, r3, 2, 6, 3, 7);
+  v128.store(dst, f32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + stride, f32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * stride, f32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * stride, f32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
+/**
+ * Pack rows i0..i0+mc of op(A), K block p0..p0+kc, into panels of MR rows: panel ip holds, for each p, the
+ * 4 values op(A)(i0 + 4·ip + r, p0 + p), r = 0..3 (zeros past row M).
+ * op(A)(i, p) = A[i·K + p], or A[p·M + i] when transA.
+ */
+function packA(a: usize, transA: i32, m: i32, k: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
+  for (let ib = 0; ib < mc; ib += MR) {
+    const rows = min(MR, mc - ib);
+    const i = i0 + ib;
+    let p = 0;
+    if (!transA && rows == MR) {
+      // Four rows of A, 4 values of p at a time: a 4×4 transpose puts each p's 4 row values together.
+      const ld = <usize>k << 2;
+      const s = a + ((<usize>i * <usize>k + <usize>p0) << 2);
+      for (; p + 4 <= kc; p += 4) {
+        const q = s + (<usize>p << 2);
+        transpose4Store(v128.load(q), v128.load(q + ld), v128.load(q + 2 * ld), v128.load(q + 3 * ld), dst, MR << 2);
+        dst += (4 * MR) << 2;
+      }
+    } else if (transA && rows == MR) {
+      // A stored (K, M): the 4 row values for one p are adjacent already.
+      let s = a + ((<usize>p0 * <usize>m + <usize>i) << 2);
+      const ld = <usize>m << 2;
+      for (; p < kc; p++) {
+        v128.store(dst, v128.load(s));
+        s += ld;
+        dst += MR << 2;
+      }
+    }
+    // Leftover p (and every p of a partial panel at the bottom edge), one value at a time.
+    for (; p < kc; p++) {
+      for (let r = 0; r < MR; r++) {
+        let x: f32 = 0;
+        if (r < rows) {
+          const idx = transA ? <usize>(p0 + p) * <usize>m + <usize>(i + r) : <usize>(i + r) * <usize>k + <usize>(p0 + p);
+          x = load<f32>(a + (idx << 2));
+        }
+        store<f32>(dst + (<usize>r << 2), x);
+      }
+      dst += MR << 2;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The multiply
+
+/**
+ * Task `t` of C = op(A)·op(B) (+ C): one MC × nc tile of C of one batch entry (nc: a multiple of NR).
+ * a: A of batch entry 0; entry bi starts aBatchStride floats later (0 = the same A for every entry).
+ * bp: packed op(B) (from pack_b_task); entry bi starts bpBatchStride floats later (0 = broadcast B).
+ * c: C (batch, M, N), contiguous. accumulate ≠ 0 adds into C instead of overwriting it.
+ * scratch + thread·scratchStride: this thread's private bytes (gemm_scratch_bytes()).
+ */
+export function gemm_task(
+  t: i32, thread: i32,
+  a: usize, transA: i32, m: i32, n: i32, k: i32, aBatchStride: i32,
+  bp: usize, bpBatchStride: i32, c: usize, accumulate: i32, ncTile: i32, scratch: usize, scratchStride: i32,
+): void {
+  const mTiles = (m + MC - 1) / MC;
+  const nTiles = (n + ncTile - 1) / ncTile;
+  const bi = t / (mTiles * nTiles);
+  const rest = t - bi * mTiles * nTiles;
+  const it = rest / nTiles;
+  const jt = rest - it * nTiles;
+  const i0 = it * MC;
+  const j0 = jt * ncTile;
+  const mc = min(MC, m - i0);
+  const nc = min(ncTile, n - j0);
+  const npad = ceilTo(n, NR);
+
+  const ap = scratch + <usize>thread * <usize>scratchStride; // packed A block, MC × KC floats
+  const tmp = ap + ((<usize>MC * <usize>KC) << 2); // a 4×8 tile for edge stores
+  const aEntry = a + ((<usize>bi * <usize>aBatchStride) << 2);
+  const bEntry = bp + ((<usize>bi * <usize>bpBatchStride) << 2);
+  const cTile = c + ((<usize>bi * <usize>m * <usize>n + <usize>i0 * <usize>n + <usize>j0) << 2);
+
+  for (let p0 = 0; p0 < k; p0 += KC) {
+    const kc = min(KC, k - p0);
+    packA(aEntry, transA, m, k, i0, mc, p0, kc, ap);
+    // The first K block overwrites C (unless accumulating); later blocks add their partial sums.
+    const add = accumulate != 0 || p0 > 0;
+    const bBlock = bEntry + ((<usize>p0 * <usize>npad) << 2);
+    for (let jj = 0; jj < nc; jj += NR) {
+      const bPanel = bBlock + ((<usize>(j0 + jj) * <usize>kc) << 2);
+      const cols = min(NR, nc - jj);
+      for (let ii = 0; ii < mc; ii += MR) {
+        const rows = min(MR, mc - ii);
+        const aPanel = ap + ((<usize>ii * <usize>kc) << 2);
+        const cPtr = cTile + ((<usize>ii * <usize>n + <usize>jj) << 2);
+        if (rows == 1) kernel1x8(kc, aPanel, bPanel, cPtr, cols, add, tmp);
+        else kernel4x8(kc, aPanel, bPanel, cPtr, n, rows, cols, add, tmp);
+      }
+    }
+  }
+}
+
+/**
+ * The 4×8 micro-kernel: C[0..4, 0..8] (+)= Σ_p a[p·4 + r] · b[p·8 + j] over p < kc.
+ * ldc is the row stride of C in floats. Only the top-left rows × cols of the tile are written (edges).
+ * Inlined into gemm_task: as a separate function it measured 5 % slower.
+ */
+// @ts-ignore: decorator
+@inline function kernel4x8(kc: i32, a: usize, b: usize, c: usize, ldc: i32, rows: i32, cols: i32, add: bool, tmp: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const a0 = v128.load32_splat(a); // [a₀ a₀ a₀ a₀]
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    const a1 = v128.load32_splat(a, 4);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    const a2 = v128.load32_splat(a, 8);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    const a3 = v128.load32_splat(a, 12);
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
+    a += MR << 2;
+    b += NR << 2;
+  }
+  const full = rows == MR && cols == NR;
+  // At an edge, the tile goes to tmp (stride NR) and only its valid part is copied to C.
+  const dst = full ? c : tmp;
+  const ld: usize = full ? <usize>ldc << 2 : NR << 2;
+  const addHere = add && full;
+  storeRow(dst, c00, c01, addHere);
+  storeRow(dst + ld, c10, c11, addHere);
+  storeRow(dst + 2 * ld, c20, c21, addHere);
+  storeRow(dst + 3 * ld, c30, c31, addHere);
+  if (!full) copyEdge(tmp, c, ldc, rows, cols, add);
+}
+
+/**
+ * One row of A against an 8-wide B panel (M = 1, e.g. generating one token). The K loop is unrolled by two
+ * with separate accumulators so consecutive multiply-adds do not wait on each other.
+ */
+function kernel1x8(kc: i32, a: usize, b: usize, c: usize, cols: i32, add: bool, tmp: usize): void {
+  let e0 = f32x4.splat(0), e1 = f32x4.splat(0); // even p
+  let o0 = f32x4.splat(0), o1 = f32x4.splat(0); // odd p
+  let p = 0;
+  for (; p + 2 <= kc; p += 2) {
+    const x0 = v128.load32_splat(a);
+    e0 = madd(x0, v128.load(b), e0);
+    e1 = madd(x0, v128.load(b, 16), e1);
+    const x1 = v128.load32_splat(a, MR << 2);
+    o0 = madd(x1, v128.load(b, NR << 2), o0);
+    o1 = madd(x1, v128.load(b, (NR + 4) << 2), o1);
+    a += (2 * MR) << 2;
+    b += (2 * NR) << 2;
+  }
+  if (p < kc) {
+    const x0 = v128.load32_splat(a);
+    e0 = madd(x0, v128.load(b), e0);
+    e1 = madd(x0, v128.load(b, 16), e1);
+  }
+  const r0 = f32x4.add(e0, o0);
+  const r1 = f32x4.add(e1, o1);
+  if (cols == NR) {
+    storeRow(c, r0, r1, add);
+  } else {
+    storeRow(tmp, r0, r1, false);
+    copyEdge(tmp, c, 0, 1, cols, add);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function storeRow(dst: usize, x0: v128, x1: v128, add: bool): void {
+  if (add) {
+    x0 = f32x4.add(x0, v128.load(dst));
+    x1 = f32x4.add(x1, v128.load(dst, 16));
+  }
+  v128.store(dst, x0);
+  v128.store(dst, x1, 16);
+}
+
+/** Copy the valid rows × cols of a tile held in tmp (row stride NR) into C (row stride ldc floats). */
+function copyEdge(tmp: usize, c: usize, ldc: i32, rows: i32, cols: i32, add: bool): void {
+  for (let r = 0; r < rows; r++) {
+    const src = tmp + (<usize>(r * NR) << 2);
+    const dst = c + ((<usize>r * <usize>ldc) << 2);
+    for (let j = 0; j < cols; j++) {
+      const o = <usize>j << 2;
+      const x = load<f32>(src + o);
+      store<f32>(dst + o, add ? load<f32>(dst + o) + x : x);
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function ceilTo(x: i32, m: i32): i32 {
+  return ((x + m - 1) / m) * m;
+}

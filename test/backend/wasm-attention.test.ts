@@ -1,0 +1,118 @@
+// WebAssembly fused attention (forward with optional weights, and backward) against the reference backend:
+// causal, sliding window, key padding masks, fewer queries than keys (a KV cache: query i sits at position
+// Tk − Tq + i), head sizes that are not a multiple of 4, and rows that see no key at all; for both kernel
+// builds with 1 and 2 threads. Plus one case worked out by hand from the softmax formula.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { AttentionSpec } from '../../src/backend/backend.js';
+import { assertClose, maxAbs, randomArray, reference, rng, wasmBackend, wasmConfigs } from './_wasm.js';
+
+// [B, H, Tq, Tk, D]: odd sizes around the kernel's blocks (4 query rows, 64 keys, 4 floats of D).
+const shapes: [number, number, number, number, number][] = [
+  [1, 1, 1, 1, 1],
+  [1, 2, 3, 7, 5],
+  [2, 3, 17, 17, 8],
+  [1, 2, 7, 130, 64], // few queries against many keys (decoding with a cache)
+  [2, 2, 70, 70, 17],
+  [1, 1, 127, 127, 4],
+  [2, 4, 64, 64, 32], // big enough to run on several threads
+  [1, 2, 1, 65, 12], // one query, one key past a key block
+];
+
+type MaskKind = 'none' | 'causal' | 'window' | 'causal+window' | 'padding' | 'causal+padding' | 'everything';
+const maskKinds: MaskKind[] = ['none', 'causal', 'window', 'causal+window', 'padding', 'causal+padding', 'everything'];
+
+function makeSpec(shape: [number, number, number, number, number], kind: MaskKind, next: () => number): AttentionSpec {
+  const [B, H, Tq, Tk, D] = shape;
+  const spec: AttentionSpec = {
+    batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale: 1 / Math.sqrt(D),
+    causal: kind.includes('causal') || kind === 'everything',
+    window: kind.includes('window') || kind === 'everything' ? 1 + Math.floor(next() * 5) : 0,
+  };
+  if (kind.includes('padding') || kind === 'everything') {
+    const mask = new Uint8Array(B * Tk);
+    for (let i = 0; i < mask.length; i++) mask[i] = next() < 0.7 ? 1 : 0;
+    // The last batch entry is all padding: every one of its rows sees nothing (out 0, lse −∞).
+    if (B > 1) mask.fill(0, (B - 1) * Tk, B * Tk);
+    spec.keyMask = mask;
+  }
+  return spec;
+}
+
+function compare(spec: AttentionSpec, seed: number, simd: 'relaxed' | 'baseline', threads: number): void {
+  const next = rng(seed);
+  const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
+  const q = randomArray(B * H * Tq * D, next);
+  const k = randomArray(B * H * Tk * D, next);
+  const v = randomArray(B * H * Tk * D, next);
+  const dOut = randomArray(B * H * Tq * D, next);
+  const be = wasmBackend(simd, threads);
+  const label = `B${B} H${H} Tq${Tq} Tk${Tk} D${D} causal=${spec.causal} window=${spec.window} mask=${spec.keyMask ? 'yes' : 'no'}`;
+
+  const want = reference.attentionForward(q, k, v, spec, true);
+  const got = be.attentionForward(q, k, v, spec, true);
+  // Outputs are averages of v rows (|v| ≤ 1), probabilities are ≤ 1, lse is a log of a sum of ≤ Tk terms.
+  assertClose(got.out, want.out, 1, 2e-5, `out, ${label}`);
+  assertClose(got.lse, want.lse, maxAbs(want.lse), 2e-5, `lse, ${label}`);
+  assert.ok(got.weights, 'weights were asked for');
+  assertClose(got.weights, want.weights!, 1, 2e-5, `weights, ${label}`);
+  const withoutWeights = be.attentionForward(q, k, v, spec, false);
+  assert.equal(withoutWeights.weights, undefined);
+  assertClose(withoutWeights.out, want.out, 1, 2e-5, `out without weights, ${label}`);
+
+  // Backward from the reference's own forward results, so only the backward kernel is compared.
+  const gWant = reference.attentionBackward(q, k, v, want.out, want.lse, dOut, spec);
+  const gGot = be.attentionBackward(q, k, v, want.out, want.lse, dOut, spec);
+  assertClose(gGot.dq, gWant.dq, maxAbs(gWant.dq), 5e-5, `dq, ${label}`);
+  assertClose(gGot.dk, gWant.dk, maxAbs(gWant.dk), 5e-5, `dk, ${label}`);
+  assertClose(gGot.dv, gWant.dv, maxAbs(gWant.dv), 5e-5, `dv, ${label}`);
+}
+
+for (const { label, simd, threads } of wasmConfigs()) {
+  describe(`attention, ${label}`, () => {
+    for (const kind of maskKinds) {
+      test(`mask: ${kind}`, () => {
+        let seed = 1000 + maskKinds.indexOf(kind) * 100;
+        for (const shape of shapes) {
+          const s = seed++;
+          compare(makeSpec(shape, kind, rng(s)), s, simd, threads);
+        }
+      });
+    }
+  });
+}
+
+describe('attention, wasm specifics', () => {
+  const be = wasmBackend(wasmConfigs()[0]!.simd, 2);
+
+  test('one query, two keys, by hand: weights = softmax(scale·q·k), out = Σ w·v', () => {
+    // q = [1, 0], k0 = [1, 0], k1 = [0, 2], scale 0.5 → scores [0.5, 0]
+    const spec: AttentionSpec = { batch: 1, heads: 1, tq: 1, tk: 2, headDim: 2, scale: 0.5, causal: false, window: 0 };
+    const r = be.attentionForward(new Float32Array([1, 0]), new Float32Array([1, 0, 0, 2]), new Float32Array([1, 2, 3, 4]), spec, true);
+    const w0 = Math.exp(0.5) / (Math.exp(0.5) + 1);
+    const w1 = 1 / (Math.exp(0.5) + 1);
+    assertClose(r.weights!, new Float32Array([w0, w1]), 1, 1e-6, 'weights');
+    assertClose(r.out, new Float32Array([w0 * 1 + w1 * 3, w0 * 2 + w1 * 4]), 4, 1e-6, 'out');
+    assertClose(r.lse, new Float32Array([Math.log(Math.exp(0.5) + 1)]), 1, 1e-6, 'lse');
+  });
+
+  test('a fully padded row gives out 0, lse −Infinity, zero weights and zero gradients', () => {
+    const next = rng(5);
+    const spec: AttentionSpec = { batch: 1, heads: 2, tq: 3, tk: 5, headDim: 6, scale: 0.4, causal: true, window: 0, keyMask: new Uint8Array(5) };
+    const q = randomArray(36, next), k = randomArray(60, next), v = randomArray(60, next);
+    const r = be.attentionForward(q, k, v, spec, true);
+    assert.ok(r.out.every((x) => x === 0), 'out is all zeros');
+    assert.ok(r.lse.every((x) => x === -Infinity), 'lse is all −Infinity');
+    assert.ok(r.weights!.every((x) => x === 0), 'weights are all zeros');
+    const g = be.attentionBackward(q, k, v, r.out, r.lse, randomArray(36, next), spec);
+    for (const [name, arr] of Object.entries(g)) assert.ok(arr.every((x) => x === 0), `${name} is all zeros`);
+  });
+
+  test('bad specs are rejected with the numbers in the message', () => {
+    const spec: AttentionSpec = { batch: 1, heads: 1, tq: 4, tk: 3, headDim: 2, scale: 1, causal: false, window: 0 };
+    assert.throws(() => be.attentionForward(new Float32Array(8), new Float32Array(6), new Float32Array(6), spec, false), /tq=4 > tk=3/);
+    const ok = { ...spec, tq: 3 };
+    assert.throws(() => be.attentionForward(new Float32Array(5), new Float32Array(6), new Float32Array(6), ok, false), /q has 5 elements, expected \(B, H, Tq, D\) = \(1, 1, 3, 2\) = 6/);
+    assert.throws(() => be.attentionForward(new Float32Array(6), new Float32Array(6), new Float32Array(6), { ...ok, keyMask: new Uint8Array(2) }, false), /keyMask has 2 entries, expected \(B, Tk\) = \(1, 3\) = 3/);
+  });
+});

@@ -1,0 +1,98 @@
+// The allocator over the shared WebAssembly memory (src/backend/wasm/heap.ts), and the behaviour that rests
+// on it: growing the memory for big operands, and the packed-weight cache dropping old entries when it is
+// over its budget without ever returning a stale or foreign packing.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { MatmulSpec } from '../../src/backend/backend.js';
+import { createWasmBackend } from '../../src/backend/wasm/index.js';
+import { WasmHeap } from '../../src/backend/wasm/heap.js';
+import { nodePlatform } from '../../src/platform/node.js';
+import { assertClose, randomArray, reference, rng } from './_wasm.js';
+
+const PAGE = 65536;
+
+describe('WasmHeap', () => {
+  test('allocates 64-byte aligned, non-overlapping blocks and reuses freed space', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
+    const heap = new WasmHeap(memory, 100, 16 * PAGE);
+    const a = heap.alloc(10);
+    const b = heap.alloc(100);
+    const c = heap.alloc(64);
+    assert.equal(a, 128, 'the first block starts at the first 64-byte boundary after 100');
+    for (const p of [a, b, c]) assert.equal(p % 64, 0, `${p} is 64-byte aligned`);
+    assert.ok(b >= a + 64 && c >= b + 128, `blocks do not overlap: ${a}, ${b}, ${c}`);
+    heap.release(b);
+    assert.equal(heap.alloc(128), b, 'a freed block of the right size is reused');
+    heap.release(a);
+    heap.release(b);
+    assert.equal(heap.alloc(192), a, 'freed neighbours merge into one block');
+    assert.throws(() => heap.release(12345), /release\(12345\) of an address that is not allocated/);
+  });
+
+  test('grows the memory on demand and says how much was asked for past the maximum', () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
+    const heap = new WasmHeap(memory, 0, 4 * PAGE);
+    const p = heap.alloc(2 * PAGE);
+    assert.ok(memory.buffer.byteLength >= p + 2 * PAGE, `memory grew to ${memory.buffer.byteLength} bytes`);
+    heap.f32[(p + 2 * PAGE) / 4 - 1] = 7; // the last float of the block is addressable
+    assert.equal(heap.f32[(p + 2 * PAGE) / 4 - 1], 7);
+    assert.throws(() => heap.alloc(3 * PAGE), /out of WebAssembly memory: need 192\.0 KiB more.*limit 256\.0 KiB/);
+  });
+});
+
+describe('wasm matmul and its memory', () => {
+  test('operands bigger than the initial 16 MiB grow the memory and still multiply correctly', () => {
+    const be = createWasmBackend(nodePlatform, { threads: 2 });
+    const next = rng(11);
+    const [m, n, k] = [2, 2100, 2048]; // B alone is 17 MB
+    const a = randomArray(m * k, next);
+    const b = randomArray(k * n, next);
+    const spec: MatmulSpec = { batch: 1, m, n, k, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false };
+    const want = new Float32Array(m * n);
+    reference.matmul(a, b, want, spec);
+    const got = new Float32Array(m * n);
+    be.matmul(a, b, got, spec);
+    const scale = new Float32Array(m * n);
+    reference.matmul(a.map(Math.abs), b.map(Math.abs), scale, spec);
+    assertClose(got, want, scale, 1e-5, 'a (2 × 2048)·(2048 × 2100) product');
+  });
+
+  test('a small packed-weight budget evicts old entries, and every result stays right', () => {
+    // Each 64 × 96 weight packs to 24 KiB; a 50 KiB budget holds two of them, so cycling through four
+    // weights evicts on every call after the second.
+    const be = createWasmBackend(nodePlatform, { threads: 1, packedCacheBytes: 50 * 1024 });
+    const next = rng(12);
+    const [m, n, k] = [3, 96, 64];
+    const weights = [0, 1, 2, 3].map(() => randomArray(k * n, next));
+    const a = randomArray(m * k, next);
+    for (let round = 0; round < 3; round++) {
+      weights.forEach((w, i) => {
+        const spec: MatmulSpec = { batch: 1, m, n, k, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false, bVersion: round };
+        const want = new Float32Array(m * n);
+        reference.matmul(a, w, want, spec);
+        const got = new Float32Array(m * n);
+        be.matmul(a, w, got, spec);
+        const scale = new Float32Array(m * n);
+        reference.matmul(a.map(Math.abs), w.map(Math.abs), scale, spec);
+        assertClose(got, want, scale, 1e-5, `round ${round}, weight ${i}`);
+        w[0] = w[0]! + 1; // changed after use; the next round's new version must see it
+      });
+    }
+  });
+
+  test('a weight bigger than the whole budget is packed per call instead of cached', () => {
+    const be = createWasmBackend(nodePlatform, { threads: 1, packedCacheBytes: 1024 });
+    const next = rng(13);
+    const [m, n, k] = [2, 40, 30];
+    const a = randomArray(m * k, next);
+    const w = randomArray(k * n, next);
+    const spec: MatmulSpec = { batch: 1, m, n, k, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0, accumulate: false, bVersion: 1 };
+    const want = new Float32Array(m * n);
+    reference.matmul(a, w, want, spec);
+    const got = new Float32Array(m * n);
+    be.matmul(a, w, got, spec);
+    const scale = new Float32Array(m * n);
+    reference.matmul(a.map(Math.abs), w.map(Math.abs), scale, spec);
+    assertClose(got, want, scale, 1e-5, 'uncacheable weight');
+  });
+});
