@@ -2,6 +2,8 @@
 // with --json (see docs/ARCHITECTURE.md), a side-by-side table, and a tiny timer.
 import { cpus } from 'node:os';
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export interface BenchRow {
   case: string;
@@ -103,4 +105,35 @@ function fmt(v: number): string {
 
 export function newReport(bench: string): BenchReport {
   return { bench, date: new Date().toISOString().replace(/\.\d+Z$/, 'Z'), machine: machine(), rows: [], missing: [] };
+}
+
+/**
+ * Run one attn measurement of `benchFile` (its import.meta.url) in a fresh Node process with the same V8 flags,
+ * as `--child <case JSON> <threads>`, and parse the last line of its stdout as JSON. A fresh process per
+ * measurement keeps peak-RSS figures separate and the JIT state comparable.
+ */
+export function runAttnChild<T>(benchFile: string, benchName: string, c: { name: string }, threads: number): T {
+  const self = fileURLToPath(benchFile);
+  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', JSON.stringify(c), String(threads)], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  if (r.status !== 0) {
+    throw new Error(`bench ${benchName}: the attn child for case ${c.name} (${threads} threads) failed with status ${r.status}:\n${r.stderr}`);
+  }
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as T;
+}
+
+const TORCH_FILE = fileURLToPath(new URL('../../bench/_gpt_torch.py', import.meta.url)); // from dist/bench/
+let torchText: string | null = null;
+
+/**
+ * Run bench/_gpt_torch.py `mode` with a JSON config on `threads` threads; its last stdout line is JSON.
+ * Returns null when PyTorch is not installed (the caller lists it as missing); any other failure is an error
+ * that shows how to rerun the script by hand.
+ */
+export function runTorch(mode: string, cfg: object, threads: number): (Record<string, number> & { torch: string }) | null {
+  torchText ??= readFileSync(TORCH_FILE, 'utf8'); // read on first use: attn child processes never need it
+  const env = { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const out = runPython(torchText, [mode, JSON.stringify(cfg), String(threads)], env);
+  if (out !== null) return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number> & { torch: string };
+  if (runPython('import torch') === null) return null;
+  throw new Error(`bench: PyTorch is installed but bench/_gpt_torch.py ${mode} failed; run\n  /usr/bin/python3 ${TORCH_FILE} ${mode} '${JSON.stringify(cfg)}' ${threads}\nto see why`);
 }

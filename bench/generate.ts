@@ -24,7 +24,7 @@ import { setBackend } from '../src/backend/index.js';
 import '../src/platform/node.js';
 import { GPT, gptConfig, gptParameterCount, type GPTConfig } from '../src/models/gpt.js';
 import { noGrad, Rng, tensor, type Tensor } from '../src/tensor/index.js';
-import { newReport, report, runPython, wantJson, type BenchReport } from './_common.js';
+import { newReport, report, runAttnChild, runPython, runTorch, wantJson, type BenchReport } from './_common.js';
 
 interface GenCase {
   name: string;
@@ -109,32 +109,11 @@ function runCaseAttn(c: GenCase, threads: number): GenResult {
   return { tokens_per_s: tokensPerSec, params: gptParameterCount(cfg), peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
 }
 
-function runAttnChild(c: GenCase, threads: number): GenResult {
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', JSON.stringify(c), String(threads)], {
-    encoding: 'utf8',
-    maxBuffer: 16 << 20,
-  });
-  if (r.status !== 0) {
-    throw new Error(`bench generate: the attn child for case ${c.name} (${threads} threads) failed with status ${r.status}:\n${r.stderr}`);
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as GenResult;
-}
 
 // -----------------------------------------------------------------------------------------------------------
 // The PyTorch side: bench/_gpt_torch.py, one process per case and thread count.
 
-const TORCH_FILE = fileURLToPath(new URL('../../bench/_gpt_torch.py', import.meta.url)); // from dist/bench/
-let torchText: string | null = null;
 
-function runTorch(mode: string, cfg: object, threads: number): (Record<string, number> & { torch: string }) | null {
-  torchText ??= readFileSync(TORCH_FILE, 'utf8');
-  const env = { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
-  const out = runPython(torchText, [mode, JSON.stringify(cfg), String(threads)], env);
-  if (out !== null) return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number> & { torch: string };
-  if (runPython('import torch') === null) return null; // not installed: reported in `missing`
-  throw new Error(`bench: PyTorch is installed but bench/_gpt_torch.py ${mode} failed; run\n  /usr/bin/python3 ${TORCH_FILE} ${mode} '${JSON.stringify(cfg)}' ${threads}\nto see why`);
-}
 
 // -----------------------------------------------------------------------------------------------------------
 // Memory bandwidth, measured here: the ceiling for decoding.
@@ -202,7 +181,7 @@ async function main(): Promise<void> {
   const r = newReport('generate');
   for (const c of cases) {
     for (const threads of threadList) {
-      const mine = runAttnChild(c, threads);
+      const mine = runAttnChild<GenResult>(import.meta.url, 'generate', c, threads);
       addRows(r, c, 'attn', threads, mine, `${(mine.params / 1e6).toFixed(1)}M params, random weights`);
       const torch = runTorch(c.mode, c, threads);
       if (torch === null) {

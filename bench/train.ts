@@ -29,7 +29,7 @@ import { GPT, gptConfig, gptParameterCount } from '../src/models/gpt.js';
 import { clipGradNorm } from '../src/optim/index.js';
 import { Rng, tensor, type Tensor } from '../src/tensor/index.js';
 import { makeOptimizer, TRAIN_DEFAULTS } from '../src/train/trainer.js';
-import { newReport, report, runPython, wantJson, type BenchReport } from './_common.js';
+import { newReport, report, runAttnChild, runPython, runTorch, wantJson, type BenchReport } from './_common.js';
 
 interface TrainCase {
   name: string;
@@ -119,38 +119,12 @@ function trainAttn(c: TrainCase, threads: number): TrainResult {
   };
 }
 
-/** Run one attn measurement in a fresh Node process (same V8 flags as this one) and parse its result. */
-function runAttnChild(c: TrainCase, threads: number): TrainResult {
-  const self = fileURLToPath(import.meta.url);
-  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', JSON.stringify(c), String(threads)], {
-    encoding: 'utf8',
-    maxBuffer: 16 << 20,
-  });
-  if (r.status !== 0) {
-    throw new Error(`bench train: the attn child for case ${c.name} (${threads} threads) failed with status ${r.status}:\n${r.stderr}`);
-  }
-  return JSON.parse(r.stdout.trim().split('\n').pop()!) as TrainResult;
-}
 
 // -----------------------------------------------------------------------------------------------------------
 // The PyTorch side: bench/_gpt_torch.py, one process per case and thread count.
 
-const TORCH_FILE = fileURLToPath(new URL('../../bench/_gpt_torch.py', import.meta.url)); // from dist/bench/
 
-function runTorch(mode: string, cfg: object, threads: number): (Record<string, number> & { torch: string }) | null {
-  const env = { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
-  // runPython takes a script text; argv[0] of a `-c` script is '-c', so the script reads its mode from argv[1].
-  const out = runPython(torchSource(), [mode, JSON.stringify(cfg), String(threads)], env);
-  if (out !== null) return JSON.parse(out.trim().split('\n').pop()!) as Record<string, number> & { torch: string };
-  if (runPython('import torch') === null) return null; // not installed: reported in `missing`
-  throw new Error(`bench: PyTorch is installed but bench/_gpt_torch.py ${mode} failed; run\n  /usr/bin/python3 ${TORCH_FILE} ${mode} '${JSON.stringify(cfg)}' ${threads}\nto see why`);
-}
 
-let torchText: string | null = null;
-function torchSource(): string {
-  torchText ??= readFileSync(TORCH_FILE, 'utf8'); // read on first use: the attn child processes never need it
-  return torchText;
-}
 
 // -----------------------------------------------------------------------------------------------------------
 // The report.
@@ -192,7 +166,7 @@ async function main(): Promise<void> {
   const r = newReport('train');
   for (const c of cases) {
     for (const threads of threadList) {
-      const mine = runAttnChild(c, threads);
+      const mine = runAttnChild<TrainResult>(import.meta.url, 'train', c, threads);
       addRows(r, c, 'attn', threads, mine, `; ${(mine.params / 1e6).toFixed(2)}M params`);
       const torch = runTorch('train', c, threads);
       if (torch === null) {

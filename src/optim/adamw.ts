@@ -61,15 +61,20 @@ export class AdamW extends Optimizer<AdamWOptions> {
         const bc2Sqrt = Math.sqrt(1 - Math.pow(b2, s.step));
         const stepSize = lr / bc1;
         const decay = 1 - lr * weightDecay;
+        const invBc2Sqrt = 1 / bc2Sqrt;
+        const c1 = 1 - b1;
+        const c2 = 1 - b2;
         const x = paramData(p);
         const m = s.expAvg;
         const v = s.expAvgSq;
+        // Constants hoisted; each element read and written once, the new m and v kept in registers.
         for (let i = 0; i < x.length; i++) {
           const gi = g[i];
-          m[i] = b1 * m[i] + (1 - b1) * gi;
-          v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-          const denom = Math.sqrt(v[i]) / bc2Sqrt + eps;
-          x[i] = x[i] * decay - (stepSize * m[i]) / denom;
+          const mi = b1 * m[i] + c1 * gi;
+          const vi = b2 * v[i] + c2 * gi * gi;
+          m[i] = mi;
+          v[i] = vi;
+          x[i] = x[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps);
         }
         p.version++;
       }

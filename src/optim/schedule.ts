@@ -1,6 +1,23 @@
 // Gradient clipping and learning-rate schedules.
 import { Tensor } from '../tensor/index.js';
 
+/** Σ g², with four independent accumulators so the additions do not wait on each other. */
+function sumOfSquares(g: Float32Array): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let i = 0;
+  for (; i + 4 <= g.length; i += 4) {
+    s0 += g[i] * g[i];
+    s1 += g[i + 1] * g[i + 1];
+    s2 += g[i + 2] * g[i + 2];
+    s3 += g[i + 3] * g[i + 3];
+  }
+  for (; i < g.length; i++) s0 += g[i] * g[i];
+  return s0 + s1 + s2 + s3;
+}
+
 /**
  * Scales all gradients together so their global L2 norm is at most maxNorm, as
  * torch.nn.utils.clip_grad_norm_: total = √(Σ‖g‖²); if total > maxNorm, g ← g · maxNorm / (total + 1e-6).
@@ -12,8 +29,7 @@ export function clipGradNorm(params: readonly Tensor[], maxNorm: number): number
   for (const p of params) {
     if (!(p instanceof Tensor)) throw new TypeError('clipGradNorm: params must be Tensors');
     if (p.grad === null) continue;
-    const g = p.grad.toFloat32Array();
-    for (let i = 0; i < g.length; i++) sq += g[i] * g[i];
+    sq += sumOfSquares(p.grad.toFloat32Array());
   }
   const total = Math.sqrt(sq);
   const coef = maxNorm / (total + 1e-6);

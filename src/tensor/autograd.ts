@@ -74,28 +74,35 @@ interface GradEntry {
 /**
  * Collects the gradients flowing into each tensor during one backward pass.
  * `add` takes an array without copying (the op must not touch it afterwards): a gradient that passes through
- * unchanged (reshape, add) costs nothing. A second contribution to the same tensor allocates a sum once and
- * adds in place from then on.
+ * unchanged (reshape, add) costs nothing. Such a shared array is never written to. An op that allocated its
+ * gradient array itself says so (`fresh`): the sink then owns it and may sum later contributions into it in
+ * place, and a leaf may keep it as its .grad without a copy. A second contribution to a tensor whose first
+ * one was shared allocates a sum once (or sums into the new one when that is fresh) and adds in place after.
  */
 export class GradSink {
   private readonly grads = new Map<Tensor, GradEntry>();
 
-  /** Adds g (contiguous, t's logical shape) to t's gradient. Ignored when t does not require grad. */
-  add(t: Tensor, g: Float32Array): void {
+  /**
+   * Adds g (contiguous, t's logical shape) to t's gradient. Ignored when t does not require grad.
+   * `fresh`: g was allocated by the caller for this call and nothing else holds it (the sink may write to it).
+   */
+  add(t: Tensor, g: Float32Array, fresh = false): void {
     if (!t.requiresGrad) return;
     if (g.length !== t.size) {
       throw new Error(`autograd: internal error, gradient of length ${g.length} for a tensor of shape ${fmtShape(t.shape)}`);
     }
     const e = this.grads.get(t);
     if (!e) {
-      this.grads.set(t, { data: g, owned: false });
+      this.grads.set(t, { data: g, owned: fresh });
     } else if (e.owned) {
-      const d = e.data;
-      for (let i = 0; i < d.length; i++) d[i] += g[i];
+      addInto(e.data, g);
+    } else if (fresh) {
+      addInto(g, e.data); // the shared first contribution is read, never written
+      e.data = g;
+      e.owned = true;
     } else {
-      const d = new Float32Array(g.length);
-      const prev = e.data;
-      for (let i = 0; i < d.length; i++) d[i] = prev[i] + g[i];
+      const d = e.data.slice();
+      addInto(d, g);
       e.data = d;
       e.owned = true;
     }
@@ -164,6 +171,11 @@ function topoSort(root: Tensor): Tensor[] {
   return order;
 }
 
+/** d += g, elementwise (same lengths). */
+function addInto(d: Float32Array, g: Float32Array): void {
+  for (let i = 0; i < d.length; i++) d[i] += g[i];
+}
+
 /** Adds a finished gradient into t.grad (creating it), copying unless the array is the sink's own. */
 function accumulateGrad(t: Tensor, e: GradEntry, copy: boolean): void {
   if (t.grad === null) {
@@ -175,9 +187,7 @@ function accumulateGrad(t: Tensor, e: GradEntry, copy: boolean): void {
     throw new Error(`backward: existing .grad of shape ${fmtShape(gt.shape)} (${gt.dtype}) does not fit a float32 tensor of shape ${fmtShape(t.shape)}`);
   }
   if (!gt.isContiguous() || gt.offset !== 0) t.grad = gt.contiguous().detach();
-  const d = t.grad.data as Float32Array;
-  const g = e.data;
-  for (let i = 0; i < g.length; i++) d[i] += g[i];
+  addInto(t.grad.data as Float32Array, e.data);
 }
 
 /** The engine behind `tensor.backward(grad?)`. */

@@ -3,7 +3,7 @@
 // Each is one pass per row with an analytic backward, instead of a chain of small ops: fewer passes over
 // memory, fewer temporaries, and the numerically stable form (subtract the row max before exp) built in.
 // They work on the last dim; softmax/logSoftmax over another dim transpose it to the end first.
-import { fromOp } from './autograd.js';
+import { fromOp, needsGrad } from './autograd.js';
 import { getDefaultRng, type Rng } from './rng.js';
 import { expectFloat, expectInt, fmtShape, normalizeDim, readContiguous } from './shape.js';
 import { transpose } from './ops_shape.js';
@@ -48,7 +48,7 @@ export function softmax(x: Tensor, dim = -1): Tensor {
       for (let j = 0; j < n; j++) dot += g[o + j] * out[o + j];
       for (let j = 0; j < n; j++) gx[o + j] = out[o + j] * (g[o + j] - dot);
     }
-    sink.add(x, gx);
+    sink.add(x, gx, true);
   });
 }
 
@@ -88,7 +88,7 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
       for (let j = 0; j < n; j++) gs += g[o + j];
       for (let j = 0; j < n; j++) gx[o + j] = g[o + j] - Math.exp(out[o + j]) * gs;
     }
-    sink.add(x, gx);
+    sink.add(x, gx, true);
   });
 }
 
@@ -115,8 +115,9 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     }
   }
   const X = readContiguous(x) as Float32Array;
-  const W = weight ? (readContiguous(weight) as Float32Array) : null;
-  const Bs = bias ? (readContiguous(bias) as Float32Array) : null;
+  // No affine transform is the same as w = 1, b = 0: one loop shape either way.
+  const W = weight ? (readContiguous(weight) as Float32Array) : new Float32Array(C).fill(1);
+  const Bs = bias ? (readContiguous(bias) as Float32Array) : new Float32Array(C);
   const rows = C === 0 ? 0 : X.length / C;
   const out = new Float32Array(X.length);
   // Saved for backward: two numbers per row (x̂ is recomputed from them rather than stored).
@@ -135,16 +136,16 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     const rs = 1 / Math.sqrt(v / C + eps);
     mean[r] = mu;
     rstd[r] = rs;
-    if (W && Bs) for (let j = 0; j < C; j++) out[o + j] = (X[o + j] - mu) * rs * W[j] + Bs[j];
-    else for (let j = 0; j < C; j++) out[o + j] = (X[o + j] - mu) * rs * (W ? W[j] : 1) + (Bs ? Bs[j] : 0);
+    for (let j = 0; j < C; j++) out[o + j] = (X[o + j] - mu) * rs * W[j] + Bs[j];
   }
   const inputs = [x];
   if (weight) inputs.push(weight);
   if (bias) inputs.push(bias);
   return fromOp('layerNorm', out, x.shape, inputs, (g, sink) => {
     const gx = x.requiresGrad ? new Float32Array(X.length) : null;
-    const gw = weight && weight.requiresGrad ? new Float32Array(C) : null;
-    const gb = bias && bias.requiresGrad ? new Float32Array(C) : null;
+    // dw and db are summed for every row even when not wanted: no branches in the inner loops.
+    const gw = new Float32Array(C);
+    const gb = new Float32Array(C);
     for (let r = 0; r < rows; r++) {
       const o = r * C;
       const mu = mean[r];
@@ -154,24 +155,23 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
       for (let j = 0; j < C; j++) {
         const xh = (X[o + j] - mu) * rs;
         const gj = g[o + j];
-        const gh = W ? gj * W[j] : gj;
+        const gh = gj * W[j];
         meanG += gh;
         meanGX += gh * xh;
-        if (gw) gw[j] += gj * xh;
-        if (gb) gb[j] += gj;
+        gw[j] += gj * xh;
+        gb[j] += gj;
       }
       if (!gx) continue;
       meanG /= C;
       meanGX /= C;
-      for (let j = 0; j < C; j++) {
-        const xh = (X[o + j] - mu) * rs;
-        const gh = W ? g[o + j] * W[j] : g[o + j];
-        gx[o + j] = rs * (gh - meanG - xh * meanGX);
-      }
+      // dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), with r·mean(ĝ) and r·mean(ĝ·x̂) taken out of the loop
+      const a = rs * meanG;
+      const c = rs * meanGX;
+      for (let j = 0; j < C; j++) gx[o + j] = rs * g[o + j] * W[j] - a - (X[o + j] - mu) * rs * c;
     }
-    if (gx) sink.add(x, gx);
-    if (weight && gw) sink.add(weight, gw);
-    if (bias && gb) sink.add(bias, gb);
+    if (gx) sink.add(x, gx, true);
+    if (weight) sink.add(weight, gw, true);
+    if (bias) sink.add(bias, gb, true);
   });
 }
 
@@ -214,7 +214,9 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   const T = readContiguous(targets) as Int32Array;
   const N = T.length;
   const eps = labelSmoothing;
-  const lse = new Float32Array(N); // saved for backward
+  // When a gradient will be needed, the forward pass keeps softmax(x) row by row (it computes every
+  // e^(x_c − m) anyway): backward then needs no exp at all, and turns this array into the gradient in place.
+  const probs = needsGrad([logits]) ? new Float32Array(X.length) : null;
   const losses = new Float32Array(N);
   let count = 0;
   for (let i = 0; i < N; i++) {
@@ -229,12 +231,22 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     for (let c = 0; c < V; c++) if (X[o + c] > m) m = X[o + c];
     let s = 0;
     let xs = 0;
-    for (let c = 0; c < V; c++) {
-      s += Math.exp(X[o + c] - m);
-      xs += X[o + c];
+    if (probs) {
+      for (let c = 0; c < V; c++) {
+        const e = Math.exp(X[o + c] - m);
+        probs[o + c] = e;
+        s += e;
+        xs += X[o + c];
+      }
+      const inv = 1 / s;
+      for (let c = 0; c < V; c++) probs[o + c] *= inv;
+    } else {
+      for (let c = 0; c < V; c++) {
+        s += Math.exp(X[o + c] - m);
+        xs += X[o + c];
+      }
     }
     const l = m + Math.log(s);
-    lse[i] = l;
     losses[i] = (1 - eps) * (l - X[o + T[i]]) + (eps > 0 ? eps * (l - xs / V) : 0);
   }
 
@@ -250,19 +262,19 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     outShape = [];
   }
   return fromOp('crossEntropy', out, outShape, [logits], (g, sink) => {
-    const gx = new Float32Array(X.length);
+    // backward runs once (the graph is freed after it), so the saved probabilities become the gradient.
+    const gx = probs as Float32Array;
     const uniform = eps / V;
     for (let i = 0; i < N; i++) {
       const t = T[i];
-      if (t === ignoreIndex) continue;
+      if (t === ignoreIndex) continue; // no probabilities were stored: its gradient row stays 0
+      const o = i * V;
       // How much this row's loss counts in the output.
       const w = reduction === 'none' ? g[i] : reduction === 'sum' ? g[0] : g[0] / count;
-      const o = i * V;
-      const l = lse[i];
-      for (let c = 0; c < V; c++) gx[o + c] = w * (Math.exp(X[o + c] - l) - uniform);
+      for (let c = 0; c < V; c++) gx[o + c] = w * (gx[o + c] - uniform);
       gx[o + t] -= w * (1 - eps);
     }
-    sink.add(logits, gx);
+    sink.add(logits, gx, true);
   });
 }
 
@@ -300,6 +312,6 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions = {}): Tensor
   return fromOp('dropout', out, x.shape, [x], (g, sink) => {
     const gx = new Float32Array(n);
     for (let i = 0; i < n; i++) if (keep[i]) gx[i] = g[i] * scale;
-    sink.add(x, gx);
+    sink.add(x, gx, true);
   });
 }

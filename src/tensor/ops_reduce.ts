@@ -88,7 +88,7 @@ export function sum(x: Tensor, dims?: number | readonly number[], keepdim = fals
   expectFloat('sum', x);
   const red = planReduction('sum', x, dims, keepdim);
   const out = sumKernel(x, red);
-  return fromOp('sum', out, red.outShape, [x], (g, sink) => sink.add(x, broadcastBack(g, x, red, 1)));
+  return fromOp('sum', out, red.outShape, [x], (g, sink) => sink.add(x, broadcastBack(g, x, red, 1), true));
 }
 
 /** Mean over dims (all by default). */
@@ -98,7 +98,7 @@ export function mean(x: Tensor, dims?: number | readonly number[], keepdim = fal
   const out = sumKernel(x, red);
   const inv = 1 / red.count;
   for (let i = 0; i < out.length; i++) out[i] *= inv;
-  return fromOp('mean', out, red.outShape, [x], (g, sink) => sink.add(x, broadcastBack(g, x, red, inv)));
+  return fromOp('mean', out, red.outShape, [x], (g, sink) => sink.add(x, broadcastBack(g, x, red, inv), true));
 }
 
 /**

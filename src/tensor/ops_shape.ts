@@ -108,7 +108,7 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
     const gStrides = contiguousStrides(shape);
     const back = new Array<number>(nd);
     for (let i = 0; i < nd; i++) back[perm[i]] = gStrides[i];
-    sink.add(x, stridedCopy({ data: g, shape: x.shape, strides: back, offset: 0 }) as Float32Array);
+    sink.add(x, stridedCopy({ data: g, shape: x.shape, strides: back, offset: 0 }) as Float32Array, true);
   });
 }
 
@@ -146,10 +146,12 @@ export function slice(x: Tensor, dim: number, start: number, end?: number): Tens
     ]);
     const { rows, inner } = plan;
     const [sg, sb] = plan.innerStrides;
+    const [gStarts, bStarts] = plan.starts;
     for (let r = 0; r < rows; r++) {
-      const go = plan.starts[0][r];
-      const bo = plan.starts[1][r];
-      for (let j = 0; j < inner; j++) buf[bo + j * sb] += g[go + j * sg];
+      const go = gStarts[r];
+      const bo = bStarts[r];
+      if (sg === 1 && sb === 1) for (let j = 0; j < inner; j++) buf[bo + j] += g[go + j];
+      else for (let j = 0; j < inner; j++) buf[bo + j * sb] += g[go + j * sg];
     }
   });
 }
@@ -164,7 +166,10 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   if (sameShape(target, x.shape)) return x;
   const lead = target.length - x.ndim;
   const strides = target.map((_, i) => (i < lead || x.shape[i - lead] === 1 ? 0 : x.strides[i - lead]));
-  return viewOp('expand', x, target, strides, x.offset, (g, sink) => sink.add(x, reduceTo(g, target, x.shape)));
+  return viewOp('expand', x, target, strides, x.offset, (g, sink) => {
+    const gx = reduceTo(g, target, x.shape);
+    sink.add(x, gx, gx !== g);
+  });
 }
 
 /** Inserts a size-1 dim at `dim` (a view): (T, C) → unsqueeze(0) → (1, T, C). */
@@ -238,7 +243,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
       const w = t.shape[d] * inner;
       const gt = new Float32Array(outer * w);
       for (let o = 0; o < outer; o++) gt.set(g.subarray(o * rowLen + cols[k], o * rowLen + cols[k] + w), o * w);
-      sink.add(t, gt);
+      sink.add(t, gt, true);
     });
   });
 }
