@@ -30,9 +30,8 @@ import {
   scaledDotProductAttention,
   cat,
   indexSelect,
-  noGrad,
 } from '../tensor/index.js';
-import { Module, Linear, Embedding, LayerNorm } from '../nn/index.js';
+import { Module, Linear, Embedding, LayerNorm, setInitEnabled } from '../nn/index.js';
 
 // -----------------------------------------------------------------------------------------------------------
 // Config: Hugging Face's GPT2Config field names, so config.json round-trips without a mapping table.
@@ -317,11 +316,17 @@ export class GPT extends Module {
   constructor(config: GPTConfig, rng: Rng = new Rng(1337), opts: { init?: boolean } = {}) {
     super();
     this.config = config;
-    this.wte = new Embedding(config.vocab_size, config.n_embd);
-    this.wpe = new Embedding(config.n_positions, config.n_embd);
-    this.h = Array.from({ length: config.n_layer }, (_, i) => new Block(config, i));
-    this.ln_f = new LayerNorm(config.n_embd, config.layer_norm_epsilon);
-    if (opts.init ?? true) this.initWeights(rng);
+    const init = opts.init ?? true;
+    const prev = setInitEnabled(false); // the layers' own (PyTorch) init is replaced by GPT-2's below anyway
+    try {
+      this.wte = new Embedding(config.vocab_size, config.n_embd);
+      this.wpe = new Embedding(config.n_positions, config.n_embd);
+      this.h = Array.from({ length: config.n_layer }, (_, i) => new Block(config, i));
+      this.ln_f = new LayerNorm(config.n_embd, config.layer_norm_epsilon);
+    } finally {
+      setInitEnabled(prev);
+    }
+    if (init) this.initWeights(rng);
   }
 
   /**
@@ -404,11 +409,6 @@ export class GPT extends Module {
   /** A new, empty KV cache for this model. */
   newCache(): KVCache {
     return new KVCache(this.config.n_layer);
-  }
-
-  /** Run `fn` without recording gradients (inference). */
-  static inference<R>(fn: () => R): R {
-    return noGrad(fn);
   }
 }
 

@@ -11,6 +11,7 @@ import { existsSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT, GPT_DEFAULTS, gptConfig, CHECKPOINT_RULES, type GPTConfig } from './gpt.js';
 import type { Module } from '../nn/index.js';
+import { fromStorage } from '../tensor/index.js';
 import { openSafetensorsFile, saveSafetensorsFile } from '../io/node.js';
 import { readJsonFile, writeDirAtomic, recoverDirAtomic } from '../io/atomic.js';
 import type { TensorToSave, SafetensorsReader } from '../io/safetensors.js';
@@ -134,12 +135,13 @@ export function loadStateDict(module: Module, reader: SafetensorsReader, rules: 
   for (const [name, key] of keyFor) {
     const t = reader.get(key);
     if (!(t.data instanceof Float32Array)) throw new Error(`${file}: tensor ${key} has dtype ${t.dtype}; a floating-point parameter was expected`);
-    params.get(name)!.copyFrom(t.data);
+    // Adopt the array just read (one copy of the checkpoint in memory, not two).
+    module.setParameter(name, fromStorage(t.data, t.shape, { requiresGrad: true }));
   }
   if (tiedHeadKey !== null) {
     // A few checkpoints store the tied head as well; it must be the same matrix as wte or the model is not GPT-2.
     const head = reader.get(tiedHeadKey).data;
-    const wte = params.get('wte.weight')!.toFloat32Array();
+    const wte = new Map(module.namedParameters()).get('wte.weight')!.toFloat32Array();
     if (head.length !== wte.length || head.some((v, i) => v !== wte[i])) {
       throw new Error(`${file}: ${tiedHeadKey} differs from the token embedding; untied LM heads are not supported for GPT-2`);
     }

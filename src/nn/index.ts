@@ -1,3 +1,3 @@
 // Layers built on the tensor engine: Module (parameter discovery, train/eval) and the basic layers.
 export { Module } from './module.js';
-export { Linear, Embedding, LayerNorm, Dropout, type LinearOptions } from './layers.js';
+export { Linear, Embedding, LayerNorm, Dropout, setInitEnabled, type LinearOptions } from './layers.js';

@@ -4,6 +4,18 @@
 import { dropout, embedding, getDefaultRng, layerNorm, linear, ones, rand, randn, zeros, type Rng, type Tensor } from '../tensor/index.js';
 import { Module } from './module.js';
 
+// Random initialization can be switched off while building a model whose weights are loaded right after
+// (fromPretrained): layers then start as zeros, which costs nothing — the operating system hands out zero pages
+// lazily, so a 500 MB model that is about to be replaced tensor by tensor never touches that memory.
+let initEnabled = true;
+
+/** Turn layers' random initialization on or off; returns the previous setting (restore it in a finally). */
+export function setInitEnabled(on: boolean): boolean {
+  const prev = initEnabled;
+  initEnabled = on;
+  return prev;
+}
+
 export interface LinearOptions {
   /** Add a learned bias (default true). */
   bias?: boolean;
@@ -35,8 +47,8 @@ export class Linear extends Module {
     this.layout = layout;
     const bound = 1 / Math.sqrt(inFeatures);
     const shape = layout === 'out_in' ? [outFeatures, inFeatures] : [inFeatures, outFeatures];
-    this.weight = rand(shape, { low: -bound, high: bound, rng, requiresGrad: true });
-    this.bias = bias ? rand([outFeatures], { low: -bound, high: bound, rng, requiresGrad: true }) : null;
+    this.weight = initEnabled ? rand(shape, { low: -bound, high: bound, rng, requiresGrad: true }) : zeros(shape, { requiresGrad: true });
+    this.bias = bias ? (initEnabled ? rand([outFeatures], { low: -bound, high: bound, rng, requiresGrad: true }) : zeros([outFeatures], { requiresGrad: true })) : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -53,7 +65,7 @@ export class Embedding extends Module {
     if (!Number.isInteger(num) || !Number.isInteger(dim) || num <= 0 || dim <= 0) {
       throw new RangeError(`Embedding: sizes must be positive integers, got num=${num}, dim=${dim}`);
     }
-    this.weight = randn([num, dim], { rng: opts.rng ?? getDefaultRng(), requiresGrad: true });
+    this.weight = initEnabled ? randn([num, dim], { rng: opts.rng ?? getDefaultRng(), requiresGrad: true }) : zeros([num, dim], { requiresGrad: true });
   }
 
   forward(ids: Tensor): Tensor {

@@ -20,6 +20,28 @@ export class Module {
     return this.namedParameters().map(([, p]) => p);
   }
 
+  /**
+   * Replace the parameter called `name` (as namedParameters() names it) by `value`, which must have the same
+   * shape: checkpoint loading adopts the arrays it read instead of copying them into the old ones.
+   * Example: `model.setParameter('ln_f.weight', fromStorage(data, [768], { requiresGrad: true }))`.
+   */
+  setParameter(name: string, value: Tensor): void {
+    const path = name.split('.');
+    let owner: unknown = this;
+    for (const key of path.slice(0, -1)) {
+      owner = Array.isArray(owner) ? owner[Number(key)] : (owner as Record<string, unknown> | undefined)?.[key];
+      if (owner === undefined) throw new RangeError(`setParameter: no parameter '${name}' (nothing at '${key}')`);
+    }
+    const last = path[path.length - 1]!;
+    const container = owner as Record<string, unknown>;
+    const old = container[last];
+    if (!(old instanceof Tensor)) throw new RangeError(`setParameter: '${name}' is not a parameter of this module`);
+    if (old.shape.length !== value.shape.length || old.shape.some((d, i) => d !== value.shape[i])) {
+      throw new RangeError(`setParameter: '${name}' has shape [${old.shape.join(', ')}], the new value [${value.shape.join(', ')}]`);
+    }
+    container[last] = value;
+  }
+
   /** [name, tensor] pairs with dotted names like `h.0.attn.c_attn.weight`. */
   namedParameters(): [string, Tensor][] {
     const out: [string, Tensor][] = [];

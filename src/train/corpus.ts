@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
-import { buildTokenStream, type Document, type TextEncoder as TokenEncoder, type TokenStream } from './data.js';
+import { buildTokenStream, type Document, type TokenEncoder, type TokenStream } from './data.js';
 
 const TEXT_EXTENSIONS = new Set(['.txt', '.text', '.md', '.markdown', '.rst', '.csv', '.tsv', '.json', '.jsonl', '.xml', '.html', '']);
 

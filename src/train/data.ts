@@ -9,7 +9,7 @@
 import { Rng, tensor, type Tensor } from '../tensor/index.js';
 
 /** What training needs from a tokenizer: ids for text (no special tokens added). */
-export interface TextEncoder {
+export interface TokenEncoder {
   encodeText(text: string): number[];
 }
 
@@ -34,7 +34,7 @@ export interface Document {
  * The cut is moved to the nearest line start so validation begins at a clean line (it reads better in samples
  * and nothing is gained by splitting a word).
  */
-export function buildTokenStream(docs: Document[], tok: TextEncoder, valFraction = 0.1): TokenStream {
+export function buildTokenStream(docs: Document[], tok: TokenEncoder, valFraction = 0.1): TokenStream {
   if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`valFraction must be in [0, 1), got ${valFraction}`);
   const trainParts: number[][] = [];
   const valParts: number[][] = [];
