@@ -12,13 +12,15 @@
 // the page cache: these are warm-cache numbers (reading from a cold disk adds the disk's own time).
 // Peer: numpy in Python (json header + np.fromfile per tensor), when python3 with numpy is present.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadSafetensorsFile, saveSafetensorsFile } from '../src/io/node.js';
 import { readSafetensors, type TensorToSave } from '../src/io/safetensors.js';
 import { newReport, report, runPython, wantJson } from './_common.js';
+import { gptConfig } from '../src/models/gpt.js';
+import { fromPretrained, gptConfigToHF } from '../src/models/pretrained.js';
 
 const MB = 1e6; // decimal megabytes, as file sizes are usually quoted
 
@@ -91,7 +93,13 @@ function child(mode: string, path: string): void {
     process.stdout.write(JSON.stringify({ seconds: (performance.now() - t1) / 1000 }) + '\n');
     return;
   }
-  if (mode !== 'bare') {
+  if (mode === 'model') {
+    // The whole model-level load: config.json → GPT → every weight adopted from the file.
+    const { model } = fromPretrained(join(path, '..'));
+    const named = model.namedParameters();
+    tensorCount = named.length;
+    for (const [, p] of named) values += p.size;
+  } else if (mode !== 'bare') {
     const { tensors } = mode === 'readfile' ? readSafetensors(readFileSync(path), path) : loadSafetensorsFile(path);
     tensorCount = tensors.size;
     for (const t of tensors.values()) values += t.data.length;
@@ -150,7 +158,8 @@ function main(): void {
     const ctx = `${gpt2Shapes().length} tensors, ${(params / 1e6).toFixed(1)}M params, file ${fileMB.toFixed(1)} MB`;
     rep.rows.push({ case: 'save-gpt2-124m', impl: 'attn', value: saveSeconds, unit: 's', note: `saveSafetensorsFile (streamed, fsync, rename); ${ctx}` });
 
-    for (const mode of ['file', 'readfile'] as const) {
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(gptConfigToHF(gptConfig({ preset: 'gpt2' }))));
+    for (const mode of ['file', 'readfile', 'model'] as const) {
       const runs = [runChild<ChildResult>(mode, path), runChild<ChildResult>(mode, path), runChild<ChildResult>(mode, path)];
       for (const r of runs) {
         if (r.values !== params || r.tensors !== 148) throw new Error(`bench load: child (${mode}) loaded ${r.tensors} tensors / ${r.values} values, expected 148 / ${params}`);
@@ -158,8 +167,8 @@ function main(): void {
       const seconds = median(runs.map((r) => r.seconds));
       const peak = Math.max(...runs.map((r) => r.maxRssBytes));
       const hwm = runs.every((r) => r.hwmBytes !== null) ? Math.max(...runs.map((r) => r.hwmBytes!)) : null;
-      const name = mode === 'file' ? 'load-gpt2-124m' : 'load-gpt2-124m-readfile';
-      const how = mode === 'file' ? 'loadSafetensorsFile: per-tensor readSync into own Float32Arrays' : 'readFileSync + readSafetensors: zero-copy views';
+      const name = mode === 'file' ? 'load-gpt2-124m' : mode === 'readfile' ? 'load-gpt2-124m-readfile' : 'from-pretrained-gpt2-124m';
+      const how = mode === 'file' ? 'loadSafetensorsFile: per-tensor readSync into own Float32Arrays' : mode === 'readfile' ? 'readFileSync + readSafetensors: zero-copy views' : 'fromPretrained(dir): config + GPT + weights adopted';
       rep.rows.push({ case: name, impl: 'attn', value: seconds, unit: 's', note: `${how}; median of 3 fresh processes, warm page cache; ${(fileMB / seconds).toFixed(0)} MB/s` });
       rep.rows.push({
         case: `${name}-peak-rss`,
