@@ -107,7 +107,10 @@ for (const threads of THREADS) {
     const ms = await timeIt(() => forwardBackward(c, p));
     r.rows.push({ case: c.name, impl: 'attn', threads, value: ms, unit: 'ms', note: `${backend.name}, fwd+bwd` });
   }
-  const torchOut = runPython(TORCH_SCRIPT, [JSON.stringify(CASES), String(threads)], { OMP_NUM_THREADS: String(threads) });
+  // torch.set_num_threads sizes PyTorch's own pool; the BLAS it calls for matmuls (OpenBLAS on Debian)
+  // has its own thread count, which defaults to every core, so it is pinned too.
+  const n = String(threads);
+  const torchOut = runPython(TORCH_SCRIPT, [JSON.stringify(CASES), n], { OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n });
   if (torchOut === null) {
     if (!r.missing!.includes('pytorch')) r.missing!.push('pytorch');
     continue;

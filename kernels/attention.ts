@@ -23,6 +23,10 @@
 //
 // A block that has fewer than 4 real rows fills the missing ones with "dummy" rows: they read the last real
 // row (valid memory), see no key at all (lo = 1 > hi = 0, so every p is 0) and write into a junk row.
+//
+// Measured on one Zen 4 core (B 16, H 6, T 256, D 64, causal; useful flops only, copies included): forward
+// ~29 GFLOP/s, backward ~33 GFLOP/s, against ~50 for the GEMM. The products themselves run at 47–53; the
+// rest is exp (~5 ns per key for 4 rows) and copying q, k, v in and the results out.
 
 import { madd, hsum4, exp4, lnPositive } from './simd';
 

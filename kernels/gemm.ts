@@ -16,16 +16,18 @@
 //      sequential. Packed B is a sequence of (kc × 8) panels, packed A a sequence of (kc × 4) panels.
 //      Packing also pads the edges with zeros, so the micro-kernel always computes a full 4×8 tile and only
 //      the store at the edge of C is special.
-//   3. K is cut into blocks of KC = 256: one B panel (256 × 8 floats = 8 KiB) stays in L1 while the
-//      micro-kernel walks down a block of A (MC × KC = 128 × 256 floats = 128 KiB), which stays in L2.
+//   3. K is cut into blocks of KC = 256: one A panel (256 × 4 floats = 4 KiB) stays in L1 while the
+//      micro-kernel walks along the B panels of the tile (KC × nc floats, streamed from L2/L3), and the
+//      packed block of A (MC × KC = 128 × 256 floats = 128 KiB) stays in L2. (The other order, a B panel
+//      in L1 and A streamed, measured 2–3 % slower.)
 //   4. C is cut into MC × nc tiles (MC = 128 rows; the caller picks the width nc, a multiple of 8, so that
 //      there are enough tiles for its threads); one tile is one task for the thread pool (tasks are claimed
 //      by whichever thread is free, see src/backend/wasm/pool.ts). Measured on Zen 4 with one thread:
 //      KC in 128…512, MC in 64…256 and nc in 256…1024 are all within ±3 % of each other.
 //
 // What was measured and not kept: unrolling the K loop by two (V8 then spills: half the speed), and a
-// separate (not inlined) micro-kernel function (5 % slower). The whole GEMM runs at ~50 GFLOP/s on one
-// core, 90 % of the micro-kernel alone; copying operands in and out costs another 2–4 % (bench/matmul.ts).
+// separate (not inlined) micro-kernel function (5 % slower). The whole GEMM runs at ~52 GFLOP/s on one
+// core, 95 % of the micro-kernel alone; copying operands in and out costs another 2–4 % (bench/matmul.ts).
 //
 // The packed B of a weight matrix can be kept between calls (src/backend/wasm/matmul.ts caches it), which is
 // why packing B is its own task kind and packing A happens inside the multiply task.
@@ -224,12 +226,12 @@ export function gemm_task(
     // The first K block overwrites C (unless accumulating); later blocks add their partial sums.
     const add = accumulate != 0 || p0 > 0;
     const bBlock = bEntry + ((<usize>p0 * <usize>npad) << 2);
-    for (let jj = 0; jj < nc; jj += NR) {
-      const bPanel = bBlock + ((<usize>(j0 + jj) * <usize>kc) << 2);
-      const cols = min(NR, nc - jj);
-      for (let ii = 0; ii < mc; ii += MR) {
-        const rows = min(MR, mc - ii);
-        const aPanel = ap + ((<usize>ii * <usize>kc) << 2);
+    for (let ii = 0; ii < mc; ii += MR) {
+      const rows = min(MR, mc - ii);
+      const aPanel = ap + ((<usize>ii * <usize>kc) << 2); // stays in L1 for the whole row of panels
+      for (let jj = 0; jj < nc; jj += NR) {
+        const bPanel = bBlock + ((<usize>(j0 + jj) * <usize>kc) << 2);
+        const cols = min(NR, nc - jj);
         const cPtr = cTile + ((<usize>ii * <usize>n + <usize>jj) << 2);
         if (rows == 1) kernel1x8(kc, aPanel, bPanel, cPtr, cols, add, tmp);
         else kernel4x8(kc, aPanel, bPanel, cPtr, n, rows, cols, add, tmp);
