@@ -137,3 +137,21 @@ export function runTorch(mode: string, cfg: object, threads: number): (Record<st
   if (runPython('import torch') === null) return null;
   throw new Error(`bench: PyTorch is installed but bench/_gpt_torch.py ${mode} failed; run\n  /usr/bin/python3 ${TORCH_FILE} ${mode} '${JSON.stringify(cfg)}' ${threads}\nto see why`);
 }
+
+/** `--case NAME` (one of `cases`) and `--threads N` (default: 1 and 2), shared by the model benches. */
+export function parseCaseArgs<C extends { name: string }>(bench: string, cases: readonly C[], argv: readonly string[]): { cases: C[]; threads: number[] } {
+  let chosen = [...cases];
+  let threads = [1, 2];
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--case') {
+      const name = argv[++i];
+      chosen = cases.filter((c) => c.name === name);
+      if (chosen.length === 0) throw new Error(`bench ${bench}: unknown --case '${name}'; cases: ${cases.map((c) => c.name).join(', ')}`);
+    } else if (argv[i] === '--threads') {
+      const n = Number(argv[++i]);
+      if (!(Number.isInteger(n) && n >= 1)) throw new Error(`bench ${bench}: --threads must be a positive integer, got '${argv[i]}'`);
+      threads = [n];
+    }
+  }
+  return { cases: chosen, threads };
+}

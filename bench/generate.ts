@@ -17,14 +17,11 @@
 //
 // Each attn measurement runs in its own process (this file with --child), so its peak RSS (MB) is that of
 // one model plus one generation; PyTorch's processes report theirs the same way.
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { setBackend } from '../src/backend/index.js';
 import '../src/platform/node.js';
 import { GPT, gptConfig, gptParameterCount, type GPTConfig } from '../src/models/gpt.js';
 import { noGrad, Rng, tensor, type Tensor } from '../src/tensor/index.js';
-import { newReport, report, runAttnChild, runPython, runTorch, wantJson, type BenchReport } from './_common.js';
+import { newReport, report, parseCaseArgs, runAttnChild, runTorch, wantJson, type BenchReport } from './_common.js';
 
 interface GenCase {
   name: string;
@@ -141,22 +138,6 @@ function weightBytesPerToken(cfg: GPTConfig): number {
 // -----------------------------------------------------------------------------------------------------------
 // The report.
 
-function parseArgs(argv: string[]): { cases: GenCase[]; threads: number[] } {
-  let cases = CASES;
-  let threads = [1, 2];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--case') {
-      const name = argv[++i];
-      cases = CASES.filter((c) => c.name === name);
-      if (cases.length === 0) throw new Error(`bench generate: unknown --case '${name}'; cases: ${CASES.map((c) => c.name).join(', ')}`);
-    } else if (argv[i] === '--threads') {
-      const n = Number(argv[++i]);
-      if (!(Number.isInteger(n) && n >= 1)) throw new Error(`bench generate: --threads must be a positive integer, got '${argv[i]}'`);
-      threads = [n];
-    }
-  }
-  return { cases, threads };
-}
 
 function addRows(r: BenchReport, c: GenCase, impl: string, threads: number, res: GenResult, note: string): void {
   r.rows.push({ case: c.name, impl, threads, value: res.tokens_per_s, unit: 'tokens/s', note });
@@ -177,7 +158,7 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
-  const { cases, threads: threadList } = parseArgs(argv);
+  const { cases, threads: threadList } = parseCaseArgs('generate', CASES, argv);
   const r = newReport('generate');
   for (const c of cases) {
     for (const threads of threadList) {

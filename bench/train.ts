@@ -20,16 +20,13 @@
 //
 // Each measurement runs in its own process (this file again, with --child), so the peak RSS row (MB) is that
 // one training run's peak: the Node/Python runtime plus weights, gradients, AdamW moments and activations.
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { setBackend } from '../src/backend/index.js';
 import '../src/platform/node.js';
 import { GPT, gptConfig, gptParameterCount } from '../src/models/gpt.js';
 import { clipGradNorm } from '../src/optim/index.js';
 import { Rng, tensor, type Tensor } from '../src/tensor/index.js';
 import { makeOptimizer, TRAIN_DEFAULTS } from '../src/train/trainer.js';
-import { newReport, report, runAttnChild, runPython, runTorch, wantJson, type BenchReport } from './_common.js';
+import { newReport, report, parseCaseArgs, runAttnChild, runTorch, wantJson, type BenchReport } from './_common.js';
 
 interface TrainCase {
   name: string;
@@ -138,22 +135,6 @@ function addRows(r: BenchReport, c: TrainCase, impl: string, threads: number, re
   r.rows.push({ case: c.name, impl, threads, value: res.peak_rss_mb, unit: 'MB', note: 'peak RSS of the process' });
 }
 
-function parseArgs(argv: string[]): { cases: TrainCase[]; threads: number[] } {
-  let cases = CASES;
-  let threads = [1, 2];
-  for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--case') {
-      const name = argv[++i];
-      cases = CASES.filter((c) => c.name === name);
-      if (cases.length === 0) throw new Error(`bench train: unknown --case '${name}'; cases: ${CASES.map((c) => c.name).join(', ')}`);
-    } else if (argv[i] === '--threads') {
-      const n = Number(argv[++i]);
-      if (!(Number.isInteger(n) && n >= 1)) throw new Error(`bench train: --threads must be a positive integer, got '${argv[i]}'`);
-      threads = [n];
-    }
-  }
-  return { cases, threads };
-}
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
@@ -162,7 +143,7 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
-  const { cases, threads: threadList } = parseArgs(argv);
+  const { cases, threads: threadList } = parseCaseArgs('train', CASES, argv);
   const r = newReport('train');
   for (const c of cases) {
     for (const threads of threadList) {

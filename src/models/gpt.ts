@@ -22,7 +22,6 @@ import {
   linear,
   gelu,
   relu,
-  layerNorm,
   embedding,
   add,
   crossEntropy,
