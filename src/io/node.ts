@@ -16,7 +16,7 @@ import {
   SafetensorsError,
   decodeTensor,
   encodeTensor,
-  missingTensorError,
+  readerOver,
   parseSafetensorsHeader,
   planSafetensors,
   safetensorsHeaderLength,
@@ -75,27 +75,17 @@ export function openSafetensorsFile(path: string): SafetensorsReader {
   }
 
   let open = true;
-  const info = (name: string): TensorInfo => {
-    const t = header.byName.get(name);
-    if (t === undefined) throw missingTensorError(header, name);
-    return t;
-  };
-  return {
+  return readerOver(
     header,
-    metadata: header.metadata,
-    names: () => header.tensors.map((t) => t.name),
-    has: (name) => header.byName.has(name),
-    info,
-    get(name: string): LoadedTensor {
-      const t = info(name);
-      if (!open) throw new SafetensorsError(path, name, 'file was already closed');
-      return { dtype: t.dtype, shape: [...t.shape], data: readTensor(fd, header, t, path) };
+    (t) => {
+      if (!open) throw new SafetensorsError(path, t.name, 'file was already closed');
+      return readTensor(fd, header, t, path);
     },
-    close() {
+    () => {
       if (open) closeSync(fd);
       open = false;
     },
-  };
+  );
 }
 
 /** Read one tensor's bytes into its final array (F32/I32: directly; other dtypes: via one temporary). */

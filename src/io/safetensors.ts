@@ -444,13 +444,10 @@ export function missingTensorError(header: SafetensorsHeader, name: string): Saf
 }
 
 /**
- * Validate the header of an in-memory file and return a reader that decodes tensors lazily.
- * By default F32/I32 (when aligned) and BOOL tensors are zero-copy views into `bytes` (`copy: true` to detach them).
- * Example: `openSafetensors(new Uint8Array(await (await fetch(url)).arrayBuffer()), url).get('wte.weight')`.
+ * A reader over a validated header; `read(t)` turns one tensor's entry into its values (from memory or from a
+ * file). Both readers below share this, so lookups and their errors are the same for both.
  */
-export function openSafetensors(bytes: Uint8Array, fileName = '<buffer>', opts: { copy?: boolean } = {}): SafetensorsReader {
-  const header = parseSafetensorsHeader(bytes, fileName);
-  const copy = opts.copy ?? false;
+export function readerOver(header: SafetensorsHeader, read: (t: TensorInfo) => TensorData, close: () => void = () => {}): SafetensorsReader {
   const info = (name: string): TensorInfo => {
     const t = header.byName.get(name);
     if (t === undefined) throw missingTensorError(header, name);
@@ -464,11 +461,21 @@ export function openSafetensors(bytes: Uint8Array, fileName = '<buffer>', opts: 
     info,
     get(name) {
       const t = info(name);
-      const raw = bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end);
-      return { dtype: t.dtype, shape: [...t.shape], data: decodeTensor(t, raw, fileName, { copy }) };
+      return { dtype: t.dtype, shape: [...t.shape], data: read(t) };
     },
-    close() {},
+    close,
   };
+}
+
+/**
+ * Validate the header of an in-memory file and return a reader that decodes tensors lazily.
+ * By default F32/I32 (when aligned) and BOOL tensors are zero-copy views into `bytes` (`copy: true` to detach them).
+ * Example: `openSafetensors(new Uint8Array(await (await fetch(url)).arrayBuffer()), url).get('wte.weight')`.
+ */
+export function openSafetensors(bytes: Uint8Array, fileName = '<buffer>', opts: { copy?: boolean } = {}): SafetensorsReader {
+  const header = parseSafetensorsHeader(bytes, fileName);
+  const copy = opts.copy ?? false;
+  return readerOver(header, (t) => decodeTensor(t, bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end), fileName, { copy }));
 }
 
 /**
