@@ -1,7 +1,11 @@
 // Fused scaled-dot-product attention, forward and backward, for float32 in WebAssembly memory.
 //
 // Shape letters: B batch, H heads, Tq query length, Tk key length, D head size. q is (B, H, Tq, D),
-// k and v are (B, H, Tk, D), all contiguous. Query i sits at absolute position pos = Tk − Tq + i (with a KV
+// k and v are (B, H, Tk, D), out (B, H, Tq, D). Each row of D floats is contiguous; where rows start is
+// given by a layout per tensor, (batch, head, row) strides in floats: (H·T·D, T·D, D) for the plain
+// contiguous layout, or (T·3C, D, 3C) for q, k and v read straight out of c_attn's (B, T, 3C) output and
+// (T·C, D, C) for an out written straight into the (B, T, C) layout c_proj reads, so the heads are never
+// split and merged by copies. Query i sits at absolute position pos = Tk − Tq + i (with a KV
 // cache the new queries come after the cached keys) and sees key j when
 //   j ≤ pos (if causal),   pos − j < window (if window > 0),   keyMask[b, j] ≠ 0 (if there is a mask).
 // Because both bounds grow with i, query i sees a contiguous range of keys [lo(i), hi(i)] minus padding.
@@ -69,16 +73,16 @@ export function attention_scratch_bytes(d: i32): i32 {
 // Building blocks
 
 /**
- * Scores of 4 rows against nk consecutive key rows: dst[jj] = scale·[r0·k_jj, r1·k_jj, r2·k_jj, r3·k_jj].
+ * Scores of 4 rows against nk key rows kStride bytes apart: dst[jj] = scale·[r0·k_jj, r1·k_jj, r2·k_jj, r3·k_jj].
  * Two keys at a time: 8 accumulators, and each loaded key chunk is used by all 4 rows.
  */
-function scores4(r0: usize, r1: usize, r2: usize, r3: usize, keys: usize, d: i32, nk: i32, dst: usize, scale: f32): void {
+function scores4(r0: usize, r1: usize, r2: usize, r3: usize, keys: usize, kStride: usize, d: i32, nk: i32, dst: usize, scale: f32): void {
   const ld = <usize>d << 2;
   const vecBytes = <usize>(d & ~3) << 2;
   const sc = f32x4.splat(scale);
   for (let jj = 0; jj < nk; jj += 2) {
-    const k0 = keys + <usize>jj * ld;
-    const k1 = jj + 1 < nk ? k0 + ld : k0; // an odd last key is computed twice and stored once
+    const k0 = keys + <usize>jj * kStride;
+    const k1 = jj + 1 < nk ? k0 + kStride : k0; // an odd last key is computed twice and stored once
     let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
     let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
     let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
@@ -145,10 +149,10 @@ function maskScores(s: usize, nk: i32, j0: i32, lo: v128, hi: v128, maskRow: usi
 
 /**
  * Rows += P·X: out_r[:] = out_r[:]·rescale[r] + Σ_jj P[jj][r] · x_jj[:] for the 4 rows (rescale = 0: none).
- * P is key-major (one v128 per key); x_jj are nk consecutive rows of length d. Eight accumulators hold two
+ * P is key-major (one v128 per key); x_jj are nk rows of length d, xStride bytes apart. Eight accumulators hold two
  * 4-float chunks of each of the 4 rows while the keys stream by.
  */
-function rowsAxpy(p: usize, nk: i32, x: usize, d: i32, o0: usize, o1: usize, o2: usize, o3: usize, rescale: usize): void {
+function rowsAxpy(p: usize, nk: i32, x: usize, xStride: usize, d: i32, o0: usize, o1: usize, o2: usize, o3: usize, rescale: usize): void {
   const ld = <usize>d << 2;
   const vecBytes = <usize>(d & ~3) << 2;
   let s0 = f32x4.splat(1), s1 = s0, s2 = s0, s3 = s0;
@@ -181,7 +185,7 @@ function rowsAxpy(p: usize, nk: i32, x: usize, d: i32, o0: usize, o1: usize, o2:
       const p3 = v128.load32_splat(pj, 12);
       c30 = madd(p3, x0, c30);
       c31 = madd(p3, x1, c31);
-      xr += ld;
+      xr += xStride;
       pj += 16;
     }
     v128.store(o0 + o, c00); v128.store(o0 + o, c01, 16);
@@ -203,7 +207,7 @@ function rowsAxpy(p: usize, nk: i32, x: usize, d: i32, o0: usize, o1: usize, o2:
       c1 = madd(v128.load32_splat(pj, 4), x0, c1);
       c2 = madd(v128.load32_splat(pj, 8), x0, c2);
       c3 = madd(v128.load32_splat(pj, 12), x0, c3);
-      xr += ld;
+      xr += xStride;
       pj += 16;
     }
     v128.store(o0 + o, c0);
@@ -219,7 +223,7 @@ function rowsAxpy(p: usize, nk: i32, x: usize, d: i32, o0: usize, o1: usize, o2:
     let c2 = load<f32>(o2 + o) * f32x4.extract_lane(s2, 0);
     let c3 = load<f32>(o3 + o) * f32x4.extract_lane(s3, 0);
     for (let jj = 0; jj < nk; jj++) {
-      const xv = load<f32>(x + <usize>jj * ld + o);
+      const xv = load<f32>(x + <usize>jj * xStride + o);
       const pj = p + (<usize>jj << 4);
       c0 += load<f32>(pj) * xv;
       c1 += load<f32>(pj, 4) * xv;
@@ -234,11 +238,11 @@ function rowsAxpy(p: usize, nk: i32, x: usize, d: i32, o0: usize, o1: usize, o2:
 }
 
 /**
- * Keys += Pᵀ·R: y_jj[:] += Σ_r P[jj][r] · r_r[:] for nk consecutive rows y_jj (length d), e.g. dv_j += Σ_i p_ij dOut_i.
+ * Keys += Pᵀ·R: y_jj[:] += Σ_r P[jj][r] · r_r[:] for nk rows y_jj (length d, yStride bytes apart), e.g. dv_j += Σ_i p_ij dOut_i.
  * Two keys at a time: their 8 broadcast p values stay in registers while the 4 source rows stream by in
  * 4-float chunks, so each loaded chunk of r_r feeds two multiply-adds.
  */
-function keysAxpy(p: usize, nk: i32, r0: usize, r1: usize, r2: usize, r3: usize, d: i32, y: usize): void {
+function keysAxpy(p: usize, nk: i32, r0: usize, r1: usize, r2: usize, r3: usize, d: i32, y: usize, yStride: usize): void {
   const ld = <usize>d << 2;
   const vecBytes = <usize>(d & ~3) << 2;
   let jj = 0;
@@ -246,8 +250,8 @@ function keysAxpy(p: usize, nk: i32, r0: usize, r1: usize, r2: usize, r3: usize,
     const pj = p + (<usize>jj << 4);
     const a0 = v128.load32_splat(pj), a1 = v128.load32_splat(pj, 4), a2 = v128.load32_splat(pj, 8), a3 = v128.load32_splat(pj, 12);
     const b0 = v128.load32_splat(pj, 16), b1 = v128.load32_splat(pj, 20), b2 = v128.load32_splat(pj, 24), b3 = v128.load32_splat(pj, 28);
-    const ya = y + <usize>jj * ld; // key jj
-    const yb = ya + ld; // key jj + 1
+    const ya = y + <usize>jj * yStride; // key jj
+    const yb = ya + yStride; // key jj + 1
     for (let o: usize = 0; o < vecBytes; o += 16) {
       const x0 = v128.load(r0 + o);
       let u = madd(a0, x0, v128.load(ya + o));
@@ -269,7 +273,7 @@ function keysAxpy(p: usize, nk: i32, r0: usize, r1: usize, r2: usize, r3: usize,
     // an odd last key
     const pj = p + (<usize>jj << 4);
     const a0 = v128.load32_splat(pj), a1 = v128.load32_splat(pj, 4), a2 = v128.load32_splat(pj, 8), a3 = v128.load32_splat(pj, 12);
-    const ya = y + <usize>jj * ld;
+    const ya = y + <usize>jj * yStride;
     for (let o: usize = 0; o < vecBytes; o += 16) {
       const u = madd(a1, v128.load(r1 + o), madd(a0, v128.load(r0 + o), v128.load(ya + o)));
       const w = madd(a3, v128.load(r3 + o), f32x4.mul(a2, v128.load(r2 + o)));
@@ -281,7 +285,7 @@ function keysAxpy(p: usize, nk: i32, r0: usize, r1: usize, r2: usize, r3: usize,
     const x0 = load<f32>(r0 + o), x1 = load<f32>(r1 + o), x2 = load<f32>(r2 + o), x3 = load<f32>(r3 + o);
     for (let k = 0; k < nk; k++) {
       const pk = p + (<usize>k << 4);
-      const yr = y + <usize>k * ld + o;
+      const yr = y + <usize>k * yStride + o;
       store<f32>(yr, load<f32>(yr) + load<f32>(pk) * x0 + load<f32>(pk, 4) * x1 + load<f32>(pk, 8) * x2 + load<f32>(pk, 12) * x3);
     }
   }
@@ -331,10 +335,16 @@ function rowDots4(a0: usize, a1: usize, a2: usize, a3: usize, b0: usize, b1: usi
   return v;
 }
 
-/** Address of row min(i0 + r, i0 + nr − 1) of a (T, d) matrix: dummy rows re-read the last real row. */
+/** Address of row min(i0 + r, i0 + nr − 1) of rows `stride` bytes apart: dummy rows re-read the last real row. */
 // @ts-ignore: decorator
-@inline function rowPtr(base: usize, i0: i32, r: i32, nr: i32, d: i32): usize {
-  return base + ((<usize>(i0 + min(r, nr - 1)) * <usize>d) << 2);
+@inline function rowPtr(base: usize, i0: i32, r: i32, nr: i32, stride: usize): usize {
+  return base + <usize>(i0 + min(r, nr - 1)) * stride;
+}
+
+/** Byte address of head h of batch entry b in a tensor with (batch, head) strides in floats. */
+// @ts-ignore: decorator
+@inline function headPtr(base: usize, b: i32, h: i32, bStride: i32, hStride: i32): usize {
+  return base + ((<usize>b * <usize>bStride + <usize>h * <usize>hStride) << 2);
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -342,28 +352,33 @@ function rowDots4(a0: usize, a1: usize, a2: usize, a3: usize, b0: usize, b1: usi
 
 /**
  * Task t of the forward pass: rows [c·qChunk, (c+1)·qChunk) of head bh, for t = bh·chunks + c.
- * Writes out (B, H, Tq, D), lse (B, H, Tq) and, when weights ≠ 0, the probabilities (B, H, Tq, Tk).
- * mask: keyMask (B, Tk) bytes, or 0.
+ * Writes out (B, H, Tq, D), lse (B, H, Tq) and, when weights ≠ 0, the probabilities (B, H, Tq, Tk); lse and
+ * weights are contiguous. mask: keyMask (B, Tk) bytes, or 0. Layouts (strides in floats): q by
+ * (qB, qH, qR), k and v by (kB, kH, kR), out by (oB, oH, oR).
  */
 export function attention_forward_task(
   t: i32, thread: i32,
   q: usize, k: usize, v: usize, out: usize, lse: usize, weights: usize, mask: usize,
   heads: i32, tq: i32, tk: i32, d: i32, scale: f32, causal: i32, window: i32, qChunk: i32,
   scratch: usize, scratchStride: i32,
+  qB: i32, qH: i32, qR: i32, kB: i32, kH: i32, kR: i32, oB: i32, oH: i32, oR: i32,
 ): void {
   const chunks = (tq + qChunk - 1) / qChunk;
   const bh = t / chunks;
   const c = t - bh * chunks;
   const b = bh / heads;
+  const h = bh - b * heads;
   const iEnd = min(tq, (c + 1) * qChunk);
   const ws = scratch + <usize>thread * <usize>scratchStride;
   const S = scratchS(ws);
   const vec = scratchVec(ws);
   const O = scratchO(ws);
   const rowBytes = <usize>d << 2;
-  const qHead = q + ((<usize>bh * <usize>tq * <usize>d) << 2); // (Tq, D)
-  const kHead = k + ((<usize>bh * <usize>tk * <usize>d) << 2); // (Tk, D)
-  const vHead = v + ((<usize>bh * <usize>tk * <usize>d) << 2); // (Tk, D)
+  const qLd = <usize>qR << 2, kLd = <usize>kR << 2, oLd = <usize>oR << 2; // row strides in bytes
+  const qHead = headPtr(q, b, h, qB, qH); // (Tq, D)
+  const kHead = headPtr(k, b, h, kB, kH); // (Tk, D)
+  const vHead = headPtr(v, b, h, kB, kH); // (Tk, D)
+  const oHead = headPtr(out, b, h, oB, oH); // (Tq, D)
   const maskRow = mask != 0 ? mask + <usize>b * <usize>tk : 0;
   const off = tk - tq; // query i sits at position i + off
   const ninf = f32x4.splat(-Infinity);
@@ -371,8 +386,8 @@ export function attention_forward_task(
 
   for (let i0 = c * qChunk; i0 < iEnd; i0 += QB) {
     const nr = min(QB, iEnd - i0);
-    const q0 = rowPtr(qHead, i0, 0, nr, d), q1 = rowPtr(qHead, i0, 1, nr, d);
-    const q2 = rowPtr(qHead, i0, 2, nr, d), q3 = rowPtr(qHead, i0, 3, nr, d);
+    const q0 = rowPtr(qHead, i0, 0, nr, qLd), q1 = rowPtr(qHead, i0, 1, nr, qLd);
+    const q2 = rowPtr(qHead, i0, 2, nr, qLd), q3 = rowPtr(qHead, i0, 3, nr, qLd);
     const lo = boundsLo(i0, nr, off, window);
     const hi = boundsHi(i0, nr, off, causal, tk);
     const jlo = keyLo(i0 + off, window); // bounds grow with i: the block sees [lo(first row), hi(last row)]
@@ -383,7 +398,7 @@ export function attention_forward_task(
     memory.fill(O, 0, <usize>QB * rowBytes);
     for (let j0 = jlo; j0 < jhi; j0 += KB) {
       const nk = min(KB, jhi - j0);
-      scores4(q0, q1, q2, q3, kHead + <usize>j0 * rowBytes, d, nk, S, scale);
+      scores4(q0, q1, q2, q3, kHead + <usize>j0 * kLd, kLd, d, nk, S, scale);
       maskScores(S, nk, j0, lo, hi, maskRow);
       let blockMax = ninf;
       for (let jj = 0; jj < nk; jj++) blockMax = f32x4.pmax(blockMax, v128.load(S + (<usize>jj << 4)));
@@ -402,7 +417,7 @@ export function attention_forward_task(
       m = mNew;
       v128.store(vec, corr);
       // O' = O·exp(m − m') + Σ_j p_j v_j
-      rowsAxpy(S, nk, vHead + <usize>j0 * rowBytes, d, O, O + rowBytes, O + 2 * rowBytes, O + 3 * rowBytes, vec);
+      rowsAxpy(S, nk, vHead + <usize>j0 * kLd, kLd, d, O, O + rowBytes, O + 2 * rowBytes, O + 3 * rowBytes, vec);
     }
 
     // out = O / l, lse = m + log l; a row that saw no key gets out = 0 and lse = −∞.
@@ -412,7 +427,7 @@ export function attention_forward_task(
       const row = <usize>bh * <usize>tq + <usize>(i0 + r);
       const lr = load<f32>(vec + (<usize>r << 2));
       const mr = load<f32>(vec + (<usize>r << 2), 16);
-      const dst = out + row * rowBytes;
+      const dst = oHead + <usize>(i0 + r) * oLd;
       const src = O + <usize>r * rowBytes;
       const inv: f32 = lr > 0 ? 1 / lr : 0;
       scaleRow(src, dst, d, inv);
@@ -424,7 +439,7 @@ export function attention_forward_task(
     if (weights != 0) {
       for (let r = nr; r < QB; r++) store<f32>(vec + (<usize>r << 2), Infinity);
       const lseVec = v128.load(vec);
-      writeWeights(weights, bh, tq, tk, i0, nr, jlo, jhi, q0, q1, q2, q3, kHead, d, scale, lo, hi, maskRow, lseVec, S);
+      writeWeights(weights, bh, tq, tk, i0, nr, jlo, jhi, q0, q1, q2, q3, kHead, kLd, d, scale, lo, hi, maskRow, lseVec, S);
     }
   }
 }
@@ -442,16 +457,15 @@ function scaleRow(src: usize, dst: usize, d: i32, s: f32): void {
 /** The second pass for returnWeights: p_ij = exp(s_ij − lse_i), zeros where hidden. */
 function writeWeights(
   weights: usize, bh: i32, tq: i32, tk: i32, i0: i32, nr: i32, jlo: i32, jhi: i32,
-  q0: usize, q1: usize, q2: usize, q3: usize, kHead: usize, d: i32, scale: f32,
+  q0: usize, q1: usize, q2: usize, q3: usize, kHead: usize, kLd: usize, d: i32, scale: f32,
   lo: v128, hi: v128, maskRow: usize, lseVec: v128, S: usize,
 ): void {
-  const rowBytes = <usize>d << 2;
   const wRow0 = weights + ((<usize>bh * <usize>tq + <usize>i0) * <usize>tk << 2); // (nr, Tk) rows
   const wLd = <usize>tk << 2;
   memory.fill(wRow0, 0, <usize>nr * wLd);
   for (let j0 = jlo; j0 < jhi; j0 += KB) {
     const nk = min(KB, jhi - j0);
-    scores4(q0, q1, q2, q3, kHead + <usize>j0 * rowBytes, d, nk, S, scale);
+    scores4(q0, q1, q2, q3, kHead + <usize>j0 * kLd, kLd, d, nk, S, scale);
     maskScores(S, nk, j0, lo, hi, maskRow);
     for (let jj = 0; jj < nk; jj++) {
       const p = exp4(f32x4.sub(v128.load(S + (<usize>jj << 4)), lseVec));
@@ -469,34 +483,40 @@ function writeWeights(
 
 /**
  * Task t of the backward pass: all of head bh = t. Given q, k, v, the forward's out and lse, and dOut,
- * writes dq (B, H, Tq, D) and dk, dv (B, H, Tk, D).
+ * writes dq (B, H, Tq, D) and dk, dv (B, H, Tk, D): dq in q's layout, dk and dv in k's, dOut read in out's
+ * (the forward's layouts); only the rows of this head are written (other bytes between them are left alone).
  */
 export function attention_backward_task(
   t: i32, thread: i32,
   q: usize, k: usize, v: usize, out: usize, lse: usize, dOut: usize, dq: usize, dk: usize, dv: usize, mask: usize,
   heads: i32, tq: i32, tk: i32, d: i32, scale: f32, causal: i32, window: i32,
   scratch: usize, scratchStride: i32,
+  qB: i32, qH: i32, qR: i32, kB: i32, kH: i32, kR: i32, oB: i32, oH: i32, oR: i32,
 ): void {
   const bh = t;
   const b = bh / heads;
+  const h = bh - b * heads;
   const ws = scratch + <usize>thread * <usize>scratchStride;
   const S = scratchS(ws); // scores, then p
   const T = scratchT(ws); // dp, then ds
   const vec = scratchVec(ws);
   const junk = scratchJunk(ws, d); // where dummy rows write their (zero) dq
   const rowBytes = <usize>d << 2;
-  const qOff = (<usize>bh * <usize>tq * <usize>d) << 2;
-  const kOff = (<usize>bh * <usize>tk * <usize>d) << 2;
-  const qHead = q + qOff, oHead = out + qOff, dOHead = dOut + qOff, dqHead = dq + qOff; // (Tq, D)
-  const kHead = k + kOff, vHead = v + kOff, dkHead = dk + kOff, dvHead = dv + kOff; // (Tk, D)
+  const qLd = <usize>qR << 2, kLd = <usize>kR << 2, oLd = <usize>oR << 2; // row strides in bytes
+  const qHead = headPtr(q, b, h, qB, qH), dqHead = headPtr(dq, b, h, qB, qH); // (Tq, D)
+  const oHead = headPtr(out, b, h, oB, oH), dOHead = headPtr(dOut, b, h, oB, oH); // (Tq, D)
+  const kHead = headPtr(k, b, h, kB, kH), vHead = headPtr(v, b, h, kB, kH); // (Tk, D)
+  const dkHead = headPtr(dk, b, h, kB, kH), dvHead = headPtr(dv, b, h, kB, kH); // (Tk, D)
   const lseHead = lse + ((<usize>bh * <usize>tq) << 2); // (Tq)
   const maskRow = mask != 0 ? mask + <usize>b * <usize>tk : 0;
   const off = tk - tq;
   const scaleVec = f32x4.splat(scale);
 
-  memory.fill(dqHead, 0, <usize>tq * rowBytes);
-  memory.fill(dkHead, 0, <usize>tk * rowBytes);
-  memory.fill(dvHead, 0, <usize>tk * rowBytes);
+  for (let i = 0; i < tq; i++) memory.fill(dqHead + <usize>i * qLd, 0, rowBytes);
+  for (let j = 0; j < tk; j++) {
+    memory.fill(dkHead + <usize>j * kLd, 0, rowBytes);
+    memory.fill(dvHead + <usize>j * kLd, 0, rowBytes);
+  }
 
   for (let j0 = 0; j0 < tk; j0 += KB) {
     const nk = min(KB, tk - j0);
@@ -506,10 +526,10 @@ export function attention_backward_task(
     const iEnd = window > 0 ? min(tq, jLast + window - off) : tq;
     for (let i0 = iStart; i0 < iEnd; i0 += QB) {
       const nr = min(QB, iEnd - i0);
-      const q0 = rowPtr(qHead, i0, 0, nr, d), q1 = rowPtr(qHead, i0, 1, nr, d);
-      const q2 = rowPtr(qHead, i0, 2, nr, d), q3 = rowPtr(qHead, i0, 3, nr, d);
-      const g0 = rowPtr(dOHead, i0, 0, nr, d), g1 = rowPtr(dOHead, i0, 1, nr, d);
-      const g2 = rowPtr(dOHead, i0, 2, nr, d), g3 = rowPtr(dOHead, i0, 3, nr, d);
+      const q0 = rowPtr(qHead, i0, 0, nr, qLd), q1 = rowPtr(qHead, i0, 1, nr, qLd);
+      const q2 = rowPtr(qHead, i0, 2, nr, qLd), q3 = rowPtr(qHead, i0, 3, nr, qLd);
+      const g0 = rowPtr(dOHead, i0, 0, nr, oLd), g1 = rowPtr(dOHead, i0, 1, nr, oLd);
+      const g2 = rowPtr(dOHead, i0, 2, nr, oLd), g3 = rowPtr(dOHead, i0, 3, nr, oLd);
       const lo = boundsLo(i0, nr, off, window);
       const hi = boundsHi(i0, nr, off, causal, tk);
       // The part of this key block the 4 rows can see at all: [ja, jb) ⊆ [j0, j0 + nk). Near the diagonal of
@@ -518,8 +538,8 @@ export function attention_backward_task(
       const jb = min(j0 + nk, keyHi(i0 + nr - 1 + off, causal, tk) + 1);
       if (ja >= jb) continue;
       const nkv = jb - ja;
-      const kRows = kHead + <usize>ja * rowBytes;
-      const vRows = vHead + <usize>ja * rowBytes;
+      const kRows = kHead + <usize>ja * kLd;
+      const vRows = vHead + <usize>ja * kLd;
 
       // lse per row; +∞ for rows that saw nothing (lse = −∞) and for dummies, so p = exp(s − lse) = 0.
       for (let r = 0; r < QB; r++) {
@@ -534,30 +554,30 @@ export function attention_backward_task(
       // Δ_i = dOut_i · out_i
       const delta = rowDots4(
         g0, g1, g2, g3,
-        rowPtr(oHead, i0, 0, nr, d), rowPtr(oHead, i0, 1, nr, d), rowPtr(oHead, i0, 2, nr, d), rowPtr(oHead, i0, 3, nr, d), d,
+        rowPtr(oHead, i0, 0, nr, oLd), rowPtr(oHead, i0, 1, nr, oLd), rowPtr(oHead, i0, 2, nr, oLd), rowPtr(oHead, i0, 3, nr, oLd), d,
       );
 
-      scores4(q0, q1, q2, q3, kRows, d, nkv, S, scale);
+      scores4(q0, q1, q2, q3, kRows, kLd, d, nkv, S, scale);
       maskScores(S, nkv, ja, lo, hi, maskRow);
       for (let jj = 0; jj < nkv; jj++) {
         const ps = S + (<usize>jj << 4);
         v128.store(ps, exp4(f32x4.sub(v128.load(ps), lseVec))); // p_ij
       }
-      scores4(g0, g1, g2, g3, vRows, d, nkv, T, 1); // dp_ij = dOut_i · v_j
+      scores4(g0, g1, g2, g3, vRows, kLd, d, nkv, T, 1); // dp_ij = dOut_i · v_j
       for (let jj = 0; jj < nkv; jj++) {
         const pt = T + (<usize>jj << 4);
         const p = v128.load(S + (<usize>jj << 4));
         // scale · ds_ij = scale · p_ij (dp_ij − Δ_i)
         v128.store(pt, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(pt), delta)), scaleVec));
       }
-      keysAxpy(S, nkv, g0, g1, g2, g3, d, dvHead + <usize>ja * rowBytes); // dv_j += Σ_i p_ij dOut_i
-      keysAxpy(T, nkv, q0, q1, q2, q3, d, dkHead + <usize>ja * rowBytes); // dk_j += Σ_i scale·ds_ij q_i
+      keysAxpy(S, nkv, g0, g1, g2, g3, d, dvHead + <usize>ja * kLd, kLd); // dv_j += Σ_i p_ij dOut_i
+      keysAxpy(T, nkv, q0, q1, q2, q3, d, dkHead + <usize>ja * kLd, kLd); // dk_j += Σ_i scale·ds_ij q_i
       // dq_i += Σ_j scale·ds_ij k_j (dummy rows write to the junk row, never over a real row)
-      const o0 = dqHead + <usize>i0 * rowBytes;
-      const o1 = nr > 1 ? o0 + rowBytes : junk;
-      const o2 = nr > 2 ? o0 + 2 * rowBytes : junk;
-      const o3 = nr > 3 ? o0 + 3 * rowBytes : junk;
-      rowsAxpy(T, nkv, kRows, d, o0, o1, o2, o3, 0);
+      const o0 = dqHead + <usize>i0 * qLd;
+      const o1 = nr > 1 ? o0 + qLd : junk;
+      const o2 = nr > 2 ? o0 + 2 * qLd : junk;
+      const o3 = nr > 3 ? o0 + 3 * qLd : junk;
+      rowsAxpy(T, nkv, kRows, kLd, d, o0, o1, o2, o3, 0);
     }
   }
 }

@@ -7,6 +7,7 @@
 
 export * from './gemm';
 export * from './attention';
+export * from './elementwise';
 
 /** First byte after the module's static data; the JS allocator starts above it. */
 export function heap_base(): usize {

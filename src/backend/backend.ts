@@ -4,8 +4,10 @@
 // backend receives contiguous arrays and writes into an `out` array the caller allocated. The plain-TS
 // backend (js/) is the readable oracle; the WebAssembly backend (wasm/) copies operands into its shared
 // memory, runs SIMD kernels there on a worker pool, and copies results out. That copy is O(n²) next to the
-// O(n³) of a matmul or attention, which is why only those kernels live here; elementwise ops stay in
-// plain TypeScript in src/tensor, where V8 runs them at memory speed.
+// O(n³) of a matmul or attention. Besides those, two per-element kernels live here because their arithmetic
+// (a rational tanh per GELU element, a square root and a division per layer-norm row) made them as costly
+// as a block's matmuls in plain TypeScript; the cheap elementwise ops (add, mul, ...) stay in src/tensor,
+// where V8 runs them at memory speed.
 //
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
 
@@ -62,6 +64,13 @@ export interface AttentionForwardResult {
   weights?: Float32Array;
 }
 
+/** Layer normalization over the last dim: `rows` rows of `cols` floats. */
+export interface LayerNormSpec {
+  rows: number;
+  cols: number;
+  eps: number;
+}
+
 export interface Backend {
   readonly name: string;
   /** Threads this backend uses for large kernels (1 for the reference backend). */
@@ -85,4 +94,43 @@ export interface Backend {
     dOut: Float32Array,
     spec: AttentionSpec,
   ): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
+
+  /**
+   * Self-attention straight from the packed projection, as GPT-2's c_attn makes it: qkv (B, T, 3·H·D) holds
+   * q, k and v side by side in each row (and heads side by side within each third); out comes back (B, T, H·D),
+   * heads side by side, as c_proj reads it. Same masks and results as attentionForward on the split heads
+   * with tq = tk = T, without the copies that split and merge the heads; lse is (B, H, T).
+   */
+  attentionPackedForward(qkv: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult;
+
+  /** Gradient of attentionPackedForward: dqkv (B, T, 3·H·D) from dOut (B, T, H·D). */
+  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec): Float32Array;
+
+  /** GELU, tanh form (GPT-2's gelu_new): out = x·½(1 + tanh(√(2/π)(x + 0.044715x³))). */
+  geluTanh(x: Float32Array, out: Float32Array): void;
+
+  /** gx = g·d/dx gelu_tanh(x), elementwise. */
+  geluTanhBackward(x: Float32Array, g: Float32Array, gx: Float32Array): void;
+
+  /**
+   * out = (x − μ)·r·w + b per row, r = 1/√(var + eps) (biased variance, as PyTorch); writes each row's μ
+   * and r into mean and rstd (rows) for the backward pass.
+   */
+  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, spec: LayerNormSpec, out: Float32Array, mean: Float32Array, rstd: Float32Array): void;
+
+  /**
+   * With x̂ = (x − μ)·r and ĝ = g·w: gx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) per row (skipped when gx is null),
+   * gw = Σ_rows g·x̂ and gb = Σ_rows g (overwritten, cols each).
+   */
+  layerNormBackward(
+    x: Float32Array,
+    w: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array,
+    spec: LayerNormSpec,
+    gx: Float32Array | null,
+    gw: Float32Array,
+    gb: Float32Array,
+  ): void;
 }

@@ -27,6 +27,7 @@ import {
   crossEntropy,
   dropout,
   scaledDotProductAttention,
+  packedSelfAttention,
   cat,
   indexSelect,
 } from '../tensor/index.js';
@@ -219,32 +220,32 @@ class CausalSelfAttention extends Module {
     const nh = this.nHead;
     const hs = C / nh;
     const qkv = this.c_attn.forward(x); // (B, T, 3C)
+    const training = this.training && this.attnDrop > 0;
+    const attnOpts = { causal: true, window: this.window, keyMask, scale: this.scale, returnWeights: wantWeights, dropoutP: training ? this.attnDrop : 0, rng };
+    if (!cache) {
+      // Without a cache (training, scoring a whole text) attention reads q, k, v for every head straight out
+      // of qkv and writes its output with the heads side by side: the same result as the split → attend →
+      // merge below, without copying the heads apart and back together.
+      const { out, weights } = packedSelfAttention(qkv, nh, attnOpts); // (B, T, C)
+      let y = this.c_proj.forward(out); // (B, T, C)
+      if (this.training && this.residDrop > 0) y = dropout(y, this.residDrop, { rng, training: true });
+      return weights ? { y, weights } : { y };
+    }
     // Split into q, k, v and give each head its own axis: columns h·hs..(h+1)·hs-1 of each third are head h.
     const heads = (t: Tensor) => t.reshape(B, T, nh, hs).transpose(1, 2); // (B, nh, T, hs)
     const q = heads(qkv.slice(2, 0, C));
     let k = heads(qkv.slice(2, C, 2 * C));
     let v = heads(qkv.slice(2, 2 * C, 3 * C));
-    if (cache) {
-      const past = cache.layers[layerIdx];
-      if (past) {
-        k = cat([past.k, k], 2); // (B, nh, S, hs)
-        v = cat([past.v, v], 2); // (B, nh, S, hs)
-      } else {
-        k = k.contiguous();
-        v = v.contiguous();
-      }
-      cache.layers[layerIdx] = { k, v };
+    const past = cache.layers[layerIdx];
+    if (past) {
+      k = cat([past.k, k], 2); // (B, nh, S, hs)
+      v = cat([past.v, v], 2); // (B, nh, S, hs)
+    } else {
+      k = k.contiguous();
+      v = v.contiguous();
     }
-    const training = this.training && this.attnDrop > 0;
-    const { out, weights } = scaledDotProductAttention(q, k, v, {
-      causal: true,
-      window: this.window,
-      keyMask,
-      scale: this.scale,
-      returnWeights: wantWeights,
-      dropoutP: training ? this.attnDrop : 0,
-      rng,
-    }); // (B, nh, T, hs)
+    cache.layers[layerIdx] = { k, v };
+    const { out, weights } = scaledDotProductAttention(q, k, v, attnOpts); // (B, nh, T, hs)
     const merged = out.transpose(1, 2).reshape(B, T, C); // (B, T, C): heads side by side again
     let y = this.c_proj.forward(merged); // (B, T, C)
     if (this.training && this.residDrop > 0) y = dropout(y, this.residDrop, { rng, training: true });

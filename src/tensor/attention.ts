@@ -85,6 +85,47 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   return res.weights ? { out, weights: new Tensor(res.weights, [B, H, Tq, Tk]) } : { out };
 }
 
+/**
+ * Self-attention straight from a packed projection: qkv (B, T, 3C) as GPT-2's c_attn makes it (q, k, v side
+ * by side; within each, nHead heads of C/nHead side by side) → out (B, T, C), heads side by side again, ready
+ * for c_proj. The same as splitting the heads with reshape/transpose, calling scaledDotProductAttention and
+ * merging them back, but the backend reads and writes the packed rows directly, so no copies split or merge
+ * the heads, forward or backward. Options as scaledDotProductAttention (Tq = Tk = T); weights (B, H, T, T).
+ */
+export function packedSelfAttention(qkv: Tensor, nHead: number, opts: AttentionOptions = {}): AttentionResult {
+  const op = 'packedSelfAttention';
+  if (!(qkv instanceof Tensor)) throw new TypeError(`${op}: qkv must be a Tensor, got ${typeof qkv}`);
+  expectFloat(op, qkv, 'qkv');
+  if (qkv.ndim !== 3) throw new RangeError(`${op}: qkv must be (B, T, 3C), got shape ${fmtShape(qkv.shape)}`);
+  const [B, T, C3] = qkv.shape as [number, number, number];
+  const C = C3 / 3;
+  if (!Number.isInteger(nHead) || nHead < 1 || !Number.isInteger(C) || C % nHead !== 0) {
+    throw new RangeError(`${op}: the last dim of qkv ${fmtShape(qkv.shape)} must be 3·C with C a multiple of nHead=${nHead}`);
+  }
+  const D = C / nHead;
+  const { causal = false, window = 0, returnWeights = false, dropoutP = 0 } = opts;
+  if (dropoutP > 0) {
+    // Attention dropout takes the composed path, which works on split heads.
+    const heads = (t: Tensor) => t.reshape(B, T, nHead, D).transpose(1, 2); // (B, nh, T, hs)
+    const split = [0, 1, 2].map((i) => heads(qkv.slice(2, i * C, (i + 1) * C)));
+    const r = scaledDotProductAttention(split[0]!, split[1]!, split[2]!, opts);
+    const out = r.out.transpose(1, 2).reshape(B, T, C);
+    return r.weights ? { out, weights: r.weights } : { out };
+  }
+  const scale = opts.scale ?? 1 / Math.sqrt(D);
+  if (!Number.isInteger(window) || window < 0) throw new RangeError(`${op}: window must be a non-negative integer, got ${window}`);
+  const spec: AttentionSpec = { batch: B, heads: nHead, tq: T, tk: T, headDim: D, scale, causal, window };
+  if (opts.keyMask !== undefined) spec.keyMask = keyMaskArray(opts.keyMask, B, T);
+
+  const QKV = readContiguous(qkv) as Float32Array;
+  const be = getBackend();
+  const res = be.attentionPackedForward(QKV, spec, returnWeights);
+  const out = fromOp(op, res.out, [B, T, C], [qkv], (g, sink) => {
+    sink.add(qkv, be.attentionPackedBackward(QKV, res.out, res.lse, g, spec), true);
+  });
+  return res.weights ? { out, weights: new Tensor(res.weights, [B, nHead, T, T]) } : { out };
+}
+
 /** keyMask as a (B·Tk) Uint8Array of 0/1. */
 function keyMaskArray(mask: Uint8Array | Tensor, B: number, Tk: number): Uint8Array {
   if (mask instanceof Uint8Array) {

@@ -22,4 +22,4 @@ export { reshape, transpose, permute, slice, expand, unsqueeze, squeeze, contigu
 export { softmax, logSoftmax, layerNorm, crossEntropy, dropout, type CrossEntropyOptions, type DropoutOptions } from './ops_nn.js';
 export { embedding, gather, indexSelect } from './ops_index.js';
 export { matmul, linear } from './matmul.js';
-export { scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './attention.js';
+export { packedSelfAttention, scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './attention.js';

@@ -4,6 +4,7 @@
 // Broadcasting follows PyTorch/NumPy: shapes align on the right and size-1 dims repeat, so
 // (B, T, C) + (C) adds the bias to every row. The gradient of a broadcast operand is the output gradient
 // summed over the dims it was repeated along (reduceTo).
+import { getBackend } from '../backend/index.js';
 import { fromOp, type GradSink } from './autograd.js';
 import {
   broadcastShapes,
@@ -252,7 +253,6 @@ export function sigmoid(x: Tensor): Tensor {
   });
 }
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 
@@ -274,29 +274,11 @@ export function erf(x: number): number {
 }
 
 /**
- * tanh(x) as a rational function, without exp: Eigen's (and XLA's) float32 tanh. Odd polynomial over even
- * polynomial in x, fitted on [−7.99, 7.99], where it stays within 2.2e-7 of tanh (about 2 float32 ulps near
- * ±1); beyond that tanh is ±1 to within 2.3e-7, and exactly ±1 is returned (so GELU(−100) is 0, as in
- * PyTorch's float32). Twice as fast as Math.tanh or a σ through Math.exp, which made GELU a sixth of a
- * training step.
- */
-function tanhRational(c: number): number {
-  if (c >= 7.99881172180175781) return 1;
-  if (c <= -7.99881172180175781) return -1;
-  const c2 = c * c;
-  const p =
-    c *
-    (4.89352455891786e-3 +
-      c2 * (6.37261928875436e-4 + c2 * (1.48572235717979e-5 + c2 * (5.12229709037114e-8 + c2 * (-8.60467152213735e-11 + c2 * (2.00018790482477e-13 + c2 * -2.76076847742355e-16))))));
-  const q = 4.89352518554385e-3 + c2 * (2.268434632439e-3 + c2 * (1.18534705686654e-4 + c2 * 1.19825839466702e-6));
-  return p / q;
-}
-
-/**
  * GELU(x) = x·Φ(x). approximate 'tanh' (GPT-2's "gelu_new", the default here):
  *   y = ½x(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
- * computed as y = x·s with s = ½(1 + tanh u) (tanh from tanhRational above), and s saved for backward:
- *   dy/dx = s + x·½(1 − tanh²u)·du/dx = s + 2x·s(1 − s)·du/dx,  du/dx = √(2/π)(1 + 3·0.044715x²)
+ *   dy/dx = s + 2x·s(1 − s)·du/dx  with s = ½(1 + tanh u),  du/dx = √(2/π)(1 + 3·0.044715x²)
+ * runs on the backend (Backend.geluTanh / geluTanhBackward: a rational tanh per element made this a sixth
+ * of a training step in plain TypeScript; the WebAssembly backend does it four lanes at a time on every thread).
  * approximate 'none' (exact, BERT's "gelu", PyTorch's default):
  *   y = ½x(1 + erf(x/√2)),  dy/dx = Φ(x) + x·φ(x),  φ(x) = e^(−x²/2)/√(2π)
  * One fused loop each way, not a chain of small ops.
@@ -308,39 +290,26 @@ export function gelu(x: Tensor, approximate: 'tanh' | 'none' = 'tanh'): Tensor {
   const X = unaryInput('gelu', x);
   const n = X.length;
   const out = new Float32Array(n);
-  // The tanh form keeps s = ½(1 + tanh u) for the backward pass (one more activation-sized array, and no
-  // tanh to recompute there).
-  const S = approximate === 'tanh' ? new Float32Array(n) : null;
-  if (S !== null) {
-    for (let i = 0; i < n; i++) {
-      const v = X[i];
-      const u = SQRT_2_OVER_PI * (v + 0.044715 * v * v * v);
-      const sv = 0.5 + 0.5 * tanhRational(u);
-      S[i] = sv;
-      out[i] = v * sv;
-    }
-  } else {
-    for (let i = 0; i < n; i++) {
-      const v = X[i];
-      out[i] = 0.5 * v * (1 + erf(v * INV_SQRT_2));
-    }
+  if (approximate === 'tanh') {
+    const be = getBackend();
+    be.geluTanh(X, out);
+    return fromOp('gelu', out, x.shape, [x], (g, sink) => {
+      const gx = new Float32Array(n);
+      be.geluTanhBackward(X, g, gx);
+      sink.add(x, gx, true);
+    });
+  }
+  for (let i = 0; i < n; i++) {
+    const v = X[i];
+    out[i] = 0.5 * v * (1 + erf(v * INV_SQRT_2));
   }
   return fromOp('gelu', out, x.shape, [x], (g, sink) => {
     const gx = new Float32Array(n);
-    if (S !== null) {
-      for (let i = 0; i < n; i++) {
-        const v = X[i];
-        const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
-        const s = S[i];
-        gx[i] = g[i] * (s + 2 * v * s * (1 - s) * du);
-      }
-    } else {
-      for (let i = 0; i < n; i++) {
-        const v = X[i];
-        const cdf = 0.5 * (1 + erf(v * INV_SQRT_2));
-        const pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
-        gx[i] = g[i] * (cdf + v * pdf);
-      }
+    for (let i = 0; i < n; i++) {
+      const v = X[i];
+      const cdf = 0.5 * (1 + erf(v * INV_SQRT_2));
+      const pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
+      gx[i] = g[i] * (cdf + v * pdf);
     }
     sink.add(x, gx, true);
   });

@@ -3,6 +3,7 @@
 // Each is one pass per row with an analytic backward, instead of a chain of small ops: fewer passes over
 // memory, fewer temporaries, and the numerically stable form (subtract the row max before exp) built in.
 // They work on the last dim; softmax/logSoftmax over another dim transpose it to the end first.
+import { getBackend } from '../backend/index.js';
 import { fromOp, needsGrad } from './autograd.js';
 import { getDefaultRng, type Rng } from './rng.js';
 import { expectFloat, expectInt, fmtShape, normalizeDim, readContiguous } from './shape.js';
@@ -115,60 +116,25 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     }
   }
   const X = readContiguous(x) as Float32Array;
-  // No affine transform is the same as w = 1, b = 0: one loop shape either way.
+  // No affine transform is the same as w = 1, b = 0: one kernel either way.
   const W = weight ? (readContiguous(weight) as Float32Array) : new Float32Array(C).fill(1);
   const Bs = bias ? (readContiguous(bias) as Float32Array) : new Float32Array(C);
-  const rows = C === 0 ? 0 : X.length / C;
+  const spec = { rows: C === 0 ? 0 : X.length / C, cols: C, eps };
   const out = new Float32Array(X.length);
   // Saved for backward: two numbers per row (x̂ is recomputed from them rather than stored).
-  const mean = new Float64Array(rows);
-  const rstd = new Float64Array(rows);
-  for (let r = 0; r < rows; r++) {
-    const o = r * C;
-    let mu = 0;
-    for (let j = 0; j < C; j++) mu += X[o + j];
-    mu /= C;
-    let v = 0;
-    for (let j = 0; j < C; j++) {
-      const d = X[o + j] - mu;
-      v += d * d;
-    }
-    const rs = 1 / Math.sqrt(v / C + eps);
-    mean[r] = mu;
-    rstd[r] = rs;
-    for (let j = 0; j < C; j++) out[o + j] = (X[o + j] - mu) * rs * W[j] + Bs[j];
-  }
+  const mean = new Float32Array(spec.rows);
+  const rstd = new Float32Array(spec.rows);
+  const be = getBackend();
+  be.layerNorm(X, W, Bs, spec, out, mean, rstd);
   const inputs = [x];
   if (weight) inputs.push(weight);
   if (bias) inputs.push(bias);
   return fromOp('layerNorm', out, x.shape, inputs, (g, sink) => {
     const gx = x.requiresGrad ? new Float32Array(X.length) : null;
-    // dw and db are summed for every row even when not wanted: no branches in the inner loops.
+    // dw and db are computed even when not wanted: they come out of the same pass as dx.
     const gw = new Float32Array(C);
     const gb = new Float32Array(C);
-    for (let r = 0; r < rows; r++) {
-      const o = r * C;
-      const mu = mean[r];
-      const rs = rstd[r];
-      let meanG = 0; // mean(ĝ)
-      let meanGX = 0; // mean(ĝ·x̂)
-      for (let j = 0; j < C; j++) {
-        const xh = (X[o + j] - mu) * rs;
-        const gj = g[o + j];
-        const gh = gj * W[j];
-        meanG += gh;
-        meanGX += gh * xh;
-        gw[j] += gj * xh;
-        gb[j] += gj;
-      }
-      if (!gx) continue;
-      meanG /= C;
-      meanGX /= C;
-      // dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), with r·mean(ĝ) and r·mean(ĝ·x̂) taken out of the loop
-      const a = rs * meanG;
-      const c = rs * meanGX;
-      for (let j = 0; j < C; j++) gx[o + j] = rs * g[o + j] * W[j] - a - (X[o + j] - mu) * rs * c;
-    }
+    be.layerNormBackward(X, W, mean, rstd, g, spec, gx, gw, gb);
     if (gx) sink.add(x, gx, true);
     if (weight) sink.add(weight, gw, true);
     if (bias) sink.add(bias, gb, true);

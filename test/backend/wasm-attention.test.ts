@@ -68,8 +68,40 @@ function compare(spec: AttentionSpec, seed: number, simd: 'relaxed' | 'baseline'
   assertClose(gGot.dv, gWant.dv, maxAbs(gWant.dv), 5e-5, `dv, ${label}`);
 }
 
+/**
+ * The packed forms (q, k, v read out of one (B, T, 3C) array, out written (B, T, C)) against the reference's,
+ * which splits the heads with plain copies and calls the plain kernels.
+ */
+function comparePacked(spec: AttentionSpec, seed: number, simd: 'relaxed' | 'baseline', threads: number): void {
+  const next = rng(seed);
+  const { batch: B, heads: H, tq: T, headDim: D } = spec;
+  const C = H * D;
+  const qkv = randomArray(B * T * 3 * C, next);
+  const dOut = randomArray(B * T * C, next);
+  const be = wasmBackend(simd, threads);
+  const label = `packed B${B} H${H} T${T} D${D} causal=${spec.causal} window=${spec.window} mask=${spec.keyMask ? 'yes' : 'no'}`;
+  const want = reference.attentionPackedForward(qkv, spec, true);
+  const got = be.attentionPackedForward(qkv, spec, true);
+  assertClose(got.out, want.out, 1, 2e-5, `out, ${label}`);
+  assertClose(got.lse, want.lse, maxAbs(want.lse), 2e-5, `lse, ${label}`);
+  assertClose(got.weights!, want.weights!, 1, 2e-5, `weights, ${label}`);
+  const gWant = reference.attentionPackedBackward(qkv, want.out, want.lse, dOut, spec);
+  const gGot = be.attentionPackedBackward(qkv, want.out, want.lse, dOut, spec);
+  assertClose(gGot, gWant, maxAbs(gWant), 5e-5, `dqkv, ${label}`);
+}
+
 for (const { label, simd, threads } of wasmConfigs()) {
   describe(`attention, ${label}`, () => {
+    test('packed qkv (B, T, 3C) in, (B, T, C) out: every mask kind', () => {
+      let seed = 7000;
+      for (const kind of maskKinds) {
+        for (const shape of shapes) {
+          if (shape[2] !== shape[3]) continue; // self-attention only: Tq = Tk
+          const s = seed++;
+          comparePacked(makeSpec(shape, kind, rng(s)), s, simd, threads);
+        }
+      }
+    });
     for (const kind of maskKinds) {
       test(`mask: ${kind}`, () => {
         let seed = 1000 + maskKinds.indexOf(kind) * 100;
@@ -114,5 +146,8 @@ describe('attention, wasm specifics', () => {
     const ok = { ...spec, tq: 3 };
     assert.throws(() => be.attentionForward(new Float32Array(5), new Float32Array(6), new Float32Array(6), ok, false), /q has 5 elements, expected \(B, H, Tq, D\) = \(1, 1, 3, 2\) = 6/);
     assert.throws(() => be.attentionForward(new Float32Array(6), new Float32Array(6), new Float32Array(6), { ...ok, keyMask: new Uint8Array(2) }, false), /keyMask has 2 entries, expected \(B, Tk\) = \(1, 3\) = 3/);
+    const self = { ...ok, tk: 3 };
+    assert.throws(() => be.attentionPackedForward(new Float32Array(17), self, false), /qkv has 17 elements, expected \(B, T, 3·H·D\) = \(1, 3, 6\) = 18/);
+    assert.throws(() => be.attentionPackedForward(new Float32Array(18), { ...self, tq: 2 }, false), /spec.tq and spec.tk must be equal, got 2 and 3/);
   });
 });

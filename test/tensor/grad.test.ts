@@ -1,5 +1,6 @@
 // Finite-difference gradient checks for every differentiable op, on every registered backend.
 // Inputs are small (≤ ~100 elements) so each check is a few milliseconds.
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as T from '../../src/tensor/index.js';
 import { Rng, tensor, type Tensor } from '../../src/tensor/index.js';
@@ -273,6 +274,20 @@ forEachBackend(() => {
     const k = leaf([1, 2, 3, 2], 81);
     const v = leaf([1, 2, 3, 2], 82);
     gradcheck((a, b, c) => T.scaledDotProductAttention(a, b, c, { causal: true, dropoutP: 0.25, rng: new Rng(3) }).out, [q, k, v]);
+  });
+
+  test('packedSelfAttention: gradients of qkv (B, T, 3C) by finite differences, and the same values as split heads', () => {
+    const qkv = leaf([2, 4, 3 * 6], 83); // C = 6, 2 heads of 3
+    const mask = new Uint8Array([1, 1, 1, 1, 1, 0, 1, 1]);
+    for (const opts of [{ causal: true }, { causal: true, window: 2 }, { keyMask: mask }, { causal: true, scale: 0.7 }] as T.AttentionOptions[]) {
+      gradcheck((x) => T.packedSelfAttention(x, 2, opts).out, [qkv]);
+      // The packed op against the split → attend → merge it replaces (an independent path).
+      const split = [0, 1, 2].map((i) => qkv.slice(2, 6 * i, 6 * (i + 1)).reshape(2, 4, 2, 3).transpose(1, 2));
+      const want = T.scaledDotProductAttention(split[0]!, split[1]!, split[2]!, opts).out.transpose(1, 2).reshape(2, 4, 6).toArray();
+      const got = T.packedSelfAttention(qkv, 2, opts).out.toArray();
+      assert.equal(got.length, want.length);
+      got.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) < 1e-6, `out[${i}] = ${x}, split heads give ${want[i]}`));
+    }
   });
 
   test('a composed expression: gradient accumulates over a tensor used several times', () => {

@@ -5,7 +5,7 @@
 // available, so the loops are ordered so that the innermost one walks memory with stride 1.
 //
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
-import type { AttentionForwardResult, AttentionSpec, Backend, MatmulSpec } from '../backend.js';
+import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, MatmulSpec } from '../backend.js';
 
 export class JsBackend implements Backend {
   readonly name = 'js';
@@ -199,6 +199,121 @@ export class JsBackend implements Backend {
     }
     return { dq, dk, dv };
   }
+
+  /**
+   * Packed self-attention, spelled out: copy q, k, v out of qkv (B, T, 3, H, D) into (B, H, T, D) arrays,
+   * run attentionForward, and copy out (B, H, T, D) back to (B, T, H, D). The WebAssembly backend reads and
+   * writes the packed rows in place instead.
+   */
+  attentionPackedForward(qkv: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {
+    const [q, k, v] = unpackHeads(qkv, spec, 3);
+    const res = this.attentionForward(q!, k!, v!, spec, returnWeights);
+    return { ...res, out: packHeads([res.out], spec) };
+  }
+
+  /** dqkv (B, T, 3, H, D) from the split-head backward, packed the same way. */
+  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec): Float32Array {
+    const [q, k, v] = unpackHeads(qkv, spec, 3);
+    const [o] = unpackHeads(out, spec, 1);
+    const [g] = unpackHeads(dOut, spec, 1);
+    const { dq, dk, dv } = this.attentionBackward(q!, k!, v!, o!, lse, g!, spec);
+    return packHeads([dq, dk, dv], spec);
+  }
+
+  /**
+   * GELU, tanh form:  y = x·s,  s = ½(1 + tanh u),  u = √(2/π)(x + 0.044715x³).
+   * tanh comes from tanhRational below (float32 tanh's accuracy at half the cost of Math.tanh).
+   */
+  geluTanh(x: Float32Array, out: Float32Array): void {
+    const n = x.length;
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      out[i] = v * geluGate(v);
+    }
+  }
+
+  /**
+   * dy/dx = s + x·½(1 − tanh²u)·du/dx = s + 2x·s(1 − s)·du/dx,  du/dx = √(2/π)(1 + 3·0.044715x²),
+   * with s recomputed from x (nothing is saved between the passes).
+   */
+  geluTanhBackward(x: Float32Array, g: Float32Array, gx: Float32Array): void {
+    const n = x.length;
+    for (let i = 0; i < n; i++) {
+      const v = x[i];
+      const s = geluGate(v);
+      const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
+      gx[i] = g[i] * (s + 2 * v * s * (1 - s) * du);
+    }
+  }
+
+  /**
+   * Per row of C = spec.cols values:
+   *   μ = mean(x),  σ² = mean((x − μ)²),  r = 1/√(σ² + eps),  x̂ = (x − μ)·r,  y = x̂·w + b
+   */
+  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, spec: LayerNormSpec, out: Float32Array, mean: Float32Array, rstd: Float32Array): void {
+    const { rows, cols: C, eps } = spec;
+    for (let r = 0; r < rows; r++) {
+      const o = r * C;
+      let mu = 0;
+      for (let j = 0; j < C; j++) mu += x[o + j];
+      mu /= C;
+      let v = 0;
+      for (let j = 0; j < C; j++) {
+        const d = x[o + j] - mu;
+        v += d * d;
+      }
+      const rs = 1 / Math.sqrt(v / C + eps);
+      mean[r] = mu;
+      rstd[r] = rs;
+      for (let j = 0; j < C; j++) out[o + j] = (x[o + j] - mu) * rs * w[j] + b[j];
+    }
+  }
+
+  /**
+   * Per row, with ĝ = g·w (x̂ rebuilt from the saved μ and r):
+   *   dx = r · (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),   dw = Σ_rows g·x̂,   db = Σ_rows g
+   */
+  layerNormBackward(
+    x: Float32Array,
+    w: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array,
+    spec: LayerNormSpec,
+    gx: Float32Array | null,
+    gw: Float32Array,
+    gb: Float32Array,
+  ): void {
+    const { rows, cols: C } = spec;
+    const sw = new Float64Array(C);
+    const sb = new Float64Array(C);
+    for (let r = 0; r < rows; r++) {
+      const o = r * C;
+      const mu = mean[r];
+      const rs = rstd[r];
+      let meanG = 0; // mean(ĝ)
+      let meanGX = 0; // mean(ĝ·x̂)
+      for (let j = 0; j < C; j++) {
+        const xh = (x[o + j] - mu) * rs;
+        const gj = g[o + j];
+        const gh = gj * w[j];
+        meanG += gh;
+        meanGX += gh * xh;
+        sw[j] += gj * xh;
+        sb[j] += gj;
+      }
+      if (!gx) continue;
+      meanG /= C;
+      meanGX /= C;
+      // dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), with r·mean(ĝ) and r·mean(ĝ·x̂) taken out of the loop
+      const a = rs * meanG;
+      const c = rs * meanGX;
+      for (let j = 0; j < C; j++) gx[o + j] = rs * g[o + j] * w[j] - a - (x[o + j] - mu) * rs * c;
+    }
+    gw.set(sw);
+    gb.set(sb);
+  }
+
 }
 
 /** dst (C, R) = transpose of src's (R, C) matrix starting at src[offset]. */
@@ -286,4 +401,67 @@ export function visibleKeys(spec: AttentionSpec, b: number, i: number, visible: 
     if (ok) n++;
   }
   return n;
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+/** s = ½(1 + tanh u) of GELU's tanh form. */
+function geluGate(x: number): number {
+  return 0.5 + 0.5 * tanhRational(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+}
+
+/**
+ * tanh(c) as the rational function Eigen uses for float32 (odd degree-13 over even degree-6 polynomial),
+ * exactly ±1 beyond |c| ≥ 7.9988 where float32 tanh rounds to ±1. Within a few float32 ulps of Math.tanh
+ * and about twice as fast, which matters when it runs once per GELU element.
+ */
+function tanhRational(c: number): number {
+  if (c >= 7.99881172180175781) return 1;
+  if (c <= -7.99881172180175781) return -1;
+  const c2 = c * c;
+  const p =
+    c *
+    (4.89352455891786e-3 +
+      c2 * (6.37261928875436e-4 + c2 * (1.48572235717979e-5 + c2 * (5.12229709037114e-8 + c2 * (-8.60467152213735e-11 + c2 * (2.00018790482477e-13 + c2 * -2.76076847742355e-16))))));
+  const q = 4.89352518554385e-3 + c2 * (2.268434632439e-3 + c2 * (1.18534705686654e-4 + c2 * 1.19825839466702e-6));
+  return p / q;
+}
+
+/**
+ * (B, T, n, H, D) → n arrays (B, H, T, D): part p of row (b, t), head h, is x[((b·T + t)·n + p)·H·D + h·D + d].
+ * With n = 3 that splits c_attn's output into q, k, v; with n = 1 it splits an (B, T, C) array into heads.
+ */
+function unpackHeads(x: Float32Array, spec: AttentionSpec, n: number): Float32Array[] {
+  const { batch: B, heads: H, tq: T, headDim: D } = spec;
+  const parts = Array.from({ length: n }, () => new Float32Array(B * H * T * D));
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      for (let p = 0; p < n; p++) {
+        for (let h = 0; h < H; h++) {
+          const src = ((b * T + t) * n + p) * H * D + h * D;
+          const dst = ((b * H + h) * T + t) * D;
+          parts[p]!.set(x.subarray(src, src + D), dst);
+        }
+      }
+    }
+  }
+  return parts;
+}
+
+/** The inverse of unpackHeads: n arrays (B, H, T, D) → one (B, T, n, H, D). */
+function packHeads(parts: Float32Array[], spec: AttentionSpec): Float32Array {
+  const { batch: B, heads: H, tq: T, headDim: D } = spec;
+  const n = parts.length;
+  const x = new Float32Array(B * T * n * H * D);
+  for (let b = 0; b < B; b++) {
+    for (let t = 0; t < T; t++) {
+      for (let p = 0; p < n; p++) {
+        for (let h = 0; h < H; h++) {
+          const src = ((b * H + h) * T + t) * D;
+          x.set(parts[p]!.subarray(src, src + D), ((b * T + t) * n + p) * H * D + h * D);
+        }
+      }
+    }
+  }
+  return x;
 }

@@ -1,6 +1,11 @@
-// Backend.attentionForward / attentionBackward on the WebAssembly kernels (kernels/attention.ts): check the
-// spec, copy q, k, v (and for backward out, lse, dOut) into WebAssembly memory, run one task per head (or
-// per block of query rows when there are fewer heads than threads), copy the results out.
+// Backend.attentionForward / attentionBackward (and their packed forms) on the WebAssembly kernels
+// (kernels/attention.ts): check the spec, copy q, k, v (and for backward out, lse, dOut) into WebAssembly
+// memory, run one task per head (or per block of query rows when there are fewer heads than threads), copy
+// the results out.
+//
+// The kernels find rows through (batch, head, row) strides, so the packed forms copy c_attn's (B, T, 3C)
+// output in as it is, and write out (B, T, C) and dqkv (B, T, 3C) in the layouts the neighbouring linear
+// layers use: no head split or merge copies on either side.
 //
 // Shape letters: B batch, H heads, Tq query length, Tk key length, D head size.
 
@@ -15,6 +20,49 @@ import type { ThreadPool } from './pool.js';
  */
 export const ATTENTION_PARALLEL_MIN_FLOPS = 1e6;
 
+/** Where the rows of one (B, H, T, D) operand are: strides in floats between batch entries, heads and rows. */
+interface Strides {
+  b: number;
+  h: number;
+  r: number;
+}
+
+/** The plain layout: (B, H, T, D) contiguous. */
+function contiguous(H: number, T: number, D: number): Strides {
+  return { b: H * T * D, h: T * D, r: D };
+}
+
+/**
+ * Where a call's q, k, v and out live: each an operand array copied into the work area (or a result array
+ * taken out of it) plus an offset in floats inside it, and the strides of q, of k and v, and of out.
+ */
+interface Placement {
+  /** Arrays copied in, one after another: q, k, v (plain) or qkv (packed). */
+  inputs: Float32Array[];
+  /** [index into inputs, offset in floats] of q, k and v. */
+  q: [number, number];
+  k: [number, number];
+  v: [number, number];
+  qS: Strides;
+  kS: Strides;
+  oS: Strides;
+}
+
+function plainPlacement(q: Float32Array, k: Float32Array, v: Float32Array, spec: AttentionSpec): Placement {
+  const { heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
+  return { inputs: [q, k, v], q: [0, 0], k: [1, 0], v: [2, 0], qS: contiguous(H, Tq, D), kS: contiguous(H, Tk, D), oS: contiguous(H, Tq, D) };
+}
+
+/** qkv (B, T, 3C) with C = H·D: q, k, v side by side in each row, heads side by side in each; out (B, T, C). */
+function packedPlacement(qkv: Float32Array, spec: AttentionSpec): Placement {
+  const { heads: H, tq: T, headDim: D } = spec;
+  const C = H * D;
+  const inS = { b: T * 3 * C, h: D, r: 3 * C };
+  return { inputs: [qkv], q: [0, 0], k: [0, C], v: [0, 2 * C], qS: inS, kS: inS, oS: { b: T * C, h: D, r: C } };
+}
+
+const strideArgs = (p: Placement): number[] => [p.qS.b, p.qS.h, p.qS.r, p.kS.b, p.kS.h, p.kS.r, p.oS.b, p.oS.h, p.oS.r];
+
 export class WasmAttention {
   /** Below this many flops a call runs on the calling thread alone (tests set 0 to force the pool). */
   parallelMinFlops = ATTENTION_PARALLEL_MIN_FLOPS;
@@ -28,56 +76,13 @@ export class WasmAttention {
 
   forward(q: Float32Array, k: Float32Array, v: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {
     checkSpec('attentionForward', spec, { q, k, v });
-    const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
-    const qLen = B * H * Tq * D;
-    const kvLen = B * H * Tk * D;
-    const out = new Float32Array(qLen); // (B, H, Tq, D)
-    const lse = new Float32Array(B * H * Tq); // (B, H, Tq)
-    const weights = returnWeights ? new Float32Array(B * H * Tq * Tk) : undefined; // (B, H, Tq, Tk)
-    if (B * H * Tq === 0) return weights ? { out, lse, weights } : { out, lse };
+    return this.runForward(spec, plainPlacement(q, k, v, spec), returnWeights);
+  }
 
-    const threads = this.pool.threads;
-    const parallel = 4 * B * H * Tq * Tk * D >= this.parallelMinFlops;
-    if (parallel) this.pool.prewake(); // workers wake while we copy
-    const scratchStride = this.scratchStride(D);
-    const l = new Layout();
-    const qOff = l.add(qLen * 4);
-    const kOff = l.add(kvLen * 4);
-    const vOff = l.add(kvLen * 4);
-    const maskOff = spec.keyMask ? l.add(B * Tk) : -1;
-    const outOff = l.add(qLen * 4);
-    const lseOff = l.add(B * H * Tq * 4);
-    const wOff = weights ? l.add(B * H * Tq * Tk * 4) : -1;
-    const scratchOff = l.add(threads * scratchStride);
-    const base = this.work.reserve(l.size);
-
-    const f32 = this.heap.f32;
-    f32.set(q.subarray(0, qLen), (base + qOff) / 4);
-    f32.set(k.subarray(0, kvLen), (base + kOff) / 4);
-    f32.set(v.subarray(0, kvLen), (base + vOff) / 4);
-    if (spec.keyMask) this.heap.u8.set(spec.keyMask.subarray(0, B * Tk), base + maskOff);
-
-    // With fewer heads than ~4 per thread, split each head's queries into chunks (a multiple of 4 rows, the
-    // kernel's row block) so every thread has work.
-    const chunksPerHead = parallel ? Math.max(1, Math.ceil((4 * threads) / (B * H))) : 1;
-    const qChunk = Math.max(4, Math.ceil(Math.ceil(Tq / chunksPerHead) / 4) * 4);
-    const tasks = B * H * Math.ceil(Tq / qChunk);
-    this.pool.run(
-      'attention_forward_task',
-      tasks,
-      [
-        base + qOff, base + kOff, base + vOff, base + outOff, base + lseOff, weights ? base + wOff : 0,
-        spec.keyMask ? base + maskOff : 0,
-        H, Tq, Tk, D, spec.scale, spec.causal ? 1 : 0, spec.window, qChunk, base + scratchOff, scratchStride,
-      ],
-      parallel,
-    );
-
-    const after = this.heap.f32;
-    out.set(after.subarray((base + outOff) / 4, (base + outOff) / 4 + qLen));
-    lse.set(after.subarray((base + lseOff) / 4, (base + lseOff) / 4 + B * H * Tq));
-    if (weights) weights.set(after.subarray((base + wOff) / 4, (base + wOff) / 4 + weights.length));
-    return weights ? { out, lse, weights } : { out, lse };
+  /** Self-attention from c_attn's qkv (B, T, 3C); out is (B, T, C). */
+  forwardPacked(qkv: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {
+    checkPackedSpec('attentionPackedForward', spec, { qkv });
+    return this.runForward(spec, packedPlacement(qkv, spec), returnWeights);
   }
 
   backward(
@@ -91,39 +96,97 @@ export class WasmAttention {
   ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
     checkSpec('attentionBackward', spec, { q, k, v, out, dOut, lse });
     const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
-    const qLen = B * H * Tq * D;
-    const kvLen = B * H * Tk * D;
-    const dq = new Float32Array(qLen); // (B, H, Tq, D)
-    const dk = new Float32Array(kvLen); // (B, H, Tk, D)
-    const dv = new Float32Array(kvLen); // (B, H, Tk, D)
-    if (B * H === 0 || Tk === 0) return { dq, dk, dv };
+    const dq = new Float32Array(B * H * Tq * D); // (B, H, Tq, D)
+    const dk = new Float32Array(B * H * Tk * D); // (B, H, Tk, D)
+    const dv = new Float32Array(B * H * Tk * D); // (B, H, Tk, D)
+    this.runBackward(spec, plainPlacement(q, k, v, spec), out, lse, dOut, [dq, dk, dv]);
+    return { dq, dk, dv };
+  }
 
+  /** Gradient of forwardPacked: dqkv (B, T, 3C) from dOut (B, T, C). */
+  backwardPacked(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec): Float32Array {
+    checkPackedSpec('attentionPackedBackward', spec, { qkv, out, dOut, lse });
+    const dqkv = new Float32Array(qkv.length);
+    this.runBackward(spec, packedPlacement(qkv, spec), out, lse, dOut, [dqkv]);
+    return dqkv;
+  }
+
+  private runForward(spec: AttentionSpec, p: Placement, returnWeights: boolean): AttentionForwardResult {
+    const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
+    const outLen = B * H * Tq * D;
+    const out = new Float32Array(outLen); // in p.oS's layout
+    const lse = new Float32Array(B * H * Tq); // (B, H, Tq)
+    const weights = returnWeights ? new Float32Array(B * H * Tq * Tk) : undefined; // (B, H, Tq, Tk)
+    if (B * H * Tq === 0) return weights ? { out, lse, weights } : { out, lse };
+
+    const threads = this.pool.threads;
+    const parallel = 4 * B * H * Tq * Tk * D >= this.parallelMinFlops;
+    if (parallel) this.pool.prewake(); // workers wake while we copy
+    const scratchStride = this.scratchStride(D);
+    const l = new Layout();
+    const inOffs = p.inputs.map((a) => l.add(a.length * 4));
+    const maskOff = spec.keyMask ? l.add(B * Tk) : -1;
+    const outOff = l.add(outLen * 4);
+    const lseOff = l.add(B * H * Tq * 4);
+    const wOff = weights ? l.add(B * H * Tq * Tk * 4) : -1;
+    const scratchOff = l.add(threads * scratchStride);
+    const base = this.work.reserve(l.size);
+
+    const f32 = this.heap.f32;
+    p.inputs.forEach((a, i) => f32.set(a, (base + inOffs[i]!) / 4));
+    if (spec.keyMask) this.heap.u8.set(spec.keyMask.subarray(0, B * Tk), base + maskOff);
+    const at = ([i, off]: [number, number]): number => base + inOffs[i]! + off * 4;
+
+    // With fewer heads than ~4 per thread, split each head's queries into chunks (a multiple of 4 rows, the
+    // kernel's row block) so every thread has work.
+    const chunksPerHead = parallel ? Math.max(1, Math.ceil((4 * threads) / (B * H))) : 1;
+    const qChunk = Math.max(4, Math.ceil(Math.ceil(Tq / chunksPerHead) / 4) * 4);
+    const tasks = B * H * Math.ceil(Tq / qChunk);
+    this.pool.run(
+      'attention_forward_task',
+      tasks,
+      [
+        at(p.q), at(p.k), at(p.v), base + outOff, base + lseOff, weights ? base + wOff : 0,
+        spec.keyMask ? base + maskOff : 0,
+        H, Tq, Tk, D, spec.scale, spec.causal ? 1 : 0, spec.window, qChunk, base + scratchOff, scratchStride,
+        ...strideArgs(p),
+      ],
+      parallel,
+    );
+
+    const after = this.heap.f32;
+    out.set(after.subarray((base + outOff) / 4, (base + outOff) / 4 + outLen));
+    lse.set(after.subarray((base + lseOff) / 4, (base + lseOff) / 4 + B * H * Tq));
+    if (weights) weights.set(after.subarray((base + wOff) / 4, (base + wOff) / 4 + weights.length));
+    return weights ? { out, lse, weights } : { out, lse };
+  }
+
+  /** Writes the gradients into `grads`: [dq, dk, dv] (plain) or [dqkv] (packed), laid out like the inputs. */
+  private runBackward(spec: AttentionSpec, p: Placement, out: Float32Array, lse: Float32Array, dOut: Float32Array, grads: Float32Array[]): void {
+    const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
+    if (B * H === 0 || Tk === 0) return;
     const threads = this.pool.threads;
     const parallel = 10 * B * H * Tq * Tk * D >= this.parallelMinFlops && B * H > 1;
     if (parallel) this.pool.prewake(); // workers wake while we copy
     const scratchStride = this.scratchStride(D);
     const l = new Layout();
-    const qOff = l.add(qLen * 4);
-    const kOff = l.add(kvLen * 4);
-    const vOff = l.add(kvLen * 4);
-    const oOff = l.add(qLen * 4);
+    const inOffs = p.inputs.map((a) => l.add(a.length * 4));
+    const oOff = l.add(out.length * 4);
     const lseOff = l.add(B * H * Tq * 4);
-    const gOff = l.add(qLen * 4);
-    const dqOff = l.add(qLen * 4);
-    const dkOff = l.add(kvLen * 4);
-    const dvOff = l.add(kvLen * 4);
+    const gOff = l.add(dOut.length * 4);
+    const gradOffs = grads.map((a) => l.add(a.length * 4)); // same shapes and layouts as p.inputs
     const maskOff = spec.keyMask ? l.add(B * Tk) : -1;
     const scratchOff = l.add(threads * scratchStride);
     const base = this.work.reserve(l.size);
 
     const f32 = this.heap.f32;
-    f32.set(q.subarray(0, qLen), (base + qOff) / 4);
-    f32.set(k.subarray(0, kvLen), (base + kOff) / 4);
-    f32.set(v.subarray(0, kvLen), (base + vOff) / 4);
-    f32.set(out.subarray(0, qLen), (base + oOff) / 4);
+    p.inputs.forEach((a, i) => f32.set(a, (base + inOffs[i]!) / 4));
+    f32.set(out, (base + oOff) / 4);
     f32.set(lse.subarray(0, B * H * Tq), (base + lseOff) / 4);
-    f32.set(dOut.subarray(0, qLen), (base + gOff) / 4);
+    f32.set(dOut, (base + gOff) / 4);
     if (spec.keyMask) this.heap.u8.set(spec.keyMask.subarray(0, B * Tk), base + maskOff);
+    const at = ([i, off]: [number, number]): number => base + inOffs[i]! + off * 4;
+    const gradAt = ([i, off]: [number, number]): number => base + gradOffs[i]! + off * 4;
 
     // One task per head: a head's dk and dv collect contributions from all its queries, so giving each
     // head to one thread needs no atomics or reductions.
@@ -131,18 +194,16 @@ export class WasmAttention {
       'attention_backward_task',
       B * H,
       [
-        base + qOff, base + kOff, base + vOff, base + oOff, base + lseOff, base + gOff,
-        base + dqOff, base + dkOff, base + dvOff, spec.keyMask ? base + maskOff : 0,
+        at(p.q), at(p.k), at(p.v), base + oOff, base + lseOff, base + gOff,
+        gradAt(p.q), gradAt(p.k), gradAt(p.v), spec.keyMask ? base + maskOff : 0,
         H, Tq, Tk, D, spec.scale, spec.causal ? 1 : 0, spec.window, base + scratchOff, scratchStride,
+        ...strideArgs(p),
       ],
       parallel,
     );
 
     const after = this.heap.f32;
-    dq.set(after.subarray((base + dqOff) / 4, (base + dqOff) / 4 + qLen));
-    dk.set(after.subarray((base + dkOff) / 4, (base + dkOff) / 4 + kvLen));
-    dv.set(after.subarray((base + dvOff) / 4, (base + dvOff) / 4 + kvLen));
-    return { dq, dk, dv };
+    grads.forEach((g, i) => g.set(after.subarray((base + gradOffs[i]!) / 4, (base + gradOffs[i]!) / 4 + g.length)));
   }
 
   private scratchStride(d: number): number {
@@ -169,5 +230,23 @@ function checkSpec(op: string, spec: AttentionSpec, arrays: Record<string, Float
   }
   if (keyMask && keyMask.length !== B * Tk) {
     throw new Error(`${op} (wasm): keyMask has ${keyMask.length} entries, expected (B, Tk) = (${B}, ${Tk}) = ${B * Tk}`);
+  }
+}
+
+/** The packed forms: self-attention (tq = tk = T), qkv (B, T, 3·H·D), out and dOut (B, T, H·D), lse (B, H, T). */
+function checkPackedSpec(op: string, spec: AttentionSpec, arrays: Record<string, Float32Array>): void {
+  checkSpec(op, spec, {});
+  const { batch: B, heads: H, tq: T, tk, headDim: D } = spec;
+  if (tk !== T) throw new Error(`${op} (wasm): packed qkv is self-attention, so spec.tq and spec.tk must be equal, got ${T} and ${tk}`);
+  const C = H * D;
+  const want: Record<string, [number, string]> = {
+    qkv: [B * T * 3 * C, `(B, T, 3·H·D) = (${B}, ${T}, ${3 * C})`],
+    out: [B * T * C, `(B, T, H·D) = (${B}, ${T}, ${C})`],
+    dOut: [B * T * C, `(B, T, H·D) = (${B}, ${T}, ${C})`],
+    lse: [B * H * T, `(B, H, T) = (${B}, ${H}, ${T})`],
+  };
+  for (const [name, arr] of Object.entries(arrays)) {
+    const [n, dims] = want[name]!;
+    if (arr.length !== n) throw new Error(`${op} (wasm): ${name} has ${arr.length} elements, expected ${dims} = ${n}`);
   }
 }

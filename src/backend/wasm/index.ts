@@ -10,9 +10,10 @@
 //
 //   const backend = createWasmBackend(nodePlatform, { threads: 2 });   // or setBackend('wasm', { threads: 2 })
 
-import type { AttentionForwardResult, AttentionSpec, Backend, MatmulSpec } from '../backend.js';
+import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, MatmulSpec } from '../backend.js';
 import type { BackendOptions } from '../index.js';
 import { WasmAttention } from './attention.js';
+import { WasmElementwise } from './elementwise.js';
 import { WasmHeap, WorkArea } from './heap.js';
 import { hasRelaxedSimd, hasSharedMemory, hasSimd, instantiateKernels, type KernelExports, type KernelVariant } from './kernels.js';
 import { DEFAULT_CACHE_BYTES, WasmMatmul, type MatmulProfile } from './matmul.js';
@@ -49,6 +50,7 @@ export class WasmBackend implements Backend {
   readonly variant: KernelVariant;
   private readonly mm: WasmMatmul;
   private readonly attn: WasmAttention;
+  private readonly ew: WasmElementwise;
 
   constructor(platform: WasmPlatform, opts: WasmBackendOptions = {}) {
     if (!hasSimd()) throw new Error('this JavaScript engine has no WebAssembly SIMD');
@@ -76,6 +78,7 @@ export class WasmBackend implements Backend {
     if (!(budget >= 0)) throw new Error(`wasm backend: packedCacheBytes must be a number ≥ 0, got ${budget}`);
     this.mm = new WasmMatmul(kernels, heap, work, pool, budget);
     this.attn = new WasmAttention(kernels, heap, work, pool);
+    this.ew = new WasmElementwise(heap, work, pool);
   }
 
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
@@ -98,6 +101,40 @@ export class WasmBackend implements Backend {
     return this.attn.backward(q, k, v, out, lse, dOut, spec);
   }
 
+  attentionPackedForward(qkv: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {
+    return this.attn.forwardPacked(qkv, spec, returnWeights);
+  }
+
+  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec): Float32Array {
+    return this.attn.backwardPacked(qkv, out, lse, dOut, spec);
+  }
+
+  geluTanh(x: Float32Array, out: Float32Array): void {
+    this.ew.geluTanh(x, out);
+  }
+
+  geluTanhBackward(x: Float32Array, g: Float32Array, gx: Float32Array): void {
+    this.ew.geluTanhBackward(x, g, gx);
+  }
+
+  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, spec: LayerNormSpec, out: Float32Array, mean: Float32Array, rstd: Float32Array): void {
+    this.ew.layerNorm(x, w, b, spec, out, mean, rstd);
+  }
+
+  layerNormBackward(
+    x: Float32Array,
+    w: Float32Array,
+    mean: Float32Array,
+    rstd: Float32Array,
+    g: Float32Array,
+    spec: LayerNormSpec,
+    gx: Float32Array | null,
+    gw: Float32Array,
+    gb: Float32Array,
+  ): void {
+    this.ew.layerNormBackward(x, w, mean, rstd, g, spec, gx, gw, gb);
+  }
+
   /**
    * Work below this many flops runs on the calling thread alone: waking the pool costs more than it saves.
    * The default is measured (see PARALLEL_MIN_FLOPS in matmul.ts); tests set 0 to run the pool on small shapes.
@@ -108,6 +145,8 @@ export class WasmBackend implements Backend {
   set parallelMinFlops(flops: number) {
     this.mm.parallelMinFlops = flops;
     this.attn.parallelMinFlops = flops;
+    // Elementwise jobs count elements, not flops; 0 (what tests set) forces the pool for them too.
+    this.ew.parallelMin = flops === 0 ? 0 : this.ew.parallelMin;
   }
 
   /**

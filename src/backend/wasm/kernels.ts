@@ -19,10 +19,23 @@ export interface KernelExports {
   gemm_task: TaskFn;
   attention_forward_task: TaskFn;
   attention_backward_task: TaskFn;
+  gelu_forward_task: TaskFn;
+  gelu_backward_task: TaskFn;
+  layernorm_forward_task: TaskFn;
+  layernorm_backward_task: TaskFn;
 }
 
 /** Job kinds, in the order the pool's kernel table lists them (the kind travels between threads as an int). */
-export const TASK_KERNELS = ['pack_b_task', 'gemm_task', 'attention_forward_task', 'attention_backward_task'] as const;
+export const TASK_KERNELS = [
+  'pack_b_task',
+  'gemm_task',
+  'attention_forward_task',
+  'attention_backward_task',
+  'gelu_forward_task',
+  'gelu_backward_task',
+  'layernorm_forward_task',
+  'layernorm_backward_task',
+] as const;
 export type TaskKernel = (typeof TASK_KERNELS)[number];
 
 /** Tile sizes compiled into kernels/gemm.ts (kept in step by a check in readExports). */

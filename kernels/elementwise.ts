@@ -1,0 +1,240 @@
+// Elementwise and row-wise kernels of a transformer block: GELU (tanh form) and layer normalization, forward
+// and backward, four lanes at a time.
+//
+// These are memory-light but arithmetic-heavy per element (a rational tanh, a square root and a division per
+// row), so in plain TypeScript they cost as much as a matmul of the same block: ~8 ns per GELU element on one
+// thread, against ~0.5 ns here, and here they also run on every thread of the pool. Each *_task computes one
+// contiguous chunk of the job (a range of elements, or of rows), so tasks touch disjoint memory.
+//
+// The formulas are the ones src/backend/js/index.ts spells out (the oracle the tests compare against):
+//   GELU, GPT-2's "gelu_new":  y = x·s,  s = ½(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
+//                              dy/dx = s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715x²)
+//   layer norm over C:         μ = mean(x), r = 1/√(mean((x − μ)²) + eps), x̂ = (x − μ)·r, y = x̂·w + b
+//                              dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = g·w;  dw = Σ g·x̂,  db = Σ g
+//
+// Addresses are byte offsets into the shared memory (usize); counts are i32.
+
+import { madd } from './simd';
+
+const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
+const GELU_C: f32 = 0.044715;
+
+/**
+ * tanh on four lanes: the rational approximation Eigen uses for float32 (a degree-13 odd polynomial over a
+ * degree-6 even one), a few ulps from the true value. Beyond |u| ≥ 7.9988 it is exactly ±1, as float32 tanh
+ * is: without that, GELU of a large negative x would be a tiny nonzero instead of 0.
+ */
+// @ts-ignore: decorator
+@inline function tanh4(u: v128): v128 {
+  const LIM = f32x4.splat(7.99881172180175781);
+  const saturated = f32x4.ge(f32x4.abs(u), LIM);
+  const c = f32x4.pmax(f32x4.pmin(u, LIM), f32x4.neg(LIM));
+  const c2 = f32x4.mul(c, c);
+  let p = f32x4.splat(-2.76076847742355e-16);
+  p = madd(p, c2, f32x4.splat(2.00018790482477e-13));
+  p = madd(p, c2, f32x4.splat(-8.60467152213735e-11));
+  p = madd(p, c2, f32x4.splat(5.12229709037114e-8));
+  p = madd(p, c2, f32x4.splat(1.48572235717979e-5));
+  p = madd(p, c2, f32x4.splat(6.37261928875436e-4));
+  p = madd(p, c2, f32x4.splat(4.89352455891786e-3));
+  p = f32x4.mul(p, c);
+  let q = f32x4.splat(1.19825839466702e-6);
+  q = madd(q, c2, f32x4.splat(1.18534705686654e-4));
+  q = madd(q, c2, f32x4.splat(2.268434632439e-3));
+  q = madd(q, c2, f32x4.splat(4.89352518554385e-3));
+  const r = f32x4.div(p, q);
+  // ±1 with the sign of u where saturated
+  const one = v128.or(v128.and(u, i32x4.splat(<i32>0x80000000)), f32x4.splat(1));
+  return v128.bitselect(one, r, saturated);
+}
+
+/** s = ½(1 + tanh u) of GELU's tanh form, four lanes. */
+// @ts-ignore: decorator
+@inline function geluGate4(x: v128): v128 {
+  const x2 = f32x4.mul(x, x);
+  const u = f32x4.mul(f32x4.splat(SQRT_2_OVER_PI), madd(f32x4.mul(f32x4.splat(GELU_C), x2), x, x)); // √(2/π)(x + c·x³)
+  return madd(f32x4.splat(0.5), tanh4(u), f32x4.splat(0.5));
+}
+
+/** The same in scalar form, for the last n mod 4 elements. */
+function geluGate(x: f32): f32 {
+  return f32x4.extract_lane(geluGate4(f32x4.splat(x)), 0);
+}
+
+/** Task t of y = gelu(x) over n floats, `chunk` floats per task (a multiple of 4). */
+export function gelu_forward_task(t: i32, thread: i32, x: usize, y: usize, n: i32, chunk: i32): void {
+  const i0 = t * chunk;
+  const i1 = min(n, i0 + chunk);
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(y + o, f32x4.mul(v, geluGate4(v)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v * geluGate(v));
+  }
+}
+
+/** Task t of gx = g · gelu'(x) over n floats (s recomputed from x: cheaper here than storing it). */
+export function gelu_backward_task(t: i32, thread: i32, x: usize, g: usize, gx: usize, n: i32, chunk: i32): void {
+  const i0 = t * chunk;
+  const i1 = min(n, i0 + chunk);
+  let i = i0;
+  const one = f32x4.splat(1);
+  const two = f32x4.splat(2);
+  const k = f32x4.splat(SQRT_2_OVER_PI);
+  const k3 = f32x4.splat(SQRT_2_OVER_PI * 3 * GELU_C);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const s = geluGate4(v);
+    const du = madd(k3, f32x4.mul(v, v), k); // √(2/π)(1 + 3c·x²)
+    // s + 2x·s(1 − s)·du
+    const d = madd(f32x4.mul(f32x4.mul(two, v), f32x4.mul(s, f32x4.sub(one, s))), du, s);
+    v128.store(gx + o, f32x4.mul(v128.load(g + o), d));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    const s = geluGate(v);
+    const du = SQRT_2_OVER_PI * (1 + 3 * GELU_C * v * v);
+    store<f32>(gx + o, load<f32>(g + o) * (s + 2 * v * s * (1 - s) * du));
+  }
+}
+
+/** Σ of c floats at p. */
+// @ts-ignore: decorator
+@inline function rowSum(p: usize, c: i32): f32 {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 8 <= c; j += 8) {
+    a0 = f32x4.add(a0, v128.load(p + (<usize>j << 2)));
+    a1 = f32x4.add(a1, v128.load(p + (<usize>j << 2), 16));
+  }
+  let s = hadd(f32x4.add(a0, a1));
+  for (; j < c; j++) s += load<f32>(p + (<usize>j << 2));
+  return s;
+}
+
+// @ts-ignore: decorator
+@inline function hadd(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+/**
+ * Task t of layer norm over rows of c floats, `rowsPerTask` rows per task: y = (x − μ)·r·w + b, and the
+ * per-row μ and r (float32) saved for backward. w and b are c floats each.
+ */
+export function layernorm_forward_task(
+  t: i32, thread: i32,
+  x: usize, w: usize, b: usize, y: usize, mean: usize, rstd: usize, rows: i32, c: i32, eps: f32, rowsPerTask: i32,
+): void {
+  const r0 = t * rowsPerTask;
+  const r1 = min(rows, r0 + rowsPerTask);
+  for (let r = r0; r < r1; r++) {
+    const xr = x + ((<usize>r * <usize>c) << 2);
+    const yr = y + ((<usize>r * <usize>c) << 2);
+    const mu = rowSum(xr, c) / <f32>c;
+    // Second pass for the variance: Σ(x − μ)² is exact where Σx² − cμ² cancels.
+    const m4 = f32x4.splat(mu);
+    let v0 = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const d = f32x4.sub(v128.load(xr + (<usize>j << 2)), m4);
+      v0 = madd(d, d, v0);
+    }
+    let vs = hadd(v0);
+    for (; j < c; j++) {
+      const d = load<f32>(xr + (<usize>j << 2)) - mu;
+      vs += d * d;
+    }
+    const rs: f32 = 1 / Mathf.sqrt(vs / <f32>c + eps);
+    store<f32>(mean + (<usize>r << 2), mu);
+    store<f32>(rstd + (<usize>r << 2), rs);
+    const r4 = f32x4.splat(rs);
+    j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(f32x4.sub(v128.load(xr + o), m4), r4);
+      v128.store(yr + o, madd(xh, v128.load(w + o), v128.load(b + o)));
+    }
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      store<f32>(yr + o, (load<f32>(xr + o) - mu) * rs * load<f32>(w + o) + load<f32>(b + o));
+    }
+  }
+}
+
+/**
+ * Task t of layer norm's backward over its rows: gx (skipped when gx = 0) for each row, and this task's
+ * partial sums of dw = Σ g·x̂ and db = Σ g over its rows, written to gwPart / gbPart + t·c floats (the
+ * caller adds the tasks' partial sums; tasks never write the same bytes).
+ */
+export function layernorm_backward_task(
+  t: i32, thread: i32,
+  x: usize, w: usize, mean: usize, rstd: usize, g: usize, gx: usize, gwPart: usize, gbPart: usize,
+  rows: i32, c: i32, rowsPerTask: i32,
+): void {
+  const r0 = t * rowsPerTask;
+  const r1 = min(rows, r0 + rowsPerTask);
+  const gw = gwPart + ((<usize>t * <usize>c) << 2);
+  const gb = gbPart + ((<usize>t * <usize>c) << 2);
+  memory.fill(gw, 0, <usize>c << 2);
+  memory.fill(gb, 0, <usize>c << 2);
+  for (let r = r0; r < r1; r++) {
+    const row = (<usize>r * <usize>c) << 2;
+    const xr = x + row;
+    const gr = g + row;
+    const mu = load<f32>(mean + (<usize>r << 2));
+    const rs = load<f32>(rstd + (<usize>r << 2));
+    const m4 = f32x4.splat(mu);
+    const r4 = f32x4.splat(rs);
+    // One pass: Σĝ, Σĝ·x̂, and the dw/db partial sums.
+    let sg = f32x4.splat(0), sgx = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(f32x4.sub(v128.load(xr + o), m4), r4);
+      const gj = v128.load(gr + o);
+      const gh = f32x4.mul(gj, v128.load(w + o));
+      sg = f32x4.add(sg, gh);
+      sgx = madd(gh, xh, sgx);
+      v128.store(gw + o, madd(gj, xh, v128.load(gw + o)));
+      v128.store(gb + o, f32x4.add(gj, v128.load(gb + o)));
+    }
+    let sgs = hadd(sg);
+    let sgxs = hadd(sgx);
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      const xh = (load<f32>(xr + o) - mu) * rs;
+      const gj = load<f32>(gr + o);
+      const gh = gj * load<f32>(w + o);
+      sgs += gh;
+      sgxs += gh * xh;
+      store<f32>(gw + o, load<f32>(gw + o) + gj * xh);
+      store<f32>(gb + o, load<f32>(gb + o) + gj);
+    }
+    if (gx == 0) continue;
+    // dx = r·ĝ − r·mean(ĝ) − x̂·r·mean(ĝ·x̂)
+    const a = rs * (sgs / <f32>c);
+    const cc = rs * (sgxs / <f32>c);
+    const a4 = f32x4.splat(a);
+    const c4 = f32x4.splat(cc);
+    const gxr = gx + row;
+    j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(f32x4.sub(v128.load(xr + o), m4), r4);
+      const gh = f32x4.mul(v128.load(gr + o), v128.load(w + o));
+      v128.store(gxr + o, f32x4.sub(f32x4.sub(f32x4.mul(r4, gh), a4), f32x4.mul(xh, c4)));
+    }
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      const xh = (load<f32>(xr + o) - mu) * rs;
+      store<f32>(gxr + o, rs * load<f32>(gr + o) * load<f32>(w + o) - a - xh * cc);
+    }
+  }
+}
