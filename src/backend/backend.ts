@@ -28,6 +28,8 @@ export interface MatmulSpec {
   bBatchStride: number;
   /** Add into `out` instead of overwriting it (gradient accumulation). */
   accumulate: boolean;
+  /** N floats added to every row of every out[b] (nn.Linear's bias), fused into the product. */
+  bias?: Float32Array;
   /**
    * Set when B is a parameter whose contents only change when this number changes (the tensor's version).
    * A backend may then cache B in packed form and reuse it until the version moves (weights packed once).

@@ -240,7 +240,7 @@ function sumRows(g: Float32Array, rows: number, cols: number): Float32Array {
  * y = x·W + b over the last dim of x (…, in) → (…, out). layout says how W is stored:
  *   'out_in' (torch.nn.Linear, the default): W is (out, in), y = x·Wᵀ + b
  *   'in_out' (GPT-2's Conv1D):               W is (in, out), y = x·W + b
- * The bias is written into the output first and the product accumulates onto it (one pass saved).
+ * The bias goes to the backend with the product (MatmulSpec.bias), which starts its sums from it.
  * Backward: dx = dy·op(W)ᵀ, dW = xᵀ·dy ('in_out') or dyᵀ·x ('out_in'), db = Σ_rows dy.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 'in_out' | 'out_in' = 'out_in'): Tensor {
@@ -264,12 +264,10 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 
   const transW = layout === 'out_in';
 
   const out = new Float32Array(rows * outF); // (rows, out)
-  if (bias) {
-    const b = readContiguous(bias) as Float32Array;
-    for (let r = 0; r < rows; r++) out.set(b, r * outF);
-  }
   const be = getBackend();
-  be.matmul(X, W, out, spec(1, rows, outF, inF, false, transW, 0, 0, bias != null, wVersion));
+  const mm = spec(1, rows, outF, inF, false, transW, 0, 0, false, wVersion);
+  if (bias) mm.bias = readContiguous(bias) as Float32Array; // added by the backend as part of the product
+  be.matmul(X, W, out, mm);
 
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return fromOp('linear', out, [...x.shape.slice(0, -1), outF], inputs, (g, sink) => {

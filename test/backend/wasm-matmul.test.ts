@@ -34,7 +34,7 @@ const cases: Case[] = [
   { batch: 1, m: 1, n: 2304, k: 768, a: 'own', b: 'own' }, // generating one token through a GPT-2 c_attn
 ];
 
-function runCase(c: Case, transA: boolean, transB: boolean, accumulate: boolean, seed: number, simd: 'relaxed' | 'baseline', threads: number): void {
+function runCase(c: Case, transA: boolean, transB: boolean, accumulate: boolean, seed: number, simd: 'relaxed' | 'baseline', threads: number, withBias = false): void {
   const next = rng(seed);
   const aStride = c.a === 'own' ? c.m * c.k : 0;
   const bStride = c.b === 'own' ? c.k * c.n : 0;
@@ -43,6 +43,7 @@ function runCase(c: Case, transA: boolean, transB: boolean, accumulate: boolean,
   const spec: MatmulSpec = {
     batch: c.batch, m: c.m, n: c.n, k: c.k, transA, transB, aBatchStride: aStride, bBatchStride: bStride, accumulate,
   };
+  if (withBias) spec.bias = randomArray(c.n, next);
   const start = accumulate ? randomArray(c.batch * c.m * c.n, next) : new Float32Array(c.batch * c.m * c.n).fill(NaN);
   const want = accumulate ? start.slice() : new Float32Array(c.batch * c.m * c.n);
   reference.matmul(a, b, want, spec);
@@ -51,8 +52,10 @@ function runCase(c: Case, transA: boolean, transB: boolean, accumulate: boolean,
 
   // Scale of each output: Σ_p |a_ip|·|b_pj| (+ |out| when accumulating), the size of what was summed.
   const scale = accumulate ? start.map(Math.abs) : new Float32Array(c.batch * c.m * c.n);
-  reference.matmul(a.map(Math.abs), b.map(Math.abs), scale, { ...spec, accumulate });
-  const label = `${c.batch}×(${c.m}×${c.k})·(${c.k}×${c.n}) A:${c.a}${transA ? 'ᵀ' : ''} B:${c.b}${transB ? 'ᵀ' : ''}${accumulate ? ' +=' : ''}`;
+  const absSpec: MatmulSpec = { ...spec, accumulate };
+  if (spec.bias) absSpec.bias = spec.bias.map(Math.abs);
+  reference.matmul(a.map(Math.abs), b.map(Math.abs), scale, absSpec);
+  const label = `${c.batch}×(${c.m}×${c.k})·(${c.k}×${c.n}) A:${c.a}${transA ? 'ᵀ' : ''} B:${c.b}${transB ? 'ᵀ' : ''}${accumulate ? ' +=' : ''}${withBias ? ' + bias' : ''}`;
   assertClose(got, want, scale, 1e-5, label);
 }
 
@@ -69,6 +72,14 @@ for (const { label, simd, threads } of wasmConfigs()) {
       let seed = 100;
       for (const c of cases) runCase(c, seed % 2 === 0, seed % 3 === 0, true, seed++, simd, threads);
     });
+
+    test('a bias row is added to every row of every batch entry (with and without accumulate)', () => {
+      let seed = 200;
+      for (const c of cases) {
+        runCase(c, seed % 2 === 0, seed % 3 === 0, false, seed++, simd, threads, true);
+        runCase(c, seed % 2 === 0, seed % 3 === 0, true, seed++, simd, threads, true);
+      }
+    });
   });
 }
 
@@ -81,6 +92,10 @@ describe('matmul, wasm specifics', () => {
       batch: 1, m: 2, n: 2, k: 2, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false,
     });
     assert.deepEqual([...out], [19, 22, 43, 50]);
+    backend.matmul(new Float32Array([1, 2, 3, 4]), new Float32Array([5, 6, 7, 8]), out, {
+      batch: 1, m: 2, n: 2, k: 2, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false, bias: new Float32Array([1, -1]),
+    });
+    assert.deepEqual([...out], [20, 21, 44, 49]);
   });
 
   test('K = 0 gives zeros (or leaves out unchanged when accumulating)', () => {

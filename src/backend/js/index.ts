@@ -26,8 +26,12 @@ export class JsBackend implements Backend {
    * product, so those rows are computed as out[i, :] += A[i, p]·B[p, :] instead, reading B as it is.
    */
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
-    const { batch, m: M, n: N, k: K, transA, transB, aBatchStride, bBatchStride, accumulate } = spec;
+    const { batch, m: M, n: N, k: K, transA, transB, aBatchStride, bBatchStride, accumulate, bias } = spec;
     if (!accumulate) out.fill(0, 0, batch * M * N);
+    if (bias) {
+      // The bias first, then the products accumulate onto it.
+      for (let r = 0; r < batch * M; r++) for (let j = 0; j < N; j++) out[r * N + j] += bias[j];
+    }
     let aRows: Float32Array | null = null; // scratch for a transposed A, reused across the batch
     let bRows: Float32Array | null = null; // scratch for Bᵀ
     for (let bi = 0; bi < batch; bi++) {

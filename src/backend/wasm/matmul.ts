@@ -81,6 +81,7 @@ export class WasmMatmul {
     if (K === 0) {
       // An empty sum: op(A)·op(B) is all zeros.
       if (!accumulate) out.fill(0, 0, batch * M * N);
+      if (spec.bias) for (let r = 0; r < batch * M; r++) for (let j = 0; j < N; j++) out[r * N + j] += spec.bias[j]!;
       return;
     }
     const t0 = this.profile ? performance.now() : 0;
@@ -117,6 +118,8 @@ export class WasmMatmul {
     const bRawOff = needPack ? layout.add(bSpan * 4) : -1;
     const bPackOff = needPack && !cached ? layout.add(nb * packedFloats * 4) : -1;
     const cOff = layout.add(batch * M * N * 4);
+    const npad = Math.ceil(N / NR) * NR;
+    const biasOff = spec.bias ? layout.add(npad * 4) : -1; // padded with zeros to whole 8-column panels
     const scratchOff = layout.add(threads * scratchStride);
     const base = this.work.reserve(layout.size);
     const bp = cached ? cached.ptr : base + bPackOff;
@@ -125,6 +128,10 @@ export class WasmMatmul {
     f32.set(a.subarray(0, aSpan), (base + aOff) / 4);
     if (accumulate) f32.set(out.subarray(0, batch * M * N), (base + cOff) / 4);
     if (needPack) f32.set(b.subarray(0, bSpan), (base + bRawOff) / 4);
+    if (spec.bias) {
+      f32.set(spec.bias.subarray(0, N), (base + biasOff) / 4);
+      f32.fill(0, (base + biasOff) / 4 + N, (base + biasOff) / 4 + npad);
+    }
     const t1 = this.profile ? performance.now() : 0;
 
     if (needPack) {
@@ -151,7 +158,10 @@ export class WasmMatmul {
     this.pool.run(
       'gemm_task',
       tasks,
-      [base + aOff, transA ? 1 : 0, M, N, K, aBatchStride, bp, bBatchStride === 0 ? 0 : packedFloats, base + cOff, accumulate ? 1 : 0, nc, base + scratchOff, scratchStride],
+      [
+        base + aOff, transA ? 1 : 0, M, N, K, aBatchStride, bp, bBatchStride === 0 ? 0 : packedFloats, base + cOff, accumulate ? 1 : 0, nc,
+        base + scratchOff, scratchStride, spec.bias ? base + biasOff : 0,
+      ],
       parallel,
     );
     const t3 = this.profile ? performance.now() : 0;
@@ -237,6 +247,9 @@ function checkSpec(a: Float32Array, b: Float32Array, out: Float32Array, spec: Ma
   }
   if (b.length < needB) {
     throw new Error(`matmul (wasm): B has ${b.length} elements, but batch=${batch} × (k=${k}, n=${n}) with bBatchStride=${bBatchStride} needs ${needB}`);
+  }
+  if (spec.bias && spec.bias.length < n) {
+    throw new Error(`matmul (wasm): bias has ${spec.bias.length} elements, but n=${n} columns need ${n}`);
   }
   if (out.length < batch * m * n) {
     throw new Error(`matmul (wasm): out has ${out.length} elements, but (batch=${batch}, m=${m}, n=${n}) needs ${batch * m * n}`);
