@@ -1,5 +1,5 @@
 // Elementwise and row-wise kernels of a transformer block: GELU (tanh form) and layer normalization, forward
-// and backward, four lanes at a time.
+// and backward, and the log-softmax rows of the cross-entropy loss, four lanes at a time.
 //
 // These are memory-light but arithmetic-heavy per element (a rational tanh, a square root and a division per
 // row), so in plain TypeScript they cost as much as a matmul of the same block: ~8 ns per GELU element on one
@@ -11,10 +11,11 @@
 //                              dy/dx = s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715x²)
 //   layer norm over C:         μ = mean(x), r = 1/√(mean((x − μ)²) + eps), x̂ = (x − μ)·r, y = x̂·w + b
 //                              dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = g·w;  dw = Σ g·x̂,  db = Σ g
+//   log-softmax of a row:      lse = m + ln Σ e^(x − m) with m = max x;  softmax = e^(x − lse)
 //
 // Addresses are byte offsets into the shared memory (usize); counts are i32.
 
-import { madd } from './simd';
+import { exp4, lnPositive, madd } from './simd';
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const GELU_C: f32 = 0.044715;
@@ -235,6 +236,69 @@ export function layernorm_backward_task(
       const o = <usize>j << 2;
       const xh = (load<f32>(xr + o) - mu) * rs;
       store<f32>(gxr + o, rs * load<f32>(gr + o) * load<f32>(w + o) - a - xh * cc);
+    }
+  }
+}
+
+/**
+ * Task t of the log-softmax statistics of rows of c logits, `rowsPerTask` rows per task. Per row:
+ *   m = max x,  s = Σ e^(x − m),  lse = m + ln s,  sumx = Σ x  (cross-entropy needs lse − x_target, and
+ *   Σ x for label smoothing); and when probs ≠ 0, softmax(x) = e^(x − m)/s written to probs.
+ */
+export function logsoftmax_rows_task(
+  t: i32, thread: i32,
+  x: usize, lse: usize, sumx: usize, probs: usize, rows: i32, c: i32, rowsPerTask: i32,
+): void {
+  const r0 = t * rowsPerTask;
+  const r1 = min(rows, r0 + rowsPerTask);
+  for (let r = r0; r < r1; r++) {
+    const row = (<usize>r * <usize>c) << 2;
+    const xr = x + row;
+    // max and Σx in one pass
+    let mx = f32x4.splat(-Infinity);
+    let sx = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const v = v128.load(xr + (<usize>j << 2));
+      mx = f32x4.pmax(mx, v);
+      sx = f32x4.add(sx, v);
+    }
+    let m = max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+    let xs = hadd(sx);
+    for (; j < c; j++) {
+      const v = load<f32>(xr + (<usize>j << 2));
+      m = max(m, v);
+      xs += v;
+    }
+    // Σ e^(x − m), keeping e^(x − m) in probs when asked
+    const m4 = f32x4.splat(m);
+    const pr = probs + row;
+    let s4 = f32x4.splat(0);
+    j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const e = exp4(f32x4.sub(v128.load(xr + (<usize>j << 2)), m4));
+      if (probs != 0) v128.store(pr + (<usize>j << 2), e);
+      s4 = f32x4.add(s4, e);
+    }
+    let s = hadd(s4);
+    for (; j < c; j++) {
+      const e = f32x4.extract_lane(exp4(f32x4.splat(load<f32>(xr + (<usize>j << 2)) - m)), 0);
+      if (probs != 0) store<f32>(pr + (<usize>j << 2), e);
+      s += e;
+    }
+    store<f32>(lse + (<usize>r << 2), m + lnPositive(s));
+    store<f32>(sumx + (<usize>r << 2), xs);
+    if (probs != 0) {
+      const inv = f32x4.splat(1 / s);
+      j = 0;
+      for (; j + 4 <= c; j += 4) {
+        const o = pr + (<usize>j << 2);
+        v128.store(o, f32x4.mul(v128.load(o), inv));
+      }
+      for (; j < c; j++) {
+        const o = pr + (<usize>j << 2);
+        store<f32>(o, load<f32>(o) / s);
+      }
     }
   }
 }

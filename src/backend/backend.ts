@@ -66,6 +66,12 @@ export interface AttentionForwardResult {
   weights?: Float32Array;
 }
 
+/** A (rows, cols) row-major matrix processed row by row. */
+export interface RowsSpec {
+  rows: number;
+  cols: number;
+}
+
 /** Layer normalization over the last dim: `rows` rows of `cols` floats. */
 export interface LayerNormSpec {
   rows: number;
@@ -107,6 +113,12 @@ export interface Backend {
 
   /** Gradient of attentionPackedForward: dqkv (B, T, 3·H·D) from dOut (B, T, H·D). */
   attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec): Float32Array;
+
+  /**
+   * Per row of `cols` values (cross-entropy's logits): lse = log Σ_c e^(x_c) (as m + log Σ e^(x_c − m), m the
+   * row's max) and sumX = Σ_c x_c, one number per row each; with probs, also softmax(x) = e^(x_c − lse).
+   */
+  logSoftmaxRows(x: Float32Array, spec: RowsSpec, lse: Float32Array, sumX: Float32Array, probs: Float32Array | null): void;
 
   /** GELU, tanh form (GPT-2's gelu_new): out = x·½(1 + tanh(√(2/π)(x + 0.044715x³))). */
   geluTanh(x: Float32Array, out: Float32Array): void;

@@ -180,10 +180,6 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   const T = readContiguous(targets) as Int32Array;
   const N = T.length;
   const eps = labelSmoothing;
-  // When a gradient will be needed, the forward pass keeps softmax(x) row by row (it computes every
-  // e^(x_c − m) anyway): backward then needs no exp at all, and turns this array into the gradient in place.
-  const probs = needsGrad([logits]) ? new Float32Array(X.length) : null;
-  const losses = new Float32Array(N);
   let count = 0;
   for (let i = 0; i < N; i++) {
     const t = T[i];
@@ -192,28 +188,20 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
       throw new RangeError(`crossEntropy: target ${t} at position ${i} is out of range for ${V} classes (ignoreIndex is ${ignoreIndex})`);
     }
     count++;
-    const o = i * V;
-    let m = -Infinity;
-    for (let c = 0; c < V; c++) if (X[o + c] > m) m = X[o + c];
-    let s = 0;
-    let xs = 0;
-    if (probs) {
-      for (let c = 0; c < V; c++) {
-        const e = Math.exp(X[o + c] - m);
-        probs[o + c] = e;
-        s += e;
-        xs += X[o + c];
-      }
-      const inv = 1 / s;
-      for (let c = 0; c < V; c++) probs[o + c] *= inv;
-    } else {
-      for (let c = 0; c < V; c++) {
-        s += Math.exp(X[o + c] - m);
-        xs += X[o + c];
-      }
-    }
-    const l = m + Math.log(s);
-    losses[i] = (1 - eps) * (l - X[o + T[i]]) + (eps > 0 ? eps * (l - xs / V) : 0);
+  }
+  // The backend computes each row's log Σ e^x (and Σx for smoothing). When a gradient will be needed it
+  // also keeps softmax(x) (it computes every e^(x_c − m) anyway): backward then needs no exp at all, and
+  // turns this array into the gradient in place.
+  const probs = needsGrad([logits]) ? new Float32Array(X.length) : null;
+  const lse = new Float32Array(N);
+  const sumX = new Float32Array(N);
+  getBackend().logSoftmaxRows(X, { rows: N, cols: V }, lse, sumX, probs);
+  const losses = new Float32Array(N);
+  for (let i = 0; i < N; i++) {
+    const t = T[i];
+    if (t === ignoreIndex) continue;
+    const l = lse[i];
+    losses[i] = (1 - eps) * (l - X[i * V + t]) + (eps > 0 ? eps * (l - sumX[i] / V) : 0);
   }
 
   let out: Float32Array;
@@ -233,8 +221,11 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
     const uniform = eps / V;
     for (let i = 0; i < N; i++) {
       const t = T[i];
-      if (t === ignoreIndex) continue; // no probabilities were stored: its gradient row stays 0
       const o = i * V;
+      if (t === ignoreIndex) {
+        gx.fill(0, o, o + V); // an ignored row has no loss, so no gradient
+        continue;
+      }
       // How much this row's loss counts in the output.
       const w = reduction === 'none' ? g[i] : reduction === 'sum' ? g[0] : g[0] / count;
       for (let c = 0; c < V; c++) gx[o + c] = w * (gx[o + c] - uniform);

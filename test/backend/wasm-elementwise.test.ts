@@ -1,4 +1,5 @@
-// WebAssembly GELU (tanh form) and layer norm, forward and backward, against the reference backend, for both
+// WebAssembly GELU (tanh form), layer norm (forward and backward) and the log-softmax rows of cross-entropy
+// against the reference backend, for both
 // kernel builds with 1 and 2 threads (with 2, every call goes through the pool), on lengths and row widths
 // that are not multiples of the 4-lane vectors or of the per-task chunks. GELU is also checked against
 // Math.tanh in float64 (an oracle outside both backends) over its whole range, saturation included.
@@ -105,6 +106,28 @@ for (const { label, simd, threads } of wasmConfigs()) {
           assertClose(gotB.gw, wantB.gw, rows * (Math.sqrt(cols) + 1), 1e-6, `layerNorm gw, ${label}`);
           assertClose(gotB.gb, wantB.gb, rows, 1e-6, `layerNorm gb, ${label}`);
         }
+      }
+    });
+
+    test('log-softmax rows (cross-entropy) match the reference, with large logits and −∞ entries', () => {
+      const be = wasmBackend(simd, threads);
+      for (const [rows, cols] of [[1, 1], [3, 7], [17, 65], [5, 2048], [130, 3], [40, 1001]] as [number, number][]) {
+        const next = rng(rows * 7 + cols);
+        // Logits up to ±40: exp would overflow float32 without subtracting the row max.
+        const x = randomArray(rows * cols, next).map((v) => 40 * v);
+        if (cols > 1) for (let r = 0; r < rows; r += 2) x[r * cols + (r % cols)] = -Infinity; // a masked class
+        const want = { lse: new Float32Array(rows), sum: new Float32Array(rows), p: new Float32Array(rows * cols) };
+        const got = { lse: new Float32Array(rows), sum: new Float32Array(rows), p: new Float32Array(rows * cols) };
+        reference.logSoftmaxRows(x, { rows, cols }, want.lse, want.sum, want.p);
+        be.logSoftmaxRows(x, { rows, cols }, got.lse, got.sum, got.p);
+        const label = `rows ${rows}, cols ${cols}`;
+        assertClose(got.lse, want.lse, maxAbs(want.lse), 2e-6, `lse, ${label}`);
+        assertClose(got.p, want.p, 1, 2e-6, `probs, ${label}`);
+        const noProbs = { lse: new Float32Array(rows), sum: new Float32Array(rows) };
+        be.logSoftmaxRows(x, { rows, cols }, noProbs.lse, noProbs.sum, null);
+        assertClose(noProbs.lse, want.lse, maxAbs(want.lse), 2e-6, `lse without probs, ${label}`);
+        // Σx with a −∞ in the row is −∞ on both sides; otherwise sums of cols terms of size ≤ 40.
+        assertClose(got.sum, want.sum, 40 * cols, 1e-6, `Σx, ${label}`);
       }
     });
 

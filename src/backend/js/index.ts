@@ -5,7 +5,7 @@
 // available, so the loops are ordered so that the innermost one walks memory with stride 1.
 //
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
-import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, MatmulSpec } from '../backend.js';
+import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, MatmulSpec, RowsSpec } from '../backend.js';
 
 export class JsBackend implements Backend {
   readonly name = 'js';
@@ -222,6 +222,30 @@ export class JsBackend implements Backend {
     const [g] = unpackHeads(dOut, spec, 1);
     const { dq, dk, dv } = this.attentionBackward(q!, k!, v!, o!, lse, g!, spec);
     return packHeads([dq, dk, dv], spec);
+  }
+
+  /**
+   * Per row: m = max x, lse = m + log Σ e^(x − m) (subtracting m keeps every e^(·) ≤ 1, so nothing
+   * overflows), sumX = Σ x; probs (when given) = e^(x − m) / Σ e^(x − m).
+   */
+  logSoftmaxRows(x: Float32Array, spec: RowsSpec, lse: Float32Array, sumX: Float32Array, probs: Float32Array | null): void {
+    const { rows, cols: V } = spec;
+    for (let i = 0; i < rows; i++) {
+      const o = i * V;
+      let m = -Infinity;
+      for (let c = 0; c < V; c++) if (x[o + c] > m) m = x[o + c];
+      let s = 0;
+      let xs = 0;
+      for (let c = 0; c < V; c++) {
+        const e = Math.exp(x[o + c] - m);
+        if (probs) probs[o + c] = e;
+        s += e;
+        xs += x[o + c];
+      }
+      if (probs) for (let c = 0; c < V; c++) probs[o + c] /= s;
+      lse[i] = m + Math.log(s);
+      sumX[i] = xs;
+    }
   }
 
   /**

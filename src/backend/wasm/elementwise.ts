@@ -5,7 +5,7 @@
 // The copies are memory-speed passes (~0.1 ns per float); the kernels do ~20 flops and a division per GELU
 // element, which is why moving them here pays even though each call copies its operands both ways.
 
-import type { LayerNormSpec } from '../backend.js';
+import type { LayerNormSpec, RowsSpec } from '../backend.js';
 import { Layout, WasmHeap, WorkArea } from './heap.js';
 import type { ThreadPool } from './pool.js';
 
@@ -144,6 +144,37 @@ export class WasmElementwise {
         dst[j] = s;
       }
     }
+  }
+
+  logSoftmaxRows(x: Float32Array, spec: RowsSpec, lse: Float32Array, sumX: Float32Array, probs: Float32Array | null): void {
+    const { rows, cols: C } = spec;
+    checkLayerNorm('logSoftmaxRows', { rows, cols: C, eps: 0 }, probs ? { x, probs } : { x }, {}, { lse, sumX });
+    if (rows === 0) return;
+    if (C === 0) {
+      // An empty row: log Σ of nothing is −∞, and Σx = 0.
+      lse.fill(-Infinity, 0, rows);
+      sumX.fill(0, 0, rows);
+      return;
+    }
+    const parallel = this.prepare(rows * C);
+    const l = new Layout();
+    const xOff = l.add(rows * C * 4);
+    const lseOff = l.add(rows * 4);
+    const sumOff = l.add(rows * 4);
+    const pOff = probs ? l.add(rows * C * 4) : -1;
+    const base = this.work.reserve(l.size);
+    this.heap.f32.set(x.subarray(0, rows * C), (base + xOff) / 4);
+    const rowsPerTask = this.rowsPerTask(rows, parallel);
+    this.pool.run(
+      'logsoftmax_rows_task',
+      Math.ceil(rows / rowsPerTask),
+      [base + xOff, base + lseOff, base + sumOff, probs ? base + pOff : 0, rows, C, rowsPerTask],
+      parallel,
+    );
+    const after = this.heap.f32;
+    lse.set(after.subarray((base + lseOff) / 4, (base + lseOff) / 4 + rows));
+    sumX.set(after.subarray((base + sumOff) / 4, (base + sumOff) / 4 + rows));
+    if (probs) probs.set(after.subarray((base + pOff) / 4, (base + pOff) / 4 + rows * C));
   }
 
   /** Whether a job of n elements goes to the pool; if so, wake the workers while the operands are copied. */

@@ -10,7 +10,7 @@
 //
 //   const backend = createWasmBackend(nodePlatform, { threads: 2 });   // or setBackend('wasm', { threads: 2 })
 
-import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, MatmulSpec } from '../backend.js';
+import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, MatmulSpec, RowsSpec } from '../backend.js';
 import type { BackendOptions } from '../index.js';
 import { WasmAttention } from './attention.js';
 import { WasmElementwise } from './elementwise.js';
@@ -107,6 +107,10 @@ export class WasmBackend implements Backend {
 
   attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec): Float32Array {
     return this.attn.backwardPacked(qkv, out, lse, dOut, spec);
+  }
+
+  logSoftmaxRows(x: Float32Array, spec: RowsSpec, lse: Float32Array, sumX: Float32Array, probs: Float32Array | null): void {
+    this.ew.logSoftmaxRows(x, spec, lse, sumX, probs);
   }
 
   geluTanh(x: Float32Array, out: Float32Array): void {

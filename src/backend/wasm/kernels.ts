@@ -23,6 +23,7 @@ export interface KernelExports {
   gelu_backward_task: TaskFn;
   layernorm_forward_task: TaskFn;
   layernorm_backward_task: TaskFn;
+  logsoftmax_rows_task: TaskFn;
 }
 
 /** Job kinds, in the order the pool's kernel table lists them (the kind travels between threads as an int). */
@@ -35,6 +36,7 @@ export const TASK_KERNELS = [
   'gelu_backward_task',
   'layernorm_forward_task',
   'layernorm_backward_task',
+  'logsoftmax_rows_task',
 ] as const;
 export type TaskKernel = (typeof TASK_KERNELS)[number];
 
