@@ -302,3 +302,52 @@ export function logsoftmax_rows_task(
     }
   }
 }
+
+/**
+ * Task t of column sums out[j] = Σ_r x[r, j] over an (rows, c) matrix (a linear layer's bias gradient), for
+ * columns [t·cols, (t+1)·cols) (cols a multiple of 4). Sixteen columns at a time, so each row contributes
+ * one 64-byte cache line per pass; even and odd rows go to separate accumulators (shorter addition chains).
+ */
+export function colsum_task(t: i32, thread: i32, x: usize, out: usize, rows: i32, c: i32, cols: i32): void {
+  const j0 = t * cols;
+  const j1 = min(c, j0 + cols);
+  const ld = <usize>c << 2;
+  let j = j0;
+  for (; j + 16 <= j1; j += 16) {
+    let p = x + (<usize>j << 2);
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    let b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    let r = 0;
+    for (; r + 2 <= rows; r += 2) {
+      a0 = f32x4.add(a0, v128.load(p));
+      a1 = f32x4.add(a1, v128.load(p, 16));
+      a2 = f32x4.add(a2, v128.load(p, 32));
+      a3 = f32x4.add(a3, v128.load(p, 48));
+      b0 = f32x4.add(b0, v128.load(p + ld));
+      b1 = f32x4.add(b1, v128.load(p + ld, 16));
+      b2 = f32x4.add(b2, v128.load(p + ld, 32));
+      b3 = f32x4.add(b3, v128.load(p + ld, 48));
+      p += 2 * ld;
+    }
+    if (r < rows) {
+      a0 = f32x4.add(a0, v128.load(p));
+      a1 = f32x4.add(a1, v128.load(p, 16));
+      a2 = f32x4.add(a2, v128.load(p, 32));
+      a3 = f32x4.add(a3, v128.load(p, 48));
+    }
+    const o = out + (<usize>j << 2);
+    v128.store(o, f32x4.add(a0, b0));
+    v128.store(o, f32x4.add(a1, b1), 16);
+    v128.store(o, f32x4.add(a2, b2), 32);
+    v128.store(o, f32x4.add(a3, b3), 48);
+  }
+  for (; j < j1; j++) {
+    let s: f32 = 0;
+    let p = x + (<usize>j << 2);
+    for (let r = 0; r < rows; r++) {
+      s += load<f32>(p);
+      p += ld;
+    }
+    store<f32>(out + (<usize>j << 2), s);
+  }
+}

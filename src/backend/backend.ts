@@ -72,6 +72,16 @@ export interface RowsSpec {
   cols: number;
 }
 
+/** A linear layer y = x·op(W) + b over `rows` rows: W is (in, out) for 'in_out' (GPT-2's Conv1D) or (out, in)
+ * for 'out_in' (torch.nn.Linear). wVersion: W's version, as MatmulSpec.bVersion (packed W may be cached). */
+export interface LinearSpec {
+  rows: number;
+  inF: number;
+  outF: number;
+  layout: 'in_out' | 'out_in';
+  wVersion?: number;
+}
+
 /** Layer normalization over the last dim: `rows` rows of `cols` floats. */
 export interface LayerNormSpec {
   rows: number;
@@ -102,6 +112,13 @@ export interface Backend {
     dOut: Float32Array,
     spec: AttentionSpec,
   ): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
+
+  /**
+   * The gradients of a linear layer y = x·op(W) + b from dy (rows, out): dx = dy·op(W)ᵀ (rows, in), dW (W's
+   * layout) and db = Σ_rows dy (out), each written only when its array is given. One call for the three, so
+   * a backend that copies operands (WebAssembly) moves dy once.
+   */
+  linearBackward(x: Float32Array, w: Float32Array, dy: Float32Array, spec: LinearSpec, dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void;
 
   /**
    * Self-attention straight from the packed projection, as GPT-2's c_attn makes it: qkv (B, T, 3·H·D) holds

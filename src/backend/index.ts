@@ -4,7 +4,7 @@
 import type { Backend } from './backend.js';
 import { JsBackend } from './js/index.js';
 
-export type { Backend, MatmulSpec, AttentionSpec, AttentionForwardResult, LayerNormSpec, RowsSpec } from './backend.js';
+export type { Backend, MatmulSpec, AttentionSpec, AttentionForwardResult, LayerNormSpec, LinearSpec, RowsSpec } from './backend.js';
 
 export interface BackendOptions {
   /** Worker threads for large kernels; defaults to the number of cores. The calling thread counts as one. */

@@ -8,7 +8,7 @@
 // Gradients of C = A·B (per batch entry):  dA = dC·Bᵀ,  dB = Aᵀ·dC — two more backend matmuls, again with
 // transpose flags instead of transposed copies. When B is shared by every batch entry (a weight), dB sums
 // over the batch; if A's batch is laid out row after row, that is one matmul with K = batch·M.
-import { getBackend, type MatmulSpec } from '../backend/index.js';
+import { getBackend, type LinearSpec, type MatmulSpec } from '../backend/index.js';
 import { fromOp, type GradSink } from './autograd.js';
 import { expand, reshape, squeeze, unsqueeze } from './ops_shape.js';
 import { broadcastShapes, expectFloat, fmtShape, readContiguous, sameShape, shapeSize } from './shape.js';
@@ -219,24 +219,6 @@ function matmulGradB(
 }
 
 /**
- * Column sums of a (rows, cols) row-major matrix: the bias gradient. Four rows per pass over the float64
- * accumulators, so the accumulators are loaded and stored a quarter as often.
- */
-function sumRows(g: Float32Array, rows: number, cols: number): Float32Array {
-  const acc = new Float64Array(cols);
-  let r = 0;
-  for (; r + 4 <= rows; r += 4) {
-    const o = r * cols;
-    for (let j = 0; j < cols; j++) acc[j] += g[o + j] + g[o + cols + j] + g[o + 2 * cols + j] + g[o + 3 * cols + j];
-  }
-  for (; r < rows; r++) {
-    const o = r * cols;
-    for (let j = 0; j < cols; j++) acc[j] += g[o + j];
-  }
-  return Float32Array.from(acc);
-}
-
-/**
  * y = x·W + b over the last dim of x (…, in) → (…, out). layout says how W is stored:
  *   'out_in' (torch.nn.Linear, the default): W is (out, in), y = x·Wᵀ + b
  *   'in_out' (GPT-2's Conv1D):               W is (in, out), y = x·W + b
@@ -271,20 +253,16 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 
 
   const inputs = bias ? [x, weight, bias] : [x, weight];
   return fromOp('linear', out, [...x.shape.slice(0, -1), outF], inputs, (g, sink) => {
-    if (x.requiresGrad) {
-      // dx (rows, in) = dy (rows, out) · op(W)ᵀ
-      const dx = new Float32Array(x.size);
-      be.matmul(g, W, dx, spec(1, rows, inF, outF, false, !transW, 0, 0, false, wVersion));
-      sink.add(x, dx, true);
-    }
-    if (weight.requiresGrad) {
-      const dW = new Float32Array(weight.size);
-      if (layout === 'in_out') be.matmul(X, g, dW, spec(1, inF, outF, rows, true, false, 0, 0, false)); // xᵀ·dy (in, out)
-      else be.matmul(g, X, dW, spec(1, outF, inF, rows, true, false, 0, 0, false)); // dyᵀ·x (out, in)
-      sink.add(weight, dW, true);
-    }
-    if (bias && bias.requiresGrad) {
-      sink.add(bias, sumRows(g, rows, outF), true); // db = Σ_rows dy
-    }
+    // dx = dy·op(W)ᵀ, dW = xᵀ·dy ('in_out') or dyᵀ·x ('out_in'), db = Σ_rows dy: one backend call, so dy
+    // is handed over once for all three.
+    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
+    const dW = weight.requiresGrad ? new Float32Array(weight.size) : null;
+    const db = bias && bias.requiresGrad ? new Float32Array(outF) : null;
+    const ls: LinearSpec = { rows, inF, outF, layout };
+    if (wVersion !== undefined) ls.wVersion = wVersion;
+    be.linearBackward(X, W, g, ls, dx, dW, db);
+    if (dx) sink.add(x, dx, true);
+    if (dW) sink.add(weight, dW, true);
+    if (db && bias) sink.add(bias, db, true);
   });
 }

@@ -83,6 +83,43 @@ for (const { label, simd, threads } of wasmConfigs()) {
   });
 }
 
+/** linearBackward (dx, dW, db in one call) against the reference's three separate computations. */
+function runLinearBackward(rows: number, inF: number, outF: number, layout: 'in_out' | 'out_in', want: 'all' | 'dx' | 'dw+db', seed: number, simd: 'relaxed' | 'baseline', threads: number): void {
+  const next = rng(seed);
+  const x = randomArray(rows * inF, next);
+  const w = randomArray(inF * outF, next);
+  const dy = randomArray(rows * outF, next);
+  const spec = { rows, inF, outF, layout, wVersion: seed };
+  const ref = { dx: new Float32Array(rows * inF), dw: new Float32Array(inF * outF), db: new Float32Array(outF) };
+  reference.linearBackward(x, w, dy, spec, ref.dx, ref.dw, ref.db);
+  const got = { dx: new Float32Array(rows * inF).fill(NaN), dw: new Float32Array(inF * outF).fill(NaN), db: new Float32Array(outF).fill(NaN) };
+  const be = wasmBackend(simd, threads);
+  be.linearBackward(x, w, dy, spec, want !== 'dw+db' ? got.dx : null, want !== 'dx' ? got.dw : null, want !== 'dx' ? got.db : null);
+  const label = `linearBackward rows ${rows}, in ${inF}, out ${outF}, ${layout}, ${want}`;
+  // Every term is a product of two values in [-1, 1): sums of outF (dx) or rows (dW, db) of them.
+  if (want !== 'dw+db') assertClose(got.dx, ref.dx, outF, 1e-5, `dx, ${label}`);
+  else assert.ok(got.dx.every(Number.isNaN), `${label}: dx not asked for, not written`);
+  if (want !== 'dx') {
+    assertClose(got.dw, ref.dw, rows, 1e-5, `dW, ${label}`);
+    assertClose(got.db, ref.db, rows, 1e-5, `db, ${label}`);
+  } else {
+    assert.ok(got.dw.every(Number.isNaN) && got.db.every(Number.isNaN), `${label}: dW and db not asked for, not written`);
+  }
+}
+
+for (const { label, simd, threads } of wasmConfigs()) {
+  describe(`linear backward, ${label}`, () => {
+    test('dx, dW and db match the reference for both weight layouts, on awkward shapes', () => {
+      let seed = 300;
+      for (const [rows, inF, outF] of [[1, 1, 1], [3, 7, 17], [17, 3, 5], [129, 127, 33], [300, 64, 130], [5, 768, 1], [2, 9, 70]]) {
+        for (const layout of ['in_out', 'out_in'] as const) {
+          for (const want of ['all', 'dx', 'dw+db'] as const) runLinearBackward(rows!, inF!, outF!, layout, want, seed++, simd, threads);
+        }
+      }
+    });
+  });
+}
+
 describe('matmul, wasm specifics', () => {
   const backend = wasmBackend(wasmConfigs()[0]!.simd, 2);
 

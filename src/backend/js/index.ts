@@ -5,7 +5,7 @@
 // available, so the loops are ordered so that the innermost one walks memory with stride 1.
 //
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
-import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, MatmulSpec, RowsSpec } from '../backend.js';
+import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, LinearSpec, MatmulSpec, RowsSpec } from '../backend.js';
 
 export class JsBackend implements Backend {
   readonly name = 'js';
@@ -202,6 +202,33 @@ export class JsBackend implements Backend {
       }
     }
     return { dq, dk, dv };
+  }
+
+  /**
+   * The linear layer's gradients as three plain computations:
+   *   dx = dy·op(W)ᵀ   (op(W) is W (in, out) for 'in_out', Wᵀ for 'out_in')
+   *   dW = xᵀ·dy ('in_out', (in, out)) or dyᵀ·x ('out_in', (out, in))
+   *   db[j] = Σ_r dy[r, j]   (summed in float64)
+   */
+  linearBackward(x: Float32Array, w: Float32Array, dy: Float32Array, spec: LinearSpec, dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void {
+    const { rows: R, inF, outF, layout } = spec;
+    const mm = (m: number, n: number, k: number, transA: boolean, transB: boolean): MatmulSpec => ({
+      batch: 1, m, n, k, transA, transB, aBatchStride: 0, bBatchStride: 0, accumulate: false,
+    });
+    if (dx) {
+      const dxSpec = mm(R, inF, outF, false, layout === 'in_out');
+      if (spec.wVersion !== undefined) dxSpec.bVersion = spec.wVersion; // W is a weight, as in the forward
+      this.matmul(dy, w, dx, dxSpec);
+    }
+    if (dw) {
+      if (layout === 'in_out') this.matmul(x, dy, dw, mm(inF, outF, R, true, false));
+      else this.matmul(dy, x, dw, mm(outF, inF, R, true, false));
+    }
+    if (db) {
+      const acc = new Float64Array(outF);
+      for (let r = 0; r < R; r++) for (let j = 0; j < outF; j++) acc[j] += dy[r * outF + j];
+      db.set(acc);
+    }
   }
 
   /**

@@ -10,7 +10,7 @@
 //
 //   const backend = createWasmBackend(nodePlatform, { threads: 2 });   // or setBackend('wasm', { threads: 2 })
 
-import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, MatmulSpec, RowsSpec } from '../backend.js';
+import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, LinearSpec, MatmulSpec, RowsSpec } from '../backend.js';
 import type { BackendOptions } from '../index.js';
 import { WasmAttention } from './attention.js';
 import { WasmElementwise } from './elementwise.js';
@@ -99,6 +99,10 @@ export class WasmBackend implements Backend {
     spec: AttentionSpec,
   ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
     return this.attn.backward(q, k, v, out, lse, dOut, spec);
+  }
+
+  linearBackward(x: Float32Array, w: Float32Array, dy: Float32Array, spec: LinearSpec, dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void {
+    this.mm.linearBackward(x, w, dy, spec, dx, dw, db);
   }
 
   attentionPackedForward(qkv: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {

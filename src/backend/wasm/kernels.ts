@@ -24,6 +24,7 @@ export interface KernelExports {
   layernorm_forward_task: TaskFn;
   layernorm_backward_task: TaskFn;
   logsoftmax_rows_task: TaskFn;
+  colsum_task: TaskFn;
 }
 
 /** Job kinds, in the order the pool's kernel table lists them (the kind travels between threads as an int). */
@@ -37,6 +38,7 @@ export const TASK_KERNELS = [
   'layernorm_forward_task',
   'layernorm_backward_task',
   'logsoftmax_rows_task',
+  'colsum_task',
 ] as const;
 export type TaskKernel = (typeof TASK_KERNELS)[number];
 

@@ -11,7 +11,7 @@
 // returns the memory when the array is collected, and the least recently used entries are dropped when the
 // cache grows past its budget.
 
-import type { MatmulSpec } from '../backend.js';
+import type { LinearSpec, MatmulSpec } from '../backend.js';
 import type { KernelExports } from './kernels.js';
 import { GEMM_TILE } from './kernels.js';
 import { Layout, WasmHeap, WorkArea, fmtBytes } from './heap.js';
@@ -75,7 +75,7 @@ export class WasmMatmul {
   }
 
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
-    const { batch, m: M, n: N, k: K, transA, transB, aBatchStride, bBatchStride, accumulate } = spec;
+    const { batch, m: M, n: N, k: K, bBatchStride, accumulate } = spec;
     checkSpec(a, b, out, spec);
     if (batch === 0 || M === 0 || N === 0) return;
     if (K === 0) {
@@ -85,56 +85,173 @@ export class WasmMatmul {
       return;
     }
     const t0 = this.profile ? performance.now() : 0;
-    const flops = 2 * batch * M * N * K;
-    const parallel = flops >= this.parallelMinFlops;
+    const parallel = 2 * batch * M * N * K >= this.parallelMinFlops;
     if (parallel) this.pool.prewake(); // workers wake while we copy
-    const threads = this.pool.threads;
-    const kBlocks = Math.ceil(K / KC);
     const nb = bBatchStride === 0 ? 1 : batch; // distinct B matrices
-    const packedFloats = this.kernels.packed_b_floats(K, N); // per B matrix: K × N padded to NR columns
+    const { cached, needPack } = this.findPacked(b, spec);
 
-    // Find B already packed, or make room for packing it into the cache.
-    let cached: PackedB | null = null;
-    let needPack = true;
-    if (spec.bVersion !== undefined) {
-      const signature = `${transB ? 'T' : 'N'}:${K}:${N}:${nb}:${bBatchStride}`;
-      const hit = this.cache.get(b);
-      if (hit && hit.ptr !== 0 && hit.version === spec.bVersion && hit.signature === signature) {
-        cached = hit;
-        needPack = false;
-        hit.lastUse = ++this.useCounter;
-      } else if (nb * packedFloats * 4 <= this.cacheBudget) {
-        cached = this.cacheEntryFor(b, nb * packedFloats * 4, signature);
-      } // else: bigger than the whole cache budget, so packed into the work area like any other B
-    }
-
-    // Lay out the work area: A, raw B (only to pack it), packed B (unless it goes to the cache), C, and the
-    // per-thread scratch. Allocation may grow the memory, so views are taken only after it.
-    const aSpan = span(batch, aBatchStride, M * K);
+    // Lay out the work area: A, raw B (only to pack it), packed B (unless it goes to the cache), C, the bias,
+    // and the per-thread scratch. Allocation may grow the memory, so views are taken only after it.
+    const aSpan = span(batch, spec.aBatchStride, M * K);
     const bSpan = span(batch, bBatchStride, K * N);
-    const scratchStride = alignUp(this.kernels.gemm_scratch_bytes());
     const layout = new Layout();
     const aOff = layout.add(aSpan * 4);
     const bRawOff = needPack ? layout.add(bSpan * 4) : -1;
-    const bPackOff = needPack && !cached ? layout.add(nb * packedFloats * 4) : -1;
+    const bPackOff = needPack && !cached ? layout.add(nb * this.kernels.packed_b_floats(K, N) * 4) : -1;
     const cOff = layout.add(batch * M * N * 4);
-    const npad = Math.ceil(N / NR) * NR;
-    const biasOff = spec.bias ? layout.add(npad * 4) : -1; // padded with zeros to whole 8-column panels
-    const scratchOff = layout.add(threads * scratchStride);
+    const biasOff = spec.bias ? layout.add(padN(N) * 4) : -1;
+    const scratchOff = layout.add(this.scratchBytes());
     const base = this.work.reserve(layout.size);
-    const bp = cached ? cached.ptr : base + bPackOff;
 
     const f32 = this.heap.f32;
     f32.set(a.subarray(0, aSpan), (base + aOff) / 4);
     if (accumulate) f32.set(out.subarray(0, batch * M * N), (base + cOff) / 4);
     if (needPack) f32.set(b.subarray(0, bSpan), (base + bRawOff) / 4);
-    if (spec.bias) {
-      f32.set(spec.bias.subarray(0, N), (base + biasOff) / 4);
-      f32.fill(0, (base + biasOff) / 4 + N, (base + biasOff) / 4 + npad);
-    }
+    if (spec.bias) this.placeBias(spec.bias, N, base + biasOff);
     const t1 = this.profile ? performance.now() : 0;
 
-    if (needPack) {
+    const times = this.gemmInMemory(
+      spec,
+      {
+        a: base + aOff, bRaw: needPack ? base + bRawOff : 0, bp: cached ? cached.ptr : base + bPackOff, c: base + cOff,
+        bias: spec.bias ? base + biasOff : 0, scratch: base + scratchOff,
+      },
+      parallel,
+    );
+    if (cached && needPack) cached.version = spec.bVersion!; // stamped only once packed
+
+    out.set(this.heap.f32.subarray((base + cOff) / 4, (base + cOff) / 4 + batch * M * N));
+    if (this.profile) {
+      const t4 = performance.now();
+      const p = this.profile;
+      p.calls++;
+      p.copyIn += t1 - t0;
+      p.pack += times[0];
+      p.compute += times[1];
+      p.copyOut += t4 - t1 - times[0] - times[1];
+    }
+  }
+
+  /**
+   * The three gradients of a linear layer y = x·op(W) + b from dy (rows, out), in one call so that dy goes
+   * into WebAssembly memory once for both products, and db is summed there (on the pool) instead of in
+   * JavaScript:
+   *   dx = dy·op(W)ᵀ (rows, in);   dW = xᵀ·dy ('in_out', W (in, out)) or dyᵀ·x ('out_in', W (out, in));
+   *   db = Σ_rows dy (out).
+   * Each result is written only when its array is given. W's packed copy is cached like any weight.
+   */
+  linearBackward(x: Float32Array, w: Float32Array, dy: Float32Array, spec: LinearSpec, dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void {
+    const { rows: R, inF, outF, layout: wl } = spec;
+    checkLinear(x, w, dy, spec, dx, dw, db);
+    if (outF === 0 || R === 0 || inF === 0) {
+      // Empty sums: every gradient is zero.
+      dx?.fill(0, 0, R * inF);
+      dw?.fill(0, 0, inF * outF);
+      db?.fill(0, 0, outF);
+      return;
+    }
+    const parallel = 2 * R * inF * outF >= this.parallelMinFlops;
+    if (parallel) this.pool.prewake();
+    // dx = dy (R, out) · op(W)ᵀ: B = W read as (K = out, N = in), transposed when W is stored (in, out).
+    const dxSpec: MatmulSpec = {
+      batch: 1, m: R, n: inF, k: outF, transA: false, transB: wl === 'in_out', aBatchStride: 0, bBatchStride: 0, accumulate: false,
+    };
+    if (spec.wVersion !== undefined) dxSpec.bVersion = spec.wVersion;
+    // dW: 'in_out' (in, out) = xᵀ·dy, A = x (R, in) transposed, B = dy (K = R, N = out);
+    //     'out_in' (out, in) = dyᵀ·x, A = dy (R, out) transposed, B = x (K = R, N = in).
+    const dwSpec: MatmulSpec = wl === 'in_out'
+      ? { batch: 1, m: inF, n: outF, k: R, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false }
+      : { batch: 1, m: outF, n: inF, k: R, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false };
+    const dxPacked = dx ? this.findPacked(w, dxSpec) : { cached: null, needPack: false };
+
+    const l = new Layout();
+    const dyOff = l.add(R * outF * 4);
+    const xOff = dw ? l.add(R * inF * 4) : -1;
+    const wRawOff = dx && dxPacked.needPack ? l.add(inF * outF * 4) : -1;
+    const wPackOff = dx && dxPacked.needPack && !dxPacked.cached ? l.add(this.kernels.packed_b_floats(outF, inF) * 4) : -1;
+    const dxOff = dx ? l.add(R * inF * 4) : -1;
+    const dwPackOff = dw ? l.add(this.kernels.packed_b_floats(R, dwSpec.n) * 4) : -1;
+    const dwOff = dw ? l.add(inF * outF * 4) : -1;
+    const dbOff = db ? l.add(outF * 4) : -1;
+    const scratchOff = l.add(this.scratchBytes());
+    const base = this.work.reserve(l.size);
+
+    const f32 = this.heap.f32;
+    f32.set(dy.subarray(0, R * outF), (base + dyOff) / 4);
+    if (dw) f32.set(x.subarray(0, R * inF), (base + xOff) / 4);
+    if (dx && dxPacked.needPack) f32.set(w.subarray(0, inF * outF), (base + wRawOff) / 4);
+
+    if (dx) {
+      const bp = dxPacked.cached ? dxPacked.cached.ptr : base + wPackOff;
+      this.gemmInMemory(dxSpec, { a: base + dyOff, bRaw: dxPacked.needPack ? base + wRawOff : 0, bp, c: base + dxOff, bias: 0, scratch: base + scratchOff }, parallel);
+      if (dxPacked.cached && dxPacked.needPack) dxPacked.cached.version = spec.wVersion!;
+    }
+    if (dw) {
+      const [aPtr, bPtr] = wl === 'in_out' ? [base + xOff, base + dyOff] : [base + dyOff, base + xOff];
+      this.gemmInMemory(dwSpec, { a: aPtr, bRaw: bPtr, bp: base + dwPackOff, c: base + dwOff, bias: 0, scratch: base + scratchOff }, parallel);
+    }
+    if (db) {
+      // Column sums of dy: one task per group of columns (a multiple of 4), every row.
+      const groups = parallel ? Math.min(Math.ceil(outF / 4), 4 * this.pool.threads) : 1;
+      const cols = Math.ceil(Math.ceil(outF / groups) / 4) * 4;
+      this.pool.run('colsum_task', Math.ceil(outF / cols), [base + dyOff, base + dbOff, R, outF, cols], parallel && R * outF >= 1 << 16);
+    }
+
+    const after = this.heap.f32;
+    if (dx) dx.set(after.subarray((base + dxOff) / 4, (base + dxOff) / 4 + R * inF));
+    if (dw) dw.set(after.subarray((base + dwOff) / 4, (base + dwOff) / 4 + inF * outF));
+    if (db) db.set(after.subarray((base + dbOff) / 4, (base + dbOff) / 4 + outF));
+  }
+
+  /** Bytes of per-thread GEMM scratch for every thread of the pool. */
+  private scratchBytes(): number {
+    return this.pool.threads * alignUp(this.kernels.gemm_scratch_bytes());
+  }
+
+  /** N bias floats at byte address `at`, padded with zeros to whole 8-column panels. */
+  private placeBias(bias: Float32Array, n: number, at: number): void {
+    const f32 = this.heap.f32;
+    f32.set(bias.subarray(0, n), at / 4);
+    f32.fill(0, at / 4 + n, at / 4 + padN(n));
+  }
+
+  /**
+   * Whether B (spec.bVersion set: a weight) is already packed in the cache, or where its packed copy will go:
+   * cached = the cache entry (null when B is not cacheable), needPack = it must be packed first.
+   */
+  private findPacked(b: Float32Array, spec: MatmulSpec): { cached: PackedB | null; needPack: boolean } {
+    if (spec.bVersion === undefined) return { cached: null, needPack: true };
+    const { batch, n: N, k: K, transB, bBatchStride } = spec;
+    const nb = bBatchStride === 0 ? 1 : batch;
+    const bytes = nb * this.kernels.packed_b_floats(K, N) * 4;
+    const signature = `${transB ? 'T' : 'N'}:${K}:${N}:${nb}:${bBatchStride}`;
+    const hit = this.cache.get(b);
+    if (hit && hit.ptr !== 0 && hit.version === spec.bVersion && hit.signature === signature) {
+      hit.lastUse = ++this.useCounter;
+      return { cached: hit, needPack: false };
+    }
+    // Bigger than the whole cache budget: packed into the work area like any other B.
+    if (bytes > this.cacheBudget) return { cached: null, needPack: true };
+    return { cached: this.cacheEntryFor(b, bytes, signature), needPack: true };
+  }
+
+  /**
+   * One GEMM on operands already in WebAssembly memory (byte addresses): pack B from bRaw into bp unless
+   * bRaw is 0 (bp already holds it packed), then run the tiles of C on the pool. Returns [pack ms, gemm ms]
+   * when profiling.
+   */
+  private gemmInMemory(
+    spec: MatmulSpec,
+    p: { a: number; bRaw: number; bp: number; c: number; bias: number; scratch: number },
+    parallel: boolean,
+  ): [number, number] {
+    const { batch, m: M, n: N, k: K, transA, transB, aBatchStride, bBatchStride, accumulate } = spec;
+    const threads = this.pool.threads;
+    const kBlocks = Math.ceil(K / KC);
+    const nb = bBatchStride === 0 ? 1 : batch;
+    const packedFloats = this.kernels.packed_b_floats(K, N);
+    const t0 = this.profile ? performance.now() : 0;
+    if (p.bRaw !== 0) {
       // Pack tasks: one per (B matrix, K block), cut further into column groups when that gives fewer than
       // ~4 tasks per thread (a single 768 × 3072 weight is only 3 K blocks).
       // Packing moves ~K·N floats at a few GB/s: below PACK_PARALLEL_MIN_FLOATS it is done before a
@@ -143,10 +260,9 @@ export class WasmMatmul {
       const groups = packParallel ? Math.max(1, Math.min(Math.ceil((4 * threads) / (nb * kBlocks)), Math.ceil(N / 64))) : 1;
       const groupCols = Math.ceil(Math.ceil(N / groups) / NR) * NR;
       const packTasks = nb * kBlocks * Math.ceil(N / groupCols);
-      this.pool.run('pack_b_task', packTasks, [base + bRawOff, transB ? 1 : 0, K, N, bBatchStride, nb, bp, groupCols], packParallel);
-      if (cached) cached.version = spec.bVersion!; // stamped only once packed
+      this.pool.run('pack_b_task', packTasks, [p.bRaw, transB ? 1 : 0, K, N, bBatchStride, nb, p.bp, groupCols], packParallel);
     }
-    const t2 = this.profile ? performance.now() : 0;
+    const t1 = this.profile ? performance.now() : 0;
 
     // Tiles of C: MC rows × nc columns. With several threads, cut N finer until there are ~4 tasks per
     // thread (so a thread that finishes early can pick up more), but no narrower than 64 columns.
@@ -155,27 +271,18 @@ export class WasmMatmul {
     const nTiles = Math.max(1, Math.min(Math.ceil(wanted / (batch * mTiles)), Math.ceil(N / 64)));
     const nc = Math.ceil(Math.ceil(N / nTiles) / NR) * NR;
     const tasks = batch * mTiles * Math.ceil(N / nc);
+    const scratchStride = alignUp(this.kernels.gemm_scratch_bytes());
     this.pool.run(
       'gemm_task',
       tasks,
       [
-        base + aOff, transA ? 1 : 0, M, N, K, aBatchStride, bp, bBatchStride === 0 ? 0 : packedFloats, base + cOff, accumulate ? 1 : 0, nc,
-        base + scratchOff, scratchStride, spec.bias ? base + biasOff : 0,
+        p.a, transA ? 1 : 0, M, N, K, aBatchStride, p.bp, bBatchStride === 0 ? 0 : packedFloats, p.c, accumulate ? 1 : 0, nc,
+        p.scratch, scratchStride, p.bias,
       ],
       parallel,
     );
-    const t3 = this.profile ? performance.now() : 0;
-
-    out.set(this.heap.f32.subarray((base + cOff) / 4, (base + cOff) / 4 + batch * M * N));
-    if (this.profile) {
-      const t4 = performance.now();
-      const p = this.profile;
-      p.calls++;
-      p.copyIn += t1 - t0;
-      p.pack += t2 - t1;
-      p.compute += t3 - t2;
-      p.copyOut += t4 - t3;
-    }
+    const t2 = this.profile ? performance.now() : 0;
+    return [t1 - t0, t2 - t1];
   }
 
   /**
@@ -229,6 +336,11 @@ function span(batch: number, stride: number, size: number): number {
   return stride === 0 ? size : (batch - 1) * stride + size;
 }
 
+/** N rounded up to whole NR-column panels. */
+function padN(n: number): number {
+  return Math.ceil(n / NR) * NR;
+}
+
 function alignUp(n: number): number {
   return Math.ceil(n / 64) * 64;
 }
@@ -256,5 +368,28 @@ function checkSpec(a: Float32Array, b: Float32Array, out: Float32Array, spec: Ma
   }
   if (needA + needB + 2 * batch * m * n > 2 ** 30 - 1) {
     throw new Error(`matmul (wasm): operands of ${fmtBytes((needA + needB + batch * m * n) * 4)} do not fit in 32-bit WebAssembly memory`);
+  }
+}
+
+/** Lengths for linearBackward: x (rows, in), W (in·out), dy (rows, out) and the results. */
+function checkLinear(x: Float32Array, w: Float32Array, dy: Float32Array, spec: LinearSpec, dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void {
+  const { rows, inF, outF, layout } = spec;
+  for (const [name, v] of [['rows', rows], ['inF', inF], ['outF', outF]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new Error(`linearBackward (wasm): spec.${name} must be a non-negative integer, got ${v}`);
+  }
+  if (layout !== 'in_out' && layout !== 'out_in') throw new Error(`linearBackward (wasm): spec.layout must be 'in_out' or 'out_in', got '${String(layout)}'`);
+  const want: [string, Float32Array | null, number, string][] = [
+    ['x', dw ? x : null, rows * inF, `(rows, in) = (${rows}, ${inF})`],
+    ['w', dx ? w : null, inF * outF, `in·out = ${inF}·${outF}`],
+    ['dy', dy, rows * outF, `(rows, out) = (${rows}, ${outF})`],
+    ['dx', dx, rows * inF, `(rows, in) = (${rows}, ${inF})`],
+    ['dw', dw, inF * outF, `in·out = ${inF}·${outF}`],
+    ['db', db, outF, `(out) = (${outF})`],
+  ];
+  for (const [name, a, n, dims] of want) {
+    if (a && a.length < n) throw new Error(`linearBackward (wasm): ${name} has ${a.length} elements, needs ${dims} = ${n}`);
+  }
+  if ((rows * (inF + 2 * outF) + 2 * inF * outF) * 4 > 2 ** 32 - 2 ** 28) {
+    throw new Error(`linearBackward (wasm): operands of ${fmtBytes((rows * (inF + 2 * outF) + 2 * inF * outF) * 4)} do not fit in 32-bit WebAssembly memory`);
   }
 }
