@@ -128,8 +128,8 @@ export interface Backend {
    */
   attentionPackedForward(qkv: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult;
 
-  /** Gradient of attentionPackedForward: dqkv (B, T, 3·H·D) from dOut (B, T, H·D). */
-  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec): Float32Array;
+  /** Gradient of attentionPackedForward: writes every element of dqkv (B, T, 3·H·D) from dOut (B, T, H·D). */
+  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec, dqkv: Float32Array): void;
 
   /**
    * Per row of `cols` values (cross-entropy's logits): lse = log Σ_c e^(x_c) (as m + log Σ e^(x_c − m), m the

@@ -121,7 +121,9 @@ export function packedSelfAttention(qkv: Tensor, nHead: number, opts: AttentionO
   const be = getBackend();
   const res = be.attentionPackedForward(QKV, spec, returnWeights);
   const out = fromOp(op, res.out, [B, T, C], [qkv], (g, sink) => {
-    sink.add(qkv, be.attentionPackedBackward(QKV, res.out, res.lse, g, spec), true);
+    const dqkv = sink.alloc(QKV.length, false); // the backend writes every element
+    be.attentionPackedBackward(QKV, res.out, res.lse, g, spec, dqkv);
+    sink.add(qkv, dqkv, true);
   });
   return res.weights ? { out, weights: new Tensor(res.weights, [B, nHead, T, T]) } : { out };
 }

@@ -255,7 +255,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 
   return fromOp('linear', out, [...x.shape.slice(0, -1), outF], inputs, (g, sink) => {
     // dx = dy·op(W)ᵀ, dW = xᵀ·dy ('in_out') or dyᵀ·x ('out_in'), db = Σ_rows dy: one backend call, so dy
     // is handed over once for all three.
-    const dx = x.requiresGrad ? new Float32Array(x.size) : null;
+    const dx = x.requiresGrad ? sink.alloc(x.size, false) : null; // the backend writes every element
     const dW = weight.requiresGrad ? new Float32Array(weight.size) : null;
     const db = bias && bias.requiresGrad ? new Float32Array(outF) : null;
     const ls: LinearSpec = { rows, inF, outF, layout };

@@ -294,7 +294,7 @@ export function gelu(x: Tensor, approximate: 'tanh' | 'none' = 'tanh'): Tensor {
     const be = getBackend();
     be.geluTanh(X, out);
     return fromOp('gelu', out, x.shape, [x], (g, sink) => {
-      const gx = new Float32Array(n);
+      const gx = sink.alloc(n, false); // the backend writes every element
       be.geluTanhBackward(X, g, gx);
       sink.add(x, gx, true);
     });

@@ -130,7 +130,7 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   if (weight) inputs.push(weight);
   if (bias) inputs.push(bias);
   return fromOp('layerNorm', out, x.shape, inputs, (g, sink) => {
-    const gx = x.requiresGrad ? new Float32Array(X.length) : null;
+    const gx = x.requiresGrad ? sink.alloc(X.length, false) : null; // the backend writes every element
     // dw and db are computed even when not wanted: they come out of the same pass as dx.
     const gw = new Float32Array(C);
     const gb = new Float32Array(C);

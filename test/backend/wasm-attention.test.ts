@@ -85,8 +85,10 @@ function comparePacked(spec: AttentionSpec, seed: number, simd: 'relaxed' | 'bas
   assertClose(got.out, want.out, 1, 2e-5, `out, ${label}`);
   assertClose(got.lse, want.lse, maxAbs(want.lse), 2e-5, `lse, ${label}`);
   assertClose(got.weights!, want.weights!, 1, 2e-5, `weights, ${label}`);
-  const gWant = reference.attentionPackedBackward(qkv, want.out, want.lse, dOut, spec);
-  const gGot = be.attentionPackedBackward(qkv, want.out, want.lse, dOut, spec);
+  const gWant = new Float32Array(qkv.length);
+  reference.attentionPackedBackward(qkv, want.out, want.lse, dOut, spec, gWant);
+  const gGot = new Float32Array(qkv.length).fill(NaN); // every element must be written
+  be.attentionPackedBackward(qkv, want.out, want.lse, dOut, spec, gGot);
   assertClose(gGot, gWant, maxAbs(gWant), 5e-5, `dqkv, ${label}`);
 }
 

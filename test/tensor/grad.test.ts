@@ -290,6 +290,59 @@ forEachBackend(() => {
     }
   });
 
+  test('large tensors (gradient buffers recycled within the pass): directional derivatives match finite differences', () => {
+    // Three GPT-like blocks whose activations and gradients (64 × 96 = 6144 floats and more) are big enough
+    // for the backward pass to reuse buffers from block to block. For each leaf p and a random direction v,
+    // Σ ∇p·v must equal (L(p + εv) − L(p − εv)) / 2ε, with L = Σ out·w summed in float64.
+    const x = leaf([2, 32, 96], 400);
+    const params = [0, 1, 2].flatMap((i) => [
+      leaf([96, 288], 410 + i, -0.1, 0.1), leaf([96, 96], 420 + i, -0.1, 0.1), // c_attn, c_proj (in, out)
+      leaf([96, 192], 430 + i, -0.1, 0.1), leaf([192], 440 + i, -0.1, 0.1), leaf([192, 96], 450 + i, -0.1, 0.1), // mlp
+      leaf([96], 460 + i, 0.5, 1.5), leaf([96], 470 + i, -0.1, 0.1), // layer norm
+    ]);
+    const wOut = leaf([2, 32, 96], 480).detach().toFloat32Array();
+    const f = (): Tensor => {
+      let h = x;
+      for (let i = 0; i < 3; i++) {
+        const [wa, wp, w1, b1, w2, g, b] = params.slice(7 * i, 7 * i + 7) as Tensor[];
+        const a = T.packedSelfAttention(T.linear(T.layerNorm(h, g!, b!), wa!, null, 'in_out'), 4, { causal: true }).out;
+        h = T.add(h, T.linear(a, wp!, null, 'in_out'));
+        h = T.add(h, T.linear(T.gelu(T.linear(T.layerNorm(h, g!, b!), w1!, b1!, 'in_out')), w2!, null, 'in_out'));
+      }
+      return h;
+    };
+    const loss = (): number => {
+      const o = f().toFloat32Array();
+      let sum = 0;
+      for (let i = 0; i < o.length; i++) sum += o[i]! * wOut[i]!;
+      return sum;
+    };
+    f().backward(tensor(wOut, [2, 32, 96]));
+    const rng = new Rng(490);
+    for (const [i, p] of [x, ...params].entries()) {
+      const grad = p.grad!.toFloat32Array();
+      const data = p.data as Float32Array;
+      const v = Float32Array.from({ length: data.length }, () => rng.uniform() * 2 - 1);
+      let analytic = 0;
+      for (let j = 0; j < v.length; j++) analytic += grad[j]! * v[j]!;
+      // ε small enough that the softmax's curvature does not show (at 1e-2 it does, by a few %), large
+      // enough that float32 rounding of L stays far below the tolerance.
+      const eps = 1e-3;
+      const saved = data.slice();
+      // Writing into a parameter's storage: bump its version, as an optimizer step does (packed weights).
+      for (let j = 0; j < v.length; j++) data[j] = saved[j]! + eps * v[j]!;
+      p.version++;
+      const up = T.noGrad(loss);
+      for (let j = 0; j < v.length; j++) data[j] = saved[j]! - eps * v[j]!;
+      p.version++;
+      const down = T.noGrad(loss);
+      data.set(saved);
+      p.version++;
+      const numeric = (up - down) / (2 * eps);
+      assert.ok(Math.abs(numeric - analytic) <= 2e-2 * Math.max(1, Math.abs(analytic)), `leaf ${i}: Σ∇·v = ${analytic}, finite difference ${numeric}`);
+    }
+  });
+
   test('a composed expression: gradient accumulates over a tensor used several times', () => {
     const x = leaf([3, 4], 90);
     const w = leaf([4, 4], 91);

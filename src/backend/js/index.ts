@@ -243,12 +243,12 @@ export class JsBackend implements Backend {
   }
 
   /** dqkv (B, T, 3, H, D) from the split-head backward, packed the same way. */
-  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec): Float32Array {
+  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec, dqkv: Float32Array): void {
     const [q, k, v] = unpackHeads(qkv, spec, 3);
     const [o] = unpackHeads(out, spec, 1);
     const [g] = unpackHeads(dOut, spec, 1);
     const { dq, dk, dv } = this.attentionBackward(q!, k!, v!, o!, lse, g!, spec);
-    return packHeads([dq, dk, dv], spec);
+    dqkv.set(packHeads([dq, dk, dv], spec));
   }
 
   /**

@@ -103,12 +103,11 @@ export class WasmAttention {
     return { dq, dk, dv };
   }
 
-  /** Gradient of forwardPacked: dqkv (B, T, 3C) from dOut (B, T, C). */
-  backwardPacked(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec): Float32Array {
-    checkPackedSpec('attentionPackedBackward', spec, { qkv, out, dOut, lse });
-    const dqkv = new Float32Array(qkv.length);
+  /** Gradient of forwardPacked: dqkv (B, T, 3C) from dOut (B, T, C), every element written. */
+  backwardPacked(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec, dqkv: Float32Array): void {
+    checkPackedSpec('attentionPackedBackward', spec, { qkv, out, dOut, lse, dqkv });
+    if (spec.batch * spec.heads === 0 || spec.tk === 0) dqkv.fill(0);
     this.runBackward(spec, packedPlacement(qkv, spec), out, lse, dOut, [dqkv]);
-    return dqkv;
   }
 
   private runForward(spec: AttentionSpec, p: Placement, returnWeights: boolean): AttentionForwardResult {
@@ -241,6 +240,7 @@ function checkPackedSpec(op: string, spec: AttentionSpec, arrays: Record<string,
   const C = H * D;
   const want: Record<string, [number, string]> = {
     qkv: [B * T * 3 * C, `(B, T, 3·H·D) = (${B}, ${T}, ${3 * C})`],
+    dqkv: [B * T * 3 * C, `(B, T, 3·H·D) = (${B}, ${T}, ${3 * C})`],
     out: [B * T * C, `(B, T, H·D) = (${B}, ${T}, ${C})`],
     dOut: [B * T * C, `(B, T, H·D) = (${B}, ${T}, ${C})`],
     lse: [B * H * T, `(B, H, T) = (${B}, ${H}, ${T})`],

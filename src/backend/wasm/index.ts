@@ -109,8 +109,8 @@ export class WasmBackend implements Backend {
     return this.attn.forwardPacked(qkv, spec, returnWeights);
   }
 
-  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec): Float32Array {
-    return this.attn.backwardPacked(qkv, out, lse, dOut, spec);
+  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec, dqkv: Float32Array): void {
+    this.attn.backwardPacked(qkv, out, lse, dOut, spec, dqkv);
   }
 
   logSoftmaxRows(x: Float32Array, spec: RowsSpec, lse: Float32Array, sumX: Float32Array, probs: Float32Array | null): void {
