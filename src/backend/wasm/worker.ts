@@ -9,6 +9,9 @@
 import { instantiateKernels } from './kernels.js';
 import { CTRL, CTRL_WORDS, MAX_ARGS, SPIN_MS, runTasks, spinWhileEqual, taskTable, type WorkerInit } from './pool.js';
 
+/** A sleeping worker re-reads the job generation at least this often (ms). */
+const WAKE_CHECK_MS = 50;
+
 export function runWorker(init: WorkerInit): void {
   const ctrl = new Int32Array(init.memory.buffer, init.ctrlPtr, CTRL_WORDS);
   let table: ReturnType<typeof taskTable>;
@@ -24,7 +27,9 @@ export function runWorker(init: WorkerInit): void {
   let seen = 0;
   Atomics.add(ctrl, CTRL.STARTED, 1);
   for (;;) {
-    if (!spinWhileEqual(ctrl, CTRL.GEN, seen, SPIN_MS)) Atomics.wait(ctrl, CTRL.GEN, seen);
+    // The sleep has a time limit so that a wake-up that never arrives (seen under a CPU profiler, whose
+    // signals interrupt futex waits) costs at most WAKE_CHECK_MS instead of hanging the pool.
+    if (!spinWhileEqual(ctrl, CTRL.GEN, seen, SPIN_MS)) Atomics.wait(ctrl, CTRL.GEN, seen, WAKE_CHECK_MS);
     const gen = Atomics.load(ctrl, CTRL.GEN);
     if (gen === seen) continue;
     seen = gen;
