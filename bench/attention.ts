@@ -7,6 +7,9 @@
 //   → heads: (B, T, nh, hs) → transpose → (B, nh, T, hs)
 //   → causal scaled-dot-product attention → (B, nh, T, hs) → back to (B, T, C) → c_proj (C → C)
 // and then the backward pass of sum(out · g) for a fixed random g (so every gradient is a real one).
+// attn runs the block as its GPT does: packedSelfAttention reads q, k, v for every head straight out of
+// c_attn's (B, T, 3C) output and writes (B, T, C) for c_proj, so the split/transpose/merge steps above are
+// done by the kernel's addressing, not by copies.
 // One timed unit is forward + backward; the value is milliseconds per unit (median), lower is better.
 //
 // Cases: attn-b12-t64-c128 (4 heads of 32) and attn-b16-t256-c384 (6 heads of 64, the nanoGPT
@@ -46,14 +49,11 @@ function makeBlock(c: Case, rng: Rng): { x: Tensor; wAttn: Tensor; bAttn: Tensor
 }
 
 function forwardBackward(c: Case, p: ReturnType<typeof makeBlock>): void {
-  const { B, T: Tt, C, nh } = c;
-  const hs = C / nh;
+  const { nh } = c;
   for (const t of [p.x, p.wAttn, p.bAttn, p.wProj, p.bProj]) t.grad = null;
   const qkv = T.linear(p.x, p.wAttn, p.bAttn, 'in_out'); // (B, T, 3C)
-  const [q, k, v] = T.split(qkv, C, 2).map((t) => T.transpose(T.reshape(t, [B, Tt, nh, hs]), 1, 2)); // (B, nh, T, hs)
-  const { out } = T.scaledDotProductAttention(q!, k!, v!, { causal: true }); // (B, nh, T, hs)
-  const merged = T.reshape(T.transpose(out, 1, 2), [B, Tt, C]); // (B, T, C)
-  const y = T.linear(merged, p.wProj, p.bProj, 'in_out'); // (B, T, C)
+  const { out } = T.packedSelfAttention(qkv, nh, { causal: true }); // (B, T, C), heads side by side
+  const y = T.linear(out, p.wProj, p.bProj, 'in_out'); // (B, T, C)
   T.sum(T.mul(y, p.g)).backward();
 }
 
