@@ -7,9 +7,13 @@
 // memory, packing B, the multiply, copying C out. Extra attn rows show the same call with B packed once
 // (a weight, MatmulSpec.bVersion), and how many ms of the call are the copies in and out.
 //
+// Context: the f32x4 multiply-add peak of one core as WebAssembly sees it (kernels/peak.ts: ten independent
+// multiply-add chains, no memory traffic) is measured first, and each 1-thread attn row says what share of it
+// the whole call reaches. No GEMM written in WebAssembly can pass that line on this machine.
+//
 // Peers: tfjs-wasm runs one thread in Node (its threaded build needs a browser), so its row says threads 1.
 // OpenBLAS runs through /usr/bin/python3 with NumPy, with OPENBLAS_NUM_THREADS set per row.
-import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
+import { createWasmBackend, type KernelVariant, type WasmBackend } from '../src/backend/wasm/index.js';
 import type { MatmulSpec } from '../src/backend/backend.js';
 import { nodePlatform } from '../src/platform/node.js';
 import { newReport, report, runPython, timeIt, wantJson, type BenchReport } from './_common.js';
@@ -31,8 +35,28 @@ function random(n: number): Float32Array {
   return a;
 }
 
+/**
+ * GFLOP/s of kernels/peak.ts's fma_peak on this thread: 80 flops per iteration, the best of 5 runs of
+ * 2·10⁷ iterations (~30 ms each).
+ */
+function fmaPeak(variant: KernelVariant): number {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const exports = new WebAssembly.Instance(nodePlatform.loadKernels(variant), { env: { memory } }).exports;
+  const fn = exports['fma_peak'];
+  if (typeof fn !== 'function') throw new Error('the kernel module has no fma_peak export; rebuild with `npm run build`');
+  const iters = 2e7;
+  fn(1e5); // compile and warm up
+  let best = Infinity;
+  for (let i = 0; i < 5; i++) {
+    const t = performance.now();
+    fn(iters);
+    best = Math.min(best, performance.now() - t);
+  }
+  return (iters * 80) / (best * 1e6);
+}
+
 /** attn's rows for one case and thread count: the plain call, the call with B cached, and the copies. */
-async function benchAttn(r: BenchReport, c: [number, number, number], backend: WasmBackend): Promise<void> {
+async function benchAttn(r: BenchReport, c: [number, number, number], backend: WasmBackend, peak: number): Promise<void> {
   const [m, n, k] = c;
   const threads = backend.threads;
   const a = random(m * k);
@@ -40,7 +64,9 @@ async function benchAttn(r: BenchReport, c: [number, number, number], backend: W
   const out = new Float32Array(m * n);
   const spec: MatmulSpec = { batch: 1, m, n, k, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false };
   const ms = await timeIt(() => backend.matmul(a, b, out, spec));
-  r.rows.push({ case: caseName(c), impl: 'attn', threads, value: gflops(c, ms), unit: 'GFLOP/s', note: `wasm ${backend.variant}` });
+  const rate = gflops(c, ms);
+  const share = threads === 1 ? `; ${((100 * rate) / peak).toFixed(0)} % of the ${peak.toFixed(1)} GFLOP/s f32x4 multiply-add peak` : '';
+  r.rows.push({ case: caseName(c), impl: 'attn', threads, value: rate, unit: 'GFLOP/s', note: `wasm ${backend.variant}${share}` });
 
   const weightSpec: MatmulSpec = { ...spec, bVersion: 1 };
   const msWeight = await timeIt(() => backend.matmul(a, b, out, weightSpec));
@@ -123,11 +149,12 @@ function benchOpenBlas(r: BenchReport, c: [number, number, number], threads: num
 // run shifts one case's rows together rather than one implementation's.
 const r = newReport('matmul');
 const backends = THREADS.map((threads) => createWasmBackend(nodePlatform, { threads }));
+const peak = fmaPeak(backends[0]!.variant);
 const tfjs = await loadTfjs();
 if (!tfjs) r.missing!.push('tfjs-wasm');
 let numpy = true;
 for (const c of CASES) {
-  for (const backend of backends) await benchAttn(r, c, backend);
+  for (const backend of backends) await benchAttn(r, c, backend, peak);
   if (tfjs) await benchTfjs(r, c, tfjs);
   for (const threads of THREADS) if (numpy) numpy = benchOpenBlas(r, c, threads);
 }

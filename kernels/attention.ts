@@ -335,6 +335,34 @@ function rowDots4(a0: usize, a1: usize, a2: usize, a3: usize, b0: usize, b1: usi
   return v;
 }
 
+/**
+ * Attention dropout's mask for 4 query rows and key j: lane r is 1/(1 − p) when probability (row r, j) is kept,
+ * else 0. rowBase lane r = (row index)·Tk + hash(seed), so rowBase + j is the probability's flat index plus
+ * the seed hash; it is kept when lowbias32 of that is ≥ threshold (unsigned), exactly as dropKeeps in
+ * src/backend/backend.ts computes it.
+ */
+// @ts-ignore: decorator
+@inline function dropMask4(rowBase: v128, j: i32, threshold: v128, keepScale: v128): v128 {
+  let x = i32x4.add(rowBase, i32x4.splat(j));
+  x = v128.xor(x, i32x4.shr_u(x, 16));
+  x = i32x4.mul(x, i32x4.splat(0x7feb352d));
+  x = v128.xor(x, i32x4.shr_u(x, 15));
+  x = i32x4.mul(x, i32x4.splat(<i32>0x846ca68b));
+  x = v128.xor(x, i32x4.shr_u(x, 16));
+  return v128.and(i32x4.ge_u(x, threshold), keepScale);
+}
+
+/** [row(i0)·tk + seedHash, …, row(i0 + 3)·tk + seedHash] for the mask: row(i) = bh·tq + i. */
+// @ts-ignore: decorator
+@inline function dropRowBase(bh: i32, tq: i32, tk: i32, i0: i32, seedHash: i32): v128 {
+  const r0 = (bh * tq + i0) * tk + seedHash;
+  let v = i32x4.splat(r0);
+  v = i32x4.replace_lane(v, 1, r0 + tk);
+  v = i32x4.replace_lane(v, 2, r0 + 2 * tk);
+  v = i32x4.replace_lane(v, 3, r0 + 3 * tk);
+  return v;
+}
+
 /** Address of row min(i0 + r, i0 + nr − 1) of rows `stride` bytes apart: dummy rows re-read the last real row. */
 // @ts-ignore: decorator
 @inline function rowPtr(base: usize, i0: i32, r: i32, nr: i32, stride: usize): usize {
@@ -354,7 +382,9 @@ function rowDots4(a0: usize, a1: usize, a2: usize, a3: usize, b0: usize, b1: usi
  * Task t of the forward pass: rows [c·qChunk, (c+1)·qChunk) of head bh, for t = bh·chunks + c.
  * Writes out (B, H, Tq, D), lse (B, H, Tq) and, when weights ≠ 0, the probabilities (B, H, Tq, Tk); lse and
  * weights are contiguous. mask: keyMask (B, Tk) bytes, or 0. Layouts (strides in floats): q by
- * (qB, qH, qR), k and v by (kB, kH, kR), out by (oB, oH, oR).
+ * (qB, qH, qR), k and v by (kB, kH, kR), out by (oB, oH, oR). dropThreshold ≠ 0: attention dropout (see
+ * dropMask4): the running sum l uses the probabilities before dropout (lse is the softmax's), the output the
+ * dropped and rescaled ones.
  */
 export function attention_forward_task(
   t: i32, thread: i32,
@@ -362,6 +392,7 @@ export function attention_forward_task(
   heads: i32, tq: i32, tk: i32, d: i32, scale: f32, causal: i32, window: i32, qChunk: i32,
   scratch: usize, scratchStride: i32,
   qB: i32, qH: i32, qR: i32, kB: i32, kH: i32, kR: i32, oB: i32, oH: i32, oR: i32,
+  dropThreshold: i32, dropScale: f32, seedHash: i32,
 ): void {
   const chunks = (tq + qChunk - 1) / qChunk;
   const bh = t / chunks;
@@ -392,6 +423,9 @@ export function attention_forward_task(
     const hi = boundsHi(i0, nr, off, causal, tk);
     const jlo = keyLo(i0 + off, window); // bounds grow with i: the block sees [lo(first row), hi(last row)]
     const jhi = keyHi(i0 + nr - 1 + off, causal, tk) + 1;
+    const rowBase = dropRowBase(bh, tq, tk, i0, seedHash);
+    const thr = i32x4.splat(dropThreshold);
+    const keepScale = f32x4.splat(dropScale);
 
     let m = ninf; // running max per row
     let l = zero; // running Σ exp(s − m) per row
@@ -410,8 +444,8 @@ export function attention_forward_task(
       for (let jj = 0; jj < nk; jj++) {
         const ps = S + (<usize>jj << 4);
         const pr = exp4(f32x4.sub(v128.load(ps), mUse)); // p = exp(s − m')
-        v128.store(ps, pr);
         sum = f32x4.add(sum, pr);
+        v128.store(ps, dropThreshold != 0 ? f32x4.mul(pr, dropMask4(rowBase, j0 + jj, thr, keepScale)) : pr);
       }
       l = madd(l, corr, sum); // l' = l·exp(m − m') + Σ p
       m = mNew;
@@ -492,6 +526,7 @@ export function attention_backward_task(
   heads: i32, tq: i32, tk: i32, d: i32, scale: f32, causal: i32, window: i32,
   scratch: usize, scratchStride: i32,
   qB: i32, qH: i32, qR: i32, kB: i32, kH: i32, kR: i32, oB: i32, oH: i32, oR: i32,
+  dropThreshold: i32, dropScale: f32, seedHash: i32,
 ): void {
   const bh = t;
   const b = bh / heads;
@@ -511,6 +546,8 @@ export function attention_backward_task(
   const maskRow = mask != 0 ? mask + <usize>b * <usize>tk : 0;
   const off = tk - tq;
   const scaleVec = f32x4.splat(scale);
+  const thr = i32x4.splat(dropThreshold);
+  const keepScale = f32x4.splat(dropScale);
 
   for (let i = 0; i < tq; i++) memory.fill(dqHead + <usize>i * qLd, 0, rowBytes);
   for (let j = 0; j < tk; j++) {
@@ -564,11 +601,24 @@ export function attention_backward_task(
         v128.store(ps, exp4(f32x4.sub(v128.load(ps), lseVec))); // p_ij
       }
       scores4(g0, g1, g2, g3, vRows, kLd, d, nkv, T, 1); // dp_ij = dOut_i · v_j
-      for (let jj = 0; jj < nkv; jj++) {
-        const pt = T + (<usize>jj << 4);
-        const p = v128.load(S + (<usize>jj << 4));
-        // scale · ds_ij = scale · p_ij (dp_ij − Δ_i)
-        v128.store(pt, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(pt), delta)), scaleVec));
+      if (dropThreshold == 0) {
+        for (let jj = 0; jj < nkv; jj++) {
+          const pt = T + (<usize>jj << 4);
+          const p = v128.load(S + (<usize>jj << 4));
+          // scale · ds_ij = scale · p_ij (dp_ij − Δ_i)
+          v128.store(pt, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(pt), delta)), scaleVec));
+        }
+      } else {
+        // With dropout m_ij (0 or 1/(1 − p)): dp_ij = m_ij (dOut_i · v_j), and dv takes p̃ = p·m.
+        const rowBase = dropRowBase(bh, tq, tk, i0, seedHash);
+        for (let jj = 0; jj < nkv; jj++) {
+          const pt = T + (<usize>jj << 4);
+          const ps = S + (<usize>jj << 4);
+          const p = v128.load(ps);
+          const mk = dropMask4(rowBase, ja + jj, thr, keepScale);
+          v128.store(pt, f32x4.mul(f32x4.mul(p, f32x4.sub(f32x4.mul(v128.load(pt), mk), delta)), scaleVec));
+          v128.store(ps, f32x4.mul(p, mk));
+        }
       }
       keysAxpy(S, nkv, g0, g1, g2, g3, d, dvHead + <usize>ja * kLd, kLd); // dv_j += Σ_i p_ij dOut_i
       keysAxpy(T, nkv, q0, q1, q2, q3, d, dkHead + <usize>ja * kLd, kLd); // dk_j += Σ_i scale·ds_ij q_i

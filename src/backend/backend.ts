@@ -55,6 +55,34 @@ export interface AttentionSpec {
   window: number;
   /** (B, Tk), 1 = attend, 0 = padding. Omitted = every key is real. */
   keyMask?: Uint8Array;
+  /**
+   * Attention dropout (training): each probability p_ij is dropped with probability `p` and the survivors
+   * are scaled by 1/(1 − p). Which ones is decided by dropKeeps(seed, index) below, a hash of the
+   * probability's index, so the backward pass (and every backend) rebuilds exactly the forward's mask with
+   * nothing stored. lse and the returned weights are those before dropout.
+   */
+  dropout?: { p: number; seed: number };
+}
+
+/**
+ * The attention dropout mask: probability (b, h, i, j) with flat index ((b·H + h)·Tq + i)·Tk + j is kept when
+ * the 32-bit hash of (index, seed) is at least the threshold p·2³². The hash is "lowbias32" (Chris
+ * Wellons' integer hash, two multiply-xorshift rounds) of index + hash(seed), which kernels/attention.ts
+ * computes four lanes at a time with the same 32-bit integer arithmetic.
+ */
+export function dropThreshold(p: number): number {
+  return Math.min(0xffffffff, Math.floor(p * 4294967296)) >>> 0;
+}
+export function lowbias32(x: number): number {
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return x >>> 0;
+}
+export function dropKeeps(seedHash: number, index: number, threshold: number): boolean {
+  return lowbias32((index + seedHash) >>> 0) >= threshold;
 }
 
 export interface AttentionForwardResult {
@@ -164,4 +192,11 @@ export interface Backend {
     gw: Float32Array,
     gb: Float32Array,
   ): void;
+}
+
+/** An attention call's dropout in the form the mask takes (seed hashed once), or null for none. */
+export function dropoutOf(spec: AttentionSpec): { seedHash: number; threshold: number; scale: number } | null {
+  const d = spec.dropout;
+  if (!d || !(d.p > 0)) return null;
+  return { seedHash: lowbias32(d.seed >>> 0), threshold: dropThreshold(d.p), scale: 1 / (1 - d.p) };
 }

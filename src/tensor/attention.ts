@@ -6,14 +6,12 @@
 // Masks: `causal` hides future keys, `window` hides keys more than window−1 positions back, `keyMask`
 // (B, Tk) hides padding. Query i sits at absolute position Tk − Tq + i, so with a KV cache holding Tk keys
 // the Tq new queries are the last Tq positions. A query that sees no key gets a zero output.
+//
+// Attention dropout (dropoutP > 0, training) is fused too: the backend drops probabilities by a hash of their
+// index and a seed drawn from the generator, so backward rebuilds the same mask without storing it.
 import { getBackend, type AttentionSpec } from '../backend/index.js';
-import { visibleKeys } from '../backend/js/index.js';
 import { fromOp } from './autograd.js';
-import { matmul } from './matmul.js';
-import { maskedFill, mul } from './ops_elementwise.js';
-import { dropout, softmax } from './ops_nn.js';
-import { transpose } from './ops_shape.js';
-import type { Rng } from './rng.js';
+import { getDefaultRng, type Rng } from './rng.js';
 import { expectFloat, fmtShape, readContiguous } from './shape.js';
 import { Tensor } from './tensor.js';
 
@@ -28,7 +26,7 @@ export interface AttentionOptions {
   scale?: number;
   /** Also return the attention probabilities (B, H, Tq, Tk) for inspection (no gradient flows through them). */
   returnWeights?: boolean;
-  /** Dropout on the probabilities (training). > 0 takes a composed, slower path. */
+  /** Dropout on the probabilities (training), fused into the kernel; the returned weights are before dropout. */
   dropoutP?: number;
   /** Generator for dropoutP; defaults to the global one. */
   rng?: Rng;
@@ -69,7 +67,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   const spec: AttentionSpec = { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale, causal, window };
   if (opts.keyMask !== undefined) spec.keyMask = keyMaskArray(opts.keyMask, B, Tk);
 
-  if (dropoutP > 0) return composedAttention(q, k, v, spec, returnWeights, dropoutP, opts.rng);
+  if (dropoutP > 0) spec.dropout = { p: dropoutP, seed: (opts.rng ?? getDefaultRng()).uint32() };
 
   const Q = readContiguous(q) as Float32Array;
   const K = readContiguous(k) as Float32Array;
@@ -104,18 +102,12 @@ export function packedSelfAttention(qkv: Tensor, nHead: number, opts: AttentionO
   }
   const D = C / nHead;
   const { causal = false, window = 0, returnWeights = false, dropoutP = 0 } = opts;
-  if (dropoutP > 0) {
-    // Attention dropout takes the composed path, which works on split heads.
-    const heads = (t: Tensor) => t.reshape(B, T, nHead, D).transpose(1, 2); // (B, nh, T, hs)
-    const split = [0, 1, 2].map((i) => heads(qkv.slice(2, i * C, (i + 1) * C)));
-    const r = scaledDotProductAttention(split[0]!, split[1]!, split[2]!, opts);
-    const out = r.out.transpose(1, 2).reshape(B, T, C);
-    return r.weights ? { out, weights: r.weights } : { out };
-  }
+  if (!(dropoutP >= 0 && dropoutP < 1)) throw new RangeError(`${op}: dropoutP must be in [0, 1), got ${dropoutP}`);
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   if (!Number.isInteger(window) || window < 0) throw new RangeError(`${op}: window must be a non-negative integer, got ${window}`);
   const spec: AttentionSpec = { batch: B, heads: nHead, tq: T, tk: T, headDim: D, scale, causal, window };
   if (opts.keyMask !== undefined) spec.keyMask = keyMaskArray(opts.keyMask, B, T);
+  if (dropoutP > 0) spec.dropout = { p: dropoutP, seed: (opts.rng ?? getDefaultRng()).uint32() };
 
   const QKV = readContiguous(qkv) as Float32Array;
   const be = getBackend();
@@ -142,25 +134,4 @@ function keyMaskArray(mask: Uint8Array | Tensor, B: number, Tk: number): Uint8Ar
   const out = new Uint8Array(m.length);
   for (let i = 0; i < m.length; i++) out[i] = m[i] !== 0 ? 1 : 0;
   return out;
-}
-
-/**
- * The same attention spelled out with ops, for attention dropout:
- *   s = scale·q·kᵀ (B, H, Tq, Tk) → hide masked keys with −∞ → softmax → dropout → ·v (B, H, Tq, D)
- */
-function composedAttention(q: Tensor, k: Tensor, v: Tensor, spec: AttentionSpec, returnWeights: boolean, p: number, rng?: Rng): AttentionResult {
-  const { batch: B, tq: Tq, tk: Tk } = spec;
-  const hidden = new Uint8Array(B * Tq * Tk); // (B, 1, Tq, Tk), 1 = masked out
-  const visible = new Uint8Array(Tk);
-  for (let b = 0; b < B; b++) {
-    for (let i = 0; i < Tq; i++) {
-      visibleKeys(spec, b, i, visible);
-      for (let j = 0; j < Tk; j++) hidden[(b * Tq + i) * Tk + j] = visible[j] ? 0 : 1;
-    }
-  }
-  const mask = new Tensor(new Int32Array(hidden), [B, 1, Tq, Tk]);
-  const scores = mul(matmul(q, transpose(k, -2, -1)), spec.scale); // (B, H, Tq, Tk)
-  const probs = softmax(maskedFill(scores, mask, -Infinity), -1); // fully masked rows → 0
-  const out = matmul(dropout(probs, p, rng ? { rng } : {}), v); // (B, H, Tq, D)
-  return returnWeights ? { out, weights: probs.detach() } : { out };
 }

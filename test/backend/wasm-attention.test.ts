@@ -4,7 +4,7 @@
 // builds with 1 and 2 threads. Plus one case worked out by hand from the softmax formula.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { AttentionSpec } from '../../src/backend/backend.js';
+import { dropKeeps, dropThreshold, lowbias32, type AttentionSpec } from '../../src/backend/backend.js';
 import { assertClose, maxAbs, randomArray, reference, rng, wasmBackend, wasmConfigs } from './_wasm.js';
 
 // [B, H, Tq, Tk, D]: odd sizes around the kernel's blocks (4 query rows, 64 keys, 4 floats of D).
@@ -19,8 +19,8 @@ const shapes: [number, number, number, number, number][] = [
   [1, 2, 1, 65, 12], // one query, one key past a key block
 ];
 
-type MaskKind = 'none' | 'causal' | 'window' | 'causal+window' | 'padding' | 'causal+padding' | 'everything';
-const maskKinds: MaskKind[] = ['none', 'causal', 'window', 'causal+window', 'padding', 'causal+padding', 'everything'];
+type MaskKind = 'none' | 'causal' | 'window' | 'causal+window' | 'padding' | 'causal+padding' | 'dropout' | 'causal+dropout' | 'everything';
+const maskKinds: MaskKind[] = ['none', 'causal', 'window', 'causal+window', 'padding', 'causal+padding', 'dropout', 'causal+dropout', 'everything'];
 
 function makeSpec(shape: [number, number, number, number, number], kind: MaskKind, next: () => number): AttentionSpec {
   const [B, H, Tq, Tk, D] = shape;
@@ -36,6 +36,7 @@ function makeSpec(shape: [number, number, number, number, number], kind: MaskKin
     if (B > 1) mask.fill(0, (B - 1) * Tk, B * Tk);
     spec.keyMask = mask;
   }
+  if (kind.includes('dropout') || kind === 'everything') spec.dropout = { p: 0.3, seed: Math.floor(next() * 2 ** 32) };
   return spec;
 }
 
@@ -115,6 +116,34 @@ for (const { label, simd, threads } of wasmConfigs()) {
     }
   });
 }
+
+describe('attention dropout', () => {
+  test('drops a fraction p of the probabilities, and averages (inverted dropout) to the output without it', () => {
+    // The mask itself: over 10⁵ indices the kept fraction is 1 − p within 1 %.
+    const seedHash = lowbias32(12345);
+    for (const p of [0.1, 0.5]) {
+      const threshold = dropThreshold(p);
+      let kept = 0;
+      for (let i = 0; i < 100_000; i++) if (dropKeeps(seedHash, i, threshold)) kept++;
+      assert.ok(Math.abs(kept / 100_000 - (1 - p)) < 0.01, `p = ${p}: kept ${kept / 1000} %`);
+    }
+    // E[out with dropout] = out without: the mean over 400 seeds is within a few % of the undropped output.
+    const be = wasmBackend(wasmConfigs()[0]!.simd, 1);
+    const next = rng(11);
+    const spec: AttentionSpec = { batch: 1, heads: 2, tq: 6, tk: 6, headDim: 8, scale: 0.35, causal: true, window: 0 };
+    const q = randomArray(96, next), k = randomArray(96, next), v = randomArray(96, next);
+    const plain = be.attentionForward(q, k, v, spec, false).out;
+    const mean = new Float64Array(plain.length);
+    const n = 400;
+    for (let s = 0; s < n; s++) {
+      const r = be.attentionForward(q, k, v, { ...spec, dropout: { p: 0.2, seed: 1000 + s } }, false);
+      if (s === 0) assert.ok(r.out.some((x, i) => Math.abs(x - plain[i]!) > 1e-3), 'dropout changes the output');
+      r.out.forEach((x, i) => (mean[i]! += x / n));
+    }
+    // Each output is an average of ≤ 6 values of v (|v| ≤ 1); the spread of one dropped sample is ~0.5/√n.
+    assertClose(Float32Array.from(mean), plain, 1, 0.08, 'mean over seeds vs no dropout');
+  });
+});
 
 describe('attention, wasm specifics', () => {
   const be = wasmBackend(wasmConfigs()[0]!.simd, 2);

@@ -6,6 +6,7 @@
 //
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
 import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, LinearSpec, MatmulSpec, RowsSpec } from '../backend.js';
+import { dropKeeps, dropoutOf } from '../backend.js';
 
 export class JsBackend implements Backend {
   readonly name = 'js';
@@ -94,6 +95,7 @@ export class JsBackend implements Backend {
     returnWeights: boolean,
   ): AttentionForwardResult {
     const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale } = spec;
+    const drop = dropoutOf(spec);
     const out = new Float32Array(B * H * Tq * D); // (B, H, Tq, D)
     const lse = new Float32Array(B * H * Tq); // (B, H, Tq)
     const weights = returnWeights ? new Float32Array(B * H * Tq * Tk) : undefined; // (B, H, Tq, Tk)
@@ -127,12 +129,13 @@ export class JsBackend implements Backend {
           for (let j = 0; j < Tk; j++) if (visible[j]) sum += Math.exp(s[j] - mx);
           const l = mx + Math.log(sum);
           lse[row] = l;
-          // out_i = Σ_j p_j v_j
+          // out_i = Σ_j p_j v_j  (with dropout, p_j · keep_ij / (1 − p_drop))
           const oRow = row * D;
           for (let j = 0; j < Tk; j++) {
             if (!visible[j]) continue;
-            const p = Math.exp(s[j] - l);
+            let p = Math.exp(s[j] - l);
             if (weights) weights[row * Tk + j] = p;
+            if (drop) p *= dropKeeps(drop.seedHash, row * Tk + j, drop.threshold) ? drop.scale : 0;
             const vRow = kvBase + j * D;
             for (let d = 0; d < D; d++) out[oRow + d] += p * v[vRow + d];
           }
@@ -150,7 +153,9 @@ export class JsBackend implements Backend {
    *   Δ_i   = Σ_j p_ij dp_ij = dOut_i · out_i          (the softmax backward's row term)
    *   ds_ij = p_ij (dp_ij - Δ_i)
    *   dq_i += scale · Σ_j ds_ij k_j ;  dk_j += scale · ds_ij q_i
-   * Rows that saw no key (lse = -Infinity) contribute nothing.
+   * Rows that saw no key (lse = -Infinity) contribute nothing. With dropout (mask m_ij = keep/(1 − p_drop),
+   * p̃ = p·m the probabilities the forward used): dv_j += p̃_ij dOut_i, dp_ij = m_ij (dOut_i · v_j), and Δ_i
+   * is still dOut_i · out_i.
    */
   attentionBackward(
     q: Float32Array,
@@ -162,6 +167,7 @@ export class JsBackend implements Backend {
     spec: AttentionSpec,
   ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
     const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale } = spec;
+    const drop = dropoutOf(spec);
     const dq = new Float32Array(B * H * Tq * D); // (B, H, Tq, D)
     const dk = new Float32Array(B * H * Tk * D); // (B, H, Tk, D)
     const dv = new Float32Array(B * H * Tk * D); // (B, H, Tk, D)
@@ -191,9 +197,10 @@ export class JsBackend implements Backend {
               dp += dOut[qRow + d] * v[kRow + d];
             }
             const p = Math.exp(scale * dot - l);
-            const ds = p * (dp - delta) * scale; // includes the scale of s = scale · q·k
+            const m = drop ? (dropKeeps(drop.seedHash, row * Tk + j, drop.threshold) ? drop.scale : 0) : 1;
+            const ds = p * (m * dp - delta) * scale; // includes the scale of s = scale · q·k
             for (let d = 0; d < D; d++) {
-              dv[kRow + d] += p * dOut[qRow + d];
+              dv[kRow + d] += p * m * dOut[qRow + d];
               dq[qRow + d] += ds * k[kRow + d];
               dk[kRow + d] += ds * q[qRow + d];
             }
@@ -520,3 +527,4 @@ function packHeads(parts: Float32Array[], spec: AttentionSpec): Float32Array {
   }
   return x;
 }
+

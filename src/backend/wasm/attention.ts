@@ -9,7 +9,7 @@
 //
 // Shape letters: B batch, H heads, Tq query length, Tk key length, D head size.
 
-import type { AttentionForwardResult, AttentionSpec } from '../backend.js';
+import { dropoutOf, type AttentionForwardResult, type AttentionSpec } from '../backend.js';
 import type { KernelExports } from './kernels.js';
 import { Layout, WasmHeap, WorkArea } from './heap.js';
 import type { ThreadPool } from './pool.js';
@@ -62,6 +62,12 @@ function packedPlacement(qkv: Float32Array, spec: AttentionSpec): Placement {
 }
 
 const strideArgs = (p: Placement): number[] => [p.qS.b, p.qS.h, p.qS.r, p.kS.b, p.kS.h, p.kS.r, p.oS.b, p.oS.h, p.oS.r];
+
+/** The kernels' dropout arguments: threshold (0 = none), 1/(1 − p), seed hash (see dropKeeps). */
+function dropArgs(spec: AttentionSpec): number[] {
+  const d = dropoutOf(spec);
+  return d ? [d.threshold, d.scale, d.seedHash] : [0, 1, 0];
+}
 
 export class WasmAttention {
   /** Below this many flops a call runs on the calling thread alone (tests set 0 to force the pool). */
@@ -148,7 +154,7 @@ export class WasmAttention {
         at(p.q), at(p.k), at(p.v), base + outOff, base + lseOff, weights ? base + wOff : 0,
         spec.keyMask ? base + maskOff : 0,
         H, Tq, Tk, D, spec.scale, spec.causal ? 1 : 0, spec.window, qChunk, base + scratchOff, scratchStride,
-        ...strideArgs(p),
+        ...strideArgs(p), ...dropArgs(spec),
       ],
       parallel,
     );
@@ -196,7 +202,7 @@ export class WasmAttention {
         at(p.q), at(p.k), at(p.v), base + oOff, base + lseOff, base + gOff,
         gradAt(p.q), gradAt(p.k), gradAt(p.v), spec.keyMask ? base + maskOff : 0,
         H, Tq, Tk, D, spec.scale, spec.causal ? 1 : 0, spec.window, base + scratchOff, scratchStride,
-        ...strideArgs(p),
+        ...strideArgs(p), ...dropArgs(spec),
       ],
       parallel,
     );
@@ -220,6 +226,9 @@ function checkSpec(op: string, spec: AttentionSpec, arrays: Record<string, Float
     throw new Error(`${op} (wasm): tq=${Tq} > tk=${Tk}; queries sit at positions tk − tq + i, so there must be at least as many keys as queries`);
   }
   if (!Number.isFinite(scale)) throw new Error(`${op} (wasm): spec.scale must be a finite number, got ${scale}`);
+  if (spec.dropout && !(spec.dropout.p >= 0 && spec.dropout.p < 1)) {
+    throw new Error(`${op} (wasm): spec.dropout.p must be in [0, 1), got ${spec.dropout.p}`);
+  }
   const want: Record<string, number> = { q: B * H * Tq * D, k: B * H * Tk * D, v: B * H * Tk * D, out: B * H * Tq * D, dOut: B * H * Tq * D, lse: B * H * Tq };
   const dims: Record<string, string> = { q: '(B, H, Tq, D)', k: '(B, H, Tk, D)', v: '(B, H, Tk, D)', out: '(B, H, Tq, D)', dOut: '(B, H, Tq, D)', lse: '(B, H, Tq)' };
   for (const [name, arr] of Object.entries(arrays)) {
