@@ -65,6 +65,9 @@ export function needsGrad(inputs: readonly Tensor[]): boolean {
   return false;
 }
 
+/** Gradient arrays shorter than this are left to the garbage collector (reuse pays for big arrays only). */
+const RECYCLE_MIN = 4096;
+
 interface GradEntry {
   data: Float32Array;
   /** True when the sink allocated `data` itself and may add into it in place. */
@@ -79,9 +82,6 @@ interface GradEntry {
  * place, and a leaf may keep it as its .grad without a copy. A second contribution to a tensor whose first
  * one was shared allocates a sum once (or sums into the new one when that is fresh) and adds in place after.
  */
-/** Gradient arrays shorter than this are left to the garbage collector (reuse pays for big arrays only). */
-const RECYCLE_MIN = 4096;
-
 export class GradSink {
   private readonly grads = new Map<Tensor, GradEntry>();
   /** Arrays passed to add() without `fresh`: another entry may hold them, so they are never recycled. */

@@ -62,7 +62,7 @@ export class WasmElementwise {
   }
 
   layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, spec: LayerNormSpec, out: Float32Array, mean: Float32Array, rstd: Float32Array): void {
-    const { rows, cols: C, eps } = checkLayerNorm('layerNorm', spec, { x, out }, { w, b }, { mean, rstd });
+    const { rows, cols: C, eps } = checkRows('layerNorm', spec, { x, out }, { w, b }, { mean, rstd });
     if (rows === 0 || C === 0) return;
     const parallel = this.prepare(rows * C);
     const l = new Layout();
@@ -101,7 +101,7 @@ export class WasmElementwise {
     gw: Float32Array,
     gb: Float32Array,
   ): void {
-    const { rows, cols: C } = checkLayerNorm('layerNormBackward', spec, gx ? { x, g, gx } : { x, g }, { w, gw, gb }, { mean, rstd });
+    const { rows, cols: C } = checkRows('layerNormBackward', spec, gx ? { x, g, gx } : { x, g }, { w, gw, gb }, { mean, rstd });
     if (C === 0) return;
     if (rows === 0) {
       gw.fill(0, 0, C);
@@ -148,7 +148,7 @@ export class WasmElementwise {
 
   logSoftmaxRows(x: Float32Array, spec: RowsSpec, lse: Float32Array, sumX: Float32Array, probs: Float32Array | null): void {
     const { rows, cols: C } = spec;
-    checkLayerNorm('logSoftmaxRows', { rows, cols: C, eps: 0 }, probs ? { x, probs } : { x }, {}, { lse, sumX });
+    checkRows('logSoftmaxRows', { rows, cols: C, eps: 0 }, probs ? { x, probs } : { x }, {}, { lse, sumX });
     if (rows === 0) return;
     if (C === 0) {
       // An empty row: log Σ of nothing is −∞, and Σx = 0.
@@ -199,8 +199,8 @@ function checkLength(op: string, name: string, a: Float32Array, n: number): void
   if (a.length !== n) throw new RangeError(`wasm ${op}: ${name} has ${a.length} elements, expected ${n} (the length of x)`);
 }
 
-/** Checks a LayerNormSpec and that each array is long enough: rows·cols, cols or rows elements. */
-function checkLayerNorm(
+/** Checks a (rows, cols) spec (eps too, for layer norm) and that each array is long enough: rows·cols, cols or rows elements. */
+function checkRows(
   op: string,
   spec: LayerNormSpec,
   full: Record<string, Float32Array>,

@@ -153,8 +153,8 @@ export class WasmBackend implements Backend {
   set parallelMinFlops(flops: number) {
     this.mm.parallelMinFlops = flops;
     this.attn.parallelMinFlops = flops;
-    // Elementwise jobs count elements, not flops; 0 (what tests set) forces the pool for them too.
-    this.ew.parallelMin = flops === 0 ? 0 : this.ew.parallelMin;
+    // Elementwise jobs count elements, not flops, so only 0 (what tests set: always use the pool) carries over.
+    if (flops === 0) this.ew.parallelMin = 0;
   }
 
   /**
