@@ -4,10 +4,10 @@
 // backend receives contiguous arrays and writes into an `out` array the caller allocated. The plain-TS
 // backend (js/) is the readable oracle; the WebAssembly backend (wasm/) copies operands into its shared
 // memory, runs SIMD kernels there on a worker pool, and copies results out. That copy is O(n²) next to the
-// O(n³) of a matmul or attention. Besides those, two per-element kernels live here because their arithmetic
-// (a rational tanh per GELU element, a square root and a division per layer-norm row) made them as costly
-// as a block's matmuls in plain TypeScript; the cheap elementwise ops (add, mul, ...) stay in src/tensor,
-// where V8 runs them at memory speed.
+// O(n³) of a matmul or attention. Besides those, a few per-element kernels live here because their
+// arithmetic (a rational tanh per GELU element, a square root and a division per layer-norm row, an exp per
+// logit) made them as costly as a block's matmuls in plain TypeScript; the cheap elementwise ops (add, mul,
+// ...) stay in src/tensor, where V8 runs them at memory speed.
 //
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
 

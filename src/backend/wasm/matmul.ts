@@ -1,5 +1,7 @@
 // Backend.matmul on the WebAssembly kernels: check the spec, copy the operands into WebAssembly memory, pack
-// B (or find it already packed), run the GEMM tasks on the pool, copy C out.
+// B (or find it already packed), run the GEMM tasks on the pool, copy C out. Backend.linearBackward runs its
+// two products (and the bias-gradient column sums) on one copy of dy: gemmInMemory is the part of a matmul
+// that works on operands already in memory.
 //
 // Shape letters: B batch, M/N/K matmul dims; op(A) is (M, K), op(B) is (K, N), out is (B, M, N).
 //
