@@ -17,8 +17,11 @@ const TEXT = 'To be, or not to be, that is the question:\nWhether tis nobler in 
 /** Bytes as token ids: a 256-token "tokenizer" that needs no training. */
 const bytesTok = { encodeText: (t: string) => Array.from(new TextEncoder().encode(t)) };
 
-function tinyModel(seed = 1): GPT {
-  return new GPT(gptConfig({ preset: 'tiny', vocab_size: 256, n_positions: 32, n_embd: 32, n_head: 2 }), new Rng(seed));
+function tinyModel(seed = 1, pdrop = 0): GPT {
+  return new GPT(
+    gptConfig({ preset: 'tiny', vocab_size: 256, n_positions: 32, n_embd: 32, n_head: 2, embd_pdrop: pdrop, attn_pdrop: pdrop, resid_pdrop: pdrop }),
+    new Rng(seed),
+  );
 }
 
 const OPTS: TrainOptions = { ...TRAIN_DEFAULTS, steps: 12, batchSize: 4, blockSize: 16, lr: 3e-3, warmupSteps: 2, evalEvery: 6, seed: 7 };
@@ -92,43 +95,46 @@ test('training lowers the validation loss and bits per byte are consistent', asy
   assert.ok(Math.abs(bitsPerByte(2, 10, 20) - 1 / Math.LN2) < 1e-12); // 2 nats × 10 tokens over 20 bytes
 });
 
-test('resume: 6 steps + save + load + 6 steps equals 12 uninterrupted steps, bit for bit', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'attn-resume-'));
-  try {
-    const data = buildTokenStream([{ name: 'hamlet', text: TEXT }], bytesTok, 0.1);
-    const straight: number[] = [];
-    const m1 = tinyModel();
-    await trainLoop(m1, data, newTrainState(m1, OPTS), OPTS, { log: (r) => r.kind === 'train' && straight.push(r.loss) });
+for (const pdrop of [0, 0.1]) {
+  // With dropout the masks come from the training state's generator, which the checkpoint saves.
+  test(`resume: 6 steps + save + load + 6 steps equals 12 uninterrupted steps, bit for bit (dropout ${pdrop})`, async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attn-resume-'));
+    try {
+      const data = buildTokenStream([{ name: 'hamlet', text: TEXT }], bytesTok, 0.1);
+      const straight: number[] = [];
+      const m1 = tinyModel(1, pdrop);
+      await trainLoop(m1, data, newTrainState(m1, OPTS), OPTS, { log: (r) => r.kind === 'train' && straight.push(r.loss) });
 
-    const resumed: number[] = [];
-    const m2 = tinyModel();
-    const half = { ...OPTS };
-    const s2 = newTrainState(m2, half);
-    // Stop after 6 of the 12 steps by saving from the hook and throwing (as a kill would, after the save).
-    await assert.rejects(
-      trainLoop(m2, data, s2, { ...half, saveEvery: 6 }, {
-        log: (r) => r.kind === 'train' && resumed.push(r.loss),
-        save: (state, reason) => {
-          if (reason !== 'interval') return;
-          saveCheckpoint(m2, join(dir, 'ckpt'), state, half);
-          throw new Error('stop here');
-        },
-      }),
-      /stop here/,
-    );
-    const { model: m3 } = fromPretrained(join(dir, 'ckpt'));
-    m3.train(true);
-    const { state: s3, options } = loadTrainingState(join(dir, 'ckpt'), m3);
-    assert.equal(s3.step, 6);
-    await trainLoop(m3, data, s3, options, { log: (r) => r.kind === 'train' && resumed.push(r.loss) });
-    assert.equal(resumed.length, 12);
-    assert.deepEqual(resumed, straight);
-    const saved = JSON.parse(readFileSync(join(dir, 'ckpt', 'training_state.json'), 'utf8')) as { step: number };
-    assert.equal(saved.step, 6);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+      const resumed: number[] = [];
+      const m2 = tinyModel(1, pdrop);
+      const half = { ...OPTS };
+      const s2 = newTrainState(m2, half);
+      // Stop after 6 of the 12 steps by saving from the hook and throwing (as a kill would, after the save).
+      await assert.rejects(
+        trainLoop(m2, data, s2, { ...half, saveEvery: 6 }, {
+          log: (r) => r.kind === 'train' && resumed.push(r.loss),
+          save: (state, reason) => {
+            if (reason !== 'interval') return;
+            saveCheckpoint(m2, join(dir, 'ckpt'), state, half);
+            throw new Error('stop here');
+          },
+        }),
+        /stop here/,
+      );
+      const { model: m3 } = fromPretrained(join(dir, 'ckpt'));
+      m3.train(true);
+      const { state: s3, options } = loadTrainingState(join(dir, 'ckpt'), m3);
+      assert.equal(s3.step, 6);
+      await trainLoop(m3, data, s3, options, { log: (r) => r.kind === 'train' && resumed.push(r.loss) });
+      assert.equal(resumed.length, 12);
+      assert.deepEqual(resumed, straight);
+      const saved = JSON.parse(readFileSync(join(dir, 'ckpt', 'training_state.json'), 'utf8')) as { step: number };
+      assert.equal(saved.step, 6);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
 
 test('a diverging run stops with the step named and keeps the last good checkpoint', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'attn-nan-'));
