@@ -52,8 +52,11 @@ function forwardBackward(c: Case, p: ReturnType<typeof makeBlock>): void {
   const { nh } = c;
   for (const t of [p.x, p.wAttn, p.bAttn, p.wProj, p.bProj]) t.grad = null;
   const qkv = T.linear(p.x, p.wAttn, p.bAttn, 'in_out'); // (B, T, 3C)
-  const { out } = T.packedSelfAttention(qkv, nh, { causal: true }); // (B, T, C), heads side by side
-  const y = T.linear(out, p.wProj, p.bProj, 'in_out'); // (B, T, C)
+  const [B, Tt, C3] = qkv.shape as [number, number, number];
+  const C = C3 / 3;
+  const [q, k, v] = [0, 1, 2].map((i) => qkv.slice(2, i * C, (i + 1) * C).reshape(B, Tt, nh, C / nh)); // views (B, T, nh, hs)
+  const { out } = T.attention(q!, k!, v!, { causal: true }); // (B, T, nh, hs), heads side by side
+  const y = T.linear(out.reshape(B, Tt, C), p.wProj, p.bProj, 'in_out'); // (B, T, C)
   T.sum(T.mul(y, p.g)).backward();
 }
 

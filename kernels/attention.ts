@@ -1,29 +1,31 @@
-// Fused scaled-dot-product attention, forward and backward, for float32 in WebAssembly memory.
+// Fused scaled-dot-product attention, forward and backward, for float32 in WebAssembly memory: the kernels
+// behind Backend.attentionForward / attentionBackward (src/backend/backend.ts explains the operands).
 //
 // Shape letters: B batch, H heads, Tq query length, Tk key length, D head size. q is (B, H, Tq, D),
-// k and v are (B, H, Tk, D), out (B, H, Tq, D). Each row of D floats is contiguous; where rows start is
-// given by a layout per tensor, (batch, head, row) strides in floats: (H·T·D, T·D, D) for the plain
-// contiguous layout, or (T·3C, D, 3C) for q, k and v read straight out of c_attn's (B, T, 3C) output and
-// (T·C, D, C) for an out written straight into the (B, T, C) layout c_proj reads, so the heads are never
-// split and merged by copies. Query i sits at absolute position pos = Tk − Tq + i (with a KV
-// cache the new queries come after the cached keys) and sees key j when
-//   j ≤ pos (if causal),   pos − j < window (if window > 0),   keyMask[b, j] ≠ 0 (if there is a mask).
-// Because both bounds grow with i, query i sees a contiguous range of keys [lo(i), hi(i)] minus padding.
+// k and v are (B, H, Tk, D), out (B, H, Tq, D), each read or written through its own (batch, head, row)
+// strides in floats, with each row of D floats contiguous: (Tq·H·D, D, H·D) for a projection's (B, T, H, D)
+// output, (T·3C, D, 3C) for q, k and v sliced out of GPT-2's fused c_attn output, (cap·H·D, D, H·D) for a
+// preallocated KV cache — so heads are never split and merged by copies. Query i sees the keys
+// lo[i] ≤ j ≤ hi[i] (two Int32 arrays the caller builds from causal / window / query offset, never
+// decreasing with i, so a block of queries sees a contiguous block of keys) that are not padding
+// (keyMask[b, j] ≠ 0). An optional additive bias (b, h, i, j) joins the scaled scores, and an optional head
+// mask ξ[b, h] scales each head's output.
 //
 // Forward, "online softmax" (as FlashAttention): the Tq × Tk score matrix is never stored. For a block of
 // 4 query rows we walk the keys in blocks of 64 and keep, per row, the running max m, the running sum
 // l = Σ exp(s − m) and the running output O = Σ exp(s − m)·v. When a new block raises the max to m', the old
-// sums are rescaled by exp(m − m'), so at the end out = O / l and lse = m + log l — exactly softmax·v.
+// sums are rescaled by exp(m − m'), so at the end out = ξ·O / l and lse = m + log l — exactly ξ·softmax·v.
 //
 // Layout trick: scores of a 4-row block are stored key-major, S[j] = [s(row0, j), s(row1, j), s(row2, j),
 // s(row3, j)] — one v128 per key. Then everything softmax does per row (max, exp, sum, rescale) is a plain
 // vertical SIMD operation over the 4 rows at once, with no horizontal reductions.
 //
 // Backward (FlashAttention-2): per (b, h), loop over key blocks; for each query block that can see them,
-// rebuild p = exp(s − lse) from the saved lse, then
-//   dv_j += Σ_i p_ij dOut_i,   dp_ij = dOut_i·v_j,   ds_ij = p_ij (dp_ij − Δ_i) with Δ_i = dOut_i·out_i,
-//   dk_j += scale Σ_i ds_ij q_i,   dq_i += scale Σ_j ds_ij k_j.
-// One task owns a whole head, so its dq, dk and dv rows are written by one thread only.
+// rebuild p = exp(s − lse) from the saved lse, then (m_ij the dropout factor, ξ the head mask)
+//   dv_j += Σ_i ξ p_ij m_ij dOut_i,   dp_ij = dOut_i·v_j,   ds_ij = p_ij (ξ m_ij dp_ij − Δ_i), Δ_i = dOut_i·out_i,
+//   dk_j += scale Σ_i ds_ij q_i,   dq_i += scale Σ_j ds_ij k_j,   dbias_ij += ds_ij,   dξ += Σ p_ij m_ij dp_ij.
+// One task owns a whole head, so its dq, dk and dv rows are written by one thread only (with a bias shared
+// by the batch and a bias gradient wanted, one task owns a head across the whole batch, for the same reason).
 //
 // A block that has fewer than 4 real rows fills the missing ones with "dummy" rows: they read the last real
 // row (valid memory), see no key at all (lo = 1 > hi = 0, so every p is 0) and write into a junk row.
@@ -56,18 +58,6 @@ export function attention_scratch_bytes(d: i32): i32 {
 @inline function scratchO(ws: usize): usize { return ws + ((2 * KB * QB + 16) << 2); } // 4 rows × d
 // @ts-ignore: decorator
 @inline function scratchJunk(ws: usize, d: i32): usize { return scratchO(ws) + ((<usize>(QB * d)) << 2); }
-
-/** First key query position pos may see. */
-// @ts-ignore: decorator
-@inline function keyLo(pos: i32, window: i32): i32 {
-  return window > 0 ? max(0, pos - window + 1) : 0;
-}
-
-/** Last key query position pos may see. */
-// @ts-ignore: decorator
-@inline function keyHi(pos: i32, causal: i32, tk: i32): i32 {
-  return causal ? min(pos, tk - 1) : tk - 1;
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Building blocks
@@ -314,25 +304,62 @@ function rowDots4(a0: usize, a1: usize, a2: usize, a3: usize, b0: usize, b1: usi
   return s;
 }
 
-/** Visible-key bounds of a block's 4 rows as vectors; rows past nr are dummies that see nothing. */
+/** First visible key of query i (lo[i]) and last (hi[i]), from the caller's Int32 arrays. */
 // @ts-ignore: decorator
-@inline function boundsLo(i0: i32, nr: i32, off: i32, window: i32): v128 {
+@inline function keyLo(lo: usize, i: i32): i32 { return load<i32>(lo + (<usize>i << 2)); }
+// @ts-ignore: decorator
+@inline function keyHi(hi: usize, i: i32): i32 { return load<i32>(hi + (<usize>i << 2)); }
+
+/** Visible-key bounds of a block's 4 rows as vectors; rows past nr are dummies that see nothing (1 > 0). */
+// @ts-ignore: decorator
+@inline function boundsLo(lo: usize, i0: i32, nr: i32): v128 {
   let v = i32x4.splat(1);
-  v = i32x4.replace_lane(v, 0, keyLo(i0 + off, window));
-  if (nr > 1) v = i32x4.replace_lane(v, 1, keyLo(i0 + 1 + off, window));
-  if (nr > 2) v = i32x4.replace_lane(v, 2, keyLo(i0 + 2 + off, window));
-  if (nr > 3) v = i32x4.replace_lane(v, 3, keyLo(i0 + 3 + off, window));
+  v = i32x4.replace_lane(v, 0, keyLo(lo, i0));
+  if (nr > 1) v = i32x4.replace_lane(v, 1, keyLo(lo, i0 + 1));
+  if (nr > 2) v = i32x4.replace_lane(v, 2, keyLo(lo, i0 + 2));
+  if (nr > 3) v = i32x4.replace_lane(v, 3, keyLo(lo, i0 + 3));
   return v;
 }
 
 // @ts-ignore: decorator
-@inline function boundsHi(i0: i32, nr: i32, off: i32, causal: i32, tk: i32): v128 {
+@inline function boundsHi(hi: usize, i0: i32, nr: i32): v128 {
   let v = i32x4.splat(0);
-  v = i32x4.replace_lane(v, 0, keyHi(i0 + off, causal, tk));
-  if (nr > 1) v = i32x4.replace_lane(v, 1, keyHi(i0 + 1 + off, causal, tk));
-  if (nr > 2) v = i32x4.replace_lane(v, 2, keyHi(i0 + 2 + off, causal, tk));
-  if (nr > 3) v = i32x4.replace_lane(v, 3, keyHi(i0 + 3 + off, causal, tk));
+  v = i32x4.replace_lane(v, 0, keyHi(hi, i0));
+  if (nr > 1) v = i32x4.replace_lane(v, 1, keyHi(hi, i0 + 1));
+  if (nr > 2) v = i32x4.replace_lane(v, 2, keyHi(hi, i0 + 2));
+  if (nr > 3) v = i32x4.replace_lane(v, 3, keyHi(hi, i0 + 3));
   return v;
+}
+
+/**
+ * S[jj] += [bias(row0, j), …, bias(row3, j)] for j = j0 + jj: the additive bias of 4 query rows, rowBytes
+ * apart starting at b0 (dummy rows re-read the last real row; their scores are masked anyway).
+ */
+function addBias4(s: usize, nk: i32, j0: i32, b0: usize, rowBytes: usize, nr: i32): void {
+  const r1 = b0 + (nr > 1 ? rowBytes : 0);
+  const r2 = b0 + (nr > 2 ? 2 * rowBytes : nr > 1 ? rowBytes : 0);
+  const r3 = b0 + <usize>(min(nr, 4) - 1) * rowBytes;
+  for (let jj = 0; jj < nk; jj++) {
+    const o = <usize>(j0 + jj) << 2;
+    let v = f32x4.splat(load<f32>(b0 + o));
+    v = f32x4.replace_lane(v, 1, load<f32>(r1 + o));
+    v = f32x4.replace_lane(v, 2, load<f32>(r2 + o));
+    v = f32x4.replace_lane(v, 3, load<f32>(r3 + o));
+    const p = s + (<usize>jj << 4);
+    v128.store(p, f32x4.add(v128.load(p), v));
+  }
+}
+
+/** dBias rows += the real rows' lanes of T[jj] (ds_ij), j = j0 + jj; rows are rowBytes apart from d0. */
+function addGradBias4(t: usize, nk: i32, j0: i32, d0: usize, rowBytes: usize, nr: i32): void {
+  for (let jj = 0; jj < nk; jj++) {
+    const o = <usize>(j0 + jj) << 2;
+    const v = v128.load(t + (<usize>jj << 4));
+    store<f32>(d0 + o, load<f32>(d0 + o) + f32x4.extract_lane(v, 0));
+    if (nr > 1) store<f32>(d0 + rowBytes + o, load<f32>(d0 + rowBytes + o) + f32x4.extract_lane(v, 1));
+    if (nr > 2) store<f32>(d0 + 2 * rowBytes + o, load<f32>(d0 + 2 * rowBytes + o) + f32x4.extract_lane(v, 2));
+    if (nr > 3) store<f32>(d0 + 3 * rowBytes + o, load<f32>(d0 + 3 * rowBytes + o) + f32x4.extract_lane(v, 3));
+  }
 }
 
 /**
@@ -380,18 +407,19 @@ function rowDots4(a0: usize, a1: usize, a2: usize, a3: usize, b0: usize, b1: usi
 
 /**
  * Task t of the forward pass: rows [c·qChunk, (c+1)·qChunk) of head bh, for t = bh·chunks + c.
- * Writes out (B, H, Tq, D), lse (B, H, Tq) and, when weights ≠ 0, the probabilities (B, H, Tq, Tk); lse and
- * weights are contiguous. mask: keyMask (B, Tk) bytes, or 0. Layouts (strides in floats): q by
- * (qB, qH, qR), k and v by (kB, kH, kR), out by (oB, oH, oR). dropThreshold ≠ 0: attention dropout (see
- * dropMask4): the running sum l uses the probabilities before dropout (lse is the softmax's), the output the
- * dropped and rescaled ones.
+ * Writes out (in its strides), lse (B, H, Tq) and, when weights ≠ 0, the probabilities × ξ (B, H, Tq, Tk);
+ * lse and weights are contiguous. mask: keyMask (B, Tk) bytes, or 0. lo, hi: the per-query key ranges
+ * (Int32, Tq each). bias: the additive bias in its (biasB, biasH, biasR) strides, or 0. headMask: ξ at
+ * headMask + (b·hmB + h) floats, or 0. Layouts (strides in floats): q by (qB, qH, qR), k by (kB, kH, kR),
+ * v by (vB, vH, vR), out by (oB, oH, oR). dropThreshold ≠ 0: attention dropout (see dropMask4): the running
+ * sum l uses the probabilities before dropout (lse is the softmax's), the output the dropped and rescaled ones.
  */
 export function attention_forward_task(
   t: i32, thread: i32,
-  q: usize, k: usize, v: usize, out: usize, lse: usize, weights: usize, mask: usize,
-  heads: i32, tq: i32, tk: i32, d: i32, scale: f32, causal: i32, window: i32, qChunk: i32,
-  scratch: usize, scratchStride: i32,
-  qB: i32, qH: i32, qR: i32, kB: i32, kH: i32, kR: i32, oB: i32, oH: i32, oR: i32,
+  q: usize, k: usize, v: usize, out: usize, lse: usize, weights: usize, mask: usize, lo: usize, hi: usize, bias: usize, headMask: usize,
+  heads: i32, tq: i32, tk: i32, d: i32, scale: f32, qChunk: i32, scratch: usize, scratchStride: i32,
+  qB: i32, qH: i32, qR: i32, kB: i32, kH: i32, kR: i32, vB: i32, vH: i32, vR: i32, oB: i32, oH: i32, oR: i32,
+  biasB: i32, biasH: i32, biasR: i32, hmB: i32,
   dropThreshold: i32, dropScale: f32, seedHash: i32,
 ): void {
   const chunks = (tq + qChunk - 1) / qChunk;
@@ -405,13 +433,15 @@ export function attention_forward_task(
   const vec = scratchVec(ws);
   const O = scratchO(ws);
   const rowBytes = <usize>d << 2;
-  const qLd = <usize>qR << 2, kLd = <usize>kR << 2, oLd = <usize>oR << 2; // row strides in bytes
+  const qLd = <usize>qR << 2, kLd = <usize>kR << 2, vLd = <usize>vR << 2, oLd = <usize>oR << 2; // row strides in bytes
   const qHead = headPtr(q, b, h, qB, qH); // (Tq, D)
   const kHead = headPtr(k, b, h, kB, kH); // (Tk, D)
-  const vHead = headPtr(v, b, h, kB, kH); // (Tk, D)
+  const vHead = headPtr(v, b, h, vB, vH); // (Tk, D)
   const oHead = headPtr(out, b, h, oB, oH); // (Tq, D)
+  const biasHead = bias != 0 ? headPtr(bias, b, h, biasB, biasH) : 0; // (Tq, Tk) rows biasR floats apart
+  const biasLd = <usize>biasR << 2;
+  const xi: f32 = headMask != 0 ? load<f32>(headMask + ((<usize>(b * hmB + h)) << 2)) : 1;
   const maskRow = mask != 0 ? mask + <usize>b * <usize>tk : 0;
-  const off = tk - tq; // query i sits at position i + off
   const ninf = f32x4.splat(-Infinity);
   const zero = f32x4.splat(0);
 
@@ -419,10 +449,10 @@ export function attention_forward_task(
     const nr = min(QB, iEnd - i0);
     const q0 = rowPtr(qHead, i0, 0, nr, qLd), q1 = rowPtr(qHead, i0, 1, nr, qLd);
     const q2 = rowPtr(qHead, i0, 2, nr, qLd), q3 = rowPtr(qHead, i0, 3, nr, qLd);
-    const lo = boundsLo(i0, nr, off, window);
-    const hi = boundsHi(i0, nr, off, causal, tk);
-    const jlo = keyLo(i0 + off, window); // bounds grow with i: the block sees [lo(first row), hi(last row)]
-    const jhi = keyHi(i0 + nr - 1 + off, causal, tk) + 1;
+    const loV = boundsLo(lo, i0, nr);
+    const hiV = boundsHi(hi, i0, nr);
+    const jlo = max(0, keyLo(lo, i0)); // ranges never decrease with i: the block sees [lo(first row), hi(last row)]
+    const jhi = min(tk, keyHi(hi, i0 + nr - 1) + 1);
     const rowBase = dropRowBase(bh, tq, tk, i0, seedHash);
     const thr = i32x4.splat(dropThreshold);
     const keepScale = f32x4.splat(dropScale);
@@ -433,7 +463,8 @@ export function attention_forward_task(
     for (let j0 = jlo; j0 < jhi; j0 += KB) {
       const nk = min(KB, jhi - j0);
       scores4(q0, q1, q2, q3, kHead + <usize>j0 * kLd, kLd, d, nk, S, scale);
-      maskScores(S, nk, j0, lo, hi, maskRow);
+      if (biasHead != 0) addBias4(S, nk, j0, biasHead + <usize>i0 * biasLd, biasLd, nr);
+      maskScores(S, nk, j0, loV, hiV, maskRow);
       let blockMax = ninf;
       for (let jj = 0; jj < nk; jj++) blockMax = f32x4.pmax(blockMax, v128.load(S + (<usize>jj << 4)));
       const mNew = f32x4.pmax(m, blockMax);
@@ -451,10 +482,10 @@ export function attention_forward_task(
       m = mNew;
       v128.store(vec, corr);
       // O' = O·exp(m − m') + Σ_j p_j v_j
-      rowsAxpy(S, nk, vHead + <usize>j0 * kLd, kLd, d, O, O + rowBytes, O + 2 * rowBytes, O + 3 * rowBytes, vec);
+      rowsAxpy(S, nk, vHead + <usize>j0 * vLd, vLd, d, O, O + rowBytes, O + 2 * rowBytes, O + 3 * rowBytes, vec);
     }
 
-    // out = O / l, lse = m + log l; a row that saw no key gets out = 0 and lse = −∞.
+    // out = ξ·O / l, lse = m + log l; a row that saw no key gets out = 0 and lse = −∞.
     v128.store(vec, l);
     v128.store(vec, m, 16);
     for (let r = 0; r < nr; r++) {
@@ -463,7 +494,7 @@ export function attention_forward_task(
       const mr = load<f32>(vec + (<usize>r << 2), 16);
       const dst = oHead + <usize>(i0 + r) * oLd;
       const src = O + <usize>r * rowBytes;
-      const inv: f32 = lr > 0 ? 1 / lr : 0;
+      const inv: f32 = lr > 0 ? xi / lr : 0;
       scaleRow(src, dst, d, inv);
       const lseR: f32 = lr > 0 ? mr + lnPositive(lr) : -Infinity;
       store<f32>(lse + (row << 2), lseR);
@@ -473,7 +504,8 @@ export function attention_forward_task(
     if (weights != 0) {
       for (let r = nr; r < QB; r++) store<f32>(vec + (<usize>r << 2), Infinity);
       const lseVec = v128.load(vec);
-      writeWeights(weights, bh, tq, tk, i0, nr, jlo, jhi, q0, q1, q2, q3, kHead, kLd, d, scale, lo, hi, maskRow, lseVec, S);
+      const b0 = biasHead != 0 ? biasHead + <usize>i0 * biasLd : 0;
+      writeWeights(weights, bh, tq, tk, i0, nr, jlo, jhi, q0, q1, q2, q3, kHead, kLd, d, scale, loV, hiV, maskRow, lseVec, S, b0, biasLd, xi);
     }
   }
 }
@@ -488,21 +520,23 @@ function scaleRow(src: usize, dst: usize, d: i32, s: f32): void {
   for (; o < ld; o += 4) store<f32>(dst + o, load<f32>(src + o) * s);
 }
 
-/** The second pass for returnWeights: p_ij = exp(s_ij − lse_i), zeros where hidden. */
+/** The second pass for returnWeights: p_ij = ξ·exp(s_ij − lse_i), zeros where hidden. */
 function writeWeights(
   weights: usize, bh: i32, tq: i32, tk: i32, i0: i32, nr: i32, jlo: i32, jhi: i32,
   q0: usize, q1: usize, q2: usize, q3: usize, kHead: usize, kLd: usize, d: i32, scale: f32,
-  lo: v128, hi: v128, maskRow: usize, lseVec: v128, S: usize,
+  lo: v128, hi: v128, maskRow: usize, lseVec: v128, S: usize, bias0: usize, biasLd: usize, xi: f32,
 ): void {
   const wRow0 = weights + ((<usize>bh * <usize>tq + <usize>i0) * <usize>tk << 2); // (nr, Tk) rows
   const wLd = <usize>tk << 2;
+  const xiVec = f32x4.splat(xi);
   memory.fill(wRow0, 0, <usize>nr * wLd);
   for (let j0 = jlo; j0 < jhi; j0 += KB) {
     const nk = min(KB, jhi - j0);
     scores4(q0, q1, q2, q3, kHead + <usize>j0 * kLd, kLd, d, nk, S, scale);
+    if (bias0 != 0) addBias4(S, nk, j0, bias0, biasLd, nr);
     maskScores(S, nk, j0, lo, hi, maskRow);
     for (let jj = 0; jj < nk; jj++) {
-      const p = exp4(f32x4.sub(v128.load(S + (<usize>jj << 4)), lseVec));
+      const p = f32x4.mul(exp4(f32x4.sub(v128.load(S + (<usize>jj << 4)), lseVec)), xiVec);
       const w = wRow0 + (<usize>(j0 + jj) << 2);
       store<f32>(w, f32x4.extract_lane(p, 0));
       if (nr > 1) store<f32>(w + wLd, f32x4.extract_lane(p, 1));
@@ -516,67 +550,105 @@ function writeWeights(
 // Backward
 
 /**
- * Task t of the backward pass: all of head bh = t. Given q, k, v, the forward's out and lse, and dOut,
- * writes dq (B, H, Tq, D) and dk, dv (B, H, Tk, D): dq in q's layout, dk and dv in k's, dOut read in out's
- * (the forward's layouts); only the rows of this head are written (other bytes between them are left alone).
+ * Task t of the backward pass: all of head h of batch entry b, t = b·H + h — or, when batchLoop ≠ 0 (a bias
+ * shared by the batch whose gradient is wanted), head h = t of every batch entry, so that one thread owns
+ * each dBias row. Given q, k, v, the forward's out and lse, and dOut (laid out like out), writes dq, dk and
+ * dv (every row of the head, in their own strides; nothing between rows is touched), adds ds into dBias
+ * (contiguous (Bb, H, Tq, Tk), Bb = 1 when biasB = 0; or 0 for none) and writes dξ into dHeadMask (B, H)
+ * (or 0 for none).
  */
 export function attention_backward_task(
   t: i32, thread: i32,
-  q: usize, k: usize, v: usize, out: usize, lse: usize, dOut: usize, dq: usize, dk: usize, dv: usize, mask: usize,
-  heads: i32, tq: i32, tk: i32, d: i32, scale: f32, causal: i32, window: i32,
-  scratch: usize, scratchStride: i32,
-  qB: i32, qH: i32, qR: i32, kB: i32, kH: i32, kR: i32, oB: i32, oH: i32, oR: i32,
+  q: usize, k: usize, v: usize, out: usize, lse: usize, dOut: usize, dq: usize, dk: usize, dv: usize,
+  mask: usize, lo: usize, hi: usize, bias: usize, dBias: usize, headMask: usize, dHeadMask: usize,
+  heads: i32, batch: i32, tq: i32, tk: i32, d: i32, scale: f32, scratch: usize, scratchStride: i32, batchLoop: i32,
+  qB: i32, qH: i32, qR: i32, kB: i32, kH: i32, kR: i32, vB: i32, vH: i32, vR: i32, oB: i32, oH: i32, oR: i32,
+  dqB: i32, dqH: i32, dqR: i32, dkB: i32, dkH: i32, dkR: i32, dvB: i32, dvH: i32, dvR: i32,
+  biasB: i32, biasH: i32, biasR: i32, hmB: i32,
   dropThreshold: i32, dropScale: f32, seedHash: i32,
 ): void {
-  const bh = t;
-  const b = bh / heads;
-  const h = bh - b * heads;
+  const b0 = batchLoop != 0 ? 0 : t / heads;
+  const b1 = batchLoop != 0 ? batch : b0 + 1;
+  const h = batchLoop != 0 ? t : t - b0 * heads;
+  for (let b = b0; b < b1; b++) {
+    backwardHead(
+      b, h, thread,
+      q, k, v, out, lse, dOut, dq, dk, dv, mask, lo, hi, bias, dBias, headMask, dHeadMask,
+      heads, tq, tk, d, scale, scratch, scratchStride,
+      qB, qH, qR, kB, kH, kR, vB, vH, vR, oB, oH, oR, dqB, dqH, dqR, dkB, dkH, dkR, dvB, dvH, dvR,
+      biasB, biasH, biasR, hmB, dropThreshold, dropScale, seedHash,
+    );
+  }
+}
+
+function backwardHead(
+  b: i32, h: i32, thread: i32,
+  q: usize, k: usize, v: usize, out: usize, lse: usize, dOut: usize, dq: usize, dk: usize, dv: usize,
+  mask: usize, lo: usize, hi: usize, bias: usize, dBias: usize, headMask: usize, dHeadMask: usize,
+  heads: i32, tq: i32, tk: i32, d: i32, scale: f32, scratch: usize, scratchStride: i32,
+  qB: i32, qH: i32, qR: i32, kB: i32, kH: i32, kR: i32, vB: i32, vH: i32, vR: i32, oB: i32, oH: i32, oR: i32,
+  dqB: i32, dqH: i32, dqR: i32, dkB: i32, dkH: i32, dkR: i32, dvB: i32, dvH: i32, dvR: i32,
+  biasB: i32, biasH: i32, biasR: i32, hmB: i32,
+  dropThreshold: i32, dropScale: f32, seedHash: i32,
+): void {
+  const bh = b * heads + h;
   const ws = scratch + <usize>thread * <usize>scratchStride;
   const S = scratchS(ws); // scores, then p
   const T = scratchT(ws); // dp, then ds
   const vec = scratchVec(ws);
   const junk = scratchJunk(ws, d); // where dummy rows write their (zero) dq
   const rowBytes = <usize>d << 2;
-  const qLd = <usize>qR << 2, kLd = <usize>kR << 2, oLd = <usize>oR << 2; // row strides in bytes
-  const qHead = headPtr(q, b, h, qB, qH), dqHead = headPtr(dq, b, h, qB, qH); // (Tq, D)
+  const qLd = <usize>qR << 2, kLd = <usize>kR << 2, vLd = <usize>vR << 2, oLd = <usize>oR << 2; // row strides in bytes
+  const dqLd = <usize>dqR << 2, dkLd = <usize>dkR << 2, dvLd = <usize>dvR << 2;
+  const qHead = headPtr(q, b, h, qB, qH), dqHead = headPtr(dq, b, h, dqB, dqH); // (Tq, D)
   const oHead = headPtr(out, b, h, oB, oH), dOHead = headPtr(dOut, b, h, oB, oH); // (Tq, D)
-  const kHead = headPtr(k, b, h, kB, kH), vHead = headPtr(v, b, h, kB, kH); // (Tk, D)
-  const dkHead = headPtr(dk, b, h, kB, kH), dvHead = headPtr(dv, b, h, kB, kH); // (Tk, D)
+  const kHead = headPtr(k, b, h, kB, kH), vHead = headPtr(v, b, h, vB, vH); // (Tk, D)
+  const dkHead = headPtr(dk, b, h, dkB, dkH), dvHead = headPtr(dv, b, h, dvB, dvH); // (Tk, D)
+  const biasHead = bias != 0 ? headPtr(bias, b, h, biasB, biasH) : 0;
+  const biasLd = <usize>biasR << 2;
+  // dBias is contiguous (Bb, H, Tq, Tk): rows of Tk floats, the batch entry 0 when the bias is shared.
+  const dBiasHead = dBias != 0 ? dBias + ((<usize>((biasB == 0 ? 0 : b) * heads + h) * <usize>tq * <usize>tk) << 2) : 0;
+  const dBiasLd = <usize>tk << 2;
+  const xi: f32 = headMask != 0 ? load<f32>(headMask + ((<usize>(b * hmB + h)) << 2)) : 1;
+  const xiVec = f32x4.splat(xi);
+  let gxi = f32x4.splat(0); // Σ p·m·dp per lane, for dξ
   const lseHead = lse + ((<usize>bh * <usize>tq) << 2); // (Tq)
   const maskRow = mask != 0 ? mask + <usize>b * <usize>tk : 0;
-  const off = tk - tq;
   const scaleVec = f32x4.splat(scale);
   const thr = i32x4.splat(dropThreshold);
   const keepScale = f32x4.splat(dropScale);
 
-  for (let i = 0; i < tq; i++) memory.fill(dqHead + <usize>i * qLd, 0, rowBytes);
+  for (let i = 0; i < tq; i++) memory.fill(dqHead + <usize>i * dqLd, 0, rowBytes);
   for (let j = 0; j < tk; j++) {
-    memory.fill(dkHead + <usize>j * kLd, 0, rowBytes);
-    memory.fill(dvHead + <usize>j * kLd, 0, rowBytes);
+    memory.fill(dkHead + <usize>j * dkLd, 0, rowBytes);
+    memory.fill(dvHead + <usize>j * dvLd, 0, rowBytes);
   }
 
+  // The queries that can see a key of block [j0, jLast] are those with hi ≥ j0 and lo ≤ jLast: since lo and
+  // hi never decrease, that is one range [iStart, iEnd) that only moves forward as the key blocks do.
+  let iStart = 0;
+  let iEnd = 0;
   for (let j0 = 0; j0 < tk; j0 += KB) {
     const nk = min(KB, tk - j0);
     const jLast = j0 + nk - 1;
-    // Only queries that can see a key of this block: pos ≥ j0 (causal) and pos − window < jLast (window).
-    const iStart = causal ? max(0, j0 - off) : 0;
-    const iEnd = window > 0 ? min(tq, jLast + window - off) : tq;
+    while (iStart < tq && keyHi(hi, iStart) < j0) iStart++;
+    while (iEnd < tq && keyLo(lo, iEnd) <= jLast) iEnd++;
     for (let i0 = iStart; i0 < iEnd; i0 += QB) {
       const nr = min(QB, iEnd - i0);
       const q0 = rowPtr(qHead, i0, 0, nr, qLd), q1 = rowPtr(qHead, i0, 1, nr, qLd);
       const q2 = rowPtr(qHead, i0, 2, nr, qLd), q3 = rowPtr(qHead, i0, 3, nr, qLd);
       const g0 = rowPtr(dOHead, i0, 0, nr, oLd), g1 = rowPtr(dOHead, i0, 1, nr, oLd);
       const g2 = rowPtr(dOHead, i0, 2, nr, oLd), g3 = rowPtr(dOHead, i0, 3, nr, oLd);
-      const lo = boundsLo(i0, nr, off, window);
-      const hi = boundsHi(i0, nr, off, causal, tk);
+      const loV = boundsLo(lo, i0, nr);
+      const hiV = boundsHi(hi, i0, nr);
       // The part of this key block the 4 rows can see at all: [ja, jb) ⊆ [j0, j0 + nk). Near the diagonal of
       // a causal mask (or the edge of a window) that is much less than the whole block; the rest is skipped.
-      const ja = max(j0, keyLo(i0 + off, window));
-      const jb = min(j0 + nk, keyHi(i0 + nr - 1 + off, causal, tk) + 1);
+      const ja = max(j0, keyLo(lo, i0));
+      const jb = min(j0 + nk, keyHi(hi, i0 + nr - 1) + 1);
       if (ja >= jb) continue;
       const nkv = jb - ja;
       const kRows = kHead + <usize>ja * kLd;
-      const vRows = vHead + <usize>ja * kLd;
+      const vRows = vHead + <usize>ja * vLd;
 
       // lse per row; +∞ for rows that saw nothing (lse = −∞) and for dummies, so p = exp(s − lse) = 0.
       for (let r = 0; r < QB; r++) {
@@ -595,39 +667,48 @@ export function attention_backward_task(
       );
 
       scores4(q0, q1, q2, q3, kRows, kLd, d, nkv, S, scale);
-      maskScores(S, nkv, ja, lo, hi, maskRow);
+      if (biasHead != 0) addBias4(S, nkv, ja, biasHead + <usize>i0 * biasLd, biasLd, nr);
+      maskScores(S, nkv, ja, loV, hiV, maskRow);
       for (let jj = 0; jj < nkv; jj++) {
         const ps = S + (<usize>jj << 4);
         v128.store(ps, exp4(f32x4.sub(v128.load(ps), lseVec))); // p_ij
       }
-      scores4(g0, g1, g2, g3, vRows, kLd, d, nkv, T, 1); // dp_ij = dOut_i · v_j
-      if (dropThreshold == 0) {
-        for (let jj = 0; jj < nkv; jj++) {
-          const pt = T + (<usize>jj << 4);
-          const p = v128.load(S + (<usize>jj << 4));
-          // scale · ds_ij = scale · p_ij (dp_ij − Δ_i)
-          v128.store(pt, f32x4.mul(f32x4.mul(p, f32x4.sub(v128.load(pt), delta)), scaleVec));
-        }
-      } else {
-        // With dropout m_ij (0 or 1/(1 − p)): dp_ij = m_ij (dOut_i · v_j), and dv takes p̃ = p·m.
-        const rowBase = dropRowBase(bh, tq, tk, i0, seedHash);
-        for (let jj = 0; jj < nkv; jj++) {
-          const pt = T + (<usize>jj << 4);
-          const ps = S + (<usize>jj << 4);
-          const p = v128.load(ps);
+      scores4(g0, g1, g2, g3, vRows, vLd, d, nkv, T, 1); // dp_ij = dOut_i · v_j
+      const rowBase = dropRowBase(bh, tq, tk, i0, seedHash);
+      for (let jj = 0; jj < nkv; jj++) {
+        const pt = T + (<usize>jj << 4);
+        const ps = S + (<usize>jj << 4);
+        let p = v128.load(ps);
+        let dp = v128.load(pt);
+        if (dropThreshold != 0) {
+          // With dropout m_ij (0 or 1/(1 − p)): dp takes the factor, and so does dv's p̃ = p·m.
           const mk = dropMask4(rowBase, ja + jj, thr, keepScale);
-          v128.store(pt, f32x4.mul(f32x4.mul(p, f32x4.sub(f32x4.mul(v128.load(pt), mk), delta)), scaleVec));
-          v128.store(ps, f32x4.mul(p, mk));
+          dp = f32x4.mul(dp, mk);
+          p = f32x4.mul(p, mk);
         }
+        if (dHeadMask != 0) gxi = madd(v128.load(ps), dp, gxi); // p·(m·dp)
+        if (headMask != 0) dp = f32x4.mul(dp, xiVec);
+        // ds_ij = p_ij (ξ m_ij dp_ij − Δ_i), with p the softmax probability before dropout
+        v128.store(pt, f32x4.mul(v128.load(ps), f32x4.sub(dp, delta)));
+        v128.store(ps, headMask != 0 ? f32x4.mul(p, xiVec) : p); // ξ p̃: what dv sums
       }
-      keysAxpy(S, nkv, g0, g1, g2, g3, d, dvHead + <usize>ja * kLd, kLd); // dv_j += Σ_i p_ij dOut_i
-      keysAxpy(T, nkv, q0, q1, q2, q3, d, dkHead + <usize>ja * kLd, kLd); // dk_j += Σ_i scale·ds_ij q_i
+      if (dBiasHead != 0) addGradBias4(T, nkv, ja, dBiasHead + <usize>i0 * dBiasLd, dBiasLd, nr);
+      for (let jj = 0; jj < nkv; jj++) {
+        const pt = T + (<usize>jj << 4);
+        v128.store(pt, f32x4.mul(v128.load(pt), scaleVec)); // scale·ds: q and k saw s = scale·q·k
+      }
+      keysAxpy(S, nkv, g0, g1, g2, g3, d, dvHead + <usize>ja * dvLd, dvLd); // dv_j += Σ_i ξ p̃_ij dOut_i
+      keysAxpy(T, nkv, q0, q1, q2, q3, d, dkHead + <usize>ja * dkLd, dkLd); // dk_j += Σ_i scale·ds_ij q_i
       // dq_i += Σ_j scale·ds_ij k_j (dummy rows write to the junk row, never over a real row)
-      const o0 = dqHead + <usize>i0 * qLd;
-      const o1 = nr > 1 ? o0 + qLd : junk;
-      const o2 = nr > 2 ? o0 + 2 * qLd : junk;
-      const o3 = nr > 3 ? o0 + 3 * qLd : junk;
+      const o0 = dqHead + <usize>i0 * dqLd;
+      const o1 = nr > 1 ? o0 + dqLd : junk;
+      const o2 = nr > 2 ? o0 + 2 * dqLd : junk;
+      const o3 = nr > 3 ? o0 + 3 * dqLd : junk;
       rowsAxpy(T, nkv, kRows, kLd, d, o0, o1, o2, o3, 0);
     }
+  }
+  if (dHeadMask != 0) {
+    const sum = f32x4.extract_lane(gxi, 0) + f32x4.extract_lane(gxi, 1) + f32x4.extract_lane(gxi, 2) + f32x4.extract_lane(gxi, 3);
+    store<f32>(dHeadMask + (<usize>bh << 2), sum);
   }
 }

@@ -1,17 +1,17 @@
-// Elementwise and row-wise kernels of a transformer block: GELU (tanh form) and layer normalization, forward
-// and backward, and the log-softmax rows of the cross-entropy loss, four lanes at a time.
+// Elementwise and row-wise kernels of a transformer block, four lanes at a time: GELU (tanh and erf forms),
+// layer norm and RMS norm forward and backward, and the log-softmax rows of the cross-entropy loss.
 //
-// These are memory-light but arithmetic-heavy per element (a rational tanh, a square root and a division per
-// row), so in plain TypeScript they cost as much as a matmul of the same block: ~8 ns per GELU element on one
-// thread, against ~0.5 ns here, and here they also run on every thread of the pool. Each *_task computes one
-// contiguous chunk of the job (a range of elements, or of rows), so tasks touch disjoint memory.
+// These are memory-light but arithmetic-heavy per element (a rational tanh or erf, a square root and a
+// division per row), so in plain TypeScript they cost as much as a matmul of the same block: ~8 ns per GELU
+// element on one thread, against ~0.5 ns here, and here they also run on every thread of the pool.
 //
-// The formulas are the ones src/backend/js/index.ts spells out (the oracle the tests compare against):
-//   GELU, GPT-2's "gelu_new":  y = x·s,  s = ½(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
-//                              dy/dx = s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715x²)
-//   layer norm over C:         μ = mean(x), r = 1/√(mean((x − μ)²) + eps), x̂ = (x − μ)·r, y = x̂·w + b
-//                              dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with ĝ = g·w;  dw = Σ g·x̂,  db = Σ g
-//   log-softmax of a row:      lse = m + ln Σ e^(x − m) with m = max x;  softmax = e^(x − lse)
+// Every kernel here is the SIMD twin of a RowKernel in src/tensor (its `reference` is the formula, and the
+// tests compare the two), and follows the row-kernel convention of src/backend/backend.ts:
+//   name_task(t, thread, rows, cols, rowsPerTask, ...input pointers, ...output pointers, ...params)
+// computes rows [t·rowsPerTask, (t+1)·rowsPerTask) of a (rows, cols) job; an elementwise kernel is a job
+// of single-element rows (cols = 1), so its task is a contiguous range of elements. Output pointers may be
+// 0 (an optional output nobody wants); a 'colSum' output gets this task's partial sums at pointer + t·cols·4.
+// Tasks touch disjoint memory, so the pool runs them in any order on any thread.
 //
 // Addresses are byte offsets into the shared memory (usize); counts are i32.
 
@@ -19,6 +19,8 @@ import { exp4, lnPositive, madd } from './simd';
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const GELU_C: f32 = 0.044715;
+const INV_SQRT_2: f32 = 0.7071067811865476;
+const INV_SQRT_2PI: f32 = 0.3989422804014327;
 
 /**
  * tanh on four lanes: the rational approximation Eigen uses for float32 (a degree-13 odd polynomial over a
@@ -62,11 +64,16 @@ function geluGate(x: f32): f32 {
   return f32x4.extract_lane(geluGate4(f32x4.splat(x)), 0);
 }
 
-/** Task t of y = gelu(x) over n floats, `chunk` floats per task (a multiple of 4). */
-export function gelu_forward_task(t: i32, thread: i32, x: usize, y: usize, n: i32, chunk: i32): void {
-  const i0 = t * chunk;
-  const i1 = min(n, i0 + chunk);
-  let i = i0;
+/** First and one-past-last element of task t: rows [t·rowsPerTask, …) of `cols` floats each. */
+// @ts-ignore: decorator
+@inline function taskStart(t: i32, rowsPerTask: i32, cols: i32): i32 { return t * rowsPerTask * cols; }
+// @ts-ignore: decorator
+@inline function taskEnd(t: i32, rows: i32, rowsPerTask: i32, cols: i32): i32 { return min(rows, (t + 1) * rowsPerTask) * cols; }
+
+/** y = x·s (GELU, tanh form) over this task's elements. */
+export function gelu_tanh_forward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, y: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
   for (; i + 4 <= i1; i += 4) {
     const o = <usize>i << 2;
     const v = v128.load(x + o);
@@ -79,11 +86,10 @@ export function gelu_forward_task(t: i32, thread: i32, x: usize, y: usize, n: i3
   }
 }
 
-/** Task t of gx = g · gelu'(x) over n floats (s recomputed from x: cheaper here than storing it). */
-export function gelu_backward_task(t: i32, thread: i32, x: usize, g: usize, gx: usize, n: i32, chunk: i32): void {
-  const i0 = t * chunk;
-  const i1 = min(n, i0 + chunk);
-  let i = i0;
+/** gx = g · d/dx gelu_tanh(x) = g·(s + 2x·s(1 − s)·√(2/π)(1 + 3c·x²)) (s recomputed from x: cheaper than storing it). */
+export function gelu_tanh_backward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, g: usize, gx: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
   const one = f32x4.splat(1);
   const two = f32x4.splat(2);
   const k = f32x4.splat(SQRT_2_OVER_PI);
@@ -103,6 +109,70 @@ export function gelu_backward_task(t: i32, thread: i32, x: usize, g: usize, gx: 
     const s = geluGate(v);
     const du = SQRT_2_OVER_PI * (1 + 3 * GELU_C * v * v);
     store<f32>(gx + o, load<f32>(g + o) * (s + 2 * v * s * (1 - s) * du));
+  }
+}
+
+/**
+ * erf on four lanes: the rational approximation Eigen and XLA use for float32 (odd degree-13 numerator over
+ * even degree-8 denominator) on x clamped to [−4, 4], where float32 erf is ±1 to within an ulp.
+ */
+// @ts-ignore: decorator
+@inline function erf4(a: v128): v128 {
+  const x = f32x4.pmax(f32x4.pmin(a, f32x4.splat(4)), f32x4.splat(-4));
+  const x2 = f32x4.mul(x, x);
+  let p = madd(x2, f32x4.splat(-2.72614225801306e-10), f32x4.splat(2.77068142495902e-8));
+  p = madd(x2, p, f32x4.splat(-2.10102402082508e-6));
+  p = madd(x2, p, f32x4.splat(-5.69250639462346e-5));
+  p = madd(x2, p, f32x4.splat(-7.34990630326855e-4));
+  p = madd(x2, p, f32x4.splat(-2.95459980854025e-3));
+  p = madd(x2, p, f32x4.splat(-1.60960333262415e-2));
+  p = f32x4.mul(x, p);
+  let q = madd(x2, f32x4.splat(-1.45660718464996e-5), f32x4.splat(-2.13374055278905e-4));
+  q = madd(x2, q, f32x4.splat(-1.68282697438203e-3));
+  q = madd(x2, q, f32x4.splat(-7.37332916720468e-3));
+  q = madd(x2, q, f32x4.splat(-1.42647390514189e-2));
+  return f32x4.div(p, q);
+}
+
+/** Φ(x) = ½(1 + erf(x/√2)), four lanes. */
+// @ts-ignore: decorator
+@inline function normalCdf4(x: v128): v128 {
+  return madd(f32x4.splat(0.5), erf4(f32x4.mul(x, f32x4.splat(INV_SQRT_2))), f32x4.splat(0.5));
+}
+
+/** y = x·Φ(x) (GELU, exact erf form, BERT's "gelu") over this task's elements. */
+export function gelu_erf_forward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, y: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(y + o, f32x4.mul(v, normalCdf4(v)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v * f32x4.extract_lane(normalCdf4(f32x4.splat(v)), 0));
+  }
+}
+
+/** gx = g·(Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π). */
+// @ts-ignore: decorator
+@inline function geluErfGrad4(v: v128, g: v128): v128 {
+  const pdf = f32x4.mul(exp4(f32x4.mul(f32x4.splat(-0.5), f32x4.mul(v, v))), f32x4.splat(INV_SQRT_2PI));
+  return f32x4.mul(g, madd(v, pdf, normalCdf4(v)));
+}
+
+export function gelu_erf_backward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, g: usize, gx: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(gx + o, geluErfGrad4(v128.load(x + o), v128.load(g + o)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(gx + o, f32x4.extract_lane(geluErfGrad4(f32x4.splat(load<f32>(x + o)), f32x4.splat(load<f32>(g + o))), 0));
   }
 }
 
@@ -126,12 +196,12 @@ export function gelu_backward_task(t: i32, thread: i32, x: usize, g: usize, gx: 
 }
 
 /**
- * Task t of layer norm over rows of c floats, `rowsPerTask` rows per task: y = (x − μ)·r·w + b, and the
- * per-row μ and r (float32) saved for backward. w and b are c floats each.
+ * Layer norm of this task's rows of c floats: y = (x − μ)·r·w + b, and the per-row μ and r (float32)
+ * saved for backward. w and b are c floats each.
  */
 export function layernorm_forward_task(
-  t: i32, thread: i32,
-  x: usize, w: usize, b: usize, y: usize, mean: usize, rstd: usize, rows: i32, c: i32, eps: f32, rowsPerTask: i32,
+  t: i32, thread: i32, rows: i32, c: i32, rowsPerTask: i32,
+  x: usize, w: usize, b: usize, y: usize, mean: usize, rstd: usize, eps: f32,
 ): void {
   const r0 = t * rowsPerTask;
   const r1 = min(rows, r0 + rowsPerTask);
@@ -170,14 +240,13 @@ export function layernorm_forward_task(
 }
 
 /**
- * Task t of layer norm's backward over its rows: gx (skipped when gx = 0) for each row, and this task's
+ * Layer norm's backward over this task's rows: gx (skipped when gx = 0) for each row, and this task's
  * partial sums of dw = Σ g·x̂ and db = Σ g over its rows, written to gwPart / gbPart + t·c floats (the
  * caller adds the tasks' partial sums; tasks never write the same bytes).
  */
 export function layernorm_backward_task(
-  t: i32, thread: i32,
+  t: i32, thread: i32, rows: i32, c: i32, rowsPerTask: i32,
   x: usize, w: usize, mean: usize, rstd: usize, g: usize, gx: usize, gwPart: usize, gbPart: usize,
-  rows: i32, c: i32, rowsPerTask: i32,
 ): void {
   const r0 = t * rowsPerTask;
   const r1 = min(rows, r0 + rowsPerTask);
@@ -241,17 +310,113 @@ export function layernorm_backward_task(
 }
 
 /**
- * Task t of the log-softmax statistics of rows of c logits, `rowsPerTask` rows per task. Per row:
- *   m = max x,  s = Σ e^(x − m),  lse = m + ln s,  sumx = Σ x  (cross-entropy needs lse − x_target, and
- *   Σ x for label smoothing); and when probs ≠ 0, softmax(x) = e^(x − m)/s written to probs.
+ * RMS norm (T5's LayerNorm) of this task's rows: r = 1/√(mean(x²) + eps), y = x·r·w; r saved for backward.
  */
-export function logsoftmax_rows_task(
-  t: i32, thread: i32,
-  x: usize, lse: usize, sumx: usize, probs: usize, rows: i32, c: i32, rowsPerTask: i32,
+export function rmsnorm_forward_task(
+  t: i32, thread: i32, rows: i32, c: i32, rowsPerTask: i32,
+  x: usize, w: usize, y: usize, rstd: usize, eps: f32,
 ): void {
   const r0 = t * rowsPerTask;
   const r1 = min(rows, r0 + rowsPerTask);
   for (let r = r0; r < r1; r++) {
+    const xr = x + ((<usize>r * <usize>c) << 2);
+    const yr = y + ((<usize>r * <usize>c) << 2);
+    let s0 = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const v = v128.load(xr + (<usize>j << 2));
+      s0 = madd(v, v, s0);
+    }
+    let ss = hadd(s0);
+    for (; j < c; j++) {
+      const v = load<f32>(xr + (<usize>j << 2));
+      ss += v * v;
+    }
+    const rs: f32 = 1 / Mathf.sqrt(ss / <f32>c + eps);
+    store<f32>(rstd + (<usize>r << 2), rs);
+    const r4 = f32x4.splat(rs);
+    j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(yr + o, f32x4.mul(f32x4.mul(v128.load(xr + o), r4), v128.load(w + o)));
+    }
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      store<f32>(yr + o, load<f32>(xr + o) * rs * load<f32>(w + o));
+    }
+  }
+}
+
+/**
+ * RMS norm's backward over this task's rows, with ĝ = g·w and x̂ = x·r:
+ *   dx = r·(ĝ − x̂·mean(ĝ·x̂)) (skipped when gx = 0),  and this task's partial sums of dw = Σ g·x̂ at gwPart + t·c.
+ */
+export function rmsnorm_backward_task(
+  t: i32, thread: i32, rows: i32, c: i32, rowsPerTask: i32,
+  x: usize, w: usize, rstd: usize, g: usize, gx: usize, gwPart: usize,
+): void {
+  const r0 = t * rowsPerTask;
+  const r1 = min(rows, r0 + rowsPerTask);
+  const gw = gwPart + ((<usize>t * <usize>c) << 2);
+  memory.fill(gw, 0, <usize>c << 2);
+  for (let r = r0; r < r1; r++) {
+    const row = (<usize>r * <usize>c) << 2;
+    const xr = x + row;
+    const gr = g + row;
+    const rs = load<f32>(rstd + (<usize>r << 2));
+    const r4 = f32x4.splat(rs);
+    let sgx = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(v128.load(xr + o), r4);
+      const gj = v128.load(gr + o);
+      sgx = madd(f32x4.mul(gj, v128.load(w + o)), xh, sgx);
+      v128.store(gw + o, madd(gj, xh, v128.load(gw + o)));
+    }
+    let sgxs = hadd(sgx);
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      const xh = load<f32>(xr + o) * rs;
+      const gj = load<f32>(gr + o);
+      sgxs += gj * load<f32>(w + o) * xh;
+      store<f32>(gw + o, load<f32>(gw + o) + gj * xh);
+    }
+    if (gx == 0) continue;
+    const cc = rs * (sgxs / <f32>c);
+    const c4 = f32x4.splat(cc);
+    const gxr = gx + row;
+    j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(v128.load(xr + o), r4);
+      v128.store(gxr + o, f32x4.sub(f32x4.mul(r4, f32x4.mul(v128.load(gr + o), v128.load(w + o))), f32x4.mul(xh, c4)));
+    }
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      store<f32>(gxr + o, rs * load<f32>(gr + o) * load<f32>(w + o) - load<f32>(xr + o) * rs * cc);
+    }
+  }
+}
+
+/**
+ * The log-softmax statistics of this task's rows of c logits. Per row:
+ *   m = max x,  s = Σ e^(x − m),  lse = m + ln s,  sumx = Σ x  (cross-entropy needs lse − x_target, and
+ *   Σ x for label smoothing); and when probs ≠ 0, softmax(x) = e^(x − m)/s written to probs.
+ */
+export function logsoftmax_rows_task(
+  t: i32, thread: i32, rows: i32, c: i32, rowsPerTask: i32,
+  x: usize, lse: usize, sumx: usize, probs: usize,
+): void {
+  const r0 = t * rowsPerTask;
+  const r1 = min(rows, r0 + rowsPerTask);
+  for (let r = r0; r < r1; r++) {
+    if (c == 0) {
+      // An empty row: log Σ of nothing is −∞, and Σx = 0.
+      store<f32>(lse + (<usize>r << 2), -Infinity);
+      store<f32>(sumx + (<usize>r << 2), 0);
+      continue;
+    }
     const row = (<usize>r * <usize>c) << 2;
     const xr = x + row;
     // max and Σx in one pass

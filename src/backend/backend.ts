@@ -1,13 +1,21 @@
 // The Backend: the small set of heavy kernels the tensor engine composes everything from.
 //
 // Tensors keep their data in ordinary (garbage-collected) Float32Arrays, so users never free anything. A
-// backend receives contiguous arrays and writes into an `out` array the caller allocated. The plain-TS
-// backend (js/) is the readable oracle; the WebAssembly backend (wasm/) copies operands into its shared
-// memory, runs SIMD kernels there on a worker pool, and copies results out. That copy is O(n²) next to the
-// O(n³) of a matmul or attention. Besides those, a few per-element kernels live here because their
-// arithmetic (a rational tanh per GELU element, a square root and a division per layer-norm row, an exp per
-// logit) made them as costly as a block's matmuls in plain TypeScript; the cheap elementwise ops (add, mul,
-// ...) stay in src/tensor, where V8 runs them at memory speed.
+// backend reads the caller's arrays and writes its results into arrays the caller allocated (one memory
+// convention for every method: results go into caller buffers, nothing is returned). The plain-TS backend
+// (js/) is the readable oracle; the WebAssembly backend (wasm/) copies operands into its shared memory,
+// runs SIMD kernels there on a worker pool, and copies results out. That copy is O(n²) next to the O(n³) of a
+// matmul or attention.
+//
+// Four kinds of work, and only four:
+//   matmul / linearBackward   the products (weights packed once and cached by the tensor's version)
+//   attentionForward/Backward one fused attention for every model: q, k, v, out are strided views, masks
+//                             are per-query key ranges + padding + head mask, an optional additive bias
+//   runRows                   every elementwise or row-wise op with real arithmetic per element (GELU,
+//                             layer/RMS norm, log-softmax, ...): a RowKernel names its operands and carries its
+//                             plain-TS reference; the WebAssembly build has a task of the same name
+// Adding such an op means writing its RowKernel (reference math) beside the op in src/tensor and its SIMD
+// task in kernels/ — no new Backend method (docs/ENGINE_API.md walks through an example).
 //
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
 
@@ -40,21 +48,65 @@ export interface MatmulSpec {
   bVersion?: number;
 }
 
-/** Masks for scaled-dot-product attention. Query i sits at absolute position (Tk - Tq + i) (a KV cache). */
+/** A linear layer y = x·op(W) + b over `rows` rows: W is (in, out) for 'in_out' (GPT-2's Conv1D) or (out, in)
+ * for 'out_in' (torch.nn.Linear). wVersion: W's version, as MatmulSpec.bVersion (packed W may be cached). */
+export interface LinearSpec {
+  rows: number;
+  inF: number;
+  outF: number;
+  layout: 'in_out' | 'out_in';
+  wVersion?: number;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Attention
+
+/**
+ * Where the rows of an attention operand live: element (b, h, t, d) of a (B, H, T, D) operand is
+ * data[offset + b·sb + h·sh + t·st + d] (strides in floats; each row of D floats is contiguous). The same
+ * storage read through different strides covers every layout models use:
+ *   (B, T, H, D) contiguous (a projection's output, heads side by side):  sb = T·H·D, st = H·D, sh = D
+ *   q, k, v inside GPT-2's fused c_attn output (B, T, 3C), C = H·D:       sb = 3·T·C, st = 3C, sh = D,
+ *                                                                          offset 0, C, 2C
+ *   a KV cache preallocated for `cap` positions (B, cap, H, D):            sb = cap·H·D, st = H·D, sh = D
+ */
+export interface AttnOperand {
+  data: Float32Array;
+  offset: number;
+  sb: number;
+  sh: number;
+  st: number;
+}
+
+/**
+ * One attention call: out = softmax(scale·q·kᵀ + bias + mask)·v per (batch entry, head), then × headMask.
+ *
+ * Masks are given in the form every kernel uses, built once by attentionMaskRanges() below (the rules are
+ * written there and nowhere else): query i may see keys lo[i] ≤ j ≤ hi[i], except padded keys
+ * (keyMask[b, j] = 0). lo and hi never decrease with i (true for causal masks, sliding windows and no
+ * mask), so a block of queries sees a contiguous block of keys and kernels can skip the rest.
+ */
 export interface AttentionSpec {
   batch: number; // B
   heads: number; // H
   tq: number; // Tq
   tk: number; // Tk
   headDim: number; // D
-  /** Multiplies q·kᵀ; usually 1/sqrt(D). */
+  /** Multiplies q·kᵀ; usually 1/sqrt(D) (T5 uses 1). */
   scale: number;
-  /** Key j is hidden from query i when j > pos(i). */
-  causal: boolean;
-  /** Key j is hidden when pos(i) - j >= window (sliding window); 0 = no window. */
-  window: number;
+  /** (Tq) first visible key of each query. */
+  lo: Int32Array;
+  /** (Tq) last visible key of each query (< lo: the query sees nothing). */
+  hi: Int32Array;
   /** (B, Tk), 1 = attend, 0 = padding. Omitted = every key is real. */
   keyMask?: Uint8Array;
+  /**
+   * Additive bias on the scores (after scaling): element (b, h, i, j) at data[offset + b·sb + h·sh + i·st + j]
+   * (rows of Tk floats contiguous; sb = 0 shares one bias across the batch, as T5's position bias).
+   */
+  bias?: AttnOperand;
+  /** (H) or (B, H): multiplies each head's output (and returned weights), Hugging Face's head_mask. */
+  headMask?: Float32Array;
   /**
    * Attention dropout (training): each probability p_ij is dropped with probability `p` and the survivors
    * are scaled by 1/(1 − p). Which ones is decided by dropKeeps(seed, index) below, a hash of the
@@ -64,15 +116,46 @@ export interface AttentionSpec {
   dropout?: { p: number; seed: number };
 }
 
+/** The mask settings a model asks for, before they are turned into per-query key ranges. */
+export interface AttentionMaskOptions {
+  /** Hide keys after the query's position. */
+  causal: boolean;
+  /** Absolute position of query 0 in the key sequence (query i sits at queryOffset + i); see below. */
+  queryOffset: number;
+  /** Sliding window: a query at position p sees keys p − window < j ≤ p. 0 = unlimited. */
+  window: number;
+}
+
+/**
+ * The one place the mask rules live. Query i sits at position pos = queryOffset + i (with a KV cache the new
+ * queries come after the cached keys: queryOffset = Tk − Tq) and sees keys j in [lo, hi]:
+ *   lo = max(0, pos − window + 1) with a window, else 0;
+ *   hi = min(pos, Tk − 1) when causal, else Tk − 1.
+ * Padding (keyMask) is applied per key on top of these ranges by the kernels.
+ * Example: causal self-attention of 3 queries over 3 keys gives lo = [0, 0, 0], hi = [0, 1, 2].
+ */
+export function attentionMaskRanges(tq: number, tk: number, m: AttentionMaskOptions): { lo: Int32Array; hi: Int32Array } {
+  const lo = new Int32Array(tq);
+  const hi = new Int32Array(tq);
+  for (let i = 0; i < tq; i++) {
+    const pos = m.queryOffset + i;
+    lo[i] = m.window > 0 ? Math.max(0, pos - m.window + 1) : 0;
+    hi[i] = m.causal ? Math.min(pos, tk - 1) : tk - 1;
+  }
+  return { lo, hi };
+}
+
+/** The threshold p·2³² that a probability's hash must reach to be kept (see dropKeeps). */
+export function dropThreshold(p: number): number {
+  return Math.min(0xffffffff, Math.floor(p * 4294967296)) >>> 0;
+}
+
 /**
  * The attention dropout mask: probability (b, h, i, j) with flat index ((b·H + h)·Tq + i)·Tk + j is kept when
  * the 32-bit hash of (index, seed) is at least the threshold p·2³². The hash is "lowbias32" (Chris
  * Wellons' integer hash, two multiply-xorshift rounds) of index + hash(seed), which kernels/attention.ts
  * computes four lanes at a time with the same 32-bit integer arithmetic.
  */
-export function dropThreshold(p: number): number {
-  return Math.min(0xffffffff, Math.floor(p * 4294967296)) >>> 0;
-}
 export function lowbias32(x: number): number {
   x ^= x >>> 16;
   x = Math.imul(x, 0x7feb352d);
@@ -85,37 +168,119 @@ export function dropKeeps(seedHash: number, index: number, threshold: number): b
   return lowbias32((index + seedHash) >>> 0) >= threshold;
 }
 
-export interface AttentionForwardResult {
-  /** (B, H, Tq, D) */
-  out: Float32Array;
-  /** (B, H, Tq): log Σ_j exp(scale·q·k_j) over visible keys; what backward needs to rebuild the weights. */
+/** An attention call's dropout in the form the mask takes (seed hashed once), or null for none. */
+export function dropoutOf(spec: AttentionSpec): { seedHash: number; threshold: number; scale: number } | null {
+  const d = spec.dropout;
+  if (!d || !(d.p > 0)) return null;
+  return { seedHash: lowbias32(d.seed >>> 0), threshold: dropThreshold(d.p), scale: 1 / (1 - d.p) };
+}
+
+/** The results of attentionForward, written into these caller-allocated arrays. */
+export interface AttentionOutputs {
+  /** (B, Tq, H, D) in out's strides (usually contiguous: heads side by side, what an output projection reads). */
+  out: AttnOperand;
+  /** (B, H, Tq) contiguous: log Σ_j exp(s_ij) over visible keys; what backward needs to rebuild the weights. */
   lse: Float32Array;
-  /** (B, H, Tq, Tk) softmax probabilities, only when asked for. */
+  /** (B, H, Tq, Tk) contiguous softmax probabilities (× headMask), when wanted. */
   weights?: Float32Array;
 }
 
-/** A (rows, cols) row-major matrix processed row by row. */
-export interface RowsSpec {
-  rows: number;
-  cols: number;
+/** The gradients attentionBackward writes (into caller-allocated arrays). */
+export interface AttentionGrads {
+  /** dq, dk, dv: written row by row in their own strides (every row of the operand; nothing else is touched). */
+  dq: AttnOperand;
+  dk: AttnOperand;
+  dv: AttnOperand;
+  /** (Bb, H, Tq, Tk) contiguous, Bb = 1 when the bias is shared across the batch (sb = 0): accumulated (+=). */
+  dBias?: Float32Array;
+  /** (B, H) contiguous: Σ over the head's output of dOut·(output before the head mask); overwritten. */
+  dHeadMask?: Float32Array;
 }
 
-/** A linear layer y = x·op(W) + b over `rows` rows: W is (in, out) for 'in_out' (GPT-2's Conv1D) or (out, in)
- * for 'out_in' (torch.nn.Linear). wVersion: W's version, as MatmulSpec.bVersion (packed W may be cached). */
-export interface LinearSpec {
-  rows: number;
-  inF: number;
-  outF: number;
-  layout: 'in_out' | 'out_in';
-  wVersion?: number;
+/** Index of the last float an operand of (B, H, T, D) reaches, plus one: its array must be at least this long. */
+export function operandEnd(o: AttnOperand, B: number, H: number, T: number, D: number): number {
+  if (B === 0 || H === 0 || T === 0 || D === 0) return 0;
+  return o.offset + (B - 1) * o.sb + (H - 1) * o.sh + (T - 1) * o.st + D;
 }
 
-/** Layer normalization over the last dim: `rows` rows of `cols` floats. */
-export interface LayerNormSpec {
-  rows: number;
-  cols: number;
-  eps: number;
+/**
+ * The shape rules of an attention call, checked once for both backends: sizes are non-negative integers,
+ * the key ranges have one entry per query and never decrease, masks have their shapes, and every operand's
+ * rows lie inside its array. Errors name the op, the field, the value and what was expected.
+ */
+export function checkAttention(op: string, spec: AttentionSpec, operands: Record<string, AttnOperand | undefined>, arrays: Record<string, [Float32Array | undefined, number]> = {}): void {
+  const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale, lo, hi, keyMask, headMask, bias, dropout } = spec;
+  for (const [name, v] of [['batch', B], ['heads', H], ['tq', Tq], ['tk', Tk], ['headDim', D]] as const) {
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`${op}: spec.${name} must be a non-negative integer, got ${v}`);
+  }
+  if (!Number.isFinite(scale)) throw new RangeError(`${op}: spec.scale must be a finite number, got ${scale}`);
+  if (lo.length !== Tq || hi.length !== Tq) throw new RangeError(`${op}: spec.lo and spec.hi need one entry per query (${Tq}), got ${lo.length} and ${hi.length}`);
+  for (let i = 1; i < Tq; i++) {
+    if (lo[i]! < lo[i - 1]! || hi[i]! < hi[i - 1]!) {
+      throw new RangeError(`${op}: key ranges must not decrease with the query index; query ${i} has [${lo[i]}, ${hi[i]}] after [${lo[i - 1]}, ${hi[i - 1]}]`);
+    }
+  }
+  if (keyMask && keyMask.length !== B * Tk) throw new RangeError(`${op}: keyMask has ${keyMask.length} entries, expected (B, Tk) = (${B}, ${Tk}) = ${B * Tk}`);
+  if (headMask && headMask.length !== H && headMask.length !== B * H) {
+    throw new RangeError(`${op}: headMask has ${headMask.length} entries, expected (H) = ${H} or (B, H) = ${B * H}`);
+  }
+  if (dropout && !(dropout.p >= 0 && dropout.p < 1)) throw new RangeError(`${op}: spec.dropout.p must be in [0, 1), got ${dropout.p}`);
+  if (bias && B * H * Tq * Tk > 0 && operandEnd(bias, B, H, Tq, Tk) > bias.data.length) {
+    throw new RangeError(`${op}: bias rows reach element ${operandEnd(bias, B, H, Tq, Tk)} of a ${bias.data.length}-element array (B ${B}, H ${H}, Tq ${Tq}, Tk ${Tk}, strides b ${bias.sb} h ${bias.sh} q ${bias.st})`);
+  }
+  for (const [name, o] of Object.entries(operands)) {
+    if (!o) continue;
+    const T = name === 'k' || name === 'v' || name === 'dk' || name === 'dv' ? Tk : Tq;
+    for (const [s, v] of [['sb', o.sb], ['sh', o.sh], ['st', o.st], ['offset', o.offset]] as const) {
+      if (!Number.isInteger(v) || v < 0) throw new RangeError(`${op}: ${name}.${s} must be a non-negative integer, got ${v}`);
+    }
+    const end = operandEnd(o, B, H, T, D);
+    if (end > o.data.length) {
+      throw new RangeError(`${op}: ${name} (B ${B}, H ${H}, T ${T}, D ${D}; offset ${o.offset}, strides b ${o.sb} h ${o.sh} t ${o.st}) reaches element ${end} of a ${o.data.length}-element array`);
+    }
+  }
+  for (const [name, [a, n]] of Object.entries(arrays)) {
+    if (a && a.length < n) throw new RangeError(`${op}: ${name} has ${a.length} elements, needs ${n}`);
+  }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Row kernels: elementwise and row-wise ops
+
+/**
+ * How an operand of a row kernel is laid out, for a job of `rows` rows of `cols` floats:
+ *   'rows'   rows·cols floats, row-major (the data being transformed: x, y, gradients)
+ *   'perRow' one float per row (a row's mean, rstd, log-sum-exp)
+ *   'perCol' one float per column, shared by every row (a norm's weight and bias)
+ *   'colSum' an output of one float per column summed over all rows (a norm weight's gradient); a
+ *            parallel backend has each task write its own partial row and adds them after.
+ * An elementwise op is a row kernel with cols = 1 (each element its own row).
+ */
+export type RowOperand = 'rows' | 'perRow' | 'perCol';
+export type RowOutput = 'rows' | 'perRow' | 'colSum';
+
+/**
+ * A row-wise computation the backends run. `reference` is the plain-TypeScript definition (the oracle the
+ * WebAssembly task is tested against, and what the 'js' backend runs): it computes the whole job, writing
+ * every given output (outputs passed as null are optional ones the caller does not want, e.g. gx when x
+ * needs no gradient). The WebAssembly build has an export `${name}_task(t, thread, rows, cols, rowsPerTask,
+ * ...input pointers, ...output pointers (0 for null), ...params)` that computes rows
+ * [t·rowsPerTask, (t+1)·rowsPerTask) and, for a 'colSum' output, writes that task's partial sums (cols
+ * floats) at pointer + t·cols·4.
+ */
+export interface RowKernel {
+  readonly name: string;
+  readonly inputs: readonly RowOperand[];
+  readonly outputs: readonly RowOutput[];
+  reference(rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params: readonly number[]): void;
+}
+
+/** Elements each operand kind needs for a (rows, cols) job. */
+export function rowOperandLength(kind: RowOperand | RowOutput, rows: number, cols: number): number {
+  return kind === 'rows' ? rows * cols : kind === 'perRow' ? rows : cols;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 
 export interface Backend {
   readonly name: string;
@@ -125,23 +290,6 @@ export interface Backend {
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void;
 
   /**
-   * softmax(scale·q·kᵀ + mask)·v with q (B,H,Tq,D), k and v (B,H,Tk,D), all contiguous. A query that sees no
-   * key at all (a fully padded row) gets out = 0 and lse = -Infinity; its weights row is all zeros.
-   */
-  attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult;
-
-  /** Gradients of attentionForward: given dOut (B,H,Tq,D) and the forward's out and lse, return dq, dk, dv. */
-  attentionBackward(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    out: Float32Array,
-    lse: Float32Array,
-    dOut: Float32Array,
-    spec: AttentionSpec,
-  ): { dq: Float32Array; dk: Float32Array; dv: Float32Array };
-
-  /**
    * The gradients of a linear layer y = x·op(W) + b from dy (rows, out): dx = dy·op(W)ᵀ (rows, in), dW (W's
    * layout) and db = Σ_rows dy (out), each written only when its array is given. One call for the three, so
    * a backend that copies operands (WebAssembly) moves dy once.
@@ -149,54 +297,43 @@ export interface Backend {
   linearBackward(x: Float32Array, w: Float32Array, dy: Float32Array, spec: LinearSpec, dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void;
 
   /**
-   * Self-attention straight from the packed projection, as GPT-2's c_attn makes it: qkv (B, T, 3·H·D) holds
-   * q, k and v side by side in each row (and heads side by side within each third); out comes back (B, T, H·D),
-   * heads side by side, as c_proj reads it. Same masks and results as attentionForward on the split heads
-   * with tq = tk = T, without the copies that split and merge the heads; lse is (B, H, T).
+   * softmax(scale·q·kᵀ + bias + mask)·v × headMask, with q (B, H, Tq, D) and k, v (B, H, Tk, D) read through
+   * their strides. A query that sees no key at all gets out = 0 and lse = −Infinity (its weights row is 0).
    */
-  attentionPackedForward(qkv: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult;
+  attentionForward(spec: AttentionSpec, q: AttnOperand, k: AttnOperand, v: AttnOperand, res: AttentionOutputs): void;
 
-  /** Gradient of attentionPackedForward: writes every element of dqkv (B, T, 3·H·D) from dOut (B, T, H·D). */
-  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec, dqkv: Float32Array): void;
-
-  /**
-   * Per row of `cols` values (cross-entropy's logits): lse = log Σ_c e^(x_c) (as m + log Σ e^(x_c − m), m the
-   * row's max) and sumX = Σ_c x_c, one number per row each; with probs, also softmax(x) = e^(x_c − lse).
-   */
-  logSoftmaxRows(x: Float32Array, spec: RowsSpec, lse: Float32Array, sumX: Float32Array, probs: Float32Array | null): void;
-
-  /** GELU, tanh form (GPT-2's gelu_new): out = x·½(1 + tanh(√(2/π)(x + 0.044715x³))). */
-  geluTanh(x: Float32Array, out: Float32Array): void;
-
-  /** gx = g·d/dx gelu_tanh(x), elementwise. */
-  geluTanhBackward(x: Float32Array, g: Float32Array, gx: Float32Array): void;
-
-  /**
-   * out = (x − μ)·r·w + b per row, r = 1/√(var + eps) (biased variance, as PyTorch); writes each row's μ
-   * and r into mean and rstd (rows) for the backward pass.
-   */
-  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, spec: LayerNormSpec, out: Float32Array, mean: Float32Array, rstd: Float32Array): void;
-
-  /**
-   * With x̂ = (x − μ)·r and ĝ = g·w: gx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) per row (skipped when gx is null),
-   * gw = Σ_rows g·x̂ and gb = Σ_rows g (overwritten, cols each).
-   */
-  layerNormBackward(
-    x: Float32Array,
-    w: Float32Array,
-    mean: Float32Array,
-    rstd: Float32Array,
-    g: Float32Array,
-    spec: LayerNormSpec,
-    gx: Float32Array | null,
-    gw: Float32Array,
-    gb: Float32Array,
+  /** Gradients of attentionForward, given the forward's out and lse and dOut (laid out like out). */
+  attentionBackward(
+    spec: AttentionSpec,
+    q: AttnOperand,
+    k: AttnOperand,
+    v: AttnOperand,
+    out: AttnOperand,
+    lse: Float32Array,
+    dOut: AttnOperand,
+    grads: AttentionGrads,
   ): void;
+
+  /** Run a row kernel over (rows, cols); inputs and outputs in the kernel's operand order (see RowKernel). */
+  runRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params?: readonly number[]): void;
+
+  /** Stop any worker threads (a later call starts them again). Backends without threads do nothing. */
+  close(): void;
 }
 
-/** An attention call's dropout in the form the mask takes (seed hashed once), or null for none. */
-export function dropoutOf(spec: AttentionSpec): { seedHash: number; threshold: number; scale: number } | null {
-  const d = spec.dropout;
-  if (!d || !(d.p > 0)) return null;
-  return { seedHash: lowbias32(d.seed >>> 0), threshold: dropThreshold(d.p), scale: 1 / (1 - d.p) };
+/** The shape rules of a row-kernel call (both backends check them): arity and each operand's length. */
+export function checkRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[]): void {
+  const op = `${kernel.name} (rows ${rows}, cols ${cols})`;
+  if (!Number.isInteger(rows) || rows < 0 || !Number.isInteger(cols) || cols < 0) {
+    throw new RangeError(`${kernel.name}: rows and cols must be integers ≥ 0, got rows ${rows}, cols ${cols}`);
+  }
+  if (inputs.length !== kernel.inputs.length || outputs.length !== kernel.outputs.length) {
+    throw new RangeError(`${op}: takes ${kernel.inputs.length} inputs and ${kernel.outputs.length} outputs, got ${inputs.length} and ${outputs.length}`);
+  }
+  const check = (kind: RowOperand | RowOutput, a: Float32Array | null, what: string): void => {
+    const n = rowOperandLength(kind, rows, cols);
+    if (a && a.length < n) throw new RangeError(`${op}: ${what} ('${kind}') has ${a.length} elements, needs ${n}`);
+  };
+  kernel.inputs.forEach((kind, i) => check(kind, inputs[i]!, `input ${i}`));
+  kernel.outputs.forEach((kind, i) => check(kind, outputs[i]!, `output ${i}`));
 }

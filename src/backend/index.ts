@@ -4,7 +4,20 @@
 import type { Backend } from './backend.js';
 import { JsBackend } from './js/index.js';
 
-export type { Backend, MatmulSpec, AttentionSpec, AttentionForwardResult, LayerNormSpec, LinearSpec, RowsSpec } from './backend.js';
+export type {
+  Backend,
+  MatmulSpec,
+  LinearSpec,
+  AttentionSpec,
+  AttnOperand,
+  AttentionOutputs,
+  AttentionGrads,
+  AttentionMaskOptions,
+  RowKernel,
+  RowOperand,
+  RowOutput,
+} from './backend.js';
+export { attentionMaskRanges } from './backend.js';
 
 export interface BackendOptions {
   /** Worker threads for large kernels; defaults to the number of cores. The calling thread counts as one. */
@@ -33,6 +46,14 @@ export function setBackend(name: string, opts: BackendOptions = {}): Backend {
   if (!f) throw new Error(`unknown backend '${name}'; available: ${availableBackends().join(', ') || '(none)'}`);
   current = f(opts);
   return current;
+}
+
+/**
+ * Stop the current backend's worker threads (the next heavy op starts them again). Idle workers never keep a
+ * process alive, so this is only needed to free the threads early, e.g. in a long-lived server between jobs.
+ */
+export function closeBackend(): void {
+  current?.close();
 }
 
 export function getBackend(): Backend {

@@ -2,7 +2,9 @@
 //
 //   ids → wte + wpe → dropout → n_layer × Block → ln_f → logits = h · wteᵀ
 //   Block(x) = x + attn(ln_1(x));  x + mlp(ln_2(x))          (pre-LayerNorm, residual stream)
-//   attn     = causal multi-head self-attention (c_attn makes q, k, v; c_proj mixes heads back)
+//   attn     = causal multi-head self-attention (c_attn makes q, k, v; c_proj mixes heads back); the attention
+//              math itself — scores, masks, softmax, weighted sum, KV cache — is in src/nn/attention.ts and
+//              src/tensor/attention.ts, shared by every model
 //   mlp      = c_fc (C → 4C) → GELU (tanh approximation, "gelu_new") → c_proj (4C → C)
 //
 // Shapes: B batch, T new tokens in this call, P tokens already in the KV cache, S = P + T keys,
@@ -15,23 +17,10 @@
 //
 // What this file does not do: cross-attention (see transformer.ts), rotary embeddings, grouped-query heads.
 
-import {
-  Tensor,
-  Rng,
-  tensor,
-  linear,
-  gelu,
-  relu,
-  embedding,
-  add,
-  crossEntropy,
-  dropout,
-  scaledDotProductAttention,
-  packedSelfAttention,
-  cat,
-  indexSelect,
-} from '../tensor/index.js';
-import { Module, Linear, Embedding, LayerNorm, setInitEnabled } from '../nn/index.js';
+import { Tensor, Rng, tensor, linear, gelu, relu, embedding, add, crossEntropy, dropout } from '../tensor/index.js';
+import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache } from '../nn/index.js';
+
+export { KVCache };
 
 // -----------------------------------------------------------------------------------------------------------
 // Config: Hugging Face's GPT2Config field names, so config.json round-trips without a mapping table.
@@ -137,29 +126,9 @@ export function gptParameterCount(cfg: GPTConfig): number {
 }
 
 // -----------------------------------------------------------------------------------------------------------
-// The KV cache: per layer, the keys and values of every position seen so far, (B, nh, P, hs).
-// Generation appends one position per step, so each step only computes q, k, v for the new token.
-
-export interface LayerCache {
-  k: Tensor; // (B, nh, P, hs)
-  v: Tensor; // (B, nh, P, hs)
-}
-
-export class KVCache {
-  layers: (LayerCache | null)[];
-  constructor(nLayer: number) {
-    this.layers = new Array<LayerCache | null>(nLayer).fill(null);
-  }
-  /** Tokens already cached (P). */
-  get length(): number {
-    return this.layers[0]?.k.shape[2] ?? 0;
-  }
-  /** Keep rows `rows` of the batch in this order (beam search reorders its hypotheses every step). */
-  selectRows(rows: Int32Array | number[]): void {
-    const idx = tensor(Int32Array.from(rows), [rows.length], { dtype: 'int32' });
-    this.layers = this.layers.map((l) => (l ? { k: indexSelect(l.k, 0, idx), v: indexSelect(l.v, 0, idx) } : null));
-  }
-}
+// The KV cache (src/nn/attention.ts): per layer, the keys and values of every position seen so far,
+// preallocated and appended in place. Generation feeds one new token per step, so each step only computes
+// q, k, v for that token.
 
 export interface GPTForwardOptions {
   /** (B, S) with 1 for real tokens and 0 for padding, over cached + new positions. */
@@ -193,66 +162,6 @@ export interface GPTOutput {
 // -----------------------------------------------------------------------------------------------------------
 // The parts.
 
-class CausalSelfAttention extends Module {
-  c_attn: Linear; // C → 3C: q, k and v for all heads in one matmul
-  c_proj: Linear; // C → C: mixes the heads' outputs back into the residual stream
-  readonly nHead: number;
-  readonly scale: number;
-  readonly attnDrop: number;
-  readonly residDrop: number;
-  readonly window: number;
-
-  constructor(cfg: GPTConfig, layerIdx: number) {
-    super();
-    const C = cfg.n_embd;
-    this.c_attn = new Linear(C, 3 * C, { bias: true, layout: 'in_out' });
-    this.c_proj = new Linear(C, C, { bias: true, layout: 'in_out' });
-    this.nHead = cfg.n_head;
-    const hs = C / cfg.n_head;
-    this.scale = (cfg.scale_attn_weights ? 1 / Math.sqrt(hs) : 1) / (cfg.scale_attn_by_inverse_layer_idx ? layerIdx + 1 : 1);
-    this.attnDrop = cfg.attn_pdrop;
-    this.residDrop = cfg.resid_pdrop;
-    this.window = cfg.sliding_window;
-  }
-
-  forward(x: Tensor, keyMask: Uint8Array | undefined, cache: KVCache | undefined, layerIdx: number, wantWeights: boolean, rng: Rng | undefined): { y: Tensor; weights?: Tensor } {
-    const [B, T, C] = x.shape as [number, number, number];
-    const nh = this.nHead;
-    const hs = C / nh;
-    const qkv = this.c_attn.forward(x); // (B, T, 3C)
-    const training = this.training && this.attnDrop > 0;
-    const attnOpts = { causal: true, window: this.window, keyMask, scale: this.scale, returnWeights: wantWeights, dropoutP: training ? this.attnDrop : 0, rng };
-    if (!cache) {
-      // Without a cache (training, scoring a whole text) attention reads q, k, v for every head straight out
-      // of qkv and writes its output with the heads side by side: the same result as the split → attend →
-      // merge below, without copying the heads apart and back together.
-      const { out, weights } = packedSelfAttention(qkv, nh, attnOpts); // (B, T, C)
-      let y = this.c_proj.forward(out); // (B, T, C)
-      if (this.training && this.residDrop > 0) y = dropout(y, this.residDrop, { rng, training: true });
-      return weights ? { y, weights } : { y };
-    }
-    // Split into q, k, v and give each head its own axis: columns h·hs..(h+1)·hs-1 of each third are head h.
-    const heads = (t: Tensor) => t.reshape(B, T, nh, hs).transpose(1, 2); // (B, nh, T, hs)
-    const q = heads(qkv.slice(2, 0, C));
-    let k = heads(qkv.slice(2, C, 2 * C));
-    let v = heads(qkv.slice(2, 2 * C, 3 * C));
-    const past = cache.layers[layerIdx];
-    if (past) {
-      k = cat([past.k, k], 2); // (B, nh, S, hs)
-      v = cat([past.v, v], 2); // (B, nh, S, hs)
-    } else {
-      k = k.contiguous();
-      v = v.contiguous();
-    }
-    cache.layers[layerIdx] = { k, v };
-    const { out, weights } = scaledDotProductAttention(q, k, v, attnOpts); // (B, nh, T, hs)
-    const merged = out.transpose(1, 2).reshape(B, T, C); // (B, T, C): heads side by side again
-    let y = this.c_proj.forward(merged); // (B, T, C)
-    if (this.training && this.residDrop > 0) y = dropout(y, this.residDrop, { rng, training: true });
-    return weights ? { y, weights } : { y };
-  }
-}
-
 class MLP extends Module {
   c_fc: Linear; // C → F
   c_proj: Linear; // F → C
@@ -277,23 +186,42 @@ class MLP extends Module {
   }
 }
 
+/** The attention module with its projections under GPT-2's names (MultiHeadAttention stores them so). */
+type GPTAttention = MultiHeadAttention & { readonly c_attn: Linear; readonly c_proj: Linear };
+
 class Block extends Module {
   ln_1: LayerNorm;
-  attn: CausalSelfAttention;
+  attn: GPTAttention; // causal self-attention: c_attn makes q, k, v for all heads in one matmul, c_proj mixes the heads back
   ln_2: LayerNorm;
   mlp: MLP;
+  readonly residDrop: number;
 
   constructor(cfg: GPTConfig, layerIdx: number) {
     super();
-    this.ln_1 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon);
-    this.attn = new CausalSelfAttention(cfg, layerIdx);
-    this.ln_2 = new LayerNorm(cfg.n_embd, cfg.layer_norm_epsilon);
+    const C = cfg.n_embd;
+    const hs = C / cfg.n_head;
+    this.ln_1 = new LayerNorm(C, cfg.layer_norm_epsilon);
+    this.attn = new MultiHeadAttention({
+      dim: C,
+      heads: cfg.n_head,
+      projections: 'fused',
+      names: { qkv: 'c_attn', out: 'c_proj' },
+      layout: 'in_out',
+      causal: true,
+      window: cfg.sliding_window,
+      dropout: cfg.attn_pdrop,
+      scale: (cfg.scale_attn_weights ? 1 / Math.sqrt(hs) : 1) / (cfg.scale_attn_by_inverse_layer_idx ? layerIdx + 1 : 1),
+    }) as GPTAttention;
+    this.ln_2 = new LayerNorm(C, cfg.layer_norm_epsilon);
     this.mlp = new MLP(cfg);
+    this.residDrop = cfg.resid_pdrop;
   }
 
-  forward(x: Tensor, keyMask: Uint8Array | undefined, cache: KVCache | undefined, layerIdx: number, wantWeights: boolean, rng: Rng | undefined): { x: Tensor; weights?: Tensor } {
-    const a = this.attn.forward(this.ln_1.forward(x), keyMask, cache, layerIdx, wantWeights, rng);
-    x = add(x, a.y); // (B, T, C) residual
+  forward(x: Tensor, keyMask: Uint8Array | undefined, cache: LayerKVCache | undefined, wantWeights: boolean, rng: Rng | undefined): { x: Tensor; weights?: Tensor } {
+    const a = this.attn.forward(this.ln_1.forward(x), { keyMask, cache, returnWeights: wantWeights, rng }); // (B, T, C)
+    let y = a.out;
+    if (this.training && this.residDrop > 0) y = dropout(y, this.residDrop, { rng, training: true });
+    x = add(x, y); // (B, T, C) residual
     x = add(x, this.mlp.forward(this.ln_2.forward(x), rng)); // (B, T, C) residual
     return a.weights ? { x, weights: a.weights } : { x };
   }
@@ -384,7 +312,7 @@ export class GPT extends Module {
     const attentions: Tensor[] = [];
     for (let i = 0; i < this.h.length; i++) {
       if (opts.outputHiddenStates) hiddenStates.push(x);
-      const r = this.h[i]!.forward(x, keyMask, opts.cache, i, opts.outputAttentions ?? false, opts.rng);
+      const r = this.h[i]!.forward(x, keyMask, opts.cache?.layers[i], opts.outputAttentions ?? false, opts.rng);
       x = r.x; // (B, T, C)
       if (r.weights) attentions.push(r.weights); // (B, nh, T, S)
     }

@@ -16,17 +16,17 @@ import { setFlagsFromString } from 'node:v8';
 import { Worker } from 'node:worker_threads';
 import { registerBackend } from '../backend/index.js';
 import {
-  CTRL,
-  CTRL_WORDS,
   chooseVariant,
   createWasmBackend,
   hasRelaxedSimd,
+  markFailed,
   type KernelVariant,
   type WasmBackend,
   type WasmBackendOptions,
   type WasmPlatform,
   type WorkerInit,
 } from '../backend/wasm/index.js';
+import type { SupervisorData } from './node_supervisor.js';
 
 enableRelaxedSimd();
 
@@ -41,57 +41,57 @@ function enableRelaxedSimd(): void {
   }
 }
 
-// dist/src/platform/node.js → dist/kernels/attn-*.wasm and dist/src/backend/wasm/worker.js
+// dist/src/platform/node.js → dist/kernels/attn-*.wasm and the thread entry points beside this file.
 const kernelsDir = new URL('../../kernels/', import.meta.url);
-const workerEntry = new URL('../backend/wasm/worker.js', import.meta.url).href;
+const supervisorEntry = new URL('./node_supervisor.js', import.meta.url);
+const workerEntry = new URL('./node_worker.js', import.meta.url);
 
 const modules = new Map<KernelVariant, WebAssembly.Module>();
 
-// The worker's first lines: load the platform-neutral worker loop and run it. Only dynamic import() is used,
-// because an eval'd worker is a CommonJS script normally but an ES module when the parent was started with
-// --input-type=module. If loading fails, flag it in the control block so the pool reports an error instead
-// of waiting for a worker that will never check in.
-const workerSource = `
-const workerData = import('node:worker_threads').then((wt) => wt.workerData);
-workerData.then((data) => import(data.entry)).then(
-  async (m) => m.runWorker((await workerData).init),
-  async (e) => {
-    const { init } = await workerData;
-    console.error('attn wasm worker failed to load:', e);
-    const ctrl = new Int32Array(init.memory.buffer, init.ctrlPtr, ${CTRL_WORDS});
-    Atomics.store(ctrl, ${CTRL.FAILED}, 1);
-    Atomics.notify(ctrl, ${CTRL.DONE});
-  },
-);
-`;
+/**
+ * The Node platform. `supervisor` (a module URL) replaces the thread that starts and watches the pool's
+ * workers (see node_supervisor.ts); tests use it to kill a worker on purpose.
+ */
+export function createNodePlatform(opts: { supervisor?: URL } = {}): WasmPlatform {
+  return {
+    loadKernels(variant: KernelVariant): WebAssembly.Module {
+      const cachedModule = modules.get(variant);
+      if (cachedModule) return cachedModule;
+      const file = new URL(`attn-${variant}.wasm`, kernelsDir);
+      if (!existsSync(file)) {
+        throw new Error(`the WebAssembly kernels are not built (${file.pathname} is missing); run \`npm install\` or \`npm run build\` in the attn folder`);
+      }
+      const module = new WebAssembly.Module(readFileSync(file));
+      modules.set(variant, module);
+      return module;
+    },
 
-export const nodePlatform: WasmPlatform = {
-  loadKernels(variant: KernelVariant): WebAssembly.Module {
-    const cachedModule = modules.get(variant);
-    if (cachedModule) return cachedModule;
-    const file = new URL(`attn-${variant}.wasm`, kernelsDir);
-    if (!existsSync(file)) {
-      throw new Error(`the WebAssembly kernels are not built (${file.pathname} is missing); run \`npm install\` or \`npm run build\` in the attn folder`);
-    }
-    const module = new WebAssembly.Module(readFileSync(file));
-    modules.set(variant, module);
-    return module;
-  },
+    startWorkers(inits: WorkerInit[]): void {
+      // The pool's workers are started by a supervisor thread, which watches them (see node_supervisor.ts).
+      const data: SupervisorData & { supervisor: true } = { inits, workerEntry: workerEntry.href, supervisor: true };
+      // Threads inherit the process's Node options, but --input-type (from `node --input-type=module -e …`)
+      // is only valid with code on the command line and would stop a thread started from a file: start
+      // those with no options (V8 flags such as relaxed SIMD are process-wide and apply anyway).
+      const execArgv = process.execArgv.some((a) => a.startsWith('--input-type')) ? [] : undefined;
+      const supervisor = new Worker(opts.supervisor ?? supervisorEntry, execArgv ? { workerData: data, execArgv } : { workerData: data });
+      supervisor.unref(); // neither it nor the workers it started keep the process alive
+      supervisor.on('error', (e) => {
+        console.error('attn wasm supervisor thread:', e);
+        for (const init of inits) markFailed(init, e);
+      });
+    },
 
-  startWorker(init: WorkerInit): void {
-    const worker = new Worker(workerSource, { eval: true, workerData: { entry: workerEntry, init } });
-    worker.unref(); // a sleeping worker must not keep the process alive
-    worker.on('error', (e) => console.error(`attn wasm worker ${init.index}:`, e));
-  },
+    defaultThreads(): number {
+      return availableParallelism();
+    },
 
-  defaultThreads(): number {
-    return availableParallelism();
-  },
+    env(name: string): string | undefined {
+      return process.env[name];
+    },
+  };
+}
 
-  env(name: string): string | undefined {
-    return process.env[name];
-  },
-};
+export const nodePlatform: WasmPlatform = createNodePlatform();
 
 // One backend per (threads, kernel build): setBackend('wasm') may be called many times (every test suite
 // does), and each backend owns a WebAssembly memory and worker threads that live as long as the process.

@@ -1,30 +1,51 @@
-// Scaled dot-product attention as one differentiable op:
-//   out = softmax(scale · q·kᵀ + mask) · v
-// q (B, H, Tq, D), k and v (B, H, Tk, D). The backend runs it fused (no (Tq, Tk) score matrix kept), and
-// backward rebuilds the probabilities from the saved log-sum-exp per row, as FlashAttention does.
+// Attention as one differentiable op, the only one in attn: every model (GPT, BERT, the encoder-decoder, T5)
+// calls it, through the MultiHeadAttention module of src/nn/attention.ts.
 //
-// Masks: `causal` hides future keys, `window` hides keys more than window−1 positions back, `keyMask`
-// (B, Tk) hides padding. Query i sits at absolute position Tk − Tq + i, so with a KV cache holding Tk keys
-// the Tq new queries are the last Tq positions. A query that sees no key gets a zero output.
+//   out = ξ_h · softmax(scale · q·kᵀ + bias + mask) · v          per batch entry b and head h
 //
-// Attention dropout (dropoutP > 0, training) is fused too: the backend drops probabilities by a hash of their
-// index and a seed drawn from the generator, so backward rebuilds the same mask without storing it.
-import { getBackend, type AttentionSpec } from '../backend/index.js';
-import { fromOp } from './autograd.js';
+// Shapes: B batch, Tq queries, Tk keys, H heads, D head size. q is (B, Tq, H, D), k and v (B, Tk, H, D) and
+// out (B, Tq, H, D): "heads last", as FlashAttention takes them, because that is the layout a projection
+// produces — x (B, T, C)·W gives (B, T, H·D), and .reshape(B, T, H, D) is free — and the layout the output
+// projection reads back after a free .reshape(B, Tq, H·D). No head is ever split off or merged by a copy.
+// q, k and v may be any views whose rows of D floats are contiguous: slices of one fused q/k/v projection
+// (GPT-2's c_attn), separate projections (BERT, T5), a KV cache preallocated for more positions than it holds.
+// The backend reads them through their strides, and backward writes their gradients straight into the tensor
+// they were sliced from when it can (viewRoot), so the slicing costs nothing either way.
+//
+// Masks: `causal` hides keys after the query's position, `window` hides keys window or more positions back,
+// `keyMask` (B, Tk) hides padding. Query i sits at position queryOffset + i (default Tk − Tq: with a KV cache
+// holding Tk keys the Tq new queries are the last positions). A query that sees no key outputs 0.
+// `bias` (1 or B, H, Tq, Tk) is added to the scaled scores (T5's relative position bias, ALiBi, any additive
+// mask) and gets a gradient. `headMask` (H) or (B, H) scales each head's output (Hugging Face's head_mask; a
+// Tensor that requires grad gets ∂L/∂ξ, the head importance of Michel et al. 2019).
+//
+// The backend runs it fused: the (Tq, Tk) score matrix is never stored (online softmax, as FlashAttention),
+// and backward rebuilds the probabilities from the saved log-sum-exp per row. Attention dropout (dropoutP > 0,
+// training) is fused too: probabilities are dropped by a hash of their index and a seed drawn from the
+// generator, so backward rebuilds the same mask without storing it.
+import { attentionMaskRanges, getBackend, type AttentionSpec, type AttnOperand } from '../backend/index.js';
+import { fromOp, viewRoot, type GradSink } from './autograd.js';
 import { getDefaultRng, type Rng } from './rng.js';
 import { expectFloat, fmtShape, readContiguous } from './shape.js';
+import { contiguous, transpose } from './ops_shape.js';
 import { Tensor } from './tensor.js';
 
 export interface AttentionOptions {
   /** Hide keys after the query's position. */
   causal?: boolean;
+  /** Position of query 0 among the keys (query i sits at queryOffset + i); default Tk − Tq. */
+  queryOffset?: number;
+  /** Sliding window: a query at position p sees only keys j with p − j < window. 0 (default) = unlimited. */
+  window?: number;
   /** (B, Tk): nonzero = a real key, 0 = padding. A Tensor of any dtype or a Uint8Array. */
   keyMask?: Uint8Array | Tensor;
-  /** Sliding window: a query sees only keys with pos − j < window. 0 (default) = unlimited. */
-  window?: number;
+  /** (H) or (B, H): multiplies each head's output (0 removes the head). A Tensor may require grad. */
+  headMask?: Tensor | Float32Array;
+  /** (1 or B, H, Tq, Tk) added to the scaled scores before the softmax; gets a gradient when it requires one. */
+  bias?: Tensor;
   /** Multiplies q·kᵀ; default 1/√D. */
   scale?: number;
-  /** Also return the attention probabilities (B, H, Tq, Tk) for inspection (no gradient flows through them). */
+  /** Also return the attention probabilities (B, H, Tq, Tk) × headMask, for inspection (no gradient). */
   returnWeights?: boolean;
   /** Dropout on the probabilities (training), fused into the kernel; the returned weights are before dropout. */
   dropoutP?: number;
@@ -33,105 +54,225 @@ export interface AttentionOptions {
 }
 
 export interface AttentionResult {
-  /** (B, H, Tq, D) */
+  /** (B, Tq, H, D) from attention(); (B, H, Tq, D) from scaledDotProductAttention(). */
   out: Tensor;
-  /** (B, H, Tq, Tk) softmax probabilities before dropout, when returnWeights was set. */
+  /** (B, H, Tq, Tk) softmax probabilities × headMask, before dropout, when returnWeights was set. */
   weights?: Tensor;
 }
 
 /**
- * `const { out } = scaledDotProductAttention(q, k, v, { causal: true })` with q, k, v (B, nh, T, hs).
- * Does not handle a value head size different from the key head size, or arbitrary additive masks.
+ * Multi-head attention on heads-last tensors: q (B, Tq, H, D), k and v (B, Tk, H, D) → out (B, Tq, H, D).
+ * `const { out } = attention(q, k, v, { causal: true })`. Does not handle a value head size different from
+ * the key head size, or grouped-query heads (as many k/v heads as q heads).
  */
-export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): AttentionResult {
-  const op = 'scaledDotProductAttention';
+export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): AttentionResult {
+  const op = 'attention';
   for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
     if (!(t instanceof Tensor)) throw new TypeError(`${op}: ${name} must be a Tensor, got ${typeof t}`);
     expectFloat(op, t, name);
-    if (t.ndim !== 4) throw new RangeError(`${op}: ${name} must be (B, H, T, D), got shape ${fmtShape(t.shape)}`);
+    if (t.ndim !== 4) throw new RangeError(`${op}: ${name} must be (B, T, H, D), got shape ${fmtShape(t.shape)}`);
   }
-  const [B, H, Tq, D] = q.shape;
-  const Tk = k.shape[2];
-  const kvShape = [B, H, Tk, D];
+  const [B, Tq, H, D] = q.shape as [number, number, number, number];
+  const Tk = k.shape[1]!;
+  const kvShape = [B, Tk, H, D];
   if (k.shape.some((n, i) => n !== kvShape[i]) || v.shape.some((n, i) => n !== kvShape[i])) {
     throw new RangeError(`${op}: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)} and v ${fmtShape(v.shape)} do not fit; expected k and v of shape ${fmtShape(kvShape)}`);
   }
-  const { causal = false, window = 0, returnWeights = false, dropoutP = 0 } = opts;
+  const { causal = false, window = 0, returnWeights = false, dropoutP = 0, queryOffset = Tk - Tq } = opts;
   const scale = opts.scale ?? 1 / Math.sqrt(D);
   if (!Number.isInteger(window) || window < 0) throw new RangeError(`${op}: window must be a non-negative integer, got ${window}`);
-  if ((causal || window > 0) && Tq > Tk) {
-    throw new RangeError(`${op}: with causal or window masks the ${Tq} queries must be the last positions of the ${Tk} keys (Tq <= Tk)`);
-  }
+  if (!Number.isInteger(queryOffset)) throw new RangeError(`${op}: queryOffset must be an integer, got ${queryOffset}`);
   if (!(dropoutP >= 0 && dropoutP < 1)) throw new RangeError(`${op}: dropoutP must be in [0, 1), got ${dropoutP}`);
+  if (!Number.isFinite(scale)) throw new RangeError(`${op}: scale must be a finite number, got ${scale}`);
 
-  const spec: AttentionSpec = { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale, causal, window };
+  const spec: AttentionSpec = { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale, ...attentionMaskRanges(Tq, Tk, { causal, queryOffset, window }) };
   if (opts.keyMask !== undefined) spec.keyMask = keyMaskArray(opts.keyMask, B, Tk);
-
+  const headMask = opts.headMask instanceof Tensor ? opts.headMask : null;
+  if (opts.headMask !== undefined) spec.headMask = headMaskArray(opts.headMask, B, H);
+  const bias = opts.bias ?? null;
+  if (bias) spec.bias = biasOperand(bias, B, H, Tq, Tk);
   if (dropoutP > 0) spec.dropout = { p: dropoutP, seed: (opts.rng ?? getDefaultRng()).uint32() };
 
-  const Q = readContiguous(q) as Float32Array;
-  const K = readContiguous(k) as Float32Array;
-  const V = readContiguous(v) as Float32Array;
+  // The operands: views with unit stride along D (anything else is copied first, which autograd handles).
+  const [qv, kv, vv] = [q, k, v].map((t) => (t.strides[3] === 1 || D <= 1 ? t : contiguous(t))) as [Tensor, Tensor, Tensor];
+  const Q = operandOf(qv);
+  const K = operandOf(kv);
+  const V = operandOf(vv);
+  const outData = new Float32Array(B * Tq * H * D);
+  const out: AttnOperand = { data: outData, offset: 0, sb: Tq * H * D, sh: D, st: H * D }; // (B, Tq, H, D)
+  const lse = new Float32Array(B * H * Tq);
+  const weights = returnWeights ? new Float32Array(B * H * Tq * Tk) : undefined;
   const be = getBackend();
-  const res = be.attentionForward(Q, K, V, spec, returnWeights);
-  const out = fromOp(op, res.out, [B, H, Tq, D], [q, k, v], (g, sink) => {
-    const { dq, dk, dv } = be.attentionBackward(Q, K, V, res.out, res.lse, g, spec);
-    sink.add(q, dq);
-    sink.add(k, dk);
-    sink.add(v, dv);
+  be.attentionForward(spec, Q, K, V, weights ? { out, lse, weights } : { out, lse });
+
+  // Gradients go to the tensors q, k and v were sliced from when that is possible (see gradTargets).
+  const targets = gradTargets([qv, kv, vv]);
+  const inputs: Tensor[] = [...new Set(targets.map((g) => g.tensor))];
+  if (bias) inputs.push(bias);
+  if (headMask) inputs.push(headMask);
+  const result = fromOp(op, outData, [B, Tq, H, D], inputs, (g, sink) => {
+    // One buffer per root shared by several operands, one per operand otherwise (even when two operands are
+    // the same tensor: each gets its own, and the sink adds them up).
+    const bufs = new Map<Tensor | number, [Tensor, Float32Array]>();
+    const dest = (i: number): AttnOperand => {
+      const t = targets[i]!;
+      const key = t.shared ? t.tensor : i;
+      let entry = bufs.get(key);
+      if (!entry) bufs.set(key, (entry = [t.tensor, sink.alloc(t.tensor.size, !t.covered)]));
+      return { data: entry[1], offset: t.offset, sb: t.sb, sh: t.sh, st: t.st };
+    };
+    const dBias = bias?.requiresGrad ? new Float32Array(bias.size) : undefined;
+    const dHeadMask = headMask?.requiresGrad ? new Float32Array(B * H) : undefined;
+    const dOut: AttnOperand = { ...out, data: g };
+    be.attentionBackward(spec, Q, K, V, out, lse, dOut, { dq: dest(0), dk: dest(1), dv: dest(2), dBias, dHeadMask });
+    for (const [t, buf] of bufs.values()) sink.add(t, buf, true);
+    if (bias && dBias) sink.add(bias, dBias, true);
+    if (headMask && dHeadMask) addHeadMaskGrad(sink, headMask, dHeadMask, B, H);
   });
-  return res.weights ? { out, weights: new Tensor(res.weights, [B, H, Tq, Tk]) } : { out };
+  return weights ? { out: result, weights: new Tensor(weights, [B, H, Tq, Tk]) } : { out: result };
 }
 
 /**
- * Self-attention straight from a packed projection: qkv (B, T, 3C) as GPT-2's c_attn makes it (q, k, v side
- * by side; within each, nHead heads of C/nHead side by side) → out (B, T, C), heads side by side again, ready
- * for c_proj. The same as splitting the heads with reshape/transpose, calling scaledDotProductAttention and
- * merging them back, but the backend reads and writes the packed rows directly, so no copies split or merge
- * the heads, forward or backward. Options as scaledDotProductAttention (Tq = Tk = T); weights (B, H, T, T).
+ * The same attention in PyTorch's layout: q (B, H, Tq, D), k and v (B, H, Tk, D) → out (B, H, Tq, D)
+ * (torch.nn.functional.scaled_dot_product_attention). The transposes are views, so this is attention()
+ * itself. `const { out } = scaledDotProductAttention(q, k, v, { causal: true })`.
  */
-export function packedSelfAttention(qkv: Tensor, nHead: number, opts: AttentionOptions = {}): AttentionResult {
-  const op = 'packedSelfAttention';
-  if (!(qkv instanceof Tensor)) throw new TypeError(`${op}: qkv must be a Tensor, got ${typeof qkv}`);
-  expectFloat(op, qkv, 'qkv');
-  if (qkv.ndim !== 3) throw new RangeError(`${op}: qkv must be (B, T, 3C), got shape ${fmtShape(qkv.shape)}`);
-  const [B, T, C3] = qkv.shape as [number, number, number];
-  const C = C3 / 3;
-  if (!Number.isInteger(nHead) || nHead < 1 || !Number.isInteger(C) || C % nHead !== 0) {
-    throw new RangeError(`${op}: the last dim of qkv ${fmtShape(qkv.shape)} must be 3·C with C a multiple of nHead=${nHead}`);
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOptions = {}): AttentionResult {
+  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) {
+    if (!(t instanceof Tensor) || t.ndim !== 4) {
+      throw new RangeError(`scaledDotProductAttention: ${name} must be a (B, H, T, D) Tensor, got ${t instanceof Tensor ? `shape ${fmtShape(t.shape)}` : typeof t}`);
+    }
   }
-  const D = C / nHead;
-  const { causal = false, window = 0, returnWeights = false, dropoutP = 0 } = opts;
-  if (!(dropoutP >= 0 && dropoutP < 1)) throw new RangeError(`${op}: dropoutP must be in [0, 1), got ${dropoutP}`);
-  const scale = opts.scale ?? 1 / Math.sqrt(D);
-  if (!Number.isInteger(window) || window < 0) throw new RangeError(`${op}: window must be a non-negative integer, got ${window}`);
-  const spec: AttentionSpec = { batch: B, heads: nHead, tq: T, tk: T, headDim: D, scale, causal, window };
-  if (opts.keyMask !== undefined) spec.keyMask = keyMaskArray(opts.keyMask, B, T);
-  if (dropoutP > 0) spec.dropout = { p: dropoutP, seed: (opts.rng ?? getDefaultRng()).uint32() };
+  const [B, H, , D] = q.shape as [number, number, number, number];
+  const kvShape = [B, H, k.shape[2]!, D];
+  if (k.shape.some((n, i) => n !== kvShape[i]) || v.shape.some((n, i) => n !== kvShape[i])) {
+    throw new RangeError(`scaledDotProductAttention: q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)} and v ${fmtShape(v.shape)} do not fit; expected k and v of shape ${fmtShape(kvShape)}`);
+  }
+  const r = attention(transpose(q, 1, 2), transpose(k, 1, 2), transpose(v, 1, 2), opts);
+  const out = transpose(r.out, 1, 2); // (B, H, Tq, D)
+  return r.weights ? { out, weights: r.weights } : { out };
+}
 
-  const QKV = readContiguous(qkv) as Float32Array;
-  const be = getBackend();
-  const res = be.attentionPackedForward(QKV, spec, returnWeights);
-  const out = fromOp(op, res.out, [B, T, C], [qkv], (g, sink) => {
-    const dqkv = sink.alloc(QKV.length, false); // the backend writes every element
-    be.attentionPackedBackward(QKV, res.out, res.lse, g, spec, dqkv);
-    sink.add(qkv, dqkv, true);
+/** A (B, T, H, D) tensor with unit stride along D as the backend's operand (strides in floats). */
+function operandOf(t: Tensor): AttnOperand {
+  return { data: t.data as Float32Array, offset: t.offset, sb: t.strides[0]!, st: t.strides[1]!, sh: t.strides[2]! };
+}
+
+/**
+ * Where backward writes the gradient of q, k and v. Normally into the tensor each was sliced from
+ * (viewRoot: e.g. the fused (B, T, 3C) projection all three are views of), at the view's own offset and
+ * strides, so one buffer receives dq, dk and dv side by side and no view's backward has to copy it. That needs
+ * a contiguous root and operands that do not share elements (else each operand gets its own contiguous
+ * buffer, and autograd routes it back through the views). `covered`: the operands sharing this root write
+ * every element of it, so its buffer needs no zeroing.
+ */
+interface GradTarget {
+  tensor: Tensor;
+  offset: number;
+  sb: number;
+  sh: number;
+  st: number;
+  covered: boolean;
+  /** A root other operands may share (one buffer for all of them). */
+  shared: boolean;
+}
+function gradTargets(ts: readonly Tensor[]): GradTarget[] {
+  const own = (t: Tensor): GradTarget => {
+    const [, T, H, D] = t.shape as [number, number, number, number];
+    return { tensor: t, offset: 0, sb: T * H * D, st: H * D, sh: D, covered: true, shared: false };
+  };
+  const roots = ts.map((t) => {
+    const r = viewRoot(t);
+    return r !== t && r.isContiguous() ? r : null;
   });
-  return res.weights ? { out, weights: new Tensor(res.weights, [B, nHead, T, T]) } : { out };
+  const targets = ts.map((t, i) => {
+    const r = roots[i];
+    if (!r) return own(t);
+    return { tensor: r, offset: t.offset - r.offset, sb: t.strides[0]!, st: t.strides[1]!, sh: t.strides[2]!, covered: false, shared: true };
+  });
+  // Per root: mark the elements its operands reach; overlapping operands fall back to their own buffers.
+  for (const root of new Set(roots)) {
+    if (!root) continue;
+    const idx = targets.map((t, i) => (t.tensor === root ? i : -1)).filter((i) => i >= 0);
+    const marks = new Uint8Array(root.size);
+    let marked = 0;
+    let overlap = false;
+    for (const i of idx) {
+      const t = ts[i]!;
+      const o = targets[i]!;
+      const [B, T, H, D] = t.shape as [number, number, number, number];
+      for (let b = 0; b < B && !overlap; b++) {
+        for (let s = 0; s < T && !overlap; s++) {
+          for (let h = 0; h < H && !overlap; h++) {
+            const at = o.offset + b * o.sb + s * o.st + h * o.sh;
+            for (let d = 0; d < D; d++) {
+              if (marks[at + d]) {
+                overlap = true;
+                break;
+              }
+              marks[at + d] = 1;
+            }
+            marked += D;
+          }
+        }
+      }
+    }
+    for (const i of idx) {
+      if (overlap) targets[i] = own(ts[i]!);
+      else targets[i]!.covered = marked === root.size;
+    }
+  }
+  return targets;
+}
+
+/** dξ (B, H) from the backend, summed over the batch when the mask was (H). */
+function addHeadMaskGrad(sink: GradSink, headMask: Tensor, dHeadMask: Float32Array, B: number, H: number): void {
+  if (headMask.size === B * H) {
+    sink.add(headMask, dHeadMask, true);
+    return;
+  }
+  const g = new Float32Array(H);
+  for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) g[h] += dHeadMask[b * H + h]!;
+  sink.add(headMask, g, true);
 }
 
 /** keyMask as a (B·Tk) Uint8Array of 0/1. */
 function keyMaskArray(mask: Uint8Array | Tensor, B: number, Tk: number): Uint8Array {
   if (mask instanceof Uint8Array) {
-    if (mask.length !== B * Tk) throw new RangeError(`scaledDotProductAttention: keyMask has ${mask.length} entries, expected B·Tk = ${B}·${Tk} = ${B * Tk}`);
+    if (mask.length !== B * Tk) throw new RangeError(`attention: keyMask has ${mask.length} entries, expected B·Tk = ${B}·${Tk} = ${B * Tk}`);
     return mask;
   }
-  if (!(mask instanceof Tensor)) throw new TypeError('scaledDotProductAttention: keyMask must be a Uint8Array or a Tensor (B, Tk)');
+  if (!(mask instanceof Tensor)) throw new TypeError('attention: keyMask must be a Uint8Array or a Tensor (B, Tk)');
   if (mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== Tk) {
-    throw new RangeError(`scaledDotProductAttention: keyMask has shape ${fmtShape(mask.shape)}, expected [${B}, ${Tk}]`);
+    throw new RangeError(`attention: keyMask has shape ${fmtShape(mask.shape)}, expected [${B}, ${Tk}]`);
   }
   const m = readContiguous(mask);
   const out = new Uint8Array(m.length);
   for (let i = 0; i < m.length; i++) out[i] = m[i] !== 0 ? 1 : 0;
   return out;
+}
+
+/** headMask as a Float32Array of H or B·H values. */
+function headMaskArray(mask: Tensor | Float32Array, B: number, H: number): Float32Array {
+  const n = mask instanceof Tensor ? mask.size : mask.length;
+  const ok = mask instanceof Tensor ? (mask.ndim === 1 && n === H) || (mask.ndim === 2 && mask.shape[0] === B && mask.shape[1] === H) : n === H || n === B * H;
+  if (!ok) {
+    const got = mask instanceof Tensor ? `shape ${fmtShape(mask.shape)}` : `${n} values`;
+    throw new RangeError(`attention: headMask has ${got}, expected (H) = [${H}] or (B, H) = [${B}, ${H}]`);
+  }
+  if (mask instanceof Float32Array) return mask;
+  expectFloat('attention', mask, 'headMask');
+  return readContiguous(mask) as Float32Array;
+}
+
+/** The bias (1 or B, H, Tq, Tk) as a strided operand (batch stride 0 when shared by the batch). */
+function biasOperand(bias: Tensor, B: number, H: number, Tq: number, Tk: number): AttnOperand {
+  if (!(bias instanceof Tensor)) throw new TypeError(`attention: bias must be a Tensor (1 or B, H, Tq, Tk), got ${typeof bias}`);
+  expectFloat('attention', bias, 'bias');
+  const s = bias.shape;
+  if (bias.ndim !== 4 || (s[0] !== 1 && s[0] !== B) || s[1] !== H || s[2] !== Tq || s[3] !== Tk) {
+    throw new RangeError(`attention: bias has shape ${fmtShape(s)}, expected (1 or B, H, Tq, Tk) = [1 or ${B}, ${H}, ${Tq}, ${Tk}]`);
+  }
+  const data = readContiguous(bias) as Float32Array;
+  return { data, offset: 0, sb: s[0] === 1 ? 0 : H * Tq * Tk, sh: Tq * Tk, st: Tk };
 }

@@ -21,6 +21,11 @@ export interface GradFn {
   readonly name: string;
   readonly inputs: readonly Tensor[];
   readonly backward: BackwardFn;
+  /**
+   * Set by views that show each element of their input at most once (reshape, permute, slice, …; not expand):
+   * an op may then write a gradient straight into the input's layout (see viewRoot).
+   */
+  readonly injectiveView?: boolean;
 }
 
 let gradEnabled = true;
@@ -280,7 +285,10 @@ export function fromOp(name: string, data: Float32Array, shape: readonly number[
   return out;
 }
 
-/** Like fromOp for views: the result shares x's storage with new shape/strides/offset. */
+/**
+ * Like fromOp for views: the result shares x's storage with new shape/strides/offset. `injective`: every
+ * element of the view is a different element of x (false for expand, whose repeated dims have stride 0).
+ */
 export function viewOp(
   name: string,
   x: Tensor,
@@ -288,11 +296,30 @@ export function viewOp(
   strides: readonly number[],
   offset: number,
   backward: BackwardFn,
+  injective = true,
 ): Tensor {
   const out = new Tensor(x.data, shape, strides, offset, x);
   if (needsGrad([x])) {
-    out._node = { name, inputs: [x], backward };
+    out._node = injective ? { name, inputs: [x], backward, injectiveView: true } : { name, inputs: [x], backward };
     out.requiresGrad = true;
   }
   return out;
+}
+
+/**
+ * The tensor whose gradient a view's gradient ends up in: follow recorded injective views (reshape,
+ * permute, slice, …) back over the same storage to the first tensor that is not such a view, stopping at one
+ * that keeps its own gradient (retainGrad). When that tensor is contiguous, an element of the view at
+ * storage index i has gradient index i − root.offset in the root's gradient, so an op can write the view's
+ * gradient straight into the root's layout and skip the copies each view's backward would make (attention
+ * does this for q, k and v sliced out of one fused projection).
+ */
+export function viewRoot(t: Tensor): Tensor {
+  let r = t;
+  while (r._node?.injectiveView && !r._retainGrad) {
+    const base = r._node.inputs[0]!;
+    if (base.data !== r.data) break;
+    r = base;
+  }
+  return r;
 }

@@ -16,10 +16,10 @@ export {
   type RandomOptions,
   type NestedNumbers,
 } from './creation.js';
-export { add, sub, mul, div, neg, exp, log, sqrt, pow, tanh, relu, sigmoid, gelu, erf, maskedFill, where } from './ops_elementwise.js';
+export { add, sub, mul, div, neg, exp, log, sqrt, pow, tanh, relu, sigmoid, gelu, silu, erf, maskedFill, where } from './ops_elementwise.js';
 export { sum, mean, max } from './ops_reduce.js';
 export { reshape, transpose, permute, slice, expand, unsqueeze, squeeze, contiguous, cat, split, stack } from './ops_shape.js';
-export { softmax, logSoftmax, layerNorm, crossEntropy, dropout, type CrossEntropyOptions, type DropoutOptions } from './ops_nn.js';
+export { softmax, logSoftmax, layerNorm, rmsNorm, crossEntropy, dropout, type CrossEntropyOptions, type DropoutOptions } from './ops_nn.js';
 export { embedding, gather, indexSelect } from './ops_index.js';
 export { matmul, linear } from './matmul.js';
-export { packedSelfAttention, scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './attention.js';
+export { attention, scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './attention.js';

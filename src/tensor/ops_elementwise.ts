@@ -4,7 +4,7 @@
 // Broadcasting follows PyTorch/NumPy: shapes align on the right and size-1 dims repeat, so
 // (B, T, C) + (C) adds the bias to every row. The gradient of a broadcast operand is the output gradient
 // summed over the dims it was repeated along (reduceTo).
-import { getBackend } from '../backend/index.js';
+import { getBackend, type RowKernel } from '../backend/index.js';
 import { fromOp, type GradSink } from './autograd.js';
 import {
   broadcastShapes,
@@ -255,6 +255,7 @@ export function sigmoid(x: Tensor): Tensor {
 
 const INV_SQRT_2 = Math.SQRT1_2;
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /**
  * erf(x) from the Chebyshev fit of erfc in Numerical Recipes (§6.2), fractional error < 1.2e-7 everywhere —
@@ -274,43 +275,109 @@ export function erf(x: number): number {
 }
 
 /**
- * GELU(x) = x·Φ(x). approximate 'tanh' (GPT-2's "gelu_new", the default here):
- *   y = ½x(1 + tanh u),  u = √(2/π)(x + 0.044715x³)
- *   dy/dx = s + 2x·s(1 − s)·du/dx  with s = ½(1 + tanh u),  du/dx = √(2/π)(1 + 3·0.044715x²)
- * runs on the backend (Backend.geluTanh / geluTanhBackward: a rational tanh per element made this a sixth
- * of a training step in plain TypeScript; the WebAssembly backend does it four lanes at a time on every thread).
- * approximate 'none' (exact, BERT's "gelu", PyTorch's default):
- *   y = ½x(1 + erf(x/√2)),  dy/dx = Φ(x) + x·φ(x),  φ(x) = e^(−x²/2)/√(2π)
- * One fused loop each way, not a chain of small ops.
+ * tanh(c) as the rational function Eigen uses for float32 (odd degree-13 over even degree-6 polynomial),
+ * exactly ±1 beyond |c| ≥ 7.9988 where float32 tanh rounds to ±1 — the same function the SIMD kernel
+ * computes, within a few float32 ulps of Math.tanh.
  */
-export function gelu(x: Tensor, approximate: 'tanh' | 'none' = 'tanh'): Tensor {
-  if (approximate !== 'tanh' && approximate !== 'none') {
-    throw new RangeError(`gelu: approximate must be 'tanh' or 'none', got '${String(approximate)}'`);
-  }
-  const X = unaryInput('gelu', x);
+function tanhRational(c: number): number {
+  if (c >= 7.99881172180175781) return 1;
+  if (c <= -7.99881172180175781) return -1;
+  const c2 = c * c;
+  const p =
+    c *
+    (4.89352455891786e-3 +
+      c2 * (6.37261928875436e-4 + c2 * (1.48572235717979e-5 + c2 * (5.12229709037114e-8 + c2 * (-8.60467152213735e-11 + c2 * (2.00018790482477e-13 + c2 * -2.76076847742355e-16))))));
+  const q = 4.89352518554385e-3 + c2 * (2.268434632439e-3 + c2 * (1.18534705686654e-4 + c2 * 1.19825839466702e-6));
+  return p / q;
+}
+
+/**
+ * An elementwise op as a row kernel (one element per row). The reference is the scalar formula `f`
+ * applied to each element (with the output gradient g as a second argument for backward kernels); the
+ * WebAssembly build has a SIMD task of the same name in kernels/elementwise.ts.
+ */
+function mapKernel(name: string, f: (x: number) => number): RowKernel {
+  return {
+    name,
+    inputs: ['rows'],
+    outputs: ['rows'],
+    reference(rows, cols, [x], [y]) {
+      for (let i = 0; i < rows * cols; i++) y![i] = f(x![i]!);
+    },
+  };
+}
+function mapGradKernel(name: string, f: (x: number, g: number) => number): RowKernel {
+  return {
+    name,
+    inputs: ['rows', 'rows'],
+    outputs: ['rows'],
+    reference(rows, cols, [x, g], [gx]) {
+      for (let i = 0; i < rows * cols; i++) gx![i] = f(x![i]!, g![i]!);
+    },
+  };
+}
+
+/**
+ * An op y = f(x) whose forward and backward are row kernels on the backend: the backward kernel gets x and
+ * the output gradient g and writes gx (nothing is saved but x).
+ */
+function unaryKernelOp(name: string, x: Tensor, forward: RowKernel, backward: RowKernel): Tensor {
+  const X = unaryInput(name, x);
   const n = X.length;
   const out = new Float32Array(n);
-  if (approximate === 'tanh') {
-    const be = getBackend();
-    be.geluTanh(X, out);
-    return fromOp('gelu', out, x.shape, [x], (g, sink) => {
-      const gx = sink.alloc(n, false); // the backend writes every element
-      be.geluTanhBackward(X, g, gx);
-      sink.add(x, gx, true);
-    });
-  }
+  const be = getBackend();
+  be.runRows(forward, n, 1, [X], [out]);
+  return fromOp(name, out, x.shape, [x], (g, sink) => {
+    const gx = sink.alloc(n, false); // the backend writes every element
+    be.runRows(backward, n, 1, [X, g], [gx]);
+    sink.add(x, gx, true);
+  });
+}
+
+/** s = ½(1 + tanh u), u = √(2/π)(x + 0.044715x³): the gate of GELU's tanh form (y = x·s). */
+function geluTanhGate(x: number): number {
+  return 0.5 + 0.5 * tanhRational(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+}
+
+/** GELU, tanh form: y = x·s.  dy/dx = s + x·½(1 − tanh²u)·du/dx = s + 2x·s(1 − s)·√(2/π)(1 + 3·0.044715x²). */
+export const GELU_TANH_FORWARD = mapKernel('gelu_tanh_forward', (x) => x * geluTanhGate(x));
+export const GELU_TANH_BACKWARD = mapGradKernel('gelu_tanh_backward', (x, g) => {
+  const s = geluTanhGate(x);
+  return g * (s + 2 * x * s * (1 - s) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x));
+});
+
+/** GELU, exact: y = x·Φ(x) = ½x(1 + erf(x/√2)).  dy/dx = Φ(x) + x·φ(x), φ(x) = e^(−x²/2)/√(2π). */
+export const GELU_ERF_FORWARD = mapKernel('gelu_erf_forward', (x) => 0.5 * x * (1 + erf(x * INV_SQRT_2)));
+export const GELU_ERF_BACKWARD = mapGradKernel('gelu_erf_backward', (x, g) => g * (0.5 * (1 + erf(x * INV_SQRT_2)) + x * INV_SQRT_2PI * Math.exp(-0.5 * x * x)));
+
+/**
+ * GELU(x) = x·Φ(x). approximate 'tanh' (GPT-2's "gelu_new", the default here) or 'none' (exact, BERT's
+ * "gelu", PyTorch's default); formulas beside the kernels above. Both run on the backend: a tanh or an erf
+ * per element made GELU a sixth of a training step in plain TypeScript; the WebAssembly backend does it four
+ * lanes at a time on every thread.
+ */
+export function gelu(x: Tensor, approximate: 'tanh' | 'none' = 'tanh'): Tensor {
+  if (approximate === 'tanh') return unaryKernelOp('gelu', x, GELU_TANH_FORWARD, GELU_TANH_BACKWARD);
+  if (approximate === 'none') return unaryKernelOp('gelu', x, GELU_ERF_FORWARD, GELU_ERF_BACKWARD);
+  throw new RangeError(`gelu: approximate must be 'tanh' or 'none', got '${String(approximate)}'`);
+}
+
+/**
+ * SiLU / swish (Marian's "swish", BART/Llama's "silu"): y = x·σ(x), dy/dx = σ(x)(1 + x(1 − σ(x))).
+ * One fused loop each way (an exp per element; cheap next to a matmul, so it stays in TypeScript).
+ */
+export function silu(x: Tensor): Tensor {
+  const X = unaryInput('silu', x);
+  const n = X.length;
+  const sig = new Float32Array(n);
+  const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {
-    const v = X[i];
-    out[i] = 0.5 * v * (1 + erf(v * INV_SQRT_2));
+    sig[i] = 1 / (1 + Math.exp(-X[i]!));
+    out[i] = X[i]! * sig[i]!;
   }
-  return fromOp('gelu', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const v = X[i];
-      const cdf = 0.5 * (1 + erf(v * INV_SQRT_2));
-      const pdf = INV_SQRT_2PI * Math.exp(-0.5 * v * v);
-      gx[i] = g[i] * (cdf + v * pdf);
-    }
+  return fromOp('silu', out, x.shape, [x], (g, sink) => {
+    const gx = sink.alloc(n, false);
+    for (let i = 0; i < n; i++) gx[i] = g[i]! * sig[i]! * (1 + X[i]! * (1 - sig[i]!));
     sink.add(x, gx, true);
   });
 }

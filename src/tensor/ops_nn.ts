@@ -1,9 +1,9 @@
-// Fused neural-network ops: softmax, logSoftmax, layerNorm, crossEntropy, dropout.
+// Fused neural-network ops: softmax, logSoftmax, layerNorm, rmsNorm, crossEntropy, dropout.
 //
 // Each is one pass per row with an analytic backward, instead of a chain of small ops: fewer passes over
 // memory, fewer temporaries, and the numerically stable form (subtract the row max before exp) built in.
 // They work on the last dim; softmax/logSoftmax over another dim transpose it to the end first.
-import { getBackend } from '../backend/index.js';
+import { getBackend, type RowKernel } from '../backend/index.js';
 import { fromOp, needsGrad } from './autograd.js';
 import { getDefaultRng, type Rng } from './rng.js';
 import { expectFloat, expectInt, fmtShape, normalizeDim, readContiguous } from './shape.js';
@@ -94,38 +94,82 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// layerNorm
+// layerNorm and rmsNorm
 // ---------------------------------------------------------------------------------------------------------
 
 /**
- * Layer normalization over the last dim C (biased variance, as PyTorch):
+ * Layer norm of each row of C = cols values (biased variance, as PyTorch):
  *   μ = mean(x),  σ² = mean((x − μ)²),  r = 1/√(σ² + eps),  x̂ = (x − μ)·r,  y = x̂·w + b
- * Backward per row, with ĝ = g·w:
+ * inputs x (rows), w and b (perCol); outputs y (rows), μ and r (perRow, saved for backward); params [eps].
+ */
+export const LAYER_NORM_FORWARD: RowKernel = {
+  name: 'layernorm_forward',
+  inputs: ['rows', 'perCol', 'perCol'],
+  outputs: ['rows', 'perRow', 'perRow'],
+  reference(rows, C, [x, w, b], [y, mean, rstd], [eps]) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * C;
+      let mu = 0;
+      for (let j = 0; j < C; j++) mu += x![o + j]!;
+      mu /= C;
+      let v = 0;
+      for (let j = 0; j < C; j++) v += (x![o + j]! - mu) ** 2;
+      const rs = 1 / Math.sqrt(v / C + eps!);
+      mean![r] = mu;
+      rstd![r] = rs;
+      for (let j = 0; j < C; j++) y![o + j] = (x![o + j]! - mu) * rs * w![j]! + b![j]!;
+    }
+  },
+};
+
+/**
+ * Layer norm's backward, per row, with ĝ = g·w (x̂ rebuilt from the saved μ and r):
  *   dx = r · (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),   dw = Σ_rows g·x̂,   db = Σ_rows g
- * weight and bias (C) may be null (no affine transform).
+ * inputs x, w, μ, r, g; outputs dx (rows; null to skip), dw and db (colSum).
+ */
+export const LAYER_NORM_BACKWARD: RowKernel = {
+  name: 'layernorm_backward',
+  inputs: ['rows', 'perCol', 'perRow', 'perRow', 'rows'],
+  outputs: ['rows', 'colSum', 'colSum'],
+  reference(rows, C, [x, w, mean, rstd, g], [gx, gw, gb]) {
+    const sw = new Float64Array(C);
+    const sb = new Float64Array(C);
+    for (let r = 0; r < rows; r++) {
+      const o = r * C;
+      const mu = mean![r]!;
+      const rs = rstd![r]!;
+      let meanG = 0; // mean(ĝ)
+      let meanGX = 0; // mean(ĝ·x̂)
+      for (let j = 0; j < C; j++) {
+        const xh = (x![o + j]! - mu) * rs;
+        const gh = g![o + j]! * w![j]!;
+        meanG += gh / C;
+        meanGX += (gh * xh) / C;
+        sw[j] += g![o + j]! * xh;
+        sb[j] += g![o + j]!;
+      }
+      if (gx) for (let j = 0; j < C; j++) gx[o + j] = rs * (g![o + j]! * w![j]! - meanG - (x![o + j]! - mu) * rs * meanGX);
+    }
+    gw!.set(sw);
+    gb!.set(sb);
+  },
+};
+
+/**
+ * Layer normalization over the last dim (formulas beside the kernels above); weight and bias (C) may be
+ * null (no affine transform).
  */
 export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
-  expectFloat('layerNorm', x);
-  if (x.ndim === 0) throw new RangeError('layerNorm: input must have at least one dim, got a scalar');
-  const C = x.shape[x.ndim - 1];
-  for (const [name, p] of [['weight', weight], ['bias', bias]] as const) {
-    if (p === null || p === undefined) continue;
-    expectFloat('layerNorm', p, name);
-    if (p.size !== C || p.ndim !== 1) {
-      throw new RangeError(`layerNorm: ${name} has shape ${fmtShape(p.shape)}, expected [${C}] to match the last dim of input ${fmtShape(x.shape)}`);
-    }
-  }
-  const X = readContiguous(x) as Float32Array;
+  const { X, C, rows } = normInput('layerNorm', x, { weight, bias });
   // No affine transform is the same as w = 1, b = 0: one kernel either way.
   const W = weight ? (readContiguous(weight) as Float32Array) : new Float32Array(C).fill(1);
   const Bs = bias ? (readContiguous(bias) as Float32Array) : new Float32Array(C);
-  const spec = { rows: C === 0 ? 0 : X.length / C, cols: C, eps };
   const out = new Float32Array(X.length);
   // Saved for backward: two numbers per row (x̂ is recomputed from them rather than stored).
-  const mean = new Float32Array(spec.rows);
-  const rstd = new Float32Array(spec.rows);
+  const mean = new Float32Array(rows);
+  const rstd = new Float32Array(rows);
   const be = getBackend();
-  be.layerNorm(X, W, Bs, spec, out, mean, rstd);
+  be.runRows(LAYER_NORM_FORWARD, rows, C, [X, W, Bs], [out, mean, rstd], [eps]);
   const inputs = [x];
   if (weight) inputs.push(weight);
   if (bias) inputs.push(bias);
@@ -134,11 +178,94 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
     // dw and db are computed even when not wanted: they come out of the same pass as dx.
     const gw = new Float32Array(C);
     const gb = new Float32Array(C);
-    be.layerNormBackward(X, W, mean, rstd, g, spec, gx, gw, gb);
+    be.runRows(LAYER_NORM_BACKWARD, rows, C, [X, W, mean, rstd, g], [gx, gw, gb]);
     if (gx) sink.add(x, gx, true);
     if (weight) sink.add(weight, gw, true);
     if (bias) sink.add(bias, gb, true);
   });
+}
+
+/**
+ * RMS norm of each row (T5's LayerNorm, Llama's RMSNorm): no mean, no bias.
+ *   r = 1/√(mean(x²) + eps),  x̂ = x·r,  y = x̂·w
+ * inputs x (rows), w (perCol); outputs y (rows), r (perRow); params [eps].
+ */
+export const RMS_NORM_FORWARD: RowKernel = {
+  name: 'rmsnorm_forward',
+  inputs: ['rows', 'perCol'],
+  outputs: ['rows', 'perRow'],
+  reference(rows, C, [x, w], [y, rstd], [eps]) {
+    for (let r = 0; r < rows; r++) {
+      const o = r * C;
+      let ss = 0;
+      for (let j = 0; j < C; j++) ss += x![o + j]! ** 2;
+      const rs = 1 / Math.sqrt(ss / C + eps!);
+      rstd![r] = rs;
+      for (let j = 0; j < C; j++) y![o + j] = x![o + j]! * rs * w![j]!;
+    }
+  },
+};
+
+/**
+ * RMS norm's backward, per row, with ĝ = g·w and x̂ = x·r (r rebuilt from nothing: it was saved):
+ *   dx = r · (ĝ − x̂·mean(ĝ·x̂)),   dw = Σ_rows g·x̂
+ * (the layer-norm formula without the mean terms). inputs x, w, r, g; outputs dx (rows; null to skip), dw (colSum).
+ */
+export const RMS_NORM_BACKWARD: RowKernel = {
+  name: 'rmsnorm_backward',
+  inputs: ['rows', 'perCol', 'perRow', 'rows'],
+  outputs: ['rows', 'colSum'],
+  reference(rows, C, [x, w, rstd, g], [gx, gw]) {
+    const sw = new Float64Array(C);
+    for (let r = 0; r < rows; r++) {
+      const o = r * C;
+      const rs = rstd![r]!;
+      let meanGX = 0; // mean(ĝ·x̂)
+      for (let j = 0; j < C; j++) {
+        const xh = x![o + j]! * rs;
+        meanGX += (g![o + j]! * w![j]! * xh) / C;
+        sw[j] += g![o + j]! * xh;
+      }
+      if (gx) for (let j = 0; j < C; j++) gx[o + j] = rs * (g![o + j]! * w![j]! - x![o + j]! * rs * meanGX);
+    }
+    gw!.set(sw);
+  },
+};
+
+/**
+ * RMS normalization over the last dim (T5LayerNorm): y = x / √(mean(x²) + eps) · weight. Formulas beside the
+ * kernels above. `rmsNorm(x, ln.weight, 1e-6)`; weight (C) may be null (no scale).
+ */
+export function rmsNorm(x: Tensor, weight: Tensor | null, eps = 1e-6): Tensor {
+  const { X, C, rows } = normInput('rmsNorm', x, { weight });
+  const W = weight ? (readContiguous(weight) as Float32Array) : new Float32Array(C).fill(1);
+  const out = new Float32Array(X.length);
+  const rstd = new Float32Array(rows);
+  const be = getBackend();
+  be.runRows(RMS_NORM_FORWARD, rows, C, [X, W], [out, rstd], [eps]);
+  return fromOp('rmsNorm', out, x.shape, weight ? [x, weight] : [x], (g, sink) => {
+    const gx = x.requiresGrad ? sink.alloc(X.length, false) : null;
+    const gw = new Float32Array(C);
+    be.runRows(RMS_NORM_BACKWARD, rows, C, [X, W, rstd, g], [gx, gw]);
+    if (gx) sink.add(x, gx, true);
+    if (weight) sink.add(weight, gw, true);
+  });
+}
+
+/** Checks a norm's input and affine parameters (C each, C the last dim of x); returns x's data and row count. */
+function normInput(op: string, x: Tensor, params: Record<string, Tensor | null>): { X: Float32Array; C: number; rows: number } {
+  expectFloat(op, x);
+  if (x.ndim === 0) throw new RangeError(`${op}: input must have at least one dim, got a scalar`);
+  const C = x.shape[x.ndim - 1]!;
+  for (const [name, p] of Object.entries(params)) {
+    if (p === null || p === undefined) continue;
+    expectFloat(op, p, name);
+    if (p.size !== C || p.ndim !== 1) {
+      throw new RangeError(`${op}: ${name} has shape ${fmtShape(p.shape)}, expected [${C}] to match the last dim of input ${fmtShape(x.shape)}`);
+    }
+  }
+  const X = readContiguous(x) as Float32Array;
+  return { X, C, rows: C === 0 ? 0 : X.length / C };
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -153,6 +280,33 @@ export interface CrossEntropyOptions {
   /** 'mean' over non-ignored targets (default), 'sum', or 'none' (per-target losses, 0 where ignored). */
   reduction?: 'mean' | 'sum' | 'none';
 }
+
+/**
+ * Per row of logits: lse = log Σ_c e^(x_c) (as m + log Σ e^(x_c − m), m the row's max, so no e^(·) exceeds 1),
+ * sumX = Σ_c x_c (for label smoothing), and when probs is given, softmax(x) = e^(x_c − lse).
+ * inputs x (rows); outputs lse, sumX (perRow), probs (rows; null to skip).
+ */
+export const LOG_SOFTMAX_ROWS: RowKernel = {
+  name: 'logsoftmax_rows',
+  inputs: ['rows'],
+  outputs: ['perRow', 'perRow', 'rows'],
+  reference(rows, V, [x], [lse, sumX, probs]) {
+    for (let i = 0; i < rows; i++) {
+      const o = i * V;
+      let m = -Infinity;
+      for (let c = 0; c < V; c++) if (x![o + c]! > m) m = x![o + c]!;
+      let s = 0;
+      let xs = 0;
+      for (let c = 0; c < V; c++) {
+        s += Math.exp(x![o + c]! - m);
+        xs += x![o + c]!;
+      }
+      lse![i] = V === 0 ? -Infinity : m + Math.log(s);
+      sumX![i] = xs;
+      if (probs) for (let c = 0; c < V; c++) probs[o + c] = Math.exp(x![o + c]! - m) / s;
+    }
+  },
+};
 
 /**
  * Cross-entropy from logits, PyTorch semantics, classes on the last dim. For a row with target t,
@@ -195,7 +349,7 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   const probs = needsGrad([logits]) ? new Float32Array(X.length) : null;
   const lse = new Float32Array(N);
   const sumX = new Float32Array(N);
-  getBackend().logSoftmaxRows(X, { rows: N, cols: V }, lse, sumX, probs);
+  getBackend().runRows(LOG_SOFTMAX_ROWS, N, V, [X], [lse, sumX, probs]);
   const losses = new Float32Array(N);
   for (let i = 0; i < N; i++) {
     const t = T[i];

@@ -169,7 +169,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   return viewOp('expand', x, target, strides, x.offset, (g, sink) => {
     const gx = reduceTo(g, target, x.shape);
     sink.add(x, gx, gx !== g);
-  });
+  }, false);
 }
 
 /** Inserts a size-1 dim at `dim` (a view): (T, C) → unsqueeze(0) → (1, T, C). */

@@ -1,9 +1,9 @@
 // Every backend's kernels against textbook float64 references written here, on random inputs:
 // matmul in all transpose / batch-stride / accumulate cases, sizes that do not divide SIMD widths, packed
-// weight caching keyed by bVersion; attention forward and backward under every mask kind.
+// weight caching keyed by bVersion. (Attention is tested the same way, at the op level, in attention.test.ts.)
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { getBackend, type AttentionSpec, type MatmulSpec } from '../../src/backend/index.js';
+import { getBackend, type MatmulSpec } from '../../src/backend/index.js';
 import { Rng } from '../../src/tensor/index.js';
 import { forEachBackend } from '../_backends.js';
 
@@ -44,62 +44,6 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
     }
     if (!(Math.abs(a - e) <= tol * (1 + Math.abs(e)))) assert.fail(`${what}[${i}]: got ${a}, expected ${e}`);
   }
-}
-
-/** Attention in float64 the long way: scores, mask, softmax, weighted sum; then the backward by the chain rule. */
-function refAttention(q: Float32Array, k: Float32Array, v: Float32Array, dOut: Float32Array, s: AttentionSpec) {
-  const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale } = s;
-  const out = new Float64Array(B * H * Tq * D);
-  const lse = new Float64Array(B * H * Tq);
-  const weights = new Float64Array(B * H * Tq * Tk);
-  const dq = new Float64Array(q.length);
-  const dk = new Float64Array(k.length);
-  const dv = new Float64Array(v.length);
-  for (let b = 0; b < B; b++) {
-    for (let h = 0; h < H; h++) {
-      const bh = b * H + h;
-      for (let i = 0; i < Tq; i++) {
-        const pos = Tk - Tq + i;
-        const row = bh * Tq + i;
-        const vis = (j: number): boolean =>
-          !(s.causal && j > pos) && !(s.window > 0 && pos - j >= s.window) && !(s.keyMask && s.keyMask[b * Tk + j] === 0);
-        const sc: number[] = [];
-        for (let j = 0; j < Tk; j++) {
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += q[(row * D) + d] * k[(bh * Tk + j) * D + d];
-          sc.push(vis(j) ? scale * dot : -Infinity);
-        }
-        const mx = Math.max(...sc);
-        if (mx === -Infinity) {
-          lse[row] = -Infinity;
-          continue;
-        }
-        const z = sc.reduce((acc, x) => acc + Math.exp(x - mx), 0);
-        lse[row] = mx + Math.log(z);
-        const p = sc.map((x) => Math.exp(x - mx) / z);
-        for (let j = 0; j < Tk; j++) {
-          weights[row * Tk + j] = p[j];
-          for (let d = 0; d < D; d++) out[row * D + d] += p[j] * v[(bh * Tk + j) * D + d];
-        }
-        // Backward of out_i = Σ_j p_j v_j with p = softmax(s): dp_j = dOut_i·v_j; ds_j = p_j (dp_j − Σ_l p_l dp_l).
-        const dp = p.map((_, j) => {
-          let acc = 0;
-          for (let d = 0; d < D; d++) acc += dOut[row * D + d] * v[(bh * Tk + j) * D + d];
-          return acc;
-        });
-        const pdp = p.reduce((acc, pj, j) => acc + pj * dp[j], 0);
-        for (let j = 0; j < Tk; j++) {
-          const ds = p[j] * (dp[j] - pdp);
-          for (let d = 0; d < D; d++) {
-            dv[(bh * Tk + j) * D + d] += p[j] * dOut[row * D + d];
-            dq[row * D + d] += scale * ds * k[(bh * Tk + j) * D + d];
-            dk[(bh * Tk + j) * D + d] += scale * ds * q[row * D + d];
-          }
-        }
-      }
-    }
-  }
-  return { out, lse, weights, dq, dk, dv };
 }
 
 forEachBackend((name) => {
@@ -161,47 +105,5 @@ forEachBackend((name) => {
     const out2 = new Float32Array(m * k);
     getBackend().matmul(a2, w, out2, s(true, 2));
     assertClose(out2, refMatmul(a2, w, out2, s(true, 2)), 1e-5, 'transposed read');
-  });
-
-  test(`attention forward and backward match float64 softmax attention under every mask (${name})`, () => {
-    const rng = new Rng(4);
-    const cases: { B: number; H: number; Tq: number; Tk: number; D: number; causal: boolean; window: number; mask: boolean }[] = [
-      { B: 1, H: 1, Tq: 1, Tk: 1, D: 1, causal: false, window: 0, mask: false },
-      { B: 2, H: 3, Tq: 5, Tk: 5, D: 4, causal: false, window: 0, mask: false },
-      { B: 2, H: 2, Tq: 7, Tk: 7, D: 8, causal: true, window: 0, mask: false },
-      { B: 1, H: 2, Tq: 9, Tk: 9, D: 16, causal: true, window: 3, mask: false },
-      { B: 1, H: 1, Tq: 6, Tk: 6, D: 5, causal: false, window: 2, mask: false },
-      { B: 3, H: 2, Tq: 6, Tk: 6, D: 4, causal: false, window: 0, mask: true },
-      { B: 2, H: 2, Tq: 3, Tk: 11, D: 8, causal: true, window: 0, mask: true },
-      { B: 1, H: 2, Tq: 1, Tk: 13, D: 64, causal: true, window: 5, mask: false },
-      { B: 1, H: 1, Tq: 37, Tk: 37, D: 64, causal: true, window: 0, mask: false },
-      { B: 2, H: 1, Tq: 4, Tk: 6, D: 3, causal: false, window: 0, mask: true },
-    ];
-    for (const c of cases) {
-      const spec: AttentionSpec = { batch: c.B, heads: c.H, tq: c.Tq, tk: c.Tk, headDim: c.D, scale: 1 / Math.sqrt(c.D), causal: c.causal, window: c.window };
-      if (c.mask) {
-        const m = new Uint8Array(c.B * c.Tk);
-        for (let i = 0; i < m.length; i++) m[i] = rng.uniform() < 0.7 ? 1 : 0;
-        m.fill(0, 0, c.Tk); // batch 0 entirely padded: every row fully masked
-        spec.keyMask = m;
-      }
-      const q = randomArray(c.B * c.H * c.Tq * c.D, rng);
-      const k = randomArray(c.B * c.H * c.Tk * c.D, rng);
-      const v = randomArray(c.B * c.H * c.Tk * c.D, rng);
-      const dOut = randomArray(q.length, rng);
-      const ref = refAttention(q, k, v, dOut, spec);
-      const fw = getBackend().attentionForward(q, k, v, spec, true);
-      const what = `${name} attention ${JSON.stringify(c)}`;
-      assertClose(fw.out, ref.out, 1e-5, `${what} out`);
-      assertClose(fw.lse, ref.lse, 1e-5, `${what} lse`);
-      assert.ok(fw.weights, `${what}: weights were asked for`);
-      assertClose(fw.weights, ref.weights, 1e-5, `${what} weights`);
-      const bw = getBackend().attentionBackward(q, k, v, fw.out, fw.lse, dOut, spec);
-      assertClose(bw.dq, ref.dq, 1e-4, `${what} dq`);
-      assertClose(bw.dk, ref.dk, 1e-4, `${what} dk`);
-      assertClose(bw.dv, ref.dv, 1e-4, `${what} dv`);
-      const noWeights = getBackend().attentionForward(q, k, v, spec, false);
-      assert.equal(noWeights.weights, undefined, `${what}: weights only when asked`);
-    }
   });
 });

@@ -22,8 +22,8 @@ test('shape mismatches name the op and both shapes', () => {
     /scaledDotProductAttention: q \[1, 2, 3, 4\], k \[1, 2, 3, 5\]/,
   );
   assert.throws(
-    () => T.scaledDotProductAttention(T.zeros([1, 1, 4, 2]), T.zeros([1, 1, 3, 2]), T.zeros([1, 1, 3, 2]), { causal: true }),
-    /Tq <= Tk/,
+    () => T.scaledDotProductAttention(T.zeros([1, 1, 4, 2]), T.zeros([1, 1, 3, 2]), T.zeros([1, 1, 3, 2]), { causal: true, queryOffset: 0.5 }),
+    /queryOffset must be an integer, got 0.5/,
   );
   assert.throws(() => T.crossEntropy(T.zeros([4, 5]), i32([0, 1, 2], [3])), /crossEntropy: logits \[4, 5\] and targets \[3\] do not match/);
 });

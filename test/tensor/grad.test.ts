@@ -130,6 +130,18 @@ forEachBackend(() => {
     gradcheck((v, ww, bb) => T.layerNorm(v.transpose(0, 1), ww, bb, 1e-5), [x, w, b]);
   });
 
+  test('rmsNorm with and without a weight, and on a non-contiguous input', () => {
+    const x = leaf([2, 3, 6], 19, -2, 2);
+    const w = leaf([6], 20, 0.5, 1.5);
+    gradcheck((v, ww) => T.rmsNorm(v, ww, 1e-6), [x, w]);
+    gradcheck((v) => T.rmsNorm(v, null, 1e-6), [x]);
+    gradcheck((v, ww) => T.rmsNorm(v.transpose(0, 1), ww, 1e-6), [x, w]);
+  });
+
+  test('silu', () => {
+    gradcheck(T.silu, [leaf([3, 5], 21, -4, 4)]);
+  });
+
   test('crossEntropy: mean/sum/none, ignoreIndex, label smoothing, (B, T, V) logits', () => {
     const logits = leaf([5, 7], 18, -2, 2);
     const t = ids([3, 0, -100, 6, 2], [5]);
@@ -235,62 +247,7 @@ forEachBackend(() => {
     gradcheck((v, w, bb) => T.linear(v, w.transpose(0, 1), bb, 'out_in'), [x, wInOut, b]);
   });
 
-  // ---- attention (backend kernels) ----
-  const attn = (opts: T.AttentionOptions) => (q: Tensor, k: Tensor, v: Tensor) => T.scaledDotProductAttention(q, k, v, opts).out;
-
-  test('attention: no mask, causal, window, keyMask, custom scale', () => {
-    const q = leaf([2, 2, 4, 3], 70);
-    const k = leaf([2, 2, 4, 3], 71);
-    const v = leaf([2, 2, 4, 3], 72);
-    gradcheck(attn({}), [q, k, v]);
-    gradcheck(attn({ causal: true }), [q, k, v]);
-    gradcheck(attn({ causal: true, window: 2 }), [q, k, v]);
-    gradcheck(attn({ window: 2 }), [q, k, v]);
-    gradcheck(attn({ keyMask: tensor([1, 1, 0, 1, 0, 1, 1, 1], [2, 4], { dtype: 'int32' }) }), [q, k, v]);
-    gradcheck(attn({ causal: true, scale: 0.9 }), [q, k, v]);
-  });
-
-  test('attention with Tq < Tk (KV cache positions) and fully masked rows', () => {
-    const q = leaf([1, 2, 2, 3], 73);
-    const k = leaf([1, 2, 5, 3], 74);
-    const v = leaf([1, 2, 5, 3], 75);
-    gradcheck(attn({ causal: true }), [q, k, v]);
-    gradcheck(attn({ causal: true, window: 3 }), [q, k, v]);
-    gradcheck(attn({}), [q, k, v]);
-    // keyMask hides every key of batch 1: its rows output 0, gradients 0.
-    const q2 = leaf([2, 1, 3, 2], 76);
-    const k2 = leaf([2, 1, 3, 2], 77);
-    const v2 = leaf([2, 1, 3, 2], 78);
-    gradcheck(attn({ causal: true, keyMask: new Uint8Array([0, 1, 1, 0, 0, 0]) }), [q2, k2, v2]);
-  });
-
-  test('attention on head views (B, T, nh, hs) → (B, nh, T, hs), and the dropout path', () => {
-    const qkv = leaf([1, 3, 2, 6], 79); // (B, T, nh, 3·hs)
-    gradcheck((x) => {
-      const [q, k, v] = T.split(x, 2, 3).map((t) => t.transpose(1, 2)); // each (B, nh, T, hs)
-      return T.scaledDotProductAttention(q, k, v, { causal: true }).out;
-    }, [qkv]);
-    const q = leaf([1, 2, 3, 2], 80);
-    const k = leaf([1, 2, 3, 2], 81);
-    const v = leaf([1, 2, 3, 2], 82);
-    gradcheck((a, b, c) => T.scaledDotProductAttention(a, b, c, { causal: true, dropoutP: 0.25, rng: new Rng(3) }).out, [q, k, v]);
-  });
-
-  test('packedSelfAttention: gradients of qkv (B, T, 3C) by finite differences, and the same values as split heads', () => {
-    const qkv = leaf([2, 4, 3 * 6], 83); // C = 6, 2 heads of 3
-    const mask = new Uint8Array([1, 1, 1, 1, 1, 0, 1, 1]);
-    for (const opts of [{ causal: true }, { causal: true, window: 2 }, { keyMask: mask }, { causal: true, scale: 0.7 }] as T.AttentionOptions[]) {
-      gradcheck((x) => T.packedSelfAttention(x, 2, opts).out, [qkv]);
-      // With dropout the mask is a function of the seed, so a fixed generator makes it a fixed function.
-      gradcheck((x) => T.packedSelfAttention(x, 2, { ...opts, dropoutP: 0.3, rng: new Rng(8) }).out, [qkv]);
-      // The packed op against the split → attend → merge it replaces (an independent path).
-      const split = [0, 1, 2].map((i) => qkv.slice(2, 6 * i, 6 * (i + 1)).reshape(2, 4, 2, 3).transpose(1, 2));
-      const want = T.scaledDotProductAttention(split[0]!, split[1]!, split[2]!, opts).out.transpose(1, 2).reshape(2, 4, 6).toArray();
-      const got = T.packedSelfAttention(qkv, 2, opts).out.toArray();
-      assert.equal(got.length, want.length);
-      got.forEach((x, i) => assert.ok(Math.abs(x - want[i]!) < 1e-6, `out[${i}] = ${x}, split heads give ${want[i]}`));
-    }
-  });
+  // ---- attention: see attention.test.ts (long-way float64 reference and finite differences for every option) ----
 
   test('large tensors (gradient buffers recycled within the pass): directional derivatives match finite differences', () => {
     // Three GPT-like blocks whose activations and gradients (64 × 96 = 6144 floats and more) are big enough
@@ -307,7 +264,9 @@ forEachBackend(() => {
       let h = x;
       for (let i = 0; i < 3; i++) {
         const [wa, wp, w1, b1, w2, g, b] = params.slice(7 * i, 7 * i + 7) as Tensor[];
-        const a = T.packedSelfAttention(T.linear(T.layerNorm(h, g!, b!), wa!, null, 'in_out'), 4, { causal: true }).out;
+        const qkv = T.linear(T.layerNorm(h, g!, b!), wa!, null, 'in_out'); // (2, 32, 288): q, k, v side by side
+        const [q, k, v] = [0, 1, 2].map((j) => qkv.slice(2, 96 * j, 96 * (j + 1)).reshape(2, 32, 4, 24));
+        const a = T.attention(q!, k!, v!, { causal: true }).out.reshape(2, 32, 96);
         h = T.add(h, T.linear(a, wp!, null, 'in_out'));
         h = T.add(h, T.linear(T.gelu(T.linear(T.layerNorm(h, g!, b!), w1!, b1!, 'in_out')), w2!, null, 'in_out'));
       }

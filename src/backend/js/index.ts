@@ -5,8 +5,8 @@
 // available, so the loops are ordered so that the innermost one walks memory with stride 1.
 //
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
-import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, LinearSpec, MatmulSpec, RowsSpec } from '../backend.js';
-import { dropKeeps, dropoutOf } from '../backend.js';
+import type { AttentionGrads, AttentionOutputs, AttentionSpec, AttnOperand, Backend, LinearSpec, MatmulSpec, RowKernel } from '../backend.js';
+import { checkAttention, checkRows, dropKeeps, dropoutOf } from '../backend.js';
 
 export class JsBackend implements Backend {
   readonly name = 'js';
@@ -80,135 +80,145 @@ export class JsBackend implements Backend {
   }
 
   /**
-   * out = softmax(scale·q·kᵀ + mask)·v, one query row at a time:
-   *   s_j   = scale · q_i·k_j             for each visible key j
-   *   lse_i = log Σ_j exp(s_j)             (computed as m + log Σ exp(s_j - m), m = max s_j, for stability)
+   * out = softmax(scale·q·kᵀ + bias + mask)·v × headMask, one query row at a time:
+   *   s_j   = scale · q_i·k_j + bias_ij      for each visible key j (lo_i ≤ j ≤ hi_i and not padding)
+   *   lse_i = log Σ_j exp(s_j)              (computed as m + log Σ exp(s_j - m), m = max s_j, for stability)
    *   p_j   = exp(s_j - lse_i)
-   *   out_i = Σ_j p_j v_j
+   *   out_i = ξ · Σ_j p_j v_j                ξ = the head's mask value (1 without a head mask)
    * A row with no visible key gets out = 0, lse = -Infinity and an all-zero weights row.
    */
-  attentionForward(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    spec: AttentionSpec,
-    returnWeights: boolean,
-  ): AttentionForwardResult {
-    const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale } = spec;
+  attentionForward(spec: AttentionSpec, q: AttnOperand, k: AttnOperand, v: AttnOperand, res: AttentionOutputs): void {
+    const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
+    checkAttention('attentionForward (js)', spec, { q, k, v, out: res.out }, { lse: [res.lse, B * H * Tq], weights: [res.weights, B * H * Tq * Tk] });
     const drop = dropoutOf(spec);
-    const out = new Float32Array(B * H * Tq * D); // (B, H, Tq, D)
-    const lse = new Float32Array(B * H * Tq); // (B, H, Tq)
-    const weights = returnWeights ? new Float32Array(B * H * Tq * Tk) : undefined; // (B, H, Tq, Tk)
+    const { out, lse, weights } = res;
     const s = new Float64Array(Tk); // scores of one query row
-    const visible = new Uint8Array(Tk);
-
+    const acc = new Float64Array(D); // Σ_j p_j v_j of one query row
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {
         const bh = b * H + h;
-        const qBase = bh * Tq * D; // q[b, h] is (Tq, D)
-        const kvBase = bh * Tk * D; // k[b, h], v[b, h] are (Tk, D)
+        const xi = headMaskValue(spec, b, h);
         for (let i = 0; i < Tq; i++) {
           const row = bh * Tq + i;
-          const qRow = qBase + i * D;
-          const nVisible = visibleKeys(spec, b, i, visible);
-          if (nVisible === 0) {
-            lse[row] = -Infinity; // out row and weights row stay 0
+          const qRow = rowAt(q, b, h, i);
+          const oRow = rowAt(out, b, h, i);
+          if (weights) weights.fill(0, row * Tk, (row + 1) * Tk);
+          out.data.fill(0, oRow, oRow + D);
+          // Scores of the visible keys, and their max.
+          let mx = -Infinity;
+          for (let j = spec.lo[i]!; j <= spec.hi[i]!; j++) {
+            if (!keyVisible(spec, b, j)) continue;
+            const kRow = rowAt(k, b, h, j);
+            let dot = 0;
+            for (let d = 0; d < D; d++) dot += q.data[qRow + d]! * k.data[kRow + d]!;
+            s[j] = spec.scale * dot + biasValue(spec, b, h, i, j);
+            if (s[j]! > mx) mx = s[j]!;
+          }
+          if (mx === -Infinity) {
+            lse[row] = -Infinity; // no visible key: out row and weights row stay 0
             continue;
           }
-          // Scores and their max.
-          let mx = -Infinity;
-          for (let j = 0; j < Tk; j++) {
-            if (!visible[j]) continue;
-            const kRow = kvBase + j * D;
-            let dot = 0;
-            for (let d = 0; d < D; d++) dot += q[qRow + d] * k[kRow + d];
-            s[j] = scale * dot;
-            if (s[j] > mx) mx = s[j];
-          }
           let sum = 0;
-          for (let j = 0; j < Tk; j++) if (visible[j]) sum += Math.exp(s[j] - mx);
+          for (let j = spec.lo[i]!; j <= spec.hi[i]!; j++) if (keyVisible(spec, b, j)) sum += Math.exp(s[j]! - mx);
           const l = mx + Math.log(sum);
           lse[row] = l;
-          // out_i = Σ_j p_j v_j  (with dropout, p_j · keep_ij / (1 − p_drop))
-          const oRow = row * D;
-          for (let j = 0; j < Tk; j++) {
-            if (!visible[j]) continue;
-            let p = Math.exp(s[j] - l);
-            if (weights) weights[row * Tk + j] = p;
+          // out_i = ξ Σ_j p_j v_j  (with dropout, p_j · keep_ij / (1 − p_drop))
+          acc.fill(0);
+          for (let j = spec.lo[i]!; j <= spec.hi[i]!; j++) {
+            if (!keyVisible(spec, b, j)) continue;
+            let p = Math.exp(s[j]! - l);
+            if (weights) weights[row * Tk + j] = p * xi;
             if (drop) p *= dropKeeps(drop.seedHash, row * Tk + j, drop.threshold) ? drop.scale : 0;
-            const vRow = kvBase + j * D;
-            for (let d = 0; d < D; d++) out[oRow + d] += p * v[vRow + d];
+            const vRow = rowAt(v, b, h, j);
+            for (let d = 0; d < D; d++) acc[d] += p * v.data[vRow + d]!;
           }
+          for (let d = 0; d < D; d++) out.data[oRow + d] = xi * acc[d]!;
         }
       }
     }
-    return weights ? { out, lse, weights } : { out, lse };
   }
 
   /**
-   * Backward of attention, rebuilding the probabilities from lse instead of storing them (as FlashAttention):
+   * Backward of attention, rebuilding the probabilities from lse instead of storing them (as FlashAttention).
+   * With m_ij the dropout factor (keep/(1 − p_drop), or 1) and ξ the head's mask value:
    *   p_ij  = exp(s_ij - lse_i)
-   *   dv_j += p_ij · dOut_i
    *   dp_ij = dOut_i · v_j
-   *   Δ_i   = Σ_j p_ij dp_ij = dOut_i · out_i          (the softmax backward's row term)
-   *   ds_ij = p_ij (dp_ij - Δ_i)
+   *   dv_j += ξ p_ij m_ij · dOut_i
+   *   Δ_i   = dOut_i · out_i = ξ Σ_j p_ij m_ij dp_ij     (the softmax backward's row term)
+   *   ds_ij = p_ij (ξ m_ij dp_ij - Δ_i)                 (the gradient of the score s_ij, = dBias_ij)
    *   dq_i += scale · Σ_j ds_ij k_j ;  dk_j += scale · ds_ij q_i
-   * Rows that saw no key (lse = -Infinity) contribute nothing. With dropout (mask m_ij = keep/(1 − p_drop),
-   * p̃ = p·m the probabilities the forward used): dv_j += p̃_ij dOut_i, dp_ij = m_ij (dOut_i · v_j), and Δ_i
-   * is still dOut_i · out_i.
+   *   dξ   += Σ_i Σ_j p_ij m_ij dp_ij                  (the head's output before the mask, dotted with dOut)
+   * Rows that saw no key (lse = -Infinity) contribute nothing.
    */
   attentionBackward(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    out: Float32Array,
-    lse: Float32Array,
-    dOut: Float32Array,
     spec: AttentionSpec,
-  ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
-    const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale } = spec;
+    q: AttnOperand,
+    k: AttnOperand,
+    v: AttnOperand,
+    out: AttnOperand,
+    lse: Float32Array,
+    dOut: AttnOperand,
+    grads: AttentionGrads,
+  ): void {
+    const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
+    const { dq, dk, dv, dBias, dHeadMask } = grads;
+    const biasB = spec.bias && spec.bias.sb === 0 ? 1 : B;
+    checkAttention('attentionBackward (js)', spec, { q, k, v, out, dOut, dq, dk, dv }, {
+      lse: [lse, B * H * Tq], dBias: [dBias, biasB * H * Tq * Tk], dHeadMask: [dHeadMask, B * H],
+    });
     const drop = dropoutOf(spec);
-    const dq = new Float32Array(B * H * Tq * D); // (B, H, Tq, D)
-    const dk = new Float32Array(B * H * Tk * D); // (B, H, Tk, D)
-    const dv = new Float32Array(B * H * Tk * D); // (B, H, Tk, D)
-    const visible = new Uint8Array(Tk);
-
+    // Gradients of one head are summed in float64, then written.
+    const gq = new Float64Array(Tq * D);
+    const gk = new Float64Array(Tk * D);
+    const gv = new Float64Array(Tk * D);
     for (let b = 0; b < B; b++) {
       for (let h = 0; h < H; h++) {
         const bh = b * H + h;
-        const qBase = bh * Tq * D;
-        const kvBase = bh * Tk * D;
+        const xi = headMaskValue(spec, b, h);
+        gq.fill(0);
+        gk.fill(0);
+        gv.fill(0);
+        let gxi = 0;
         for (let i = 0; i < Tq; i++) {
           const row = bh * Tq + i;
-          const l = lse[row];
+          const l = lse[row]!;
           if (l === -Infinity) continue;
-          visibleKeys(spec, b, i, visible);
-          const qRow = qBase + i * D;
+          const qRow = rowAt(q, b, h, i);
+          const gRow = rowAt(dOut, b, h, i);
+          const oRow = rowAt(out, b, h, i);
           // Δ_i = dOut_i · out_i
           let delta = 0;
-          for (let d = 0; d < D; d++) delta += dOut[qRow + d] * out[qRow + d];
-          for (let j = 0; j < Tk; j++) {
-            if (!visible[j]) continue;
-            const kRow = kvBase + j * D;
+          for (let d = 0; d < D; d++) delta += dOut.data[gRow + d]! * out.data[oRow + d]!;
+          for (let j = spec.lo[i]!; j <= spec.hi[i]!; j++) {
+            if (!keyVisible(spec, b, j)) continue;
+            const kRow = rowAt(k, b, h, j);
+            const vRow = rowAt(v, b, h, j);
             let dot = 0; // q_i · k_j
             let dp = 0; // dOut_i · v_j
             for (let d = 0; d < D; d++) {
-              dot += q[qRow + d] * k[kRow + d];
-              dp += dOut[qRow + d] * v[kRow + d];
+              dot += q.data[qRow + d]! * k.data[kRow + d]!;
+              dp += dOut.data[gRow + d]! * v.data[vRow + d]!;
             }
-            const p = Math.exp(scale * dot - l);
+            const p = Math.exp(spec.scale * dot + biasValue(spec, b, h, i, j) - l);
             const m = drop ? (dropKeeps(drop.seedHash, row * Tk + j, drop.threshold) ? drop.scale : 0) : 1;
-            const ds = p * (m * dp - delta) * scale; // includes the scale of s = scale · q·k
+            gxi += p * m * dp;
+            const ds = p * (xi * m * dp - delta);
+            if (dBias) dBias[((biasB === 1 ? 0 : b) * H + h) * Tq * Tk + i * Tk + j] += ds;
             for (let d = 0; d < D; d++) {
-              dv[kRow + d] += p * m * dOut[qRow + d];
-              dq[qRow + d] += ds * k[kRow + d];
-              dk[kRow + d] += ds * q[qRow + d];
+              gv[j * D + d] += xi * p * m * dOut.data[gRow + d]!;
+              gq[i * D + d] += spec.scale * ds * k.data[kRow + d]!;
+              gk[j * D + d] += spec.scale * ds * q.data[qRow + d]!;
             }
           }
         }
+        if (dHeadMask) dHeadMask[bh] = gxi;
+        for (let i = 0; i < Tq; i++) writeRow(dq, b, h, i, gq, i * D, D);
+        for (let j = 0; j < Tk; j++) {
+          writeRow(dk, b, h, j, gk, j * D, D);
+          writeRow(dv, b, h, j, gv, j * D, D);
+        }
       }
     }
-    return { dq, dk, dv };
   }
 
   /**
@@ -238,144 +248,13 @@ export class JsBackend implements Backend {
     }
   }
 
-  /**
-   * Packed self-attention, spelled out: copy q, k, v out of qkv (B, T, 3, H, D) into (B, H, T, D) arrays,
-   * run attentionForward, and copy out (B, H, T, D) back to (B, T, H, D). The WebAssembly backend reads and
-   * writes the packed rows in place instead.
-   */
-  attentionPackedForward(qkv: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {
-    const [q, k, v] = unpackHeads(qkv, spec, 3);
-    const res = this.attentionForward(q!, k!, v!, spec, returnWeights);
-    return { ...res, out: packHeads([res.out], spec) };
+  /** Row kernels run their own plain-TypeScript definition: that is what makes it the reference. */
+  runRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params: readonly number[] = []): void {
+    checkRows(kernel, rows, cols, inputs, outputs);
+    kernel.reference(rows, cols, inputs, outputs, params);
   }
 
-  /** dqkv (B, T, 3, H, D) from the split-head backward, packed the same way. */
-  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec, dqkv: Float32Array): void {
-    const [q, k, v] = unpackHeads(qkv, spec, 3);
-    const [o] = unpackHeads(out, spec, 1);
-    const [g] = unpackHeads(dOut, spec, 1);
-    const { dq, dk, dv } = this.attentionBackward(q!, k!, v!, o!, lse, g!, spec);
-    dqkv.set(packHeads([dq, dk, dv], spec));
-  }
-
-  /**
-   * Per row: m = max x, lse = m + log Σ e^(x − m) (subtracting m keeps every e^(·) ≤ 1, so nothing
-   * overflows), sumX = Σ x; probs (when given) = e^(x − m) / Σ e^(x − m).
-   */
-  logSoftmaxRows(x: Float32Array, spec: RowsSpec, lse: Float32Array, sumX: Float32Array, probs: Float32Array | null): void {
-    const { rows, cols: V } = spec;
-    for (let i = 0; i < rows; i++) {
-      const o = i * V;
-      let m = -Infinity;
-      for (let c = 0; c < V; c++) if (x[o + c] > m) m = x[o + c];
-      let s = 0;
-      let xs = 0;
-      for (let c = 0; c < V; c++) {
-        const e = Math.exp(x[o + c] - m);
-        if (probs) probs[o + c] = e;
-        s += e;
-        xs += x[o + c];
-      }
-      if (probs) for (let c = 0; c < V; c++) probs[o + c] /= s;
-      lse[i] = m + Math.log(s);
-      sumX[i] = xs;
-    }
-  }
-
-  /**
-   * GELU, tanh form:  y = x·s,  s = ½(1 + tanh u),  u = √(2/π)(x + 0.044715x³).
-   * tanh comes from tanhRational below (float32 tanh's accuracy at half the cost of Math.tanh).
-   */
-  geluTanh(x: Float32Array, out: Float32Array): void {
-    const n = x.length;
-    for (let i = 0; i < n; i++) {
-      const v = x[i];
-      out[i] = v * geluGate(v);
-    }
-  }
-
-  /**
-   * dy/dx = s + x·½(1 − tanh²u)·du/dx = s + 2x·s(1 − s)·du/dx,  du/dx = √(2/π)(1 + 3·0.044715x²),
-   * with s recomputed from x (nothing is saved between the passes).
-   */
-  geluTanhBackward(x: Float32Array, g: Float32Array, gx: Float32Array): void {
-    const n = x.length;
-    for (let i = 0; i < n; i++) {
-      const v = x[i];
-      const s = geluGate(v);
-      const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * v * v);
-      gx[i] = g[i] * (s + 2 * v * s * (1 - s) * du);
-    }
-  }
-
-  /**
-   * Per row of C = spec.cols values:
-   *   μ = mean(x),  σ² = mean((x − μ)²),  r = 1/√(σ² + eps),  x̂ = (x − μ)·r,  y = x̂·w + b
-   */
-  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, spec: LayerNormSpec, out: Float32Array, mean: Float32Array, rstd: Float32Array): void {
-    const { rows, cols: C, eps } = spec;
-    for (let r = 0; r < rows; r++) {
-      const o = r * C;
-      let mu = 0;
-      for (let j = 0; j < C; j++) mu += x[o + j];
-      mu /= C;
-      let v = 0;
-      for (let j = 0; j < C; j++) {
-        const d = x[o + j] - mu;
-        v += d * d;
-      }
-      const rs = 1 / Math.sqrt(v / C + eps);
-      mean[r] = mu;
-      rstd[r] = rs;
-      for (let j = 0; j < C; j++) out[o + j] = (x[o + j] - mu) * rs * w[j] + b[j];
-    }
-  }
-
-  /**
-   * Per row, with ĝ = g·w (x̂ rebuilt from the saved μ and r):
-   *   dx = r · (ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)),   dw = Σ_rows g·x̂,   db = Σ_rows g
-   */
-  layerNormBackward(
-    x: Float32Array,
-    w: Float32Array,
-    mean: Float32Array,
-    rstd: Float32Array,
-    g: Float32Array,
-    spec: LayerNormSpec,
-    gx: Float32Array | null,
-    gw: Float32Array,
-    gb: Float32Array,
-  ): void {
-    const { rows, cols: C } = spec;
-    const sw = new Float64Array(C);
-    const sb = new Float64Array(C);
-    for (let r = 0; r < rows; r++) {
-      const o = r * C;
-      const mu = mean[r];
-      const rs = rstd[r];
-      let meanG = 0; // mean(ĝ)
-      let meanGX = 0; // mean(ĝ·x̂)
-      for (let j = 0; j < C; j++) {
-        const xh = (x[o + j] - mu) * rs;
-        const gj = g[o + j];
-        const gh = gj * w[j];
-        meanG += gh;
-        meanGX += gh * xh;
-        sw[j] += gj * xh;
-        sb[j] += gj;
-      }
-      if (!gx) continue;
-      meanG /= C;
-      meanGX /= C;
-      // dx = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), with r·mean(ĝ) and r·mean(ĝ·x̂) taken out of the loop
-      const a = rs * meanG;
-      const c = rs * meanGX;
-      for (let j = 0; j < C; j++) gx[o + j] = rs * g[o + j] * w[j] - a - (x[o + j] - mu) * rs * c;
-    }
-    gw.set(sw);
-    gb.set(sb);
-  }
-
+  close(): void {}
 }
 
 /** dst (C, R) = transpose of src's (R, C) matrix starting at src[offset]. */
@@ -445,86 +324,31 @@ function dotProducts(A: Float32Array, aOff: number, Bt: Float32Array, bOff: numb
   }
 }
 
-/**
- * Marks in `visible` (length Tk) which keys query i of batch b may attend to; returns how many.
- * Query i sits at absolute position pos = Tk - Tq + i. Key j is hidden when
- *   causal and j > pos,  or  window > 0 and pos - j >= window,  or  keyMask[b, j] == 0.
- */
-export function visibleKeys(spec: AttentionSpec, b: number, i: number, visible: Uint8Array): number {
-  const { tq: Tq, tk: Tk, causal, window, keyMask } = spec;
-  const pos = Tk - Tq + i;
-  let n = 0;
-  for (let j = 0; j < Tk; j++) {
-    let ok = true;
-    if (causal && j > pos) ok = false;
-    else if (window > 0 && pos - j >= window) ok = false;
-    else if (keyMask && keyMask[b * Tk + j] === 0) ok = false;
-    visible[j] = ok ? 1 : 0;
-    if (ok) n++;
-  }
-  return n;
+/** Start of row t of head h of batch entry b in an attention operand. */
+function rowAt(o: AttnOperand, b: number, h: number, t: number): number {
+  return o.offset + b * o.sb + h * o.sh + t * o.st;
 }
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-
-/** s = ½(1 + tanh u) of GELU's tanh form. */
-function geluGate(x: number): number {
-  return 0.5 + 0.5 * tanhRational(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+/** Write D float64 sums into row t of head h of batch entry b (rounding to float32). */
+function writeRow(o: AttnOperand, b: number, h: number, t: number, src: Float64Array, from: number, D: number): void {
+  const r = rowAt(o, b, h, t);
+  for (let d = 0; d < D; d++) o.data[r + d] = src[from + d]!;
 }
 
-/**
- * tanh(c) as the rational function Eigen uses for float32 (odd degree-13 over even degree-6 polynomial),
- * exactly ±1 beyond |c| ≥ 7.9988 where float32 tanh rounds to ±1. Within a few float32 ulps of Math.tanh
- * and about twice as fast, which matters when it runs once per GELU element.
- */
-function tanhRational(c: number): number {
-  if (c >= 7.99881172180175781) return 1;
-  if (c <= -7.99881172180175781) return -1;
-  const c2 = c * c;
-  const p =
-    c *
-    (4.89352455891786e-3 +
-      c2 * (6.37261928875436e-4 + c2 * (1.48572235717979e-5 + c2 * (5.12229709037114e-8 + c2 * (-8.60467152213735e-11 + c2 * (2.00018790482477e-13 + c2 * -2.76076847742355e-16))))));
-  const q = 4.89352518554385e-3 + c2 * (2.268434632439e-3 + c2 * (1.18534705686654e-4 + c2 * 1.19825839466702e-6));
-  return p / q;
+/** Whether key j of batch entry b is a real token (not padding). */
+function keyVisible(spec: AttentionSpec, b: number, j: number): boolean {
+  return !spec.keyMask || spec.keyMask[b * spec.tk + j] !== 0;
 }
 
-/**
- * (B, T, n, H, D) → n arrays (B, H, T, D): part p of row (b, t), head h, is x[((b·T + t)·n + p)·H·D + h·D + d].
- * With n = 3 that splits c_attn's output into q, k, v; with n = 1 it splits an (B, T, C) array into heads.
- */
-function unpackHeads(x: Float32Array, spec: AttentionSpec, n: number): Float32Array[] {
-  const { batch: B, heads: H, tq: T, headDim: D } = spec;
-  const parts = Array.from({ length: n }, () => new Float32Array(B * H * T * D));
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      for (let p = 0; p < n; p++) {
-        for (let h = 0; h < H; h++) {
-          const src = ((b * T + t) * n + p) * H * D + h * D;
-          const dst = ((b * H + h) * T + t) * D;
-          parts[p]!.set(x.subarray(src, src + D), dst);
-        }
-      }
-    }
-  }
-  return parts;
+/** The additive bias of score (b, h, i, j), 0 without one. */
+function biasValue(spec: AttentionSpec, b: number, h: number, i: number, j: number): number {
+  const o = spec.bias;
+  return o ? o.data[o.offset + b * o.sb + h * o.sh + i * o.st + j]! : 0;
 }
 
-/** The inverse of unpackHeads: n arrays (B, H, T, D) → one (B, T, n, H, D). */
-function packHeads(parts: Float32Array[], spec: AttentionSpec): Float32Array {
-  const { batch: B, heads: H, tq: T, headDim: D } = spec;
-  const n = parts.length;
-  const x = new Float32Array(B * T * n * H * D);
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      for (let p = 0; p < n; p++) {
-        for (let h = 0; h < H; h++) {
-          const src = ((b * H + h) * T + t) * D;
-          x.set(parts[p]!.subarray(src, src + D), ((b * T + t) * n + p) * H * D + h * D);
-        }
-      }
-    }
-  }
-  return x;
+/** ξ of head h of batch entry b: the head mask (H) or (B, H), 1 without one. */
+function headMaskValue(spec: AttentionSpec, b: number, h: number): number {
+  const m = spec.headMask;
+  if (!m) return 1;
+  return m.length === spec.heads ? m[h]! : m[b * spec.heads + h]!;
 }
-

@@ -1,15 +1,17 @@
-// Backend.attentionForward / attentionBackward (and their packed forms) on the WebAssembly kernels
-// (kernels/attention.ts): check the spec, copy q, k, v (and for backward out, lse, dOut) into WebAssembly
-// memory, run one task per head (or per block of query rows when there are fewer heads than threads), copy
-// the results out.
+// Backend.attentionForward / attentionBackward on the WebAssembly kernels (kernels/attention.ts): check the
+// call (checkAttention, the rules both backends share), copy each operand's storage into WebAssembly memory
+// once (q, k and v sliced out of one fused projection arrive as three views of one array: it is copied
+// once, and the kernels read the three views through their strides), run the tasks on the pool, copy the
+// results out.
 //
-// The kernels find rows through (batch, head, row) strides, so the packed forms copy c_attn's (B, T, 3C)
-// output in as it is, and write out (B, T, C) and dqkv (B, T, 3C) in the layouts the neighbouring linear
-// layers use: no head split or merge copies on either side.
+// Forward runs one task per head, or per block of query rows when there are fewer heads than ~4 per thread.
+// Backward runs one task per head: a head's dk and dv collect contributions from all its queries, so giving
+// each head to one thread needs no atomics or reductions (with a bias shared by the batch whose gradient is
+// wanted, one task per head across the batch, for the same reason).
 //
 // Shape letters: B batch, H heads, Tq query length, Tk key length, D head size.
 
-import { dropoutOf, type AttentionForwardResult, type AttentionSpec } from '../backend.js';
+import { checkAttention, dropoutOf, type AttentionGrads, type AttentionOutputs, type AttentionSpec, type AttnOperand } from '../backend.js';
 import type { KernelExports } from './kernels.js';
 import { Layout, WasmHeap, WorkArea } from './heap.js';
 import type { ThreadPool } from './pool.js';
@@ -20,54 +22,62 @@ import type { ThreadPool } from './pool.js';
  */
 export const ATTENTION_PARALLEL_MIN_FLOPS = 1e6;
 
-/** Where the rows of one (B, H, T, D) operand are: strides in floats between batch entries, heads and rows. */
-interface Strides {
-  b: number;
-  h: number;
-  r: number;
-}
-
-/** The plain layout: (B, H, T, D) contiguous. */
-function contiguous(H: number, T: number, D: number): Strides {
-  return { b: H * T * D, h: T * D, r: D };
-}
-
 /**
- * Where a call's q, k, v and out live: each an operand array copied into the work area (or a result array
- * taken out of it) plus an offset in floats inside it, and the strides of q, of k and v, and of out.
+ * The arrays one call moves into WebAssembly memory, each once: for every distinct Float32Array, the range
+ * of elements its operands reach. Inputs are copied in; outputs are copied in too unless one dense operand
+ * covers its range (so elements between an output's rows keep their values), and copied back out.
  */
-interface Placement {
-  /** Arrays copied in, one after another: q, k, v (plain) or qkv (packed). */
-  inputs: Float32Array[];
-  /** [index into inputs, offset in floats] of q, k and v. */
-  q: [number, number];
-  k: [number, number];
-  v: [number, number];
-  qS: Strides;
-  kS: Strides;
-  oS: Strides;
+class Staging {
+  private readonly regions = new Map<Float32Array, { lo: number; hi: number; off: number; output: boolean; dense: boolean }>();
+
+  /** Register operand o of (B, H, T, D) (rows of D floats, (b, h, t) strides). */
+  add(o: AttnOperand, B: number, H: number, T: number, D: number, output = false): void {
+    if (B * H * T * D === 0) return;
+    const lo = o.offset;
+    const hi = o.offset + (B - 1) * o.sb + (H - 1) * o.sh + (T - 1) * o.st + D;
+    // Dense: the rows tile [lo, hi) exactly, in (b, t, h) order (the layout of a (B, T, H, D) result).
+    const dense = o.sh === D && o.st === H * D && (B === 1 || o.sb === T * H * D);
+    const r = this.regions.get(o.data);
+    if (!r) this.regions.set(o.data, { lo, hi, off: -1, output, dense });
+    else {
+      r.lo = Math.min(r.lo, lo);
+      r.hi = Math.max(r.hi, hi);
+      r.output ||= output;
+      r.dense = false; // several operands share this array
+    }
+  }
+
+  /** Reserve space for every region in the call's layout. */
+  layout(l: Layout): void {
+    for (const r of this.regions.values()) r.off = l.add((r.hi - r.lo) * 4);
+  }
+
+  /** Copy the regions into memory at `base`. */
+  copyIn(heap: WasmHeap, base: number): void {
+    const f32 = heap.f32;
+    for (const [data, r] of this.regions) {
+      if (r.output && r.dense) continue; // every element will be written
+      f32.set(data.subarray(r.lo, r.hi), (base + r.off) / 4);
+    }
+  }
+
+  /** Copy the output regions back. */
+  copyOut(heap: WasmHeap, base: number): void {
+    const f32 = heap.f32;
+    for (const [data, r] of this.regions) {
+      if (r.output) data.set(f32.subarray((base + r.off) / 4, (base + r.off) / 4 + (r.hi - r.lo)), r.lo);
+    }
+  }
+
+  /** Byte address of element 0 of an operand (its offset) in memory at `base`. */
+  at(o: AttnOperand, base: number): number {
+    const r = this.regions.get(o.data);
+    return r ? base + r.off + (o.offset - r.lo) * 4 : 0;
+  }
 }
 
-function plainPlacement(q: Float32Array, k: Float32Array, v: Float32Array, spec: AttentionSpec): Placement {
-  const { heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
-  return { inputs: [q, k, v], q: [0, 0], k: [1, 0], v: [2, 0], qS: contiguous(H, Tq, D), kS: contiguous(H, Tk, D), oS: contiguous(H, Tq, D) };
-}
-
-/** qkv (B, T, 3C) with C = H·D: q, k, v side by side in each row, heads side by side in each; out (B, T, C). */
-function packedPlacement(qkv: Float32Array, spec: AttentionSpec): Placement {
-  const { heads: H, tq: T, headDim: D } = spec;
-  const C = H * D;
-  const inS = { b: T * 3 * C, h: D, r: 3 * C };
-  return { inputs: [qkv], q: [0, 0], k: [0, C], v: [0, 2 * C], qS: inS, kS: inS, oS: { b: T * C, h: D, r: C } };
-}
-
-const strideArgs = (p: Placement): number[] => [p.qS.b, p.qS.h, p.qS.r, p.kS.b, p.kS.h, p.kS.r, p.oS.b, p.oS.h, p.oS.r];
-
-/** The kernels' dropout arguments: threshold (0 = none), 1/(1 − p), seed hash (see dropKeeps). */
-function dropArgs(spec: AttentionSpec): number[] {
-  const d = dropoutOf(spec);
-  return d ? [d.threshold, d.scale, d.seedHash] : [0, 1, 0];
-}
+/** (b, h, row) strides of an operand, in floats, as the kernels take them. */
+const strides = (o: AttnOperand): number[] => [o.sb, o.sh, o.st];
 
 export class WasmAttention {
   /** Below this many flops a call runs on the calling thread alone (tests set 0 to force the pool). */
@@ -80,67 +90,29 @@ export class WasmAttention {
     private readonly pool: ThreadPool,
   ) {}
 
-  forward(q: Float32Array, k: Float32Array, v: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {
-    checkSpec('attentionForward', spec, { q, k, v });
-    return this.runForward(spec, plainPlacement(q, k, v, spec), returnWeights);
-  }
-
-  /** Self-attention from c_attn's qkv (B, T, 3C); out is (B, T, C). */
-  forwardPacked(qkv: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {
-    checkPackedSpec('attentionPackedForward', spec, { qkv });
-    return this.runForward(spec, packedPlacement(qkv, spec), returnWeights);
-  }
-
-  backward(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    out: Float32Array,
-    lse: Float32Array,
-    dOut: Float32Array,
-    spec: AttentionSpec,
-  ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
-    checkSpec('attentionBackward', spec, { q, k, v, out, dOut, lse });
+  forward(spec: AttentionSpec, q: AttnOperand, k: AttnOperand, v: AttnOperand, res: AttentionOutputs): void {
     const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
-    const dq = new Float32Array(B * H * Tq * D); // (B, H, Tq, D)
-    const dk = new Float32Array(B * H * Tk * D); // (B, H, Tk, D)
-    const dv = new Float32Array(B * H * Tk * D); // (B, H, Tk, D)
-    this.runBackward(spec, plainPlacement(q, k, v, spec), out, lse, dOut, [dq, dk, dv]);
-    return { dq, dk, dv };
-  }
-
-  /** Gradient of forwardPacked: dqkv (B, T, 3C) from dOut (B, T, C), every element written. */
-  backwardPacked(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec, dqkv: Float32Array): void {
-    checkPackedSpec('attentionPackedBackward', spec, { qkv, out, dOut, lse, dqkv });
-    if (spec.batch * spec.heads === 0 || spec.tk === 0) dqkv.fill(0);
-    this.runBackward(spec, packedPlacement(qkv, spec), out, lse, dOut, [dqkv]);
-  }
-
-  private runForward(spec: AttentionSpec, p: Placement, returnWeights: boolean): AttentionForwardResult {
-    const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
-    const outLen = B * H * Tq * D;
-    const out = new Float32Array(outLen); // in p.oS's layout
-    const lse = new Float32Array(B * H * Tq); // (B, H, Tq)
-    const weights = returnWeights ? new Float32Array(B * H * Tq * Tk) : undefined; // (B, H, Tq, Tk)
-    if (B * H * Tq === 0) return weights ? { out, lse, weights } : { out, lse };
-
+    checkAttention('attentionForward (wasm)', spec, { q, k, v, out: res.out }, { lse: [res.lse, B * H * Tq], weights: [res.weights, B * H * Tq * Tk] });
+    if (B * H * Tq === 0) return;
     const threads = this.pool.threads;
     const parallel = 4 * B * H * Tq * Tk * D >= this.parallelMinFlops;
     if (parallel) this.pool.prewake(); // workers wake while we copy
-    const scratchStride = this.scratchStride(D);
+
+    const st = new Staging();
+    st.add(q, B, H, Tq, D);
+    st.add(k, B, H, Tk, D);
+    st.add(v, B, H, Tk, D);
+    st.add(res.out, B, H, Tq, D, true);
     const l = new Layout();
-    const inOffs = p.inputs.map((a) => l.add(a.length * 4));
-    const maskOff = spec.keyMask ? l.add(B * Tk) : -1;
-    const outOff = l.add(outLen * 4);
+    st.layout(l);
+    const common = this.layoutCommon(l, spec);
     const lseOff = l.add(B * H * Tq * 4);
-    const wOff = weights ? l.add(B * H * Tq * Tk * 4) : -1;
+    const wOff = res.weights ? l.add(B * H * Tq * Tk * 4) : -1;
+    const scratchStride = this.scratchStride(D);
     const scratchOff = l.add(threads * scratchStride);
     const base = this.work.reserve(l.size);
-
-    const f32 = this.heap.f32;
-    p.inputs.forEach((a, i) => f32.set(a, (base + inOffs[i]!) / 4));
-    if (spec.keyMask) this.heap.u8.set(spec.keyMask.subarray(0, B * Tk), base + maskOff);
-    const at = ([i, off]: [number, number]): number => base + inOffs[i]! + off * 4;
+    st.copyIn(this.heap, base);
+    const c = this.copyCommon(spec, base, common);
 
     // With fewer heads than ~4 per thread, split each head's queries into chunks (a multiple of 4 rows, the
     // kernel's row block) so every thread has work.
@@ -151,64 +123,127 @@ export class WasmAttention {
       'attention_forward_task',
       tasks,
       [
-        at(p.q), at(p.k), at(p.v), base + outOff, base + lseOff, weights ? base + wOff : 0,
-        spec.keyMask ? base + maskOff : 0,
-        H, Tq, Tk, D, spec.scale, spec.causal ? 1 : 0, spec.window, qChunk, base + scratchOff, scratchStride,
-        ...strideArgs(p), ...dropArgs(spec),
+        st.at(q, base), st.at(k, base), st.at(v, base), st.at(res.out, base), base + lseOff, res.weights ? base + wOff : 0,
+        c.mask, c.lo, c.hi, c.bias, c.headMask,
+        H, Tq, Tk, D, spec.scale, qChunk, base + scratchOff, scratchStride,
+        ...strides(q), ...strides(k), ...strides(v), ...strides(res.out), ...c.biasStrides, c.hmB, ...dropArgs(spec),
       ],
       parallel,
     );
 
+    st.copyOut(this.heap, base);
     const after = this.heap.f32;
-    out.set(after.subarray((base + outOff) / 4, (base + outOff) / 4 + outLen));
-    lse.set(after.subarray((base + lseOff) / 4, (base + lseOff) / 4 + B * H * Tq));
-    if (weights) weights.set(after.subarray((base + wOff) / 4, (base + wOff) / 4 + weights.length));
-    return weights ? { out, lse, weights } : { out, lse };
+    res.lse.set(after.subarray((base + lseOff) / 4, (base + lseOff) / 4 + B * H * Tq));
+    if (res.weights) res.weights.set(after.subarray((base + wOff) / 4, (base + wOff) / 4 + B * H * Tq * Tk));
   }
 
-  /** Writes the gradients into `grads`: [dq, dk, dv] (plain) or [dqkv] (packed), laid out like the inputs. */
-  private runBackward(spec: AttentionSpec, p: Placement, out: Float32Array, lse: Float32Array, dOut: Float32Array, grads: Float32Array[]): void {
+  backward(
+    spec: AttentionSpec,
+    q: AttnOperand,
+    k: AttnOperand,
+    v: AttnOperand,
+    out: AttnOperand,
+    lse: Float32Array,
+    dOut: AttnOperand,
+    grads: AttentionGrads,
+  ): void {
     const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D } = spec;
-    if (B * H === 0 || Tk === 0) return;
+    const { dq, dk, dv, dBias, dHeadMask } = grads;
+    const sharedBias = spec.bias !== undefined && spec.bias.sb === 0;
+    const biasB = sharedBias ? 1 : B;
+    checkAttention('attentionBackward (wasm)', spec, { q, k, v, out, dOut, dq, dk, dv }, {
+      lse: [lse, B * H * Tq], dBias: [dBias, biasB * H * Tq * Tk], dHeadMask: [dHeadMask, B * H],
+    });
+    if (B * H === 0) return;
     const threads = this.pool.threads;
-    const parallel = 10 * B * H * Tq * Tk * D >= this.parallelMinFlops && B * H > 1;
+    const batchLoop = sharedBias && dBias !== undefined && B > 1;
+    const tasks = batchLoop ? H : B * H;
+    const parallel = 10 * B * H * Tq * Tk * D >= this.parallelMinFlops && tasks > 1;
     if (parallel) this.pool.prewake(); // workers wake while we copy
-    const scratchStride = this.scratchStride(D);
+
+    const st = new Staging();
+    st.add(q, B, H, Tq, D);
+    st.add(k, B, H, Tk, D);
+    st.add(v, B, H, Tk, D);
+    st.add(out, B, H, Tq, D);
+    st.add(dOut, B, H, Tq, D);
+    st.add(dq, B, H, Tq, D, true);
+    st.add(dk, B, H, Tk, D, true);
+    st.add(dv, B, H, Tk, D, true);
     const l = new Layout();
-    const inOffs = p.inputs.map((a) => l.add(a.length * 4));
-    const oOff = l.add(out.length * 4);
+    st.layout(l);
+    const common = this.layoutCommon(l, spec);
     const lseOff = l.add(B * H * Tq * 4);
-    const gOff = l.add(dOut.length * 4);
-    const gradOffs = grads.map((a) => l.add(a.length * 4)); // same shapes and layouts as p.inputs
-    const maskOff = spec.keyMask ? l.add(B * Tk) : -1;
+    const dBiasOff = dBias ? l.add(dBias.length * 4) : -1;
+    const dHmOff = dHeadMask ? l.add(B * H * 4) : -1;
+    const scratchStride = this.scratchStride(D);
     const scratchOff = l.add(threads * scratchStride);
     const base = this.work.reserve(l.size);
-
+    st.copyIn(this.heap, base);
+    const c = this.copyCommon(spec, base, common);
     const f32 = this.heap.f32;
-    p.inputs.forEach((a, i) => f32.set(a, (base + inOffs[i]!) / 4));
-    f32.set(out, (base + oOff) / 4);
     f32.set(lse.subarray(0, B * H * Tq), (base + lseOff) / 4);
-    f32.set(dOut, (base + gOff) / 4);
-    if (spec.keyMask) this.heap.u8.set(spec.keyMask.subarray(0, B * Tk), base + maskOff);
-    const at = ([i, off]: [number, number]): number => base + inOffs[i]! + off * 4;
-    const gradAt = ([i, off]: [number, number]): number => base + gradOffs[i]! + off * 4;
+    if (dBias) f32.set(dBias, (base + dBiasOff) / 4); // accumulated into
 
-    // One task per head: a head's dk and dv collect contributions from all its queries, so giving each
-    // head to one thread needs no atomics or reductions.
     this.pool.run(
       'attention_backward_task',
-      B * H,
+      tasks,
       [
-        at(p.q), at(p.k), at(p.v), base + oOff, base + lseOff, base + gOff,
-        gradAt(p.q), gradAt(p.k), gradAt(p.v), spec.keyMask ? base + maskOff : 0,
-        H, Tq, Tk, D, spec.scale, spec.causal ? 1 : 0, spec.window, base + scratchOff, scratchStride,
-        ...strideArgs(p), ...dropArgs(spec),
+        st.at(q, base), st.at(k, base), st.at(v, base), st.at(out, base), base + lseOff, st.at(dOut, base),
+        st.at(dq, base), st.at(dk, base), st.at(dv, base),
+        c.mask, c.lo, c.hi, c.bias, dBias ? base + dBiasOff : 0, c.headMask, dHeadMask ? base + dHmOff : 0,
+        H, B, Tq, Tk, D, spec.scale, base + scratchOff, scratchStride, batchLoop ? 1 : 0,
+        ...strides(q), ...strides(k), ...strides(v), ...strides(out), ...strides(dq), ...strides(dk), ...strides(dv),
+        ...c.biasStrides, c.hmB, ...dropArgs(spec),
       ],
       parallel,
     );
 
+    st.copyOut(this.heap, base);
     const after = this.heap.f32;
-    grads.forEach((g, i) => g.set(after.subarray((base + gradOffs[i]!) / 4, (base + gradOffs[i]!) / 4 + g.length)));
+    if (dBias) dBias.set(after.subarray((base + dBiasOff) / 4, (base + dBiasOff) / 4 + dBias.length));
+    if (dHeadMask) dHeadMask.set(after.subarray((base + dHmOff) / 4, (base + dHmOff) / 4 + B * H));
+  }
+
+  /** Room for what both passes read besides the operands: key ranges, padding mask, bias, head mask. */
+  private layoutCommon(l: Layout, spec: AttentionSpec): { lo: number; hi: number; mask: number; bias: number; biasLen: number; hm: number } {
+    const { batch: B, heads: H, tq: Tq, tk: Tk } = spec;
+    const bias = spec.bias;
+    const biasLen = bias && B * H * Tq * Tk > 0 ? (B - 1) * bias.sb + (H - 1) * bias.sh + (Tq - 1) * bias.st + Tk : 0;
+    return {
+      lo: l.add(Tq * 4),
+      hi: l.add(Tq * 4),
+      mask: spec.keyMask ? l.add(B * Tk) : -1,
+      bias: biasLen > 0 ? l.add(biasLen * 4) : -1,
+      biasLen,
+      hm: spec.headMask ? l.add(spec.headMask.length * 4) : -1,
+    };
+  }
+
+  /** Copy the common parts in; returns their addresses (0 for absent ones) and the bias/head-mask strides. */
+  private copyCommon(
+    spec: AttentionSpec,
+    base: number,
+    c: { lo: number; hi: number; mask: number; bias: number; biasLen: number; hm: number },
+  ): { lo: number; hi: number; mask: number; bias: number; headMask: number; biasStrides: number[]; hmB: number } {
+    const u8 = this.heap.u8;
+    const bytes = (a: Int32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
+    u8.set(bytes(spec.lo), base + c.lo);
+    u8.set(bytes(spec.hi), base + c.hi);
+    if (spec.keyMask) u8.set(spec.keyMask.subarray(0, spec.batch * spec.tk), base + c.mask);
+    const f32 = this.heap.f32;
+    const bias = spec.bias;
+    if (bias && c.bias >= 0) f32.set(bias.data.subarray(bias.offset, bias.offset + c.biasLen), (base + c.bias) / 4);
+    if (spec.headMask) f32.set(spec.headMask, (base + c.hm) / 4);
+    return {
+      lo: base + c.lo,
+      hi: base + c.hi,
+      mask: spec.keyMask ? base + c.mask : 0,
+      bias: bias && c.bias >= 0 ? base + c.bias : 0,
+      headMask: spec.headMask ? base + c.hm : 0,
+      biasStrides: bias ? [bias.sb, bias.sh, bias.st] : [0, 0, 0],
+      hmB: spec.headMask && spec.headMask.length !== spec.heads ? spec.heads : 0,
+    };
   }
 
   private scratchStride(d: number): number {
@@ -216,46 +251,8 @@ export class WasmAttention {
   }
 }
 
-/** Shapes, lengths and mask settings must agree; errors name the op, the field, the value and the expectation. */
-function checkSpec(op: string, spec: AttentionSpec, arrays: Record<string, Float32Array>): void {
-  const { batch: B, heads: H, tq: Tq, tk: Tk, headDim: D, scale, window, keyMask } = spec;
-  for (const [name, v] of [['batch', B], ['heads', H], ['tq', Tq], ['tk', Tk], ['headDim', D], ['window', window]] as const) {
-    if (!Number.isInteger(v) || v < 0) throw new Error(`${op} (wasm): spec.${name} must be a non-negative integer, got ${v}`);
-  }
-  if (Tq > Tk) {
-    throw new Error(`${op} (wasm): tq=${Tq} > tk=${Tk}; queries sit at positions tk − tq + i, so there must be at least as many keys as queries`);
-  }
-  if (!Number.isFinite(scale)) throw new Error(`${op} (wasm): spec.scale must be a finite number, got ${scale}`);
-  if (spec.dropout && !(spec.dropout.p >= 0 && spec.dropout.p < 1)) {
-    throw new Error(`${op} (wasm): spec.dropout.p must be in [0, 1), got ${spec.dropout.p}`);
-  }
-  const want: Record<string, number> = { q: B * H * Tq * D, k: B * H * Tk * D, v: B * H * Tk * D, out: B * H * Tq * D, dOut: B * H * Tq * D, lse: B * H * Tq };
-  const dims: Record<string, string> = { q: '(B, H, Tq, D)', k: '(B, H, Tk, D)', v: '(B, H, Tk, D)', out: '(B, H, Tq, D)', dOut: '(B, H, Tq, D)', lse: '(B, H, Tq)' };
-  for (const [name, arr] of Object.entries(arrays)) {
-    if (arr.length !== want[name]) {
-      throw new Error(`${op} (wasm): ${name} has ${arr.length} elements, expected ${dims[name]} = (${B}, ${H}, ${name === 'q' || name === 'out' || name === 'dOut' || name === 'lse' ? Tq : Tk}${name === 'lse' ? '' : `, ${D}`}) = ${want[name]}`);
-    }
-  }
-  if (keyMask && keyMask.length !== B * Tk) {
-    throw new Error(`${op} (wasm): keyMask has ${keyMask.length} entries, expected (B, Tk) = (${B}, ${Tk}) = ${B * Tk}`);
-  }
-}
-
-/** The packed forms: self-attention (tq = tk = T), qkv (B, T, 3·H·D), out and dOut (B, T, H·D), lse (B, H, T). */
-function checkPackedSpec(op: string, spec: AttentionSpec, arrays: Record<string, Float32Array>): void {
-  checkSpec(op, spec, {});
-  const { batch: B, heads: H, tq: T, tk, headDim: D } = spec;
-  if (tk !== T) throw new Error(`${op} (wasm): packed qkv is self-attention, so spec.tq and spec.tk must be equal, got ${T} and ${tk}`);
-  const C = H * D;
-  const want: Record<string, [number, string]> = {
-    qkv: [B * T * 3 * C, `(B, T, 3·H·D) = (${B}, ${T}, ${3 * C})`],
-    dqkv: [B * T * 3 * C, `(B, T, 3·H·D) = (${B}, ${T}, ${3 * C})`],
-    out: [B * T * C, `(B, T, H·D) = (${B}, ${T}, ${C})`],
-    dOut: [B * T * C, `(B, T, H·D) = (${B}, ${T}, ${C})`],
-    lse: [B * H * T, `(B, H, T) = (${B}, ${H}, ${T})`],
-  };
-  for (const [name, arr] of Object.entries(arrays)) {
-    const [n, dims] = want[name]!;
-    if (arr.length !== n) throw new Error(`${op} (wasm): ${name} has ${arr.length} elements, expected ${dims} = ${n}`);
-  }
+/** The kernels' dropout arguments: threshold (0 = none), 1/(1 − p), seed hash (see dropKeeps). */
+function dropArgs(spec: AttentionSpec): number[] {
+  const d = dropoutOf(spec);
+  return d ? [d.threshold | 0, d.scale, d.seedHash | 0] : [0, 1, 0];
 }

@@ -10,20 +10,21 @@
 //
 //   const backend = createWasmBackend(nodePlatform, { threads: 2 });   // or setBackend('wasm', { threads: 2 })
 
-import type { AttentionForwardResult, AttentionSpec, Backend, LayerNormSpec, LinearSpec, MatmulSpec, RowsSpec } from '../backend.js';
+import type { AttentionGrads, AttentionOutputs, AttentionSpec, AttnOperand, Backend, LinearSpec, MatmulSpec, RowKernel } from '../backend.js';
 import type { BackendOptions } from '../index.js';
 import { WasmAttention } from './attention.js';
-import { WasmElementwise } from './elementwise.js';
 import { WasmHeap, WorkArea } from './heap.js';
 import { hasRelaxedSimd, hasSharedMemory, hasSimd, instantiateKernels, type KernelExports, type KernelVariant } from './kernels.js';
 import { DEFAULT_CACHE_BYTES, WasmMatmul, type MatmulProfile } from './matmul.js';
 import type { WasmPlatform } from './platform.js';
 import { CTRL_WORDS, MAX_ARGS, ThreadPool } from './pool.js';
+import { WasmRows } from './rows.js';
 
 export type { WasmPlatform } from './platform.js';
 export type { KernelVariant } from './kernels.js';
 export type { WorkerInit } from './pool.js';
-export { CTRL, CTRL_WORDS } from './pool.js';
+export { CTRL, CTRL_WORDS, markDead } from './pool.js';
+export { runWorker, markFailed } from './worker.js';
 export { hasRelaxedSimd, hasSimd } from './kernels.js';
 
 export interface WasmBackendOptions extends BackendOptions {
@@ -48,9 +49,11 @@ export class WasmBackend implements Backend {
   readonly name = 'wasm';
   readonly threads: number;
   readonly variant: KernelVariant;
+  /** The worker pool (tests look at it). */
+  readonly pool: ThreadPool;
   private readonly mm: WasmMatmul;
   private readonly attn: WasmAttention;
-  private readonly ew: WasmElementwise;
+  private readonly rows: WasmRows;
 
   constructor(platform: WasmPlatform, opts: WasmBackendOptions = {}) {
     if (!hasSimd()) throw new Error('this JavaScript engine has no WebAssembly SIMD');
@@ -68,79 +71,51 @@ export class WasmBackend implements Backend {
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
     const kernels: KernelExports = instantiateKernels(module, memory);
     const heap = new WasmHeap(memory, kernels.heap_base(), MAX_PAGES * PAGE);
-    // The pool's control block and job arguments live at fixed low addresses of the shared memory, so every
-    // thread's views of them stay valid when the memory grows.
-    const ctrlPtr = heap.alloc(CTRL_WORDS * 4);
-    const argsPtr = heap.alloc(MAX_ARGS * 8);
-    const pool = new ThreadPool(platform, module, memory, kernels, threads, ctrlPtr, argsPtr);
+    // The pool's control block and job arguments live in memory that is never released while a worker
+    // might read it (a closed or broken pool's successor gets fresh blocks), so every thread's views stay
+    // valid when the memory grows.
+    const blocks = () => ({ ctrlPtr: heap.alloc(CTRL_WORDS * 4), argsPtr: heap.alloc(MAX_ARGS * 8) });
+    this.pool = new ThreadPool(platform, module, memory, kernels, threads, blocks);
     const work = new WorkArea(heap);
     const budget = opts.packedCacheBytes ?? DEFAULT_CACHE_BYTES;
     if (!(budget >= 0)) throw new Error(`wasm backend: packedCacheBytes must be a number ≥ 0, got ${budget}`);
-    this.mm = new WasmMatmul(kernels, heap, work, pool, budget);
-    this.attn = new WasmAttention(kernels, heap, work, pool);
-    this.ew = new WasmElementwise(heap, work, pool);
+    this.mm = new WasmMatmul(kernels, heap, work, this.pool, budget);
+    this.attn = new WasmAttention(kernels, heap, work, this.pool);
+    this.rows = new WasmRows(heap, work, this.pool);
   }
 
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
     this.mm.matmul(a, b, out, spec);
   }
 
-  attentionForward(q: Float32Array, k: Float32Array, v: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {
-    return this.attn.forward(q, k, v, spec, returnWeights);
-  }
-
-  attentionBackward(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    out: Float32Array,
-    lse: Float32Array,
-    dOut: Float32Array,
-    spec: AttentionSpec,
-  ): { dq: Float32Array; dk: Float32Array; dv: Float32Array } {
-    return this.attn.backward(q, k, v, out, lse, dOut, spec);
-  }
-
   linearBackward(x: Float32Array, w: Float32Array, dy: Float32Array, spec: LinearSpec, dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void {
     this.mm.linearBackward(x, w, dy, spec, dx, dw, db);
   }
 
-  attentionPackedForward(qkv: Float32Array, spec: AttentionSpec, returnWeights: boolean): AttentionForwardResult {
-    return this.attn.forwardPacked(qkv, spec, returnWeights);
+  attentionForward(spec: AttentionSpec, q: AttnOperand, k: AttnOperand, v: AttnOperand, res: AttentionOutputs): void {
+    this.attn.forward(spec, q, k, v, res);
   }
 
-  attentionPackedBackward(qkv: Float32Array, out: Float32Array, lse: Float32Array, dOut: Float32Array, spec: AttentionSpec, dqkv: Float32Array): void {
-    this.attn.backwardPacked(qkv, out, lse, dOut, spec, dqkv);
-  }
-
-  logSoftmaxRows(x: Float32Array, spec: RowsSpec, lse: Float32Array, sumX: Float32Array, probs: Float32Array | null): void {
-    this.ew.logSoftmaxRows(x, spec, lse, sumX, probs);
-  }
-
-  geluTanh(x: Float32Array, out: Float32Array): void {
-    this.ew.geluTanh(x, out);
-  }
-
-  geluTanhBackward(x: Float32Array, g: Float32Array, gx: Float32Array): void {
-    this.ew.geluTanhBackward(x, g, gx);
-  }
-
-  layerNorm(x: Float32Array, w: Float32Array, b: Float32Array, spec: LayerNormSpec, out: Float32Array, mean: Float32Array, rstd: Float32Array): void {
-    this.ew.layerNorm(x, w, b, spec, out, mean, rstd);
-  }
-
-  layerNormBackward(
-    x: Float32Array,
-    w: Float32Array,
-    mean: Float32Array,
-    rstd: Float32Array,
-    g: Float32Array,
-    spec: LayerNormSpec,
-    gx: Float32Array | null,
-    gw: Float32Array,
-    gb: Float32Array,
+  attentionBackward(
+    spec: AttentionSpec,
+    q: AttnOperand,
+    k: AttnOperand,
+    v: AttnOperand,
+    out: AttnOperand,
+    lse: Float32Array,
+    dOut: AttnOperand,
+    grads: AttentionGrads,
   ): void {
-    this.ew.layerNormBackward(x, w, mean, rstd, g, spec, gx, gw, gb);
+    this.attn.backward(spec, q, k, v, out, lse, dOut, grads);
+  }
+
+  runRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params: readonly number[] = []): void {
+    this.rows.run(kernel, rows, cols, inputs, outputs, params);
+  }
+
+  /** Stop the worker threads; the next parallel job starts new ones. */
+  close(): void {
+    this.pool.close();
   }
 
   /**
@@ -153,8 +128,8 @@ export class WasmBackend implements Backend {
   set parallelMinFlops(flops: number) {
     this.mm.parallelMinFlops = flops;
     this.attn.parallelMinFlops = flops;
-    // Elementwise jobs count elements, not flops, so only 0 (what tests set: always use the pool) carries over.
-    if (flops === 0) this.ew.parallelMin = 0;
+    // Row jobs count elements, not flops, so only 0 (what tests set: always use the pool) carries over.
+    if (flops === 0) this.rows.parallelMin = 0;
   }
 
   /**

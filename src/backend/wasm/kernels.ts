@@ -1,8 +1,8 @@
-// The compiled kernels (kernels/*.ts → dist/kernels/attn-*.wasm) as TypeScript sees them: their exports,
-// typed, and the list of "task kernels" the thread pool can run.
+// The compiled kernels (kernels/*.ts → dist/kernels/attn-*.wasm) as TypeScript sees them: a few typed
+// helper exports, and the table of "task kernels" the thread pool can run.
 //
-// A task kernel is an export `name(t, thread, ...args)`: it computes task number t of a job, using the
-// scratch area of thread number `thread`. The pool only ever calls these; all other exports are helpers
+// A task kernel is an export `name_task(t, thread, ...args)`: it computes task number t of a job, using the
+// scratch area of thread number `thread`. The pool only ever calls these; the other exports are helpers
 // the main thread calls directly (sizes of scratch areas and packed buffers).
 
 /** Which build of the kernels: fused multiply-add (relaxed SIMD) or multiply + add (baseline SIMD). */
@@ -15,43 +15,18 @@ export interface KernelExports {
   gemm_scratch_bytes(): number;
   packed_b_floats(k: number, n: number): number;
   attention_scratch_bytes(d: number): number;
-  pack_b_task: TaskFn;
-  gemm_task: TaskFn;
-  attention_forward_task: TaskFn;
-  attention_backward_task: TaskFn;
-  gelu_forward_task: TaskFn;
-  gelu_backward_task: TaskFn;
-  layernorm_forward_task: TaskFn;
-  layernorm_backward_task: TaskFn;
-  logsoftmax_rows_task: TaskFn;
-  colsum_task: TaskFn;
+  /** Every export whose name ends in `_task`, sorted by name; the pool refers to them by index. */
+  readonly taskNames: readonly string[];
+  readonly tasks: readonly TaskFn[];
 }
 
-/** Job kinds, in the order the pool's kernel table lists them (the kind travels between threads as an int). */
-export const TASK_KERNELS = [
-  'pack_b_task',
-  'gemm_task',
-  'attention_forward_task',
-  'attention_backward_task',
-  'gelu_forward_task',
-  'gelu_backward_task',
-  'layernorm_forward_task',
-  'layernorm_backward_task',
-  'logsoftmax_rows_task',
-  'colsum_task',
-] as const;
-export type TaskKernel = (typeof TASK_KERNELS)[number];
+/** Tasks the backend's own code calls by name (row kernels are found by the name their RowKernel gives). */
+const REQUIRED_TASKS = ['pack_b_task', 'gemm_task', 'attention_forward_task', 'attention_backward_task', 'colsum_task'] as const;
 
 /** Tile sizes compiled into kernels/gemm.ts (kept in step by a check in readExports). */
 export const GEMM_TILE = { MR: 4, NR: 8, KC: 256, MC: 128 } as const;
 
-const FUNCTIONS = [
-  'heap_base',
-  'gemm_scratch_bytes',
-  'packed_b_floats',
-  'attention_scratch_bytes',
-  ...TASK_KERNELS,
-] as const;
+const FUNCTIONS = ['heap_base', 'gemm_scratch_bytes', 'packed_b_floats', 'attention_scratch_bytes'] as const;
 
 /** Instantiate the kernels on a (shared) memory and check that every export we rely on is there. */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
@@ -61,7 +36,7 @@ export function instantiateKernels(module: WebAssembly.Module, memory: WebAssemb
 
 function readExports(instance: WebAssembly.Instance): KernelExports {
   const ex = instance.exports;
-  for (const name of FUNCTIONS) {
+  for (const name of [...FUNCTIONS, ...REQUIRED_TASKS]) {
     if (typeof ex[name] !== 'function') {
       throw new Error(`attn wasm: the kernel module has no export '${name}'; rebuild it with \`npm run build\``);
     }
@@ -73,7 +48,19 @@ function readExports(instance: WebAssembly.Instance): KernelExports {
       throw new Error(`attn wasm: kernel constant ${name} is ${got}, src/backend/wasm/kernels.ts expects ${want}; rebuild with \`npm run build\``);
     }
   }
-  return ex as unknown as KernelExports;
+  // The task table: discovered, not listed, so a new kernel is one export in kernels/ and nothing here.
+  // Every thread instantiates the same module, so every thread builds the same table.
+  const taskNames = Object.keys(ex).filter((n) => n.endsWith('_task') && typeof ex[n] === 'function').sort();
+  const tasks = taskNames.map((n) => ex[n] as TaskFn);
+  const fn = (name: (typeof FUNCTIONS)[number]) => ex[name] as (...a: number[]) => number;
+  return {
+    heap_base: fn('heap_base') as () => number,
+    gemm_scratch_bytes: fn('gemm_scratch_bytes') as () => number,
+    packed_b_floats: fn('packed_b_floats') as (k: number, n: number) => number,
+    attention_scratch_bytes: fn('attention_scratch_bytes') as (d: number) => number,
+    taskNames,
+    tasks,
+  };
 }
 
 /** Byte modules that WebAssembly.validate accepts only when the runtime has the feature. */

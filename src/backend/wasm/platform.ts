@@ -12,12 +12,21 @@ export interface WasmPlatform {
    */
   loadKernels(variant: KernelVariant): WebAssembly.Module;
   /**
-   * Start a thread that calls runWorker(init) from ./worker.js. It must not keep the process alive, and if
-   * it cannot start it should call markFailed(init, error) from ./worker.js so the pool reports it.
+   * Start one thread per WorkerInit, each calling runWorker(init) from ./worker.js. They must not keep the
+   * process alive. A thread that cannot start should call markFailed(init, error) from ./worker.js. And the
+   * platform must watch the threads: when one stops on its own (a crash, out of memory), call
+   * markDead(init, exitCode) from ./pool.js — from a thread that is never blocked waiting for the pool
+   * (the pool's caller blocks in Atomics.wait, so its own event loop cannot deliver the news). Node does this
+   * in a small supervisor thread that starts the workers and listens for their 'exit' events.
    */
-  startWorker(init: WorkerInit): void;
+  startWorkers(inits: WorkerInit[]): void;
   /** Threads to use when the user does not say: the number of cores. */
   defaultThreads(): number;
   /** An environment setting (ATTN_WASM_SIMD), or undefined where the platform has none. */
   env(name: string): string | undefined;
+  /**
+   * Whether the thread calling the backend may block in Atomics.wait (default true). A browser page's main
+   * thread may not; the pool then spins while it waits for its workers.
+   */
+  readonly canBlock?: boolean;
 }

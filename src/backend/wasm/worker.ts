@@ -1,22 +1,20 @@
 // The body of one pool worker thread (platform-neutral: the platform adapter only starts a thread that
 // calls runWorker with the WorkerInit it was given).
 //
-// The worker instantiates the same kernels on the same shared memory, then loops forever: wait (spin
-// briefly, then sleep in Atomics.wait) until the job generation changes, claim and run tasks, check in. It never returns to its
-// event loop, which is fine: it has nothing else to do, and the platform unref()s it so the process can
-// exit while it sleeps.
+// The worker instantiates the same kernels on the same shared memory, then loops: wait (spin briefly, then
+// sleep in Atomics.wait) until the job generation changes, claim and run tasks, check in. It returns when
+// the pool sets EXIT (close, or a broken pool), which ends the thread. An idle worker sleeps without a time
+// limit: the caller re-sends a job's wake-up while it waits, so a lost wake-up costs a few milliseconds
+// instead of a hang, and nothing wakes idle threads.
 
 import { instantiateKernels } from './kernels.js';
-import { CTRL, CTRL_WORDS, MAX_ARGS, SPIN_MS, runTasks, spinWhileEqual, taskTable, type WorkerInit } from './pool.js';
-
-/** A sleeping worker re-reads the job generation at least this often (ms). */
-const WAKE_CHECK_MS = 50;
+import { CTRL, CTRL_WORDS, MAX_ARGS, SPIN_MS, runTasks, spinWhileEqual, type WorkerInit } from './pool.js';
 
 export function runWorker(init: WorkerInit): void {
   const ctrl = new Int32Array(init.memory.buffer, init.ctrlPtr, CTRL_WORDS);
-  let table: ReturnType<typeof taskTable>;
+  let tasks: ReturnType<typeof instantiateKernels>['tasks'];
   try {
-    table = taskTable(instantiateKernels(init.module, init.memory));
+    tasks = instantiateKernels(init.module, init.memory).tasks;
   } catch (e) {
     markFailed(init, e);
     return;
@@ -27,14 +25,16 @@ export function runWorker(init: WorkerInit): void {
   let seen = 0;
   Atomics.add(ctrl, CTRL.STARTED, 1);
   for (;;) {
-    // The sleep has a time limit so that a wake-up that never arrives (seen under a CPU profiler, whose
-    // signals interrupt futex waits) costs at most WAKE_CHECK_MS instead of hanging the pool.
-    if (!spinWhileEqual(ctrl, CTRL.GEN, seen, SPIN_MS)) Atomics.wait(ctrl, CTRL.GEN, seen, WAKE_CHECK_MS);
+    if (!spinWhileEqual(ctrl, CTRL.GEN, seen, SPIN_MS)) {
+      Atomics.wait(ctrl, CTRL.GEN, seen);
+      Atomics.add(ctrl, CTRL.WAKEUPS, 1);
+    }
+    if (Atomics.load(ctrl, CTRL.EXIT) !== 0) return;
     const gen = Atomics.load(ctrl, CTRL.GEN);
     if (gen === seen) continue;
     seen = gen;
     try {
-      runTasks(table, ctrl, args, init.index);
+      runTasks(tasks, ctrl, args, init.index);
     } catch (e) {
       console.error(`attn wasm worker ${init.index}:`, e);
       Atomics.store(ctrl, CTRL.ERROR, 1);

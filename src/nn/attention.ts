@@ -1,0 +1,319 @@
+// Multi-head attention, the module every transformer in attn uses (GPT, BERT and its family, the 2017
+// encoder-decoder, T5), and the KV caches that make generation fast. The math is one op,
+// `attention(q, k, v, …)` in src/tensor/attention.ts; this file is the part around it:
+//
+//   x (B, T, C) ──q/k/v projections──▶ q (B, T, H, D), k, v (B, S, H, D) ──attention──▶ (B, T, H, D)
+//       ──reshape (free)──▶ (B, T, H·D) ──output projection──▶ (B, T, C)
+//
+//   self-attention:   k and v come from x itself (S = T, or cached positions + T when generating)
+//   cross-attention:  k and v come from another sequence (the encoder's output, S source positions), computed
+//                     once per source and kept in a CrossAttentionCache while the decoder generates
+//
+// Shape letters: B batch, T new positions, S key positions, C model width, H heads, D head size (C / H
+// unless the model says otherwise, as T5's d_kv).
+//
+// The projections are stored under the checkpoint's own names (GPT-2's `c_attn`/`c_proj`, BERT's
+// `query`/`key`/`value`, Marian's `q_proj`…`out_proj`, T5's `q`/`k`/`v`/`o`), given in the options, so a
+// Hugging Face state dict loads by a plain walk over names; this module reaches them through its `_`-prefixed
+// references, which the parameter walk skips.
+
+import { attention, reshape, slice, Tensor, type AttentionOptions, type Rng } from '../tensor/index.js';
+import { Linear } from './layers.js';
+import { Module } from './module.js';
+
+export interface MultiHeadAttentionOptions {
+  /** C: width of the input x (and of the output, when there is an output projection). */
+  dim: number;
+  /** H: number of heads. */
+  heads: number;
+  /** D: size of each head; default dim / heads. */
+  headDim?: number;
+  /** Width of the sequence keys and values are computed from (cross-attention); default dim. */
+  kvDim?: number;
+  /** 'fused': one projection makes q, k and v side by side (GPT-2's c_attn); 'separate': three projections. */
+  projections: 'fused' | 'separate';
+  /** Checkpoint names of the projections: { qkv, out } when fused, { q, k, v, out } when separate. */
+  names: { qkv?: string; q?: string; k?: string; v?: string; out?: string };
+  /** Whether there is an output projection (default true; BERT applies its own, attention.output.dense). */
+  outProjection?: boolean;
+  /** Biases on the projections (default true; T5 has none). */
+  bias?: boolean;
+  /** Weight layout of the projections: 'out_in' (nn.Linear, default) or 'in_out' (GPT-2's Conv1D). */
+  layout?: 'in_out' | 'out_in';
+  /** Multiplies q·kᵀ; default 1/√D. */
+  scale?: number;
+  /** Hide future positions (decoder self-attention). */
+  causal?: boolean;
+  /** Sliding window (0 = none). */
+  window?: number;
+  /** Dropout on the attention probabilities while training. */
+  dropout?: number;
+}
+
+export interface AttentionCallOptions {
+  /** Cross-attention: the sequence keys and values come from, (B, S, kvDim). Omitted: self-attention on x. */
+  kv?: Tensor;
+  /** (B, S): 1 for real keys, 0 for padding (covering cached + new positions with a self-attention cache). */
+  keyMask?: Uint8Array | Tensor;
+  /** (H) or (B, H) head mask (Hugging Face's head_mask for this layer). */
+  headMask?: Tensor | Float32Array;
+  /** (1 or B, H, T, S) additive bias on the scores (T5's position bias). */
+  bias?: Tensor;
+  /** Self-attention: keys/values of earlier positions; the new ones are appended. Generation only. */
+  cache?: LayerKVCache;
+  /** Cross-attention: keys/values of the source, computed on the first call and reused after. */
+  crossCache?: CrossAttentionCache;
+  /** Return the attention probabilities (B, H, T, S). */
+  returnWeights?: boolean;
+  /** Random numbers for attention dropout. */
+  rng?: Rng;
+}
+
+export class MultiHeadAttention extends Module {
+  readonly heads: number;
+  readonly headDim: number;
+  readonly dim: number;
+  readonly scale: number;
+  readonly causal: boolean;
+  readonly window: number;
+  readonly dropoutP: number;
+  private readonly _qkv: Linear | null;
+  private readonly _q: Linear | null;
+  private readonly _k: Linear | null;
+  private readonly _v: Linear | null;
+  private readonly _out: Linear | null;
+
+  constructor(opts: MultiHeadAttentionOptions) {
+    super();
+    const { dim, heads, projections, names, bias = true, layout = 'out_in', outProjection = true } = opts;
+    const headDim = opts.headDim ?? dim / heads;
+    if (!Number.isInteger(heads) || heads < 1 || !Number.isInteger(headDim) || headDim < 1) {
+      throw new RangeError(`MultiHeadAttention: dim ${dim} with ${heads} heads needs an integer head size, got ${headDim}; pass headDim`);
+    }
+    this.dim = dim;
+    this.heads = heads;
+    this.headDim = headDim;
+    this.scale = opts.scale ?? 1 / Math.sqrt(headDim);
+    this.causal = opts.causal ?? false;
+    this.window = opts.window ?? 0;
+    this.dropoutP = opts.dropout ?? 0;
+    const inner = heads * headDim;
+    const kvDim = opts.kvDim ?? dim;
+    const lin = (inF: number, outF: number): Linear => new Linear(inF, outF, { bias, layout });
+    const own = (name: string | undefined, what: string, m: Linear): Linear => {
+      if (!name) throw new RangeError(`MultiHeadAttention: options.names.${what} is required (the checkpoint name of the ${what} projection)`);
+      // Stored under the checkpoint's name so namedParameters() reports e.g. 'c_attn.weight'.
+      Object.defineProperty(this, name, { value: m, enumerable: true, writable: false });
+      return m;
+    };
+    if (projections === 'fused') {
+      if (kvDim !== dim) throw new RangeError(`MultiHeadAttention: fused q/k/v projections need kvDim = dim, got ${kvDim} and ${dim}`);
+      this._qkv = own(names.qkv, 'qkv', lin(dim, 3 * inner));
+      this._q = this._k = this._v = null;
+    } else {
+      this._qkv = null;
+      this._q = own(names.q, 'q', lin(dim, inner));
+      this._k = own(names.k, 'k', lin(kvDim, inner));
+      this._v = own(names.v, 'v', lin(kvDim, inner));
+    }
+    this._out = outProjection ? own(names.out, 'out', lin(inner, dim)) : null;
+  }
+
+  /** The projections, for models that initialise or inspect them: { qkv | q, k, v; out }. */
+  get projections(): { qkv: Linear | null; q: Linear | null; k: Linear | null; v: Linear | null; out: Linear | null } {
+    return { qkv: this._qkv, q: this._q, k: this._k, v: this._v, out: this._out };
+  }
+
+  /**
+   * x (B, T, C) → (B, T, C) (or (B, T, H·D) without an output projection).
+   * `const { out } = attn.forward(x, { keyMask })`; see AttentionCallOptions for caches and cross-attention.
+   */
+  forward(x: Tensor, o: AttentionCallOptions = {}): { out: Tensor; weights?: Tensor } {
+    const [B, T] = x.shape as [number, number, number];
+    const H = this.heads;
+    const D = this.headDim;
+    const inner = H * D;
+    const heads = (t: Tensor, n: number): Tensor => reshape(t, [B, n, H, D]); // (B, n, H, D), a view
+
+    let q: Tensor;
+    let k: Tensor;
+    let v: Tensor;
+    if (this._qkv) {
+      // One matmul for q, k and v; each is a strided view of its third of the (B, T, 3·H·D) result.
+      const qkv = this._qkv.forward(x); // (B, T, 3·H·D)
+      q = heads(slice(qkv, 2, 0, inner), T);
+      k = heads(slice(qkv, 2, inner, 2 * inner), T);
+      v = heads(slice(qkv, 2, 2 * inner, 3 * inner), T);
+    } else {
+      q = heads(this._q!.forward(x), T); // (B, T, H, D)
+      if (o.crossCache?.k) {
+        k = o.crossCache.k; // (B, S, H, D), computed from the source on an earlier call
+        v = o.crossCache.v!;
+      } else {
+        const src = o.kv ?? x; // (B, S, kvDim)
+        const S = src.shape[1]!;
+        k = heads(this._k!.forward(src), S); // (B, S, H, D)
+        v = heads(this._v!.forward(src), S);
+        if (o.crossCache) o.crossCache.set(k, v);
+      }
+    }
+    if (o.cache) ({ k, v } = o.cache.append(k, v)); // (B, P + T, H, D): views of the cache's storage
+
+    const opts: AttentionOptions = {
+      causal: this.causal && !o.kv && !o.crossCache,
+      window: this.window,
+      scale: this.scale,
+      returnWeights: o.returnWeights ?? false,
+      dropoutP: this.training ? this.dropoutP : 0,
+    };
+    if (o.keyMask !== undefined) opts.keyMask = o.keyMask;
+    if (o.headMask !== undefined) opts.headMask = o.headMask;
+    if (o.bias !== undefined) opts.bias = o.bias;
+    if (o.rng !== undefined) opts.rng = o.rng;
+    const r = attention(q, k, v, opts); // (B, T, H, D)
+    let out = reshape(r.out, [B, T, inner]); // (B, T, H·D): heads side by side, a view
+    if (this._out) out = this._out.forward(out); // (B, T, C)
+    return r.weights ? { out, weights: r.weights } : { out };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Caches
+
+/**
+ * The keys and values one self-attention layer has seen, for generation: storage for `capacity` positions
+ * (B, capacity, H, D) allocated ahead, so a new token is written in place instead of concatenating the whole
+ * cache every step; attention reads views of the first `length` positions. The storage doubles when full.
+ * Values are stored detached (generation runs without gradients).
+ */
+export class LayerKVCache {
+  private kData = new Float32Array(0);
+  private vData = new Float32Array(0);
+  private batch = 0;
+  private rowFloats = 0; // H·D
+  private heads = 0;
+  capacity = 0;
+  length = 0;
+
+  /** Appends k, v (B, T, H, D) and returns views (B, length, H, D) of everything cached. */
+  append(k: Tensor, v: Tensor): { k: Tensor; v: Tensor } {
+    const [B, T, H, D] = k.shape as [number, number, number, number];
+    if (this.capacity === 0) {
+      this.batch = B;
+      this.heads = H;
+      this.rowFloats = H * D;
+    } else if (B !== this.batch || H * D !== this.rowFloats || H !== this.heads) {
+      throw new RangeError(`LayerKVCache: appending (B ${B}, H ${H}, D ${D}) to a cache of (B ${this.batch}, H·D ${this.rowFloats})`);
+    }
+    if (this.length + T > this.capacity) this.grow(Math.max(this.length + T, 2 * this.capacity, 16));
+    writePositions(k, this.kData, this.capacity, this.length);
+    writePositions(v, this.vData, this.capacity, this.length);
+    this.length += T;
+    return { k: this.view(this.kData, D), v: this.view(this.vData, D) };
+  }
+
+  /**
+   * Keep batch rows `rows` in this order (beam search reorders its hypotheses every step). In place when the
+   * number of rows stays the same.
+   */
+  selectRows(rows: Int32Array | readonly number[]): void {
+    if (this.capacity === 0) return;
+    const per = this.capacity * this.rowFloats; // floats of one batch row
+    const used = this.length * this.rowFloats;
+    for (const r of rows) {
+      if (!Number.isInteger(r) || r < 0 || r >= this.batch) throw new RangeError(`LayerKVCache.selectRows: row ${r} is not in 0..${this.batch - 1}`);
+    }
+    for (const which of ['kData', 'vData'] as const) {
+      const src = this[which];
+      // Copy the rows that are read out first, so writing row i never overwrites a source still needed.
+      const picked = Array.from(rows, (r) => src.slice(r * per, r * per + used));
+      const dst = rows.length === this.batch ? src : new Float32Array(rows.length * per);
+      picked.forEach((p, i) => dst.set(p, i * per));
+      this[which] = dst;
+    }
+    this.batch = rows.length;
+  }
+
+  private grow(capacity: number): void {
+    const per = capacity * this.rowFloats;
+    const old = this.capacity * this.rowFloats;
+    const used = this.length * this.rowFloats;
+    for (const which of ['kData', 'vData'] as const) {
+      const next = new Float32Array(this.batch * per);
+      for (let b = 0; b < this.batch; b++) next.set(this[which].subarray(b * old, b * old + used), b * per);
+      this[which] = next;
+    }
+    this.capacity = capacity;
+  }
+
+  private view(data: Float32Array, D: number): Tensor {
+    const shape = [this.batch, this.length, this.heads, D];
+    return new Tensor(data, shape, [this.capacity * this.rowFloats, this.rowFloats, D, 1]);
+  }
+}
+
+/** The source's keys and values for one cross-attention layer, computed once per source (B, S, H, D). */
+export class CrossAttentionCache {
+  k: Tensor | null = null;
+  v: Tensor | null = null;
+  set(k: Tensor, v: Tensor): void {
+    this.k = k.detach();
+    this.v = v.detach();
+  }
+  /** Keep batch rows `rows` in this order (beam search). */
+  selectRows(rows: Int32Array | readonly number[]): void {
+    if (!this.k || !this.v) return;
+    this.k = selectBatchRows(this.k, rows);
+    this.v = selectBatchRows(this.v, rows);
+  }
+}
+
+/** A model's caches: one self-attention cache per layer (and optionally one cross-attention cache per layer). */
+export class KVCache {
+  readonly layers: LayerKVCache[];
+  readonly cross: CrossAttentionCache[];
+  constructor(nLayer: number, opts: { cross?: boolean } = {}) {
+    this.layers = Array.from({ length: nLayer }, () => new LayerKVCache());
+    this.cross = opts.cross ? Array.from({ length: nLayer }, () => new CrossAttentionCache()) : [];
+  }
+  /** Positions already cached (P). */
+  get length(): number {
+    return this.layers[0]?.length ?? 0;
+  }
+  /** Keep batch rows `rows` in this order in every layer (beam search). */
+  selectRows(rows: Int32Array | readonly number[]): void {
+    for (const l of this.layers) l.selectRows(rows);
+    for (const c of this.cross) c.selectRows(rows);
+  }
+}
+
+/** Write t (B, T, H, D) into storage laid out (B, cap, H·D) at positions from..from+T−1. */
+function writePositions(t: Tensor, dst: Float32Array, cap: number, from: number): void {
+  const [B, T, H, D] = t.shape as [number, number, number, number];
+  const src = t.data as Float32Array;
+  const [sb, st, sh, sd] = t.strides as [number, number, number, number];
+  const row = H * D;
+  for (let b = 0; b < B; b++) {
+    for (let s = 0; s < T; s++) {
+      const o = (b * cap + from + s) * row;
+      for (let h = 0; h < H; h++) {
+        const base = t.offset + b * sb + s * st + h * sh;
+        if (sd === 1) dst.set(src.subarray(base, base + D), o + h * D);
+        else for (let d = 0; d < D; d++) dst[o + h * D + d] = src[base + d * sd]!;
+      }
+    }
+  }
+}
+
+/** Rows `rows` of a (B, …) tensor's first dim, as a new contiguous tensor. */
+function selectBatchRows(t: Tensor, rows: Int32Array | readonly number[]): Tensor {
+  const c = t.contiguous();
+  const per = c.size / c.shape[0]!;
+  const src = c.data as Float32Array;
+  const out = new Float32Array(rows.length * per);
+  Array.from(rows).forEach((r, i) => {
+    if (!Number.isInteger(r) || r < 0 || r >= c.shape[0]!) throw new RangeError(`CrossAttentionCache.selectRows: row ${r} is not in 0..${c.shape[0]! - 1}`);
+    out.set(src.subarray(c.offset + r * per, c.offset + (r + 1) * per), i * per);
+  });
+  return new Tensor(out, [rows.length, ...c.shape.slice(1)]);
+}

@@ -1,0 +1,183 @@
+// Every row kernel (the elementwise and row-wise ops: GELU in both forms, layer norm, RMS norm, the
+// log-softmax rows of cross-entropy) on the WebAssembly backend against its plain-TypeScript reference, for
+// both kernel builds with 1 and 2 threads (with 2, every call goes through the pool), on lengths and row
+// widths that are not multiples of the 4-lane vectors or of the per-task chunks. GELU is also checked against
+// float64 formulas (Math.tanh, and an erf computed here by series and continued fraction: oracles outside both
+// backends) over its whole range, saturation included.
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { RowKernel } from '../../src/backend/backend.js';
+import {
+  GELU_ERF_BACKWARD,
+  GELU_ERF_FORWARD,
+  GELU_TANH_BACKWARD,
+  GELU_TANH_FORWARD,
+} from '../../src/tensor/ops_elementwise.js';
+import { LAYER_NORM_BACKWARD, LAYER_NORM_FORWARD, LOG_SOFTMAX_ROWS, RMS_NORM_BACKWARD, RMS_NORM_FORWARD } from '../../src/tensor/ops_nn.js';
+import { assertClose, maxAbs, randomArray, reference, rng, wasmBackend, wasmConfigs } from './_wasm.js';
+
+const lengths = [1, 3, 4, 7, 17, 127, 1000, 70_001];
+// [rows, cols]
+const rowShapes: [number, number][] = [[1, 1], [1, 3], [3, 7], [17, 8], [5, 127], [64, 384], [130, 17]];
+
+/** Run a kernel on both backends with the same inputs; outputs start as NaN (or 7 for colSums) to catch gaps. */
+function both(be: ReturnType<typeof wasmBackend>, k: RowKernel, rows: number, cols: number, inputs: Float32Array[], params: number[], skip: number[] = []): { got: (Float32Array | null)[]; want: (Float32Array | null)[] } {
+  const make = (fill: number): (Float32Array | null)[] =>
+    k.outputs.map((kind, i) => (skip.includes(i) ? null : new Float32Array(kind === 'rows' ? rows * cols : kind === 'perRow' ? rows : cols).fill(kind === 'colSum' ? 7 : fill)));
+  const want = make(0);
+  const got = make(NaN);
+  reference.runRows(k, rows, cols, inputs, want, params);
+  be.runRows(k, rows, cols, inputs, got, params);
+  return { got, want };
+}
+
+/** erf in float64 to ~1e-15: Taylor series near 0, Lentz's continued fraction for erfc beyond 2. */
+function erf64(x: number): number {
+  const z = Math.abs(x);
+  if (z < 2) {
+    let term = z;
+    let sum = z;
+    for (let n = 1; n < 60; n++) {
+      term *= (-z * z) / n;
+      sum += term / (2 * n + 1);
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  // erfc(z) = e^(−z²)/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + 2/(z + …)))))
+  let f = z;
+  let C = z;
+  let D = 0;
+  for (let n = 1; n < 200; n++) {
+    const a = n / 2;
+    D = z + a * D;
+    D = 1 / D;
+    C = z + a / C;
+    const delta = C * D;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.sign(x) * (1 - Math.exp(-z * z) / Math.sqrt(Math.PI) / f);
+}
+
+/** GPT-2's gelu_new and the exact GELU in float64, and their derivatives. */
+const geluTanh64 = (x: number): number => 0.5 * x * (1 + Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3)));
+function geluTanhGrad64(x: number): number {
+  const t = Math.tanh(Math.sqrt(2 / Math.PI) * (x + 0.044715 * x ** 3));
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * Math.sqrt(2 / Math.PI) * (1 + 3 * 0.044715 * x * x);
+}
+const geluErf64 = (x: number): number => 0.5 * x * (1 + erf64(x / Math.SQRT2));
+const geluErfGrad64 = (x: number): number => 0.5 * (1 + erf64(x / Math.SQRT2)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+
+test('the float64 erf oracle reproduces tabulated values', () => {
+  // Abramowitz & Stegun table 7.1 / standard values.
+  for (const [x, v] of [[0.5, 0.5204998778130465], [1, 0.8427007929497149], [2, 0.9953222650189527], [3, 0.9999779095030014]] as const) {
+    assert.ok(Math.abs(erf64(x) - v) < 1e-14 && Math.abs(erf64(-x) + v) < 1e-14, `erf(${x}) = ${erf64(x)}, expected ${v}`);
+  }
+});
+
+for (const { label, simd, threads } of wasmConfigs()) {
+  describe(label, () => {
+    const be = wasmBackend(simd, threads);
+
+    for (const [name, fwd, bwd] of [['gelu (tanh)', GELU_TANH_FORWARD, GELU_TANH_BACKWARD], ['gelu (erf)', GELU_ERF_FORWARD, GELU_ERF_BACKWARD]] as const) {
+      test(`${name} forward and backward match the reference on awkward lengths`, () => {
+        for (const n of lengths) {
+          const next = rng(n);
+          const x = randomArray(n, next).map((v) => v * 6); // [-6, 6): the curved part and both tails
+          const g = randomArray(n, next);
+          const f = both(be, fwd, n, 1, [x], []);
+          assertClose(f.got[0]!, f.want[0]!, maxAbs(f.want[0]!), 1e-6, `${name}, n=${n}`);
+          const b = both(be, bwd, n, 1, [x, g], []);
+          // The tanh form's derivative adds terms up to ~20 that cancel in the tails: a few 1e-6 in float32.
+          assertClose(b.got[0]!, b.want[0]!, maxAbs(b.want[0]!), 6e-6, `${name} backward, n=${n}`);
+        }
+      });
+    }
+
+    test('gelu (both forms) is within float32 rounding of the float64 formulas from −12 to 12, and saturates exactly', () => {
+      const n = 24_001;
+      const x = new Float32Array(n);
+      for (let i = 0; i < n; i++) x[i] = -12 + (24 * i) / (n - 1);
+      for (const [name, fwd, bwd, f64, g64] of [
+        ['tanh', GELU_TANH_FORWARD, GELU_TANH_BACKWARD, geluTanh64, geluTanhGrad64],
+        ['erf', GELU_ERF_FORWARD, GELU_ERF_BACKWARD, geluErf64, geluErfGrad64],
+      ] as const) {
+        const y = new Float32Array(n);
+        const gx = new Float32Array(n);
+        be.runRows(fwd, n, 1, [x], [y]);
+        be.runRows(bwd, n, 1, [x, new Float32Array(n).fill(1)], [gx]);
+        let worst = 0;
+        let worstG = 0;
+        for (let i = 0; i < n; i++) {
+          worst = Math.max(worst, Math.abs(y[i]! - f64(x[i]!)) / Math.max(1, Math.abs(x[i]!)));
+          worstG = Math.max(worstG, Math.abs(gx[i]! - g64(x[i]!)));
+        }
+        assert.ok(worst < 1e-6, `${name}: max |gelu − ref| / max(1, |x|) = ${worst}`);
+        assert.ok(worstG < 6e-6, `${name}: max |gelu' − ref| = ${worstG}`);
+        const sat = new Float32Array(5);
+        be.runRows(fwd, 5, 1, [Float32Array.from([-100, -30, 30, 100, 0])], [sat]);
+        // == 0 rather than deepEqual: x·0 is −0 for negative x, as in PyTorch.
+        assert.ok(sat[0] === 0 && sat[1] === 0 && sat[2] === 30 && sat[3] === 100 && sat[4] === 0, `${name}: gelu([-100, -30, 30, 100, 0]) = ${Array.from(sat)}`);
+      }
+    });
+
+    test('layer norm and RMS norm forward and backward match the reference on awkward shapes', () => {
+      for (const [rows, cols] of rowShapes) {
+        const next = rng(rows * 1000 + cols);
+        // An offset and a scale per row, as real activations have: the mean must really be subtracted.
+        const x = randomArray(rows * cols, next).map((v, i) => 3 + 2 * v * (1 + (Math.floor(i / cols) % 3)));
+        const w = randomArray(cols, next);
+        const b = randomArray(cols, next);
+        const g = randomArray(rows * cols, next);
+        const label = `rows ${rows}, cols ${cols}`;
+        const ln = both(be, LAYER_NORM_FORWARD, rows, cols, [x, w, b], [1e-5]);
+        // x̂ is of order 1 (up to √cols), w and b below 1.
+        assertClose(ln.got[0]!, ln.want[0]!, Math.sqrt(cols) + 1, 1e-5, `layerNorm out, ${label}`);
+        assertClose(ln.got[1]!, ln.want[1]!, maxAbs(ln.want[1]!), 1e-6, `layerNorm mean, ${label}`);
+        assertClose(ln.got[2]!, ln.want[2]!, maxAbs(ln.want[2]!), 1e-5, `layerNorm rstd, ${label}`);
+        const rms = both(be, RMS_NORM_FORWARD, rows, cols, [x, w], [1e-6]);
+        assertClose(rms.got[0]!, rms.want[0]!, Math.sqrt(cols) + 1, 1e-5, `rmsNorm out, ${label}`);
+        assertClose(rms.got[1]!, rms.want[1]!, maxAbs(rms.want[1]!), 1e-5, `rmsNorm rstd, ${label}`);
+        for (const withGx of [true, false]) {
+          const skip = withGx ? [] : [0];
+          const lb = both(be, LAYER_NORM_BACKWARD, rows, cols, [x, w, ln.want[1]!, ln.want[2]!, g], [], skip);
+          if (withGx) assertClose(lb.got[0]!, lb.want[0]!, maxAbs(ln.want[2]!) * (cols + 1), 2e-6, `layerNorm gx, ${label}`);
+          // Sums over the rows of terms of order √cols (overwritten: the 7s must be gone).
+          assertClose(lb.got[1]!, lb.want[1]!, rows * (Math.sqrt(cols) + 1), 1e-6, `layerNorm gw, ${label}`);
+          assertClose(lb.got[2]!, lb.want[2]!, rows, 1e-6, `layerNorm gb, ${label}`);
+          const rb = both(be, RMS_NORM_BACKWARD, rows, cols, [x, w, rms.want[1]!, g], [], skip);
+          if (withGx) assertClose(rb.got[0]!, rb.want[0]!, maxAbs(rms.want[1]!) * (cols + 1) * 5, 2e-6, `rmsNorm gx, ${label}`);
+          assertClose(rb.got[1]!, rb.want[1]!, rows * (Math.sqrt(cols) + 1), 1e-6, `rmsNorm gw, ${label}`);
+        }
+      }
+    });
+
+    test('log-softmax rows (cross-entropy) match the reference, with large logits and −∞ entries', () => {
+      for (const [rows, cols] of [[1, 1], [3, 7], [17, 65], [5, 2048], [130, 3], [40, 1001], [4, 0]] as [number, number][]) {
+        const next = rng(rows * 7 + cols);
+        // Logits up to ±40: exp would overflow float32 without subtracting the row max.
+        const x = randomArray(rows * cols, next).map((v) => 40 * v);
+        if (cols > 1) for (let r = 0; r < rows; r += 2) x[r * cols + (r % cols)] = -Infinity; // a masked class
+        const label = `rows ${rows}, cols ${cols}`;
+        for (const withProbs of [true, false]) {
+          const r = both(be, LOG_SOFTMAX_ROWS, rows, cols, [x], [], withProbs ? [] : [2]);
+          assertClose(r.got[0]!, r.want[0]!, maxAbs(r.want[0]!), 2e-6, `lse, ${label}`);
+          // Σx with a −∞ in the row is −∞ on both sides; otherwise sums of cols terms of size ≤ 40.
+          assertClose(r.got[1]!, r.want[1]!, 40 * cols, 1e-6, `Σx, ${label}`);
+          if (withProbs) assertClose(r.got[2]!, r.want[2]!, 1, 2e-6, `probs, ${label}`);
+        }
+      }
+    });
+
+    test('bad calls are errors that name the operand, on both backends', () => {
+      for (const b of [be, reference]) {
+        assert.throws(() => b.runRows(GELU_TANH_FORWARD, 4, 1, [new Float32Array(4)], [new Float32Array(3)]), /gelu_tanh_forward \(rows 4, cols 1\): output 0 \('rows'\) has 3 elements, needs 4/);
+        assert.throws(
+          () => b.runRows(LAYER_NORM_FORWARD, 2, 3, [new Float32Array(6), new Float32Array(2), new Float32Array(3)], [new Float32Array(6), new Float32Array(2), new Float32Array(2)], [1e-5]),
+          /layernorm_forward \(rows 2, cols 3\): input 1 \('perCol'\) has 2 elements, needs 3/,
+        );
+        assert.throws(() => b.runRows(GELU_TANH_FORWARD, 4, 1, [new Float32Array(4)], []), /takes 1 inputs and 1 outputs, got 1 and 0/);
+      }
+    });
+  });
+}
