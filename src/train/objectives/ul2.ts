@@ -7,14 +7,15 @@
 //   X  extreme denoising   long spans and/or heavy corruption            paradigm token [NLG]
 //        μ = 3, r = 0.5      μ = 8, r = 0.5     μ = 64, r = 0.15     μ = 64, r = 0.5
 //   S  sequential          prefix LM: continue the text                  paradigm token [S2S]
-//        targets a quarter of the row on average (prefix_lm.ts with noise density 0.25)
+//        targets a quarter of the row on average, L/4 (prefix_lm.ts with noise density 0.25; the mean
+//        Stanford's Levanter takes from the paper)
 //
 //   inputs    [NLU] Thank you <extra_id_0> me to your party <extra_id_1> week .
 //   targets   <extra_id_0> for inviting <extra_id_1> last
 //
-// Mixing rates: the seven denoisers are drawn with equal probability, 1/7 each, as in the sampling code the
-// UL2 paper gives (a uniform choice over the list of all R, S and X tasks; discussed in NVIDIA NeMo issue
-// #5655, which fixed NeMo's two-stage sampling to match it). The paradigm tokens are those of the released
+// Mixing rates: the seven denoisers are drawn with equal probability, 1/7 each: the UL2 paper's sampling
+// code makes one uniform choice over the list of all R, S and X tasks (as quoted in NVIDIA NeMo issue #5655,
+// which changed NeMo's two-stage R/S/X-then-task sampling to match it). The paradigm tokens are those of the released
 // UL2 checkpoints ([NLU] for R, [NLG] for X, [S2S] for S). Every part of this is configurable: pass your own
 // denoiser list (its rates need not add to 1; they are normalised).
 //
