@@ -28,6 +28,7 @@ export { BPETrainer, trainBPE, type TrainBPEOptions, type TrainProgress } from '
 export { WordPiece, type WordPieceOptions, type WordPieceModelJSON, type ModelToken } from './wordpiece.js';
 export { ByteLevelBPE, type ByteLevelBPEConfig, type SpecialTokenOptions, type BPEModelJSON } from './bpe.js';
 export { ByteLevelBPEModel, type TokenizerModel } from './model.js';
+export { Unigram, type UnigramOptions, type UnigramModelJSON } from './unigram.js';
 export { gpt2, GPT2_END_OF_TEXT, GPT2_END_OF_TEXT_ID } from './gpt2.js';
 export { StreamDecoder, type TokenBytesSource } from './stream_decoder.js';
 export { bytesToUnicode, unicodeToBytes } from './byte_level.js';
@@ -42,6 +43,8 @@ export {
   Strip,
   Replace,
   Prepend,
+  Nmt,
+  ReplacePattern,
   SequenceNormalizer,
   normalizerFromJSON,
   type Normalizer,
@@ -56,13 +59,16 @@ export {
   Digits,
   SplitLiteral,
   ByteLevelPreTokenizer,
+  Metaspace,
   SequencePreTokenizer,
   preTokenizerFromJSON,
   type PreTokenizer,
   type PreTokenizerJSON,
   type Split,
   type SplitBehavior,
+  type PrependScheme,
 } from './pre_tokenizers.js';
+export { Precompiled, CharsMap } from './precompiled.js';
 export {
   TemplateProcessing,
   BertProcessing,
@@ -73,7 +79,19 @@ export {
   type PostProcessor,
   type PostProcessorJSON,
 } from './post_processors.js';
-export { WordPieceDecoder, ByteLevelDecoder, SequenceDecoder, decoderFromJSON, type Decoder, type DecoderJSON } from './decoders.js';
+export {
+  WordPieceDecoder,
+  ByteLevelDecoder,
+  MetaspaceDecoder,
+  ReplaceDecoder,
+  ByteFallbackDecoder,
+  FuseDecoder,
+  StripDecoder,
+  SequenceDecoder,
+  decoderFromJSON,
+  type Decoder,
+  type DecoderJSON,
+} from './decoders.js';
 export {
   parseTokenizerJSON,
   tokenizerPartsToJSON,

@@ -46,8 +46,8 @@ describe('loadTokenizer', () => {
     mkdirSync(empty);
     await assert.rejects(loadTokenizer(empty), /the folder .*empty has no tokenizer\.json, vocab\.txt, or vocab\.json \+ merges\.txt/);
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, '{"model": {"type": "Unigram"}}');
-    await assert.rejects(loadTokenizer(bad), /bad\.json: tokenizer\.json model: type "Unigram" is not supported/);
+    writeFileSync(bad, '{"model": {"type": "WordLevel"}}');
+    await assert.rejects(loadTokenizer(bad), /bad\.json: tokenizer\.json model: type "WordLevel" is not supported/);
   });
 });
 
