@@ -11,7 +11,8 @@
 //   enc.ids; enc.tokens; enc.offsets; enc.attentionMask; enc.typeIds; enc.specialTokensMask
 //   bert.decode(enc.ids, { skipSpecialTokens: true });            // "hello world!"
 //   const gpt = Tokenizer.gpt2();                                 // built in, offline
-//   const mine = await trainTokenizer(lines, { type: 'bpe', vocabSize: 8000 });
+//   const mine = await trainTokenizer(lines, { type: 'bpe', vocabSize: 8000 });   // or 'wordpiece', 'unigram'
+//   const t5 = Tokenizer.fromJSON(t5TokenizerJson);               // Unigram + Precompiled + Metaspace
 //   JSON.stringify(mine.toJSON());                                 // a tokenizer.json Python transformers loads
 
 // The Tokenizer and its results.
@@ -23,6 +24,7 @@ export type { AddedToken } from './added_vocabulary.js';
 export { trainTokenizer, createTrainer, type TrainTokenizerOptions, type TextTrainer } from './train.js';
 export { WordPieceTrainer, trainWordPiece, type TrainWordPieceOptions } from './wordpiece_trainer.js';
 export { BPETrainer, trainBPE, type TrainBPEOptions, type TrainProgress } from './bpe_trainer.js';
+export { UnigramTrainer, trainUnigram, type TrainUnigramOptions } from './unigram_trainer.js';
 
 // Models.
 export { WordPiece, type WordPieceOptions, type WordPieceModelJSON, type ModelToken } from './wordpiece.js';

@@ -329,39 +329,30 @@ export class Metaspace implements PreTokenizer {
     const r = this.replacement;
     for (const split of splits) {
       if (split.end <= split.start) continue;
-      // 1. Spaces -> "▁", remembering which normalized unit each new unit stands for.
-      const units: string[] = [];
-      const from: number[] = [];
-      for (let i = split.start; i < split.end; i++) {
-        if (text.charCodeAt(i) === 0x20) {
-          for (let k = 0; k < r.length; k++) {
-            units.push(r[k]!);
-            from.push(i);
-          }
-        } else {
-          units.push(text[i]!);
-          from.push(i);
-        }
-      }
-      let word = units.join('');
+      // 1. Spaces -> "▁". With a one-unit replacement (always, in practice) unit k of the new text still
+      //    stands for normalized unit split.start + k; a two-unit one shifts the rest (tracked in `shift`).
+      const raw = text.slice(split.start, split.end);
+      const word = r.length === 1 ? raw.replaceAll(' ', r) : raw.split(' ').join(r);
       // 2. The "▁" in front (it stands for the word's first character).
       const prepend =
         !word.startsWith(r) &&
         (this.prependScheme === 'always' || (this.prependScheme === 'first' && (originalStart?.(split.start) ?? split.start) === 0));
-      if (prepend) {
-        word = r + word;
-        for (let k = 0; k < r.length; k++) from.unshift(split.start);
-      }
+      const full = prepend ? r + word : word;
+      const lead = prepend ? r.length : 0;
+      // Normalized unit of each unit of `full`.
+      const wide = r.length === 1 ? null : wideMap(raw, r);
+      const source = (k: number): number => (k < lead ? split.start : split.start + (wide === null ? k - lead : wide[k - lead]!));
       // 3. Cut before every "▁" (HF: split on the replacement, MergedWithNext).
       let pieceStart = 0;
       const cut = (end: number): void => {
         if (end <= pieceStart) return;
-        const f = Int32Array.from(from.slice(pieceStart, end));
-        out.push({ start: f[0]!, end: f[f.length - 1]! + 1, text: word.slice(pieceStart, end), from: f });
+        const from = new Int32Array(end - pieceStart);
+        for (let k = pieceStart; k < end; k++) from[k - pieceStart] = source(k);
+        out.push({ start: from[0]!, end: from[from.length - 1]! + 1, text: full.slice(pieceStart, end), from });
         pieceStart = end;
       };
-      if (this.split) for (let k = 1; k <= word.length - r.length; k++) if (word.startsWith(r, k)) cut(k);
-      cut(word.length);
+      if (this.split) for (let k = full.indexOf(r, 1); k > 0; k = full.indexOf(r, k + 1)) cut(k);
+      cut(full.length);
     }
     return out;
   }
@@ -369,6 +360,16 @@ export class Metaspace implements PreTokenizer {
   toJSON(): PreTokenizerJSON {
     return { type: 'Metaspace', replacement: this.replacement, prepend_scheme: this.prependScheme, split: this.split };
   }
+}
+
+/** For a replacement longer than one unit: for each unit of raw-with-spaces-replaced, the unit of `raw` it stands for. */
+function wideMap(raw: string, r: string): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const w = raw.charCodeAt(i) === 0x20 ? r.length : 1;
+    for (let k = 0; k < w; k++) out.push(i);
+  }
+  return Int32Array.from(out);
 }
 
 /**
