@@ -31,6 +31,14 @@ export { WordPiece, type WordPieceOptions, type WordPieceModelJSON, type ModelTo
 export { ByteLevelBPE, type ByteLevelBPEConfig, type SpecialTokenOptions, type BPEModelJSON } from './bpe.js';
 export { ByteLevelBPEModel, type TokenizerModel } from './model.js';
 export { Unigram, type UnigramOptions, type UnigramModelJSON } from './unigram.js';
+export { bertFromVocabTxt, byteLevelFromVocabMerges, addTokensFromJSON, type TokenizerConfig } from './legacy_files.js';
+export {
+  parseSentencePieceModel,
+  tokenizerFromSentencePiece,
+  type SentencePieceModel,
+  type SentencePieceTokenizerOptions,
+  type PieceType,
+} from './sentencepiece_model.js';
 export { gpt2, GPT2_END_OF_TEXT, GPT2_END_OF_TEXT_ID } from './gpt2.js';
 export { StreamDecoder, type TokenBytesSource } from './stream_decoder.js';
 export { bytesToUnicode, unicodeToBytes } from './byte_level.js';
