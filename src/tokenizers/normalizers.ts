@@ -57,6 +57,23 @@ class AlignmentWriter {
     this.ends[this.length] = end;
     this.length++;
   }
+
+  /** Append starts[from, to) and ends[from, to) of another alignment in one copy. */
+  pushRange(starts: Int32Array, ends: Int32Array, from: number, to: number): void {
+    const n = to - from;
+    if (this.length + n > this.starts.length) {
+      const cap = Math.max(this.starts.length * 2, this.length + n);
+      const grownStarts = new Int32Array(cap);
+      const grownEnds = new Int32Array(cap);
+      grownStarts.set(this.starts.subarray(0, this.length));
+      grownEnds.set(this.ends.subarray(0, this.length));
+      this.starts = grownStarts;
+      this.ends = grownEnds;
+    }
+    this.starts.set(starts.subarray(from, to), this.length);
+    this.ends.set(ends.subarray(from, to), this.length);
+    this.length += n;
+  }
 }
 
 /**
@@ -168,35 +185,71 @@ export class NormalizedString {
   }
 
   /**
-   * Hugging Face's `NormalizedString::transform`, step for step: the new text is given as one character per
-   * entry with a change: 0 = it replaces the next old character (and takes its alignment), 1 = it is inserted
-   * (and takes the alignment of the old character before it; (0, 0) at the very start), -k = it replaces the
-   * next old character and the k after it are removed. `initialOffset` old characters are removed first.
+   * Hugging Face's `NormalizedString::transform`, step for step. The new text is given as steps: one new
+   * character with a change — 0: it replaces the next old character (and takes its alignment); 1: it is
+   * inserted (and takes the alignment of the old character before it; (0, 0) at the very start); -k: it
+   * replaces the next old character and the k after it are removed — or a stretch of the old text kept as it
+   * is (each of its characters a change 0, copied in one go). `initialOffset` old characters are removed first.
    * Precompiled needs this exact bookkeeping: its offsets depend on it, quirks included.
-   * Example: chars ['T', 'M', 'g'], changes [0, 0, 0] over "™\x1eg"... see precompiled.ts.
+   * Example: steps [{ char: 'T', change: 0 }, { char: 'M', change: 1 }, { keep: [1, 2] }] turn "™g" into "TMg".
    */
-  transform(chars: readonly string[], changes: readonly number[], initialOffset: number): void {
+  transform(steps: readonly TransformStep[], initialOffset: number): void {
     const src = this.normalized;
     // Unit index of each old code point.
-    const at: number[] = [];
+    const at = new Int32Array(src.length + 1);
+    let count = 0;
     for (let i = 0; i < src.length; ) {
-      at.push(i);
+      at[count++] = i;
       i += (src.codePointAt(i) as number) > 0xffff ? 2 : 1;
     }
-    let offset = Math.min(initialOffset, at.length); // in old code points
-    const pieces: Array<{ text: string; from: number }> = [];
-    for (let k = 0; k < chars.length; k++) {
-      const change = changes[k]!;
-      let from: number;
-      if (change > 0) from = offset >= 1 ? at[offset - 1]! : -1;
-      else from = offset < at.length ? at[offset]! : at.length > 0 ? at[at.length - 1]! : -1;
-      if (change <= 0 && offset < at.length) offset++;
-      if (change < 0) offset = Math.min(at.length, offset - change);
-      pieces.push({ text: chars[k]!, from });
+    at[count] = src.length;
+    let offset = Math.min(initialOffset, count); // in old code points
+    const writer = new AlignmentWriter(src.length + 16);
+    const out: string[] = [];
+    /** One new character taking old code point `from`'s alignment (-1: none). */
+    const put = (ch: string, from: number): void => {
+      const start = from >= 0 ? this.alignStart[at[from]!]! : 0;
+      const end = from >= 0 ? this.alignEnd[at[from]!]! : 0;
+      for (let u = 0; u < ch.length; u++) writer.push(start, end);
+      out.push(ch);
+    };
+    for (const step of steps) {
+      if ('keep' in step) {
+        const [s, e] = step.keep;
+        if (offset < count && at[offset] === s) {
+          // Kept where it stands: its alignment is copied as it is.
+          let m = 0;
+          for (let i = s; i < e; i++) if ((src.charCodeAt(i) & 0xfc00) !== 0xdc00 || i === s) m++;
+          if (offset + m <= count && at[offset + m] === e) {
+            writer.pushRange(this.alignStart, this.alignEnd, s, e);
+            out.push(src.slice(s, e));
+            offset += m;
+            continue;
+          }
+        }
+        // Kept, but the old characters have shifted under it (a removal at the very start): one by one.
+        for (let i = s; i < e; ) {
+          const w = (src.codePointAt(i) as number) > 0xffff && i + 1 < e ? 2 : 1;
+          put(src.slice(i, i + w), offset < count ? offset : count - 1);
+          if (offset < count) offset++;
+          i += w;
+        }
+        continue;
+      }
+      const { char, change } = step;
+      if (change > 0) put(char, offset >= 1 ? offset - 1 : -1);
+      else put(char, offset < count ? offset : count - 1);
+      if (change <= 0 && offset < count) offset++;
+      if (change < 0) offset = Math.min(count, offset - change);
     }
-    this.rebuild(pieces);
+    this.normalized = out.join('');
+    this.alignStart = writer.starts.subarray(0, writer.length);
+    this.alignEnd = writer.ends.subarray(0, writer.length);
   }
 }
+
+/** A step of NormalizedString.transform: a new character with its change, or a kept stretch [start, end) of units. */
+export type TransformStep = { char: string; change: number } | { keep: [number, number] };
 
 // ---------------------------------------------------------------------------------------------------------
 // The normalizers
@@ -454,9 +507,10 @@ export class Strip implements Normalizer {
     if (this.left) while (a < b && ws(a)) a++;
     if (this.right) while (b > a && ws(b - 1)) b--;
     if (a === 0 && b === s.length) return;
-    const pieces: Array<{ text: string; from: number }> = [];
-    for (let i = a; i < b; i++) pieces.push({ text: s[i], from: i });
-    ns.rebuild(pieces);
+    // Cutting off the ends keeps every remaining unit's alignment: slice the text and the alignment.
+    ns.normalized = s.slice(a, b);
+    ns.alignStart = ns.alignStart.slice(a, b);
+    ns.alignEnd = ns.alignEnd.slice(a, b);
   }
   toJSON(): NormalizerJSON {
     return { type: 'Strip', strip_left: this.left, strip_right: this.right };

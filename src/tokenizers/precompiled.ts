@@ -29,7 +29,7 @@
 // Grapheme clusters come from Intl.Segmenter (ICU); stretches of plain ASCII, where every character is its
 // own cluster, skip it.
 
-import type { NormalizedString, Normalizer, NormalizerJSON } from './normalizers.js';
+import type { NormalizedString, Normalizer, NormalizerJSON, TransformStep } from './normalizers.js';
 
 // ── base64 (browser-safe, no Buffer) ───────────────────────────────────────────────────────────────────────
 
@@ -208,31 +208,60 @@ function codePointCount(s: string, start: number, end: number): number {
 
 let segmenter: Intl.Segmenter | undefined;
 
+// Whether a cluster boundary is certain between two code points A B, from their classes alone (Unicode's
+// rules GB3-GB13): B may join A when it is an extending mark (Grapheme_Extend, an emoji skin tone), a spacing
+// mark (Mc, and Thai / Lao AM), a conjoining Hangul jamo, a regional indicator, or the zero-width joiner; A may
+// join B when it is a prepended character (format characters such as U+0600, a few letters), any mark (an
+// Indic virama joins consonants), a conjoining jamo, a regional indicator, or "\r". (A precomposed Hangul
+// syllable joins only jamo, which are in both lists.) When neither holds, A ends a cluster whatever surrounds
+// them; everywhere else Intl.Segmenter decides.
+const JOINS_PREVIOUS = /[\p{Grapheme_Extend}\p{Mc}\p{Emoji_Modifier}\p{Regional_Indicator}\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\u200d\u0e33\u0eb3]/u;
+const JOINS_NEXT = /[\p{Cf}\p{M}\p{Regional_Indicator}\u1100-\u11ff\ua960-\ua97f\ud7b0-\ud7ff\r\u0d4e\u{111c2}\u{111c3}\u{1193f}\u{11941}\u{11a3a}\u{11a84}-\u{11a89}\u{11d46}\u{11f02}]/u;
+/** For each BMP code point: 0 not looked at yet; bit 1 looked at; bit 2 may join the next; bit 4 the previous. */
+const classes = new Uint8Array(0x10000);
+
+function classOf(cp: number): number {
+  if (cp < 0x10000) {
+    let c = classes[cp]!;
+    if (c === 0) {
+      const ch = String.fromCharCode(cp);
+      c = 1 | (JOINS_NEXT.test(ch) ? 2 : 0) | (JOINS_PREVIOUS.test(ch) ? 4 : 0);
+      classes[cp] = c;
+    }
+    return c;
+  }
+  const ch = String.fromCodePoint(cp);
+  return 1 | (JOINS_NEXT.test(ch) ? 2 : 0) | (JOINS_PREVIOUS.test(ch) ? 4 : 0);
+}
+
 /**
- * Call `visit(start, end)` for every grapheme cluster of `text`, in order (UTF-16 ranges). Between two ASCII
- * characters there is always a cluster boundary (except "\r\n"), so only the stretches around non-ASCII text
- * go through Intl.Segmenter.
+ * Call `visit(start, end)` for every grapheme cluster of `text`, in order (UTF-16 ranges). Where a boundary
+ * is certain from the two code points around it (always between two ASCII characters except "\r\n"; between
+ * two CJK ideographs; ...) the text is cut without asking; the stretches in between go through
+ * Intl.Segmenter, one at a time.
  */
 export function forEachGrapheme(text: string, visit: (start: number, end: number) => void): void {
   let segStart = 0;
   const n = text.length;
   const flush = (end: number): void => {
-    if (end - segStart === 1) visit(segStart, end);
-    else if (end > segStart) {
-      let ascii = true;
-      for (let i = segStart; i < end && ascii; i++) ascii = text.charCodeAt(i) < 0x80;
-      if (ascii) visit(segStart, end); // only "\r\n" can make an all-ASCII stretch longer than one character
-      else {
-        segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
-        for (const g of segmenter.segment(text.slice(segStart, end))) visit(segStart + g.index, segStart + g.index + g.segment.length);
-      }
+    if (end <= segStart) return;
+    const cp = text.codePointAt(segStart) as number;
+    if (end - segStart === (cp > 0xffff ? 2 : 1)) visit(segStart, end); // one code point: one cluster
+    else {
+      segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+      for (const g of segmenter.segment(text.slice(segStart, end))) visit(segStart + g.index, segStart + g.index + g.segment.length);
     }
     segStart = end;
   };
-  for (let i = 1; i < n; i++) {
-    const a = text.charCodeAt(i - 1);
-    const b = text.charCodeAt(i);
-    if (a < 0x80 && b < 0x80 && !(a === 13 && b === 10)) flush(i);
+  let prevClass = 0;
+  for (let i = 0; i < n; ) {
+    const cp = text.codePointAt(i) as number;
+    const w = cp > 0xffff ? 2 : 1;
+    // ASCII other than "\r" neither joins nor is joined: the common case needs no table.
+    const c = cp < 0x80 ? (cp === 13 ? 3 : 1) : classOf(cp);
+    if (i > 0 && (prevClass & 2) === 0 && (c & 4) === 0) flush(i);
+    prevClass = c;
+    i += w;
   }
   flush(n);
 }
@@ -281,57 +310,55 @@ export class Precompiled implements Normalizer {
 
   normalize(ns: NormalizedString): void {
     const text = ns.normalized;
-    // The new text as (character, change) pairs, HF's "transformations": change 0 replaces the next old
-    // character, 1 inserts, -k replaces and also swallows k more. Built only once something changes.
-    let chars: string[] | null = null;
-    let changes: number[] = [];
-    let done = 0; // old text before this unit is already in chars (when chars is not null)
-    const begin = (upTo: number): void => {
-      if (chars !== null) return;
-      chars = [];
-      changes = [];
-      for (let i = 0; i < upTo; ) {
-        const w = (text.codePointAt(i) as number) > 0xffff ? 2 : 1;
-        chars.push(text.slice(i, i + w));
-        changes.push(0);
-        i += w;
-      }
-      done = upTo;
-    };
-    const keep = (start: number, end: number): void => {
-      if (chars === null) return;
-      for (let i = start; i < end; ) {
-        const w = (text.codePointAt(i) as number) > 0xffff && i + 1 < end ? 2 : 1;
-        chars.push(text.slice(i, i + w));
-        changes.push(0);
-        i += w;
-      }
+    // The new text as HF's "transformations" (see NormalizedString.transform): kept stretches of the old text,
+    // and new characters with their change. Built only once something changes.
+    let steps: TransformStep[] | null = null;
+    let done = 0; // old text before this unit is already in steps (when steps is not null)
+    const keep = (end: number): void => {
+      if (steps === null || end <= done) return;
+      const last = steps[steps.length - 1];
+      if (last !== undefined && 'keep' in last && last.keep[1] === done) last.keep[1] = end;
+      else steps.push({ keep: [done, end] });
       done = end;
     };
     const replace = (start: number, end: number, replacement: string): void => {
-      begin(start);
-      keep(done, start);
-      const c = chars as string[];
+      if (steps === null) {
+        steps = start > 0 ? [{ keep: [0, start] }] : [];
+        done = start;
+      }
+      keep(start);
+      const s = steps;
       const oldCount = codePointCount(text, start, end);
       let newCount = 0;
       for (const ch of replacement) {
-        c.push(ch);
-        changes.push(0);
+        s.push({ char: ch, change: 0 });
         newCount++;
       }
       const diff = newCount - oldCount;
-      if (diff > 0) for (let k = 0; k < diff; k++) changes[changes.length - 1 - k] = 1;
-      else if (diff < 0 && changes.length > 0) changes[changes.length - 1]! += diff;
+      if (diff > 0) for (let k = 0; k < diff; k++) (s[s.length - 1 - k] as { change: number }).change = 1;
+      else if (diff < 0 && s.length > 0) {
+        // HF lowers the change of the LAST character so far: it then swallows the removed characters too.
+        let last = s[s.length - 1]!;
+        if ('keep' in last) {
+          // Split the kept stretch's last character off into a step of its own.
+          const [ks, ke] = last.keep;
+          const cpStart = ke >= 2 && (text.charCodeAt(ke - 1) & 0xfc00) === 0xdc00 && (text.charCodeAt(ke - 2) & 0xfc00) === 0xd800 ? ke - 2 : ke - 1;
+          if (cpStart > ks) last.keep[1] = cpStart;
+          else s.pop();
+          last = { char: text.slice(Math.max(cpStart, ks), ke), change: 0 };
+          s.push(last);
+        }
+        last.change += diff;
+      }
       done = end;
     };
 
     forEachGrapheme(text, (start, end) => {
-      // A one-unit ASCII cluster (the common case) is its own code point.
+      // A one-unit cluster (the common case) is its own code point.
       if (end - start === 1) {
-        const cp = text.charCodeAt(start);
-        const r = this.transformCodePoint(cp, text, start, end);
+        const r = this.transformCodePoint(text.charCodeAt(start), text, start, end);
         if (r !== null) replace(start, end, r);
-        else keep(done, end);
+        else keep(end);
         return;
       }
       if (utf8Length(text, start, end) < 6) {
@@ -346,13 +373,13 @@ export class Precompiled implements Normalizer {
         const w = cp > 0xffff && i + 1 < end ? 2 : 1;
         const r = this.transformCodePoint(cp, text, i, i + w);
         if (r !== null) replace(i, i + w, r);
-        else keep(done, i + w);
+        else keep(i + w);
         i += w;
       }
     });
-    if (chars !== null) {
-      keep(done, text.length);
-      ns.transform(chars, changes, 0);
+    if (steps !== null) {
+      keep(text.length);
+      ns.transform(steps, 0);
     }
   }
 
