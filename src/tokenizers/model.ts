@@ -1,18 +1,20 @@
 // The model step of a tokenizer pipeline: one pre-tokenized word in, its tokens out.
 //
-// Two models are supported, behind one small interface so that the Tokenizer class does not care which:
+// Three models are supported, behind one small interface so that the Tokenizer class does not care which:
 //   - WordPiece (BERT), in wordpiece.ts;
-//   - byte-level BPE (GPT-2 family), in bpe.ts, wrapped here by ByteLevelBPEModel.
-// Both report, per token, its [start, end) inside the word in UTF-16 code units.
+//   - byte-level BPE (GPT-2 family), in bpe.ts, wrapped here by ByteLevelBPEModel;
+//   - Unigram (SentencePiece: T5, Marian, ALBERT, ...), in unigram.ts.
+// All report, per token, its [start, end) inside the word in UTF-16 code units.
 
 import { ByteLevelBPE, type BPEModelJSON } from './bpe.js';
+import type { UnigramModelJSON } from './unigram.js';
 import type { ModelToken, WordPieceModelJSON } from './wordpiece.js';
 
 export type { ModelToken } from './wordpiece.js';
 
 /** What the Tokenizer needs from a model. */
 export interface TokenizerModel {
-  readonly type: 'WordPiece' | 'BPE';
+  readonly type: 'WordPiece' | 'BPE' | 'Unigram';
   /** Tokens of one word; offsets are UTF-16 positions inside `word`. */
   tokenize(word: string): readonly ModelToken[];
   tokenToId(token: string): number | undefined;
@@ -20,7 +22,7 @@ export interface TokenizerModel {
   /** Number of distinct tokens in the model's vocabulary. */
   readonly vocabSize: number;
   getVocab(): Map<string, number>;
-  toJSON(): WordPieceModelJSON | BPEModelJSON;
+  toJSON(): WordPieceModelJSON | BPEModelJSON | UnigramModelJSON;
 }
 
 const NO_SPECIALS = { disallowedSpecial: new Set<string>() };

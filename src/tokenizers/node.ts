@@ -5,14 +5,16 @@
 //
 //   import { loadTokenizer, saveTokenizer, trainTokenizerFromFiles } from 'attn/dist/src/tokenizers/node.js';
 //
-//   const tok = await loadTokenizer('bert/tokenizer.json');   // or a folder, a vocab.txt, or 'gpt2'
+//   const tok = await loadTokenizer('bert/tokenizer.json');   // or a folder, a vocab.txt, a .model, or 'gpt2'
+//   const t5 = await loadTokenizerFromFolder('models/t5-small'); // tokenizer.json, else the older files
 //   await saveTokenizer(tok, 'out/tokenizer.json');           // written to a temp file, then renamed
 
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { readTextChunks, type FileReadReport } from './node_files.js';
-import { ByteLevelBPE } from './bpe.js';
+import { addTokensFromJSON, bertFromVocabTxt, byteLevelFromVocabMerges, type TokenizerConfig } from './legacy_files.js';
+import { tokenizerFromSentencePiece } from './sentencepiece_model.js';
 import { Tokenizer } from './tokenizer.js';
 import { createTrainer, type TrainTokenizerOptions } from './train.js';
 
@@ -37,12 +39,86 @@ async function readText(path: string, what: string): Promise<string> {
   }
 }
 
+/** Read and parse a JSON file of a model folder, or undefined when the folder does not have it. */
+async function readJsonIfThere(path: string): Promise<TokenizerConfig | undefined> {
+  if (!(await exists(path))) return undefined;
+  const text = await readText(path, 'loadTokenizerFromFolder');
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('not a JSON object');
+    return v as TokenizerConfig;
+  } catch (e) {
+    throw new Error(`loadTokenizerFromFolder: ${path} is not a valid JSON object: ${(e as Error).message}`);
+  }
+}
+
+/** SentencePiece model files, in the order we look for them (T5, XLM-R / mBART, Llama, Marian). */
+const SENTENCEPIECE_FILES = ['spiece.model', 'sentencepiece.bpe.model', 'tokenizer.model'];
+
+/**
+ * Load the tokenizer of a model folder. tokenizer.json wins when present; otherwise the files older models
+ * ship, read as transformers' converters read them:
+ *   - vocab.json + merges.txt      GPT-2 or RoBERTa byte-level BPE (see legacy_files.ts);
+ *   - vocab.txt                    BERT WordPiece;
+ *   - spiece.model, sentencepiece.bpe.model or tokenizer.model   a SentencePiece unigram model (T5 gets its
+ *                                  "</s>" after the text when tokenizer_config.json names T5Tokenizer);
+ * with tokenizer_config.json / special_tokens_map.json (lowercasing, prefix space, special tokens) and
+ * added_tokens.json applied. Marian folders (source.spm + vocab.json) are refused: their ids come from
+ * vocab.json, not from the SentencePiece model.
+ * Example: `const tok = await loadTokenizerFromFolder('models/bert-base-cased')`.
+ */
+export async function loadTokenizerFromFolder(dir: string): Promise<Tokenizer> {
+  const file = (name: string): string => join(dir, name);
+  if (await exists(file('tokenizer.json'))) {
+    try {
+      return Tokenizer.fromJSON(await readText(file('tokenizer.json'), 'loadTokenizerFromFolder'));
+    } catch (e) {
+      throw new Error(`loadTokenizerFromFolder: ${file('tokenizer.json')}: ${(e as Error).message}`);
+    }
+  }
+  const config: TokenizerConfig = {
+    ...((await readJsonIfThere(file('tokenizer_config.json'))) ?? {}),
+    ...((await readJsonIfThere(file('special_tokens_map.json'))) ?? {}),
+  };
+  const where = `${file('tokenizer_config.json')}`;
+  const added = (await exists(file('added_tokens.json'))) ? await readText(file('added_tokens.json'), 'loadTokenizerFromFolder') : undefined;
+  const finish = (tok: Tokenizer): Tokenizer => {
+    addTokensFromJSON(tok, added, config, file('added_tokens.json'));
+    return tok;
+  };
+  try {
+    if ((await exists(file('vocab.json'))) && (await exists(file('merges.txt')))) {
+      const [vocab, merges] = await Promise.all([readText(file('vocab.json'), 'loadTokenizerFromFolder'), readText(file('merges.txt'), 'loadTokenizerFromFolder')]);
+      return finish(byteLevelFromVocabMerges(vocab, merges, config, where));
+    }
+    if (await exists(file('vocab.txt'))) return finish(bertFromVocabTxt(await readText(file('vocab.txt'), 'loadTokenizerFromFolder'), config, where));
+    if ((await exists(file('source.spm'))) && (await exists(file('vocab.json')))) {
+      throw new Error(
+        'a Marian folder (source.spm, target.spm, vocab.json): its ids come from vocab.json, which attn does not map; ' +
+          'convert it to tokenizer.json with transformers, or load source.spm alone with loadTokenizer for its own ids',
+      );
+    }
+    for (const name of SENTENCEPIECE_FILES) {
+      if (!(await exists(file(name)))) continue;
+      const bytes = new Uint8Array(await readFile(file(name)));
+      const t5 = typeof config.tokenizer_class === 'string' && /^(T5|MT5|UMT5)/i.test(config.tokenizer_class);
+      return finish(tokenizerFromSentencePiece(bytes, { addEos: t5, what: file(name) }));
+    }
+  } catch (e) {
+    throw new Error(`loadTokenizerFromFolder: ${dir}: ${(e as Error).message}`);
+  }
+  throw new Error(
+    `loadTokenizerFromFolder: the folder ${dir} has no tokenizer.json, vocab.json + merges.txt, vocab.txt or SentencePiece model (${SENTENCEPIECE_FILES.join(', ')})`,
+  );
+}
+
 /**
  * Load a tokenizer from:
  *   - 'gpt2'                       the built-in GPT-2 tokenizer;
  *   - a tokenizer.json file        (Hugging Face format; any file ending in .json with a "model" section);
  *   - a vocab.txt file             a BERT WordPiece vocabulary (uncased BERT pipeline);
- *   - a folder                     holding tokenizer.json, or vocab.txt, or vocab.json + merges.txt (GPT-2 files).
+ *   - a .model or .spm file        a SentencePiece unigram model (T5's spiece.model, ...);
+ *   - a folder                     see loadTokenizerFromFolder.
  * Errors name the path and say what was expected.
  * Example: `const tok = await loadTokenizer('models/bert-base-uncased')`.
  */
@@ -52,20 +128,17 @@ export async function loadTokenizer(pathOrName: string): Promise<Tokenizer> {
   try {
     info = await stat(pathOrName);
   } catch {
-    throw new Error(`loadTokenizer: ${pathOrName} does not exist; give a tokenizer.json, a vocab.txt, a model folder, or 'gpt2'`);
+    throw new Error(`loadTokenizer: ${pathOrName} does not exist; give a tokenizer.json, a vocab.txt, a .model, a model folder, or 'gpt2'`);
   }
-  if (info.isDirectory()) {
-    const dir = pathOrName;
-    if (await exists(join(dir, 'tokenizer.json'))) return Tokenizer.fromJSON(await readText(join(dir, 'tokenizer.json'), 'loadTokenizer'));
-    if (await exists(join(dir, 'vocab.txt'))) return Tokenizer.fromWordPieceVocab(await readText(join(dir, 'vocab.txt'), 'loadTokenizer'));
-    if ((await exists(join(dir, 'vocab.json'))) && (await exists(join(dir, 'merges.txt')))) {
-      const bpe = ByteLevelBPE.fromVocabMerges(
-        await readText(join(dir, 'vocab.json'), 'loadTokenizer'),
-        await readText(join(dir, 'merges.txt'), 'loadTokenizer'),
-      );
-      return Tokenizer.fromByteLevelBPE(bpe);
+  if (info.isDirectory()) return loadTokenizerFromFolder(pathOrName);
+  if (pathOrName.endsWith('.model') || pathOrName.endsWith('.spm')) {
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(pathOrName));
+    } catch (e) {
+      throw new Error(`loadTokenizer: cannot read ${pathOrName}: ${(e as Error).message}`);
     }
-    throw new Error(`loadTokenizer: the folder ${dir} has no tokenizer.json, vocab.txt, or vocab.json + merges.txt`);
+    return tokenizerFromSentencePiece(bytes, { what: pathOrName });
   }
   const text = await readText(pathOrName, 'loadTokenizer');
   if (pathOrName.endsWith('.txt')) return Tokenizer.fromWordPieceVocab(text);
@@ -139,3 +212,4 @@ export async function trainTokenizerFromFiles(
 // The other Node-only tokenizer helpers, so that Node users have one import for all of them.
 export { readTextChunks, trainBPEFromFiles } from './node_files.js';
 export { ParallelEncoder } from './node_parallel.js';
+export { bertFromVocabTxt, byteLevelFromVocabMerges, addTokensFromJSON, type TokenizerConfig } from './legacy_files.js';

@@ -17,8 +17,11 @@
 // A token covering normalized units [s, e) then maps back to the original range [start[s], end[e - 1]).
 //
 // Supported normalizers (the tokenizer.json `type` in parentheses): BertNormalizer, Lowercase, StripAccents,
-// NFC, NFD, NFKC, NFKD, Strip, Replace (string patterns), Prepend, Sequence.
-// Not supported: Precompiled (SentencePiece's compiled tables), NMT, ByteLevel normalizer, regex Replace.
+// NFC, NFD, NFKC, NFKD, Strip, Replace (string and regex patterns), Prepend, Nmt, Precompiled (SentencePiece's
+// compiled table, in precompiled.ts), Sequence.
+// Not supported: the ByteLevel normalizer.
+
+import { Precompiled } from './precompiled.js';
 
 import {
   isBertControl,
@@ -53,6 +56,23 @@ class AlignmentWriter {
     this.starts[this.length] = start;
     this.ends[this.length] = end;
     this.length++;
+  }
+
+  /** Append starts[from, to) and ends[from, to) of another alignment in one copy. */
+  pushRange(starts: Int32Array, ends: Int32Array, from: number, to: number): void {
+    const n = to - from;
+    if (this.length + n > this.starts.length) {
+      const cap = Math.max(this.starts.length * 2, this.length + n);
+      const grownStarts = new Int32Array(cap);
+      const grownEnds = new Int32Array(cap);
+      grownStarts.set(this.starts.subarray(0, this.length));
+      grownEnds.set(this.ends.subarray(0, this.length));
+      this.starts = grownStarts;
+      this.ends = grownEnds;
+    }
+    this.starts.set(starts.subarray(from, to), this.length);
+    this.ends.set(ends.subarray(from, to), this.length);
+    this.length += n;
   }
 }
 
@@ -155,7 +175,81 @@ export class NormalizedString {
     this.alignStart = writer.starts.subarray(0, writer.length);
     this.alignEnd = writer.ends.subarray(0, writer.length);
   }
+
+  /**
+   * Where normalized unit `unit` comes from in the FULL input (its alignment's start); past the end, the end
+   * of the original text. Metaspace's prepend_scheme 'first' asks this of a word's first unit.
+   */
+  originalStart(unit: number): number {
+    return this.originalShift + (unit < this.alignStart.length ? this.alignStart[unit]! : this.original.length);
+  }
+
+  /**
+   * Hugging Face's `NormalizedString::transform`, step for step. The new text is given as steps: one new
+   * character with a change — 0: it replaces the next old character (and takes its alignment); 1: it is
+   * inserted (and takes the alignment of the old character before it; (0, 0) at the very start); -k: it
+   * replaces the next old character and the k after it are removed — or a stretch of the old text kept as it
+   * is (each of its characters a change 0, copied in one go). `initialOffset` old characters are removed first.
+   * Precompiled needs this exact bookkeeping: its offsets depend on it, quirks included.
+   * Example: steps [{ char: 'T', change: 0 }, { char: 'M', change: 1 }, { keep: [1, 2] }] turn "™g" into "TMg".
+   */
+  transform(steps: readonly TransformStep[], initialOffset: number): void {
+    const src = this.normalized;
+    // Unit index of each old code point.
+    const at = new Int32Array(src.length + 1);
+    let count = 0;
+    for (let i = 0; i < src.length; ) {
+      at[count++] = i;
+      i += (src.codePointAt(i) as number) > 0xffff ? 2 : 1;
+    }
+    at[count] = src.length;
+    let offset = Math.min(initialOffset, count); // in old code points
+    const writer = new AlignmentWriter(src.length + 16);
+    const out: string[] = [];
+    /** One new character taking old code point `from`'s alignment (-1: none). */
+    const put = (ch: string, from: number): void => {
+      const start = from >= 0 ? this.alignStart[at[from]!]! : 0;
+      const end = from >= 0 ? this.alignEnd[at[from]!]! : 0;
+      for (let u = 0; u < ch.length; u++) writer.push(start, end);
+      out.push(ch);
+    };
+    for (const step of steps) {
+      if ('keep' in step) {
+        const [s, e] = step.keep;
+        if (offset < count && at[offset] === s) {
+          // Kept where it stands: its alignment is copied as it is.
+          let m = 0;
+          for (let i = s; i < e; i++) if ((src.charCodeAt(i) & 0xfc00) !== 0xdc00 || i === s) m++;
+          if (offset + m <= count && at[offset + m] === e) {
+            writer.pushRange(this.alignStart, this.alignEnd, s, e);
+            out.push(src.slice(s, e));
+            offset += m;
+            continue;
+          }
+        }
+        // Kept, but the old characters have shifted under it (a removal at the very start): one by one.
+        for (let i = s; i < e; ) {
+          const w = (src.codePointAt(i) as number) > 0xffff && i + 1 < e ? 2 : 1;
+          put(src.slice(i, i + w), offset < count ? offset : count - 1);
+          if (offset < count) offset++;
+          i += w;
+        }
+        continue;
+      }
+      const { char, change } = step;
+      if (change > 0) put(char, offset >= 1 ? offset - 1 : -1);
+      else put(char, offset < count ? offset : count - 1);
+      if (change <= 0 && offset < count) offset++;
+      if (change < 0) offset = Math.min(count, offset - change);
+    }
+    this.normalized = out.join('');
+    this.alignStart = writer.starts.subarray(0, writer.length);
+    this.alignEnd = writer.ends.subarray(0, writer.length);
+  }
 }
+
+/** A step of NormalizedString.transform: a new character with its change, or a kept stretch [start, end) of units. */
+export type TransformStep = { char: string; change: number } | { keep: [number, number] };
 
 // ---------------------------------------------------------------------------------------------------------
 // The normalizers
@@ -413,9 +507,10 @@ export class Strip implements Normalizer {
     if (this.left) while (a < b && ws(a)) a++;
     if (this.right) while (b > a && ws(b - 1)) b--;
     if (a === 0 && b === s.length) return;
-    const pieces: Array<{ text: string; from: number }> = [];
-    for (let i = a; i < b; i++) pieces.push({ text: s[i], from: i });
-    ns.rebuild(pieces);
+    // Cutting off the ends keeps every remaining unit's alignment: slice the text and the alignment.
+    ns.normalized = s.slice(a, b);
+    ns.alignStart = ns.alignStart.slice(a, b);
+    ns.alignEnd = ns.alignEnd.slice(a, b);
   }
   toJSON(): NormalizerJSON {
     return { type: 'Strip', strip_left: this.left, strip_right: this.right };
@@ -423,37 +518,96 @@ export class Strip implements Normalizer {
 }
 
 /**
- * Replace every occurrence of a literal string. The replacement takes the alignment of the LAST character
- * of the match (HF's choice). Example: new Replace('``', '"') turns "``hi" into "\"hi".
+ * The pattern of a Replace (normalizer or decoder): a literal string, or a regular expression. tokenizer.json
+ * writes {"String": "``"} or {"Regex": " {2,}"}. Hugging Face runs regexes with Oniguruma; we compile them as
+ * JavaScript regexes (with the u flag), which read the patterns tokenizer.json files use (" {2,}", "\\s+",
+ * character classes, \\p{...}) the same way. Oniguruma-only syntax is an error when the file is loaded.
+ */
+export class ReplacePattern {
+  readonly regex: RegExp;
+  constructor(
+    readonly kind: 'String' | 'Regex',
+    readonly source: string,
+  ) {
+    if (source.length === 0) throw new Error('Replace: the pattern is an empty string; give the text (or regex) to replace');
+    const body = kind === 'String' ? source.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') : source;
+    try {
+      this.regex = new RegExp(body, 'gu');
+    } catch (e) {
+      throw new Error(`Replace: cannot compile the regex ${JSON.stringify(source)}: ${(e as Error).message}`);
+    }
+  }
+  toJSON(): { String: string } | { Regex: string } {
+    return this.kind === 'String' ? { String: this.source } : { Regex: this.source };
+  }
+}
+
+/** Read {"String": ...} or {"Regex": ...}; `where` names the section for errors. */
+export function replacePatternFromJSON(value: unknown, where: string): ReplacePattern {
+  const v = value as { String?: unknown; Regex?: unknown } | null | undefined;
+  if (v && typeof v.String === 'string') return new ReplacePattern('String', v.String);
+  if (v && typeof v.Regex === 'string') return new ReplacePattern('Regex', v.Regex);
+  throw new Error(`tokenizer.json ${where}: "pattern" must be {"String": "..."} or {"Regex": "..."}, got ${JSON.stringify(value)}`);
+}
+
+/**
+ * Replace every match of a pattern (a literal string or a regex). The replacement takes the alignment of the
+ * LAST character of the match (HF's choice). Example: new Replace('``', '"') turns "``hi" into "\"hi";
+ * new Replace(new ReplacePattern('Regex', ' {2,}'), '▁') turns "a   b" into "a▁b".
  */
 export class Replace implements Normalizer {
+  readonly pattern: ReplacePattern;
   constructor(
-    readonly pattern: string,
+    pattern: string | ReplacePattern,
     readonly content: string,
   ) {
-    if (pattern.length === 0) {
-      throw new Error('Replace normalizer: the pattern is an empty string; give the literal text to replace');
-    }
+    this.pattern = typeof pattern === 'string' ? new ReplacePattern('String', pattern) : pattern;
   }
   normalize(ns: NormalizedString): void {
     const s = ns.normalized;
-    if (!s.includes(this.pattern)) return;
+    if (this.pattern.kind === 'String' && !s.includes(this.pattern.source)) return;
     const pieces: Array<{ text: string; from: number }> = [];
     let i = 0;
-    while (i < s.length) {
-      if (s.startsWith(this.pattern, i)) {
-        const last = i + this.pattern.length - 1;
-        if (this.content.length > 0) pieces.push({ text: this.content, from: last });
-        i += this.pattern.length;
-      } else {
-        pieces.push({ text: s[i], from: i });
-        i++;
-      }
+    let matched = false;
+    for (const m of s.matchAll(this.pattern.regex)) {
+      const start = m.index as number;
+      const end = start + m[0].length;
+      matched = true;
+      for (; i < start; i++) pieces.push({ text: s[i]!, from: i });
+      // An empty match inserts the content after the previous character (HF's "inserted" alignment).
+      if (this.content.length > 0) pieces.push({ text: this.content, from: end > start ? end - 1 : start - 1 });
+      i = end;
     }
+    if (!matched) return;
+    for (; i < s.length; i++) pieces.push({ text: s[i]!, from: i });
     ns.rebuild(pieces);
   }
   toJSON(): NormalizerJSON {
-    return { type: 'Replace', pattern: { String: this.pattern }, content: this.content };
+    return { type: 'Replace', pattern: this.pattern.toJSON(), content: this.content };
+  }
+}
+
+/**
+ * HF's Nmt normalizer (SentencePiece's "nmt" clean-up): drop ASCII control characters (except tab, newline,
+ * carriage return) and U+008F, U+009F; turn tab, newline, form feed, carriage return, U+1680, U+200B-U+200F,
+ * U+2028, U+2029, U+2581, U+FEFF and U+FFFD into a space. Example: "a\u200bb\u0001" -> "a b".
+ */
+export class Nmt implements Normalizer {
+  normalize(ns: NormalizedString): void {
+    if (isPrintableAscii(ns.normalized)) return;
+    ns.mapCodePoints((cp) => {
+      if ((cp >= 0x01 && cp <= 0x08) || cp === 0x0b || (cp >= 0x0e && cp <= 0x1f) || cp === 0x7f || cp === 0x8f || cp === 0x9f) return '';
+      if (
+        cp === 0x09 || cp === 0x0a || cp === 0x0c || cp === 0x0d || cp === 0x1680 || (cp >= 0x200b && cp <= 0x200f) ||
+        cp === 0x2028 || cp === 0x2029 || cp === 0x2581 || cp === 0xfeff || cp === 0xfffd
+      ) {
+        return ' ';
+      }
+      return String.fromCodePoint(cp);
+    });
+  }
+  toJSON(): NormalizerJSON {
+    return { type: 'Nmt' };
   }
 }
 
@@ -495,6 +649,8 @@ export const SUPPORTED_NORMALIZERS = [
   'Strip',
   'Replace',
   'Prepend',
+  'Nmt',
+  'Precompiled',
   'Sequence',
 ] as const;
 
@@ -537,16 +693,26 @@ export function normalizerFromJSON(obj: NormalizerJSON): Normalizer {
     case 'Strip':
       return new Strip(boolField(obj, 'strip_left', true), boolField(obj, 'strip_right', true));
     case 'Replace': {
-      const pattern = obj.pattern as { String?: unknown; Regex?: unknown } | undefined;
-      if (!pattern || typeof pattern.String !== 'string') {
-        throw new Error(
-          `tokenizer.json normalizer Replace: only literal patterns {"String": "..."} are supported, got ${JSON.stringify(obj.pattern)}`,
-        );
-      }
       if (typeof obj.content !== 'string') {
         throw new Error(`tokenizer.json normalizer Replace: "content" must be a string, got ${JSON.stringify(obj.content)}`);
       }
-      return new Replace(pattern.String, obj.content);
+      return new Replace(replacePatternFromJSON(obj.pattern, 'normalizer Replace'), obj.content);
+    }
+    case 'Nmt':
+      return new Nmt();
+    case 'Precompiled': {
+      const map = obj.precompiled_charsmap;
+      if (typeof map !== 'string') {
+        throw new Error(
+          `tokenizer.json normalizer Precompiled: "precompiled_charsmap" must be the base64 text of SentencePiece's table, got ${JSON.stringify(map)?.slice(0, 60)}` +
+            (map === null ? ' (a file converted without the table; re-convert it, or replace the normalizer with {"type": "NFKC"})' : ''),
+        );
+      }
+      try {
+        return Precompiled.fromBase64(map);
+      } catch (e) {
+        throw new Error(`tokenizer.json normalizer Precompiled: ${(e as Error).message}`);
+      }
     }
     case 'Prepend':
       if (typeof obj.prepend !== 'string') {

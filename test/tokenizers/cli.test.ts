@@ -56,6 +56,22 @@ describe('attn tokenizer: train -> encode -> decode round trip', () => {
       assert.equal(dec.out.trim(), type === 'bpe' ? text : 'the lazy fox serves tokens.');
     });
   }
+
+  it('unigram (SentencePiece style), with T5\'s special tokens', async () => {
+    const out = join(dir, 'unigram.json');
+    const trained = await run(['train', '--type', 'unigram', '--input', CORPUS, '--vocab-size', '60', '--special', '<pad>', '</s>', '<unk>', '--out', out]);
+    assert.equal(trained.code, 0);
+    assert.match(trained.err, /trained unigram tokenizer: 60 tokens from 1 file/);
+    const native = hf.Tokenizer.fromString(readFileSync(out, 'utf8'));
+    assert.equal(native.getVocabSize(true), 60);
+    assert.equal(native.tokenToId('<unk>'), 2);
+    const text = 'The lazy fox serves crème brûlée.';
+    const enc = JSON.parse((await run(['encode', '--tokenizer', out, '--text', text, '--json'])).out) as { ids: number[] };
+    assert.deepEqual(enc.ids, (await native.encode(text, null)).getIds());
+    const dec = await run(['decode', '--tokenizer', out, '--ids', enc.ids.join(',')]);
+    assert.equal(dec.out.trim(), text);
+    await assert.rejects(run(['train', '--type', 'unigram', '--input', CORPUS, '--vocab-size', '60', '--min-frequency', '3', '--out', out]), /--min-frequency is for bpe and wordpiece/);
+  });
 });
 
 describe('attn tokenizer encode --visual', () => {

@@ -25,7 +25,28 @@ test('ParallelEncoder: same ids as encode(), per text and flat; errors from work
     assert.equal(flat.offsets.length, docs.length + 1);
     for (let i = 0; i < docs.length; i++) assert.deepEqual([...flat.ids.subarray(flat.offsets[i]!, flat.offsets[i + 1]!)], expected[i]);
     await assert.rejects(pool.encodeBatch(['fine', 'not <|endoftext|> fine']), /special token "<\|endoftext\|>" at index 4/);
+    // The error can come from either thread: put the bad text in every group.
+    await assert.rejects(pool.encodeBatch(docs.map((d, i) => (i % 50 === 7 ? d + '<|endoftext|>' : d))), /special token "<\|endoftext\|>"/);
+    // Batches started together (the second is written while the first is being encoded) do not mix.
+    const all = { allowedSpecial: 'all' } as const;
+    const [a, b] = await Promise.all([pool.encodeBatchFlat(docs.slice(0, 300), all), pool.encodeBatchFlat(docs.slice(300), all)]);
+    assert.deepEqual([...a.ids, ...b.ids], expected.slice(0, 300).flat().concat(expected.slice(300).flat()));
+    assert.deepEqual(await pool.encodeBatch([]), []);
   } finally {
     await pool.close();
+  }
+});
+
+test('ParallelEncoder: 1 and 3 workers give the same ids; lone surrogates read as U+FFFD', async () => {
+  const bpe = gpt2();
+  const docs = [...readFileSync(join(gutenberg, 'blake-poems.txt'), 'utf8').split(/(?<=\n\n)/), 'lone \ud83d high', '\ude00 low', 'é 😀'];
+  const expected = docs.map((d) => bpe.encode(d));
+  for (const threads of [1, 3]) {
+    const pool = new ParallelEncoder(bpe, { threads });
+    try {
+      assert.deepEqual(await pool.encodeBatch(docs), expected, `${threads} workers`);
+    } finally {
+      await pool.close();
+    }
   }
 });

@@ -41,13 +41,13 @@ describe('loadTokenizer', () => {
   });
 
   it('errors name the path and say what was expected', async () => {
-    await assert.rejects(loadTokenizer(join(dir, 'missing.json')), /missing\.json does not exist; give a tokenizer\.json, a vocab\.txt, a model folder, or 'gpt2'/);
+    await assert.rejects(loadTokenizer(join(dir, 'missing.json')), /missing\.json does not exist; give a tokenizer\.json, a vocab\.txt, a \.model, a model folder, or 'gpt2'/);
     const empty = join(dir, 'empty');
     mkdirSync(empty);
-    await assert.rejects(loadTokenizer(empty), /the folder .*empty has no tokenizer\.json, vocab\.txt, or vocab\.json \+ merges\.txt/);
+    await assert.rejects(loadTokenizer(empty), /the folder .*empty has no tokenizer\.json, vocab\.json \+ merges\.txt, vocab\.txt or SentencePiece model/);
     const bad = join(dir, 'bad.json');
-    writeFileSync(bad, '{"model": {"type": "Unigram"}}');
-    await assert.rejects(loadTokenizer(bad), /bad\.json: tokenizer\.json model: type "Unigram" is not supported/);
+    writeFileSync(bad, '{"model": {"type": "WordLevel"}}');
+    await assert.rejects(loadTokenizer(bad), /bad\.json: tokenizer\.json model: type "WordLevel" is not supported/);
   });
 });
 

@@ -1,5 +1,6 @@
 // Normalizers and pre-tokenizers, compared with Hugging Face's native tokenizers: the normalized text, and the
 // ORIGINAL-text offsets of every character after normalization (the alignment that NER and QA depend on).
+// Precompiled runs two real SentencePiece tables: T5's nmt_nfkc and a small one of our own (spm-rules).
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
@@ -10,7 +11,14 @@ import {
   type NormalizerJSON,
   type PreTokenizerJSON,
 } from '../../src/tokenizers/index.js';
-import { fromNative, fromOurs, hf, toUtf16 } from './_oracle.js';
+import { wordText } from '../../src/tokenizers/pre_tokenizers.js';
+import { fromNative, fromOurs, hf, toUtf16, unigramFixture } from './_oracle.js';
+
+/** The nmt_nfkc charsmap of the T5 fixture and the small table of spm-rules, as tokenizer.json base64. */
+const NMT_NFKC = ((JSON.parse(unigramFixture('t5-mini.tokenizer.json.gz')) as { normalizer: { normalizers: Array<{ precompiled_charsmap: string }> } })
+  .normalizer.normalizers[0]!.precompiled_charsmap);
+const RULES = (JSON.parse(unigramFixture('spm-expected.json')) as Record<string, { normalizer: { precompiled_charsmap: string } }>)['spm-rules']!
+  .normalizer.precompiled_charsmap;
 
 const TEXTS: readonly string[] = [
   'Héllo WÖRLD',
@@ -23,6 +31,11 @@ const TEXTS: readonly string[] = [
   'emoji 😀 and 𝒜 math',
   'a\u302f\u0325b mixed classes',
   '``quoted\'\' text``',
+  'tab\tnew\nline\r\nCR \u200b\u200d\ufeff\u2581 \u0001\u007f',
+  'ｅ\u0301 ™\u001eg \u001eabc e\u0301 a\u0300 o\u0308 ﬁ ﬂ \u2019\u201c\u201d',
+  'เขาไม่ได้พูดสักคำ ड़ी दुख \u0627\u0653',
+  'a  b   c \u3000\u3000 ㍿ ①',
+  '👨‍👩‍👧 🇫🇷 1️⃣',
 ];
 
 const NORMALIZERS: ReadonlyArray<NormalizerJSON> = [
@@ -35,6 +48,19 @@ const NORMALIZERS: ReadonlyArray<NormalizerJSON> = [
   { type: 'Strip', strip_left: true, strip_right: true },
   { type: 'Replace', pattern: { String: '``' }, content: '"' },
   { type: 'Prepend', prepend: '▁' },
+  { type: 'Replace', pattern: { Regex: ' {2,}' }, content: '▁' },
+  { type: 'Replace', pattern: { Regex: '[\\u200b-\\u200d]|e\u0301' }, content: '' },
+  { type: 'Nmt' },
+  { type: 'Precompiled', precompiled_charsmap: NMT_NFKC },
+  { type: 'Precompiled', precompiled_charsmap: RULES },
+  {
+    type: 'Sequence',
+    normalizers: [
+      { type: 'Precompiled', precompiled_charsmap: NMT_NFKC },
+      { type: 'Strip', strip_left: false, strip_right: true },
+      { type: 'Replace', pattern: { Regex: ' {2,}' }, content: '▁' },
+    ],
+  },
   { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: false },
   { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: true, lowercase: false },
 ];
@@ -95,7 +121,11 @@ describe('normalizers: same text and same offsets as Hugging Face', () => {
   });
 
   it('unknown normalizer type: error names it and lists the supported ones', () => {
-    assert.throws(() => normalizerFromJSON({ type: 'Precompiled' }), /normalizer: type "Precompiled" is not supported; supported normalizers: BertNormalizer, .*NFKC/);
+    assert.throws(() => normalizerFromJSON({ type: 'ByteLevel' }), /normalizer: type "ByteLevel" is not supported; supported normalizers: BertNormalizer, .*NFKC.*Precompiled/);
+    assert.throws(() => normalizerFromJSON({ type: 'Precompiled', precompiled_charsmap: null }), /"precompiled_charsmap" must be the base64 text .* re-convert it/);
+    assert.throws(() => normalizerFromJSON({ type: 'Precompiled', precompiled_charsmap: 'AQ' }), /too short to hold the trie size/);
+    assert.throws(() => normalizerFromJSON({ type: 'Precompiled', precompiled_charsmap: 'AAEAAA==' }), /the trie claims 256 bytes but only 0 follow/);
+    assert.throws(() => normalizerFromJSON({ type: 'Replace', pattern: { Regex: '(' }, content: '' }), /cannot compile the regex "\("/);
   });
 });
 
@@ -112,6 +142,20 @@ const PRE_TOKENIZERS: ReadonlyArray<{ json: PreTokenizerJSON; native: () => Inst
   { json: { type: 'Digits', individual_digits: true }, native: () => hf.digitsPreTokenizer(true) },
   { json: { type: 'Split', pattern: { String: '--' }, behavior: 'Contiguous', invert: false }, native: () => hf.splitPreTokenizer('--', 'contiguous') },
   { json: { type: 'Split', pattern: { String: '-' }, behavior: 'MergedWithNext', invert: false }, native: () => hf.splitPreTokenizer('-', 'mergedWithNext') },
+  { json: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: true }, native: () => hf.metaspacePreTokenizer('▁', 'always', true) },
+  { json: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: true }, native: () => hf.metaspacePreTokenizer('▁', 'first', true) },
+  { json: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'never', split: true }, native: () => hf.metaspacePreTokenizer('▁', 'never', true) },
+  { json: { type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: false }, native: () => hf.metaspacePreTokenizer('▁', 'always', false) },
+  { json: { type: 'Metaspace', replacement: '_', prepend_scheme: 'always', split: true }, native: () => hf.metaspacePreTokenizer('_', 'always', true) },
+  { json: { type: 'Metaspace', replacement: '😀', prepend_scheme: 'always', split: true }, native: () => hf.metaspacePreTokenizer('😀', 'always', true) },
+  {
+    json: { type: 'Sequence', pretokenizers: [{ type: 'WhitespaceSplit' }, { type: 'Metaspace', replacement: '▁', prepend_scheme: 'first', split: true }] },
+    native: () => hf.sequencePreTokenizer([hf.whitespaceSplitPreTokenizer(), hf.metaspacePreTokenizer('▁', 'first', true)]),
+  },
+  {
+    json: { type: 'Sequence', pretokenizers: [{ type: 'Metaspace', replacement: '▁', prepend_scheme: 'always', split: false }, { type: 'Punctuation', behavior: 'Isolated' }] },
+    native: () => hf.sequencePreTokenizer([hf.metaspacePreTokenizer('▁', 'always', false), hf.punctuationPreTokenizer('isolated')]),
+  },
 ];
 
 const PRE_TEXTS: readonly string[] = [
@@ -121,6 +165,8 @@ const PRE_TEXTS: readonly string[] = [
   "ça_va? l'été — «oui» 😀!",
   '  leading and trailing  ',
   '',
+  '▁already▁marked _under_score',
+  'x  y\u2581 😀z',
 ];
 
 describe('pre-tokenizers: same words and offsets as Hugging Face', () => {
@@ -134,9 +180,9 @@ describe('pre-tokenizers: same words and offsets as Hugging Face', () => {
           text,
           want.map(([, o]) => o),
         );
-        const got = mine.preTokenize(text, [{ start: 0, end: text.length }]);
+        const got = mine.preTokenize(text, [{ start: 0, end: text.length }], (u) => u);
         assert.deepEqual(
-          got.map((w) => [text.slice(w.start, w.end), [w.start, w.end]]),
+          got.map((w) => [wordText(text, w), [w.start, w.end]]),
           want.map(([w], i) => [w, wantOffsets[i]]),
           JSON.stringify(text),
         );
@@ -145,7 +191,12 @@ describe('pre-tokenizers: same words and offsets as Hugging Face', () => {
   }
 
   it('unknown pre-tokenizer type: error names it and lists the supported ones', () => {
-    assert.throws(() => preTokenizerFromJSON({ type: 'Metaspace' }), /pre_tokenizer: type "Metaspace" is not supported; supported pre-tokenizers: BertPreTokenizer/);
+    assert.throws(() => preTokenizerFromJSON({ type: 'UnicodeScripts' }), /pre_tokenizer: type "UnicodeScripts" is not supported; supported pre-tokenizers: BertPreTokenizer.*Metaspace/);
+    assert.throws(
+      () => preTokenizerFromJSON({ type: 'Metaspace', replacement: '▁', add_prefix_space: false, prepend_scheme: 'always' }),
+      /"add_prefix_space": false contradicts "prepend_scheme": "always"/,
+    );
+    assert.throws(() => preTokenizerFromJSON({ type: 'Metaspace', replacement: 'ab' }), /"replacement" must be one character/);
     assert.throws(
       () => preTokenizerFromJSON({ type: 'Split', pattern: { Regex: '\\s+' }, behavior: 'Removed' }),
       /only literal patterns \{"String": "..."\} are supported/,
