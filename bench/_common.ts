@@ -205,7 +205,8 @@ export function runTorch<T extends object>(script: string, mode: string, cfg: ob
   const file = BENCH_SRC + script;
   const env = { OMP_NUM_THREADS: String(tc.torch), OPENBLAS_NUM_THREADS: String(tc.openblas), MKL_NUM_THREADS: '1' };
   const args = [file, mode, JSON.stringify(cfg), String(tc.torch), String(tc.openblas)];
-  const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env: { ...process.env, ...env }, maxBuffer: 64 << 20 });
+  // PYTHONDONTWRITEBYTECODE: the scripts import each other; keep __pycache__ folders out of bench/.
+  const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env }, maxBuffer: 64 << 20 });
   if (r.error || r.status !== 0) {
     const vars = Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ');
     throw new Error(`bench: PyTorch is installed but bench/${script} ${mode} failed (${r.error?.message ?? `status ${r.status}`}):\n${r.stderr}\nrerun it with\n  ${vars} /usr/bin/python3 ${file} ${mode} '${JSON.stringify(cfg)}' ${tc.torch} ${tc.openblas}`);

@@ -57,7 +57,8 @@ export function onnxExport(kind: 'gpt' | 'bert' | 'marian', shape: object): { me
   for (const f of readdirSync(CACHE_DIR)) if (f.startsWith(`${kind}-`)) rmSync(join(CACHE_DIR, f)); // stale exports
   process.stderr.write(`bench: exporting the ${kind} model to ONNX, once, into ${CACHE_DIR} ...\n`);
   const script = join(BENCH_SRC, '_export_onnx.py');
-  const r = spawnSync('/usr/bin/python3', [script, kind, JSON.stringify(shape), prefix], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const env = { ...process.env, PYTHONDONTWRITEBYTECODE: '1' }; // no __pycache__ in bench/
+  const r = spawnSync('/usr/bin/python3', [script, kind, JSON.stringify(shape), prefix], { encoding: 'utf8', env, maxBuffer: 16 << 20 });
   if (r.error || r.status !== 0) {
     throw new Error(`bench: exporting the ${kind} model to ONNX failed (${r.error?.message ?? `status ${r.status}`}):\n${r.stderr}\nrerun it with\n  /usr/bin/python3 ${script} ${kind} '${JSON.stringify(shape)}' ${prefix}`);
   }
