@@ -117,7 +117,7 @@ export function report(r: BenchReport, json = wantJson()): void {
     if (row.impl !== 'attn' && mine) q = `${ratio(row, mine).toFixed(2)}×${bestRows.has(row) ? ' (best)' : ''}`;
     lines.push([
       row.case, row.impl, String(row.threads ?? ''),
-      ...(withConfig ? [row.config ?? ''] : []), ...(withLoad ? [row.contended ? 'busy core' : 'quiet'] : []),
+      ...(withConfig ? [row.config ?? ''] : []), ...(withLoad ? [row.contended ? '+1 busy' : ''] : []),
       fmt(row.value), row.unit + (row.note ? ` (${row.note})` : ''), q,
     ]);
   }
@@ -203,7 +203,7 @@ export function hasTorch(): boolean {
 export function runTorch<T extends object>(script: string, mode: string, cfg: object, tc: TorchConfig): (T & TorchRun) | null {
   if (!hasTorch()) return null;
   const file = BENCH_SRC + script;
-  const env = { OMP_NUM_THREADS: String(tc.torch), OPENBLAS_NUM_THREADS: String(tc.openblas), MKL_NUM_THREADS: '1' };
+  const env = { OMP_NUM_THREADS: String(tc.torch), OPENBLAS_NUM_THREADS: String(tc.openblas) };
   const args = [file, mode, JSON.stringify(cfg), String(tc.torch), String(tc.openblas)];
   // PYTHONDONTWRITEBYTECODE: the scripts import each other; keep __pycache__ folders out of bench/.
   const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1', ...env }, maxBuffer: 64 << 20 });

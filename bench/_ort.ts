@@ -48,6 +48,7 @@ export interface OrtResult {
   peak_rss_mb: number;
   version: string;
   threads: number; // as the runtime reports it after the session started (onnxruntime-web may lower it)
+  config: string; // 'intraOp=2,interOp=1' (node) or 'wasm.numThreads=2' (web)
   params: number;
 }
 
@@ -73,6 +74,7 @@ interface Runtime {
   version: string;
   open(path: string): Promise<InferenceSession>;
   threads(): number;
+  config(): string;
 }
 
 async function openRuntime(job: OrtJob): Promise<Runtime> {
@@ -82,7 +84,10 @@ async function openRuntime(job: OrtJob): Promise<Runtime> {
       executionProviders: ['cpu'], intraOpNumThreads: job.threads, interOpNumThreads: 1,
       executionMode: 'sequential', graphOptimizationLevel: 'all',
     };
-    return { ort, version: ort.env.versions['node'] ?? '?', open: (p) => ort.InferenceSession.create(p, options), threads: () => job.threads };
+    return {
+      ort, version: ort.env.versions['node'] ?? '?', open: (p) => ort.InferenceSession.create(p, options),
+      threads: () => job.threads, config: () => `intraOp=${job.threads},interOp=1`,
+    };
   }
   const web = await import('onnxruntime-web');
   web.env.wasm.numThreads = job.threads;
@@ -93,6 +98,7 @@ async function openRuntime(job: OrtJob): Promise<Runtime> {
     version: web.env.versions['web'] ?? '?',
     open: (p) => web.InferenceSession.create(readFileSync(p), options),
     threads: () => web.env.wasm.numThreads ?? 1,
+    config: () => `wasm.numThreads=${web.env.wasm.numThreads ?? 1}`,
   };
 }
 
@@ -377,7 +383,7 @@ async function main(): Promise<void> {
   const tokensPerS = await run(job, rt, meta);
   const res: OrtResult = {
     tokens_per_s: tokensPerS, peak_rss_mb: process.resourceUsage().maxRSS / 1024, version: rt.version,
-    threads: rt.threads(), params: meta.params,
+    threads: rt.threads(), config: rt.config(), params: meta.params,
   };
   process.stdout.write(JSON.stringify(res) + '\n');
   process.exit(0); // onnxruntime-web's worker threads would otherwise keep the process alive

@@ -161,7 +161,7 @@ export async function bertPeers(r: BenchReport, c: BertCase, threads: number, co
     const job = { task: 'bert-forward' as const, threads, runs: c.runs ?? 3, batch: c.batch, seq: c.seq };
     for (const { runtime, result } of await runOrtPeers(r, 'bert', shape, job, contended)) {
       counts.onnx = result.params;
-      addPeerRows(r, { case: c.name, impl: runtime, threads: result.threads, ...load, note: `${runtime} ${result.version}, ONNX export of the PyTorch module` }, result.tokens_per_s, result.peak_rss_mb);
+      addPeerRows(r, { case: c.name, impl: runtime, threads: result.threads, config: result.config, ...load, note: `${runtime} ${result.version}, ONNX export of the PyTorch module` }, result.tokens_per_s, result.peak_rss_mb);
     }
   }
   return counts;
@@ -213,7 +213,7 @@ export async function marianPeers(r: BenchReport, c: MarianCase, threads: number
   const job = { task: c.mode === 'beam' ? ('marian-beam' as const) : ('marian-greedy' as const), threads, runs: c.runs, src: c.src, new: c.new, ...(c.beams ? { beams: c.beams } : {}) };
   for (const { runtime, result } of await runOrtPeers(r, 'marian', shape, job, contended)) {
     counts.onnx = result.params;
-    addPeerRows(r, { case: c.name, impl: runtime, threads: result.threads, ...load, note: `${how}; ${runtime} ${result.version}, encoder + decoder-with-past graphs` }, result.tokens_per_s, result.peak_rss_mb);
+    addPeerRows(r, { case: c.name, impl: runtime, threads: result.threads, config: result.config, ...load, note: `${how}; ${runtime} ${result.version}, encoder + decoder-with-past graphs` }, result.tokens_per_s, result.peak_rss_mb);
   }
   return counts;
 }

@@ -190,7 +190,7 @@ async function main(): Promise<void> {
         const job = { task: c.mode === 'decode' ? ('gpt-decode' as const) : ('gpt-prefill' as const), threads, runs: c.runs, prompt: c.prompt, new: c.new };
         for (const { runtime, result } of await runOrtPeers(r, 'gpt', shape, job, contended)) {
           sameSize(c, `${runtime} (ONNX)`, result.params, mine.params);
-          addRows(r, c, runtime, result.threads, result, `${runtime} ${result.version}, ONNX export with past key/values`, load);
+          addRows(r, c, runtime, result.threads, result, `${runtime} ${result.version}, ONNX export with past key/values`, { config: result.config, ...load });
         }
       }
     }
