@@ -10,22 +10,26 @@
 # softmax(q·kᵀ)·v that nanoGPT falls back to. nn.Linear stores its weight (out, in) where GPT-2's Conv1D
 # (and attn) stores (in, out): the same multiply-adds either way.
 #
-# Usage (what the benches run; one process per case and thread count, so ru_maxrss is that case's peak):
+# Usage (what the benches run; one process per case and threading configuration, so ru_maxrss is that
+# run's peak). TORCH and BLAS are the sizes of torch's OpenMP pool and of OpenBLAS's pool (see
+# bench/_torch_common.py); OMP_NUM_THREADS=TORCH and OPENBLAS_NUM_THREADS=BLAS must be set to match:
 #   python3 bench/_gpt_torch.py train    '{"n_layer":4,"n_head":4,"n_embd":128,"block":64,"batch":12,
-#                                          "vocab":65,"warmup":3,"min_steps":10,"min_s":5}' THREADS
-#   python3 bench/_gpt_torch.py decode   '{"n_layer":12,...,"vocab":50257,"prompt":16,"new":64}' THREADS
-#   python3 bench/_gpt_torch.py prefill  '{"n_layer":12,...,"vocab":50257,"prompt":512,"runs":3}' THREADS
-#   python3 bench/_gpt_torch.py bandwidth '{"mb":256}' THREADS
-# Each prints one JSON object on stdout.
+#                                          "vocab":65,"warmup":3,"min_steps":10,"min_s":5}' TORCH BLAS
+#   python3 bench/_gpt_torch.py decode   '{"n_layer":12,...,"vocab":50257,"prompt":16,"new":64}' TORCH BLAS
+#   python3 bench/_gpt_torch.py prefill  '{"n_layer":12,...,"vocab":50257,"prompt":512,"runs":3}' TORCH BLAS
+#   python3 bench/_gpt_torch.py bandwidth '{"mb":256}' TORCH BLAS
+# Each prints one JSON object on stdout, with the configuration it ran under ("config": "torch=1,openblas=2").
+# bench/_export_onnx.py imports GPT from here to export the same model to ONNX.
 import json
 import math
-import resource
 import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from _torch_common import configure, finish
 
 
 class Block(nn.Module):
@@ -88,10 +92,6 @@ class GPT(nn.Module):
 
 def make_model(c):
     return GPT(c['n_layer'], c['n_head'], c['n_embd'], c.get('n_positions', c.get('block')), c['vocab'])
-
-
-def peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
 
 
 def train(c):
@@ -184,9 +184,7 @@ def timed(fn):
 
 
 if __name__ == '__main__':
-    mode, cfg, threads = sys.argv[1], json.loads(sys.argv[2]), int(sys.argv[3])
-    torch.set_num_threads(threads)
+    mode, cfg = sys.argv[1], json.loads(sys.argv[2])
+    config, blas = configure(int(sys.argv[3]), int(sys.argv[4]))
     out = {'train': train, 'decode': decode, 'prefill': prefill, 'bandwidth': bandwidth}[mode](cfg)
-    out['peak_rss_mb'] = peak_rss_mb()
-    out['torch'] = torch.__version__
-    print(json.dumps(out))
+    print(json.dumps(finish(out, config, blas)))

@@ -13,13 +13,16 @@
 // One timed unit is forward + backward; the value is milliseconds per unit (median), lower is better.
 //
 // Cases: attn-b12-t64-c128 (4 heads of 32) and attn-b16-t256-c384 (6 heads of 64, the nanoGPT
-// "shakespeare-char" width). PyTorch is Debian's 1.13, which has no fused scaled_dot_product_attention, so
-// its block computes softmax(q·kᵀ/√hs + causal mask)·v explicitly, as nanoGPT does without flash attention.
+// "shakespeare-char" width). PyTorch (bench/_attention_torch.py) is Debian's 1.13, which has no fused
+// scaled_dot_product_attention, so its block computes softmax(q·kᵀ/√hs + causal mask)·v explicitly, as
+// nanoGPT does without flash attention: all T×T scores, half of them masked, where attn skips the masked
+// half. It runs once per threading configuration (bench/_common.ts, torchConfigs), a row each; the table
+// states attn's ratio against the best.
 import { setBackend } from '../src/backend/index.js';
 import '../src/platform/node.js';
 import * as T from '../src/tensor/index.js';
 import { Rng, type Tensor } from '../src/tensor/index.js';
-import { newReport, report, runPython, timeIt, wantJson } from './_common.js';
+import { newReport, report, runTorch, timeIt, torchConfigs, wantJson } from './_common.js';
 
 interface Case {
   name: string;
@@ -60,47 +63,6 @@ function forwardBackward(c: Case, p: ReturnType<typeof makeBlock>): void {
   T.sum(T.mul(y, p.g)).backward();
 }
 
-const TORCH_SCRIPT = `
-import json, math, sys, time
-import torch
-cases = json.loads(sys.argv[1])
-torch.set_num_threads(int(sys.argv[2]))
-torch.manual_seed(0)
-res = []
-for c in cases:
-    B, T, C, nh = c['B'], c['T'], c['C'], c['nh']
-    hs = C // nh
-    x = torch.randn(B, T, C, requires_grad=True)
-    w_attn = (torch.randn(C, 3 * C) * 0.02).requires_grad_()
-    b_attn = torch.zeros(3 * C, requires_grad=True)
-    w_proj = (torch.randn(C, C) * 0.02).requires_grad_()
-    b_proj = torch.zeros(C, requires_grad=True)
-    g = torch.randn(B, T, C)
-    mask = torch.ones(T, T, dtype=torch.bool).tril()
-    params = [x, w_attn, b_attn, w_proj, b_proj]
-    def step():
-        for p in params:
-            p.grad = None
-        qkv = x @ w_attn + b_attn
-        q, k, v = qkv.split(C, dim=2)
-        q, k, v = (t.view(B, T, nh, hs).transpose(1, 2) for t in (q, k, v))
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))
-        att = att.masked_fill(~mask, float('-inf')).softmax(dim=-1)
-        y = (att @ v).transpose(1, 2).reshape(B, T, C)
-        y = y @ w_proj + b_proj
-        (y * g).sum().backward()
-    step()
-    times = []
-    start = time.perf_counter()
-    while len(times) < 3 or time.perf_counter() - start < 1.0:
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-    times.sort()
-    res.append(times[len(times) // 2] * 1000)
-print(json.dumps({'ms': res, 'version': torch.__version__}))
-`;
-
 const r = newReport('attention');
 const rng = new Rng(0);
 for (const threads of THREADS) {
@@ -110,16 +72,17 @@ for (const threads of THREADS) {
     const ms = await timeIt(() => forwardBackward(c, p));
     r.rows.push({ case: c.name, impl: 'attn', threads, value: ms, unit: 'ms', note: `${backend.name}, fwd+bwd` });
   }
-  // torch.set_num_threads sizes PyTorch's own pool; the BLAS it calls for matmuls (OpenBLAS on Debian)
-  // has its own thread count, which defaults to every core, so it is pinned too.
-  const n = String(threads);
-  const torchOut = runPython(TORCH_SCRIPT, [JSON.stringify(CASES), n], { OMP_NUM_THREADS: n, OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n });
-  if (torchOut === null) {
-    if (!r.missing!.includes('pytorch')) r.missing!.push('pytorch');
-    continue;
+  for (const tc of torchConfigs(threads)) {
+    const res = runTorch<{ ms: number[] }>('_attention_torch.py', 'block', { cases: CASES }, tc);
+    if (res === null) {
+      if (!r.missing!.includes('pytorch')) r.missing!.push('pytorch');
+      break;
+    }
+    CASES.forEach((c, i) => r.rows.push({
+      case: c.name, impl: 'pytorch', threads, config: res.config, value: res.ms[i]!, unit: 'ms',
+      note: `torch ${res.torch}, ${res.blas}, fwd+bwd; full T×T causal scores`,
+    }));
   }
-  const res = JSON.parse(torchOut) as { ms: number[]; version: string };
-  CASES.forEach((c, i) => r.rows.push({ case: c.name, impl: 'pytorch', threads, value: res.ms[i]!, unit: 'ms', note: `torch ${res.version}, fwd+bwd` }));
 }
 r.rows.sort((x, y) => CASES.findIndex((c) => c.name === x.case) - CASES.findIndex((c) => c.name === y.case) || (x.threads ?? 1) - (y.threads ?? 1));
 report(r, wantJson());

@@ -15,13 +15,23 @@
 // JS, and PyTorch's copy and sum of a 256 MB tensor). For a 'memory' row, "attn ÷ peer" is the fraction of
 // the machine's bandwidth attn's decoding reaches.
 //
+// Peers, each measurement in its own process with its peak RSS (MB):
+//   pytorch           bench/_gpt_torch.py, once per threading configuration (bench/_common.ts, torchConfigs:
+//                     for 2 threads torch=2,openblas=1 and torch=1,openblas=2); attn is compared with the best.
+//                     In prefill, PyTorch 1.13 computes the full T×T attention scores and masks half of them;
+//                     attn skips the masked half.
+//   onnxruntime-node  the same PyTorch module exported to ONNX with past keys/values (bench/_export_onnx.py,
+//   onnxruntime-web   once, on the first run; needs python3-torch) and run by bench/_ort.ts: the same prompt,
+//                     steps and timing as attn; onnxruntime-web on its WebAssembly backend with threads.
 // Each attn measurement runs in its own process (this file with --child), so its peak RSS (MB) is that of
-// one model plus one generation; PyTorch's processes report theirs the same way.
+// one model plus one generation. `--contended` repeats every measurement with one busy process competing
+// for a core (rows marked "contended": true).
 import { setBackend } from '../src/backend/index.js';
 import '../src/platform/node.js';
 import { GPT, gptConfig, gptParameterCount, type GPTConfig } from '../src/models/gpt.js';
 import { noGrad, Rng, tensor, type Tensor } from '../src/tensor/index.js';
-import { newReport, report, parseCaseArgs, runAttnChild, runTorch, wantJson, type BenchReport } from './_common.js';
+import { newReport, report, parseCaseArgs, runAttnChild, runTorch, torchConfigs, wantJson, withContention, type BenchReport, type BenchRow } from './_common.js';
+import { runOrtPeers } from './_peers.js';
 
 interface GenCase {
   name: string;
@@ -108,11 +118,6 @@ function runCaseAttn(c: GenCase, threads: number): GenResult {
 
 
 // -----------------------------------------------------------------------------------------------------------
-// The PyTorch side: bench/_gpt_torch.py, one process per case and thread count.
-
-
-
-// -----------------------------------------------------------------------------------------------------------
 // Memory bandwidth, measured here: the ceiling for decoding.
 
 /** GB/s of a big TypedArray copy (memmove in V8), counting bytes read + written; best of 5. */
@@ -138,17 +143,22 @@ function weightBytesPerToken(cfg: GPTConfig): number {
 // -----------------------------------------------------------------------------------------------------------
 // The report.
 
-
-function addRows(r: BenchReport, c: GenCase, impl: string, threads: number, res: GenResult, note: string): void {
-  r.rows.push({ case: c.name, impl, threads, value: res.tokens_per_s, unit: 'tokens/s', note });
+/** `how`: the peer's configuration and whether a busy process competed for a core. */
+function addRows(r: BenchReport, c: GenCase, impl: string, threads: number, res: GenResult, note: string, how: Pick<BenchRow, 'config' | 'contended'>): void {
+  r.rows.push({ case: c.name, impl, threads, ...how, value: res.tokens_per_s, unit: 'tokens/s', note });
   if (c.mode === 'decode') {
     const bytes = weightBytesPerToken(configOf(c));
     r.rows.push({
-      case: c.name, impl, threads, value: (bytes * res.tokens_per_s) / 1e9, unit: 'GB/s',
+      case: c.name, impl, threads, ...how, value: (bytes * res.tokens_per_s) / 1e9, unit: 'GB/s',
       note: `weight traffic: ${(bytes / 1e6).toFixed(0)} MB of weights per token × tokens/s`,
     });
   }
-  r.rows.push({ case: c.name, impl, threads, value: res.peak_rss_mb, unit: 'MB', note: 'peak RSS of the process' });
+  r.rows.push({ case: c.name, impl, threads, ...how, value: res.peak_rss_mb, unit: 'MB', note: 'peak RSS of the process' });
+}
+
+/** The peers' model must be attn's, parameter for parameter. */
+function sameSize(c: GenCase, peer: string, theirs: number, mine: number): void {
+  if (theirs !== mine) throw new Error(`bench generate: case ${c.name}: the ${peer} model has ${theirs} parameters, attn's ${mine}; the models must be identical`);
 }
 
 async function main(): Promise<void> {
@@ -158,38 +168,49 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
-  const { cases, threads: threadList } = parseCaseArgs('generate', CASES, argv);
+  const { cases, threads: threadList, loads } = parseCaseArgs('generate', CASES, argv);
   const r = newReport('generate');
   for (const c of cases) {
-    for (const threads of threadList) {
-      const mine = runAttnChild<GenResult>(import.meta.url, 'generate', c, threads);
-      addRows(r, c, 'attn', threads, mine, `${(mine.params / 1e6).toFixed(1)}M params, random weights`);
-      const torch = runTorch(c.mode, c, threads);
-      if (torch === null) {
-        if (!r.missing!.includes('pytorch')) r.missing!.push('pytorch');
-        continue;
+    const shape = { n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, n_positions: c.n_positions, vocab: c.vocab };
+    const masked = c.mode === 'prefill' ? '; full T×T causal scores' : '';
+    for (const contended of loads) {
+      const load = contended ? { contended: true } : {};
+      for (const threads of threadList) {
+        const mine = await withContention(contended, () => runAttnChild<GenResult>(import.meta.url, 'generate', c, threads));
+        addRows(r, c, 'attn', threads, mine, `${(mine.params / 1e6).toFixed(1)}M params, random weights`, load);
+        for (const tc of torchConfigs(threads)) {
+          const torch = await withContention(contended, () => runTorch<GenResult>('_gpt_torch.py', c.mode, c, tc));
+          if (torch === null) {
+            if (!r.missing!.includes('pytorch')) r.missing!.push('pytorch');
+            break;
+          }
+          sameSize(c, 'PyTorch', torch.params, mine.params);
+          addRows(r, c, 'pytorch', threads, torch, `torch ${torch.torch}, ${torch.blas}, no_grad${masked}`, { config: torch.config, ...load });
+        }
+        const job = { task: c.mode === 'decode' ? ('gpt-decode' as const) : ('gpt-prefill' as const), threads, runs: c.runs, prompt: c.prompt, new: c.new };
+        for (const { runtime, result } of await runOrtPeers(r, 'gpt', shape, job, contended)) {
+          sameSize(c, `${runtime} (ONNX)`, result.params, mine.params);
+          addRows(r, c, runtime, result.threads, result, `${runtime} ${result.version}, ONNX export with past key/values`, { config: result.config, ...load });
+        }
       }
-      if (torch['params'] !== mine.params) {
-        throw new Error(`bench generate: case ${c.name}: the PyTorch model has ${torch['params']} parameters, attn's ${mine.params}; the models must be identical`);
-      }
-      addRows(r, c, 'pytorch', threads, torch as unknown as GenResult, `torch ${torch.torch}, no_grad`);
     }
     if (c.mode === 'decode') {
-      // The machine's bandwidth, next to the decode rows it bounds.
+      // The machine's bandwidth, next to the decode rows it bounds (copies and sums run on torch's own pool).
       r.rows.push({ case: c.name, impl: 'memory', threads: 1, value: jsCopyBandwidth(BANDWIDTH_MB), unit: 'GB/s', note: `JS TypedArray.set of ${BANDWIDTH_MB} MB, read + write` });
       for (const threads of threadList) {
-        const bw = runTorch('bandwidth', { mb: BANDWIDTH_MB }, threads);
+        const bw = runTorch<{ read_gbs: number; copy_gbs: number }>('_gpt_torch.py', 'bandwidth', { mb: BANDWIDTH_MB }, { torch: threads, openblas: 1 });
         if (bw === null) break;
-        r.rows.push({ case: c.name, impl: 'memory', threads, value: bw['read_gbs']!, unit: 'GB/s', note: `torch sum of ${BANDWIDTH_MB} MB, read only` });
-        r.rows.push({ case: c.name, impl: 'memory', threads, value: bw['copy_gbs']!, unit: 'GB/s', note: `torch copy_ of ${BANDWIDTH_MB} MB, read + write` });
+        r.rows.push({ case: c.name, impl: 'memory', threads, value: bw.read_gbs, unit: 'GB/s', note: `torch sum of ${BANDWIDTH_MB} MB, read only` });
+        r.rows.push({ case: c.name, impl: 'memory', threads, value: bw.copy_gbs, unit: 'GB/s', note: `torch copy_ of ${BANDWIDTH_MB} MB, read + write` });
       }
     }
   }
   // Side by side: by case, then threads, attn first, the memory rows last.
   const caseIndex = (name: string): number => CASES.findIndex((c) => c.name === name);
   const isMemory = (impl: string): number => (impl === 'memory' ? 1 : 0);
-  const order = (impl: string): number => (impl === 'attn' ? 0 : 1);
-  r.rows.sort((x, y) => caseIndex(x.case) - caseIndex(y.case) || isMemory(x.impl) - isMemory(y.impl) || (x.threads ?? 1) - (y.threads ?? 1) || order(x.impl) - order(y.impl));
+  const order = (impl: string): number => ['attn', 'pytorch', 'onnxruntime-node', 'onnxruntime-web'].indexOf(impl);
+  r.rows.sort((x, y) => caseIndex(x.case) - caseIndex(y.case) || isMemory(x.impl) - isMemory(y.impl) || Number(Boolean(x.contended)) - Number(Boolean(y.contended))
+    || (x.threads ?? 1) - (y.threads ?? 1) || order(x.impl) - order(y.impl));
   report(r, wantJson());
 }
 

@@ -12,11 +12,15 @@
 // the whole call reaches. No GEMM written in WebAssembly can pass that line on this machine.
 //
 // Peers: tfjs-wasm runs one thread in Node (its threaded build needs a browser), so its row says threads 1.
-// OpenBLAS runs through /usr/bin/python3 with NumPy, with OPENBLAS_NUM_THREADS set per row.
+// OpenBLAS runs through /usr/bin/python3 with NumPy, with OPENBLAS_NUM_THREADS set per row (NumPy has no
+// other thread pool, so that is its only configuration: config 'openblas=N').
+//
+// `--contended` measures every row a second time with one busy process competing for a core (rows marked
+// "contended": true): the case for threads that take work in chunks, so a busy core costs only its share.
 import { createWasmBackend, type KernelVariant, type WasmBackend } from '../src/backend/wasm/index.js';
 import type { MatmulSpec } from '../src/backend/backend.js';
 import { nodePlatform } from '../src/platform/node.js';
-import { newReport, report, runPython, timeIt, wantJson, type BenchReport } from './_common.js';
+import { newReport, report, runPython, timeIt, wantJson, withContention, type BenchReport } from './_common.js';
 
 const CASES: [number, number, number][] = [
   [768, 768, 768],
@@ -56,8 +60,9 @@ function fmaPeak(variant: KernelVariant): number {
 }
 
 /** attn's rows for one case and thread count: the plain call, the call with B cached, and the copies. */
-async function benchAttn(r: BenchReport, c: [number, number, number], backend: WasmBackend, peak: number): Promise<void> {
+async function benchAttn(r: BenchReport, c: [number, number, number], backend: WasmBackend, peak: number, contended: boolean): Promise<void> {
   const [m, n, k] = c;
+  const load = contended ? { contended: true } : {};
   const threads = backend.threads;
   const a = random(m * k);
   const b = random(k * n);
@@ -66,11 +71,11 @@ async function benchAttn(r: BenchReport, c: [number, number, number], backend: W
   const ms = await timeIt(() => backend.matmul(a, b, out, spec));
   const rate = gflops(c, ms);
   const share = threads === 1 ? `; ${((100 * rate) / peak).toFixed(0)} % of the ${peak.toFixed(1)} GFLOP/s f32x4 multiply-add peak` : '';
-  r.rows.push({ case: caseName(c), impl: 'attn', threads, value: rate, unit: 'GFLOP/s', note: `wasm ${backend.variant}${share}` });
+  r.rows.push({ case: caseName(c), impl: 'attn', threads, ...load, value: rate, unit: 'GFLOP/s', note: `wasm ${backend.variant}${share}` });
 
   const weightSpec: MatmulSpec = { ...spec, bVersion: 1 };
   const msWeight = await timeIt(() => backend.matmul(a, b, out, weightSpec));
-  r.rows.push({ case: caseName(c), impl: 'attn', threads, value: gflops(c, msWeight), unit: 'GFLOP/s', note: 'B packed once (bVersion)' });
+  r.rows.push({ case: caseName(c), impl: 'attn', threads, ...load, value: gflops(c, msWeight), unit: 'GFLOP/s', note: 'B packed once (bVersion)' });
 
   // The copies of one call, from the backend's own phase timers.
   const prof = backend.profileMatmul(true)!;
@@ -80,7 +85,7 @@ async function benchAttn(r: BenchReport, c: [number, number, number], backend: W
   const copyMs = (prof.copyIn + prof.copyOut) / calls;
   const totalMs = (prof.copyIn + prof.pack + prof.compute + prof.copyOut) / calls;
   r.rows.push({
-    case: caseName(c), impl: 'attn', threads, value: copyMs, unit: 'ms',
+    case: caseName(c), impl: 'attn', threads, ...load, value: copyMs, unit: 'ms',
     note: `copy in+out, ${((100 * copyMs) / totalMs).toFixed(1)} % of the call; packing B ${(prof.pack / calls).toFixed(2)} ms`,
   });
 }
@@ -101,7 +106,7 @@ async function loadTfjs(): Promise<{ tf: Tf; threads: number; simd: boolean } | 
   }
 }
 
-async function benchTfjs(r: BenchReport, c: [number, number, number], t: { tf: Tf; threads: number; simd: boolean }): Promise<void> {
+async function benchTfjs(r: BenchReport, c: [number, number, number], t: { tf: Tf; threads: number; simd: boolean }, contended: boolean): Promise<void> {
   const { tf } = t;
   const [m, n, k] = c;
   const a = tf.tensor2d(random(m * k), [m, k]);
@@ -111,7 +116,7 @@ async function benchTfjs(r: BenchReport, c: [number, number, number], t: { tf: T
     y.dataSync();
     y.dispose();
   });
-  r.rows.push({ case: caseName(c), impl: 'tfjs-wasm', threads: t.threads, value: gflops(c, ms), unit: 'GFLOP/s', note: `simd ${t.simd ? 'yes' : 'no'}; no threads in Node` });
+  r.rows.push({ case: caseName(c), impl: 'tfjs-wasm', threads: t.threads, ...(contended ? { contended: true } : {}), value: gflops(c, ms), unit: 'GFLOP/s', note: `simd ${t.simd ? 'yes' : 'no'}; no threads in Node` });
   a.dispose();
   b.dispose();
 }
@@ -136,30 +141,37 @@ print(json.dumps({'rate': 2 * m * n * k / times[len(times) // 2] / 1e9, 'openbla
 `;
 
 /** false when python3 with numpy is missing. */
-function benchOpenBlas(r: BenchReport, c: [number, number, number], threads: number): boolean {
+function benchOpenBlas(r: BenchReport, c: [number, number, number], threads: number, contended: boolean): boolean {
   const env = { OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: String(threads) };
   const outText = runPython(NUMPY_SCRIPT, [JSON.stringify(c)], env);
   if (outText === null) return false;
   const res = JSON.parse(outText) as { rate: number; openblas: boolean };
-  r.rows.push({ case: caseName(c), impl: res.openblas ? 'openblas' : 'numpy', threads, value: res.rate, unit: 'GFLOP/s', note: 'numpy' });
+  const how = { config: `openblas=${threads}`, ...(contended ? { contended: true } : {}) };
+  r.rows.push({ case: caseName(c), impl: res.openblas ? 'openblas' : 'numpy', threads, ...how, value: res.rate, unit: 'GFLOP/s', note: 'numpy' });
   return true;
 }
 
 // Case by case, every implementation right after the other, so that a machine that gets busier during the
 // run shifts one case's rows together rather than one implementation's.
 const r = newReport('matmul');
+const loads = process.argv.includes('--contended') ? [false, true] : [false];
 const backends = THREADS.map((threads) => createWasmBackend(nodePlatform, { threads }));
 const peak = fmaPeak(backends[0]!.variant);
 const tfjs = await loadTfjs();
 if (!tfjs) r.missing!.push('tfjs-wasm');
 let numpy = true;
 for (const c of CASES) {
-  for (const backend of backends) await benchAttn(r, c, backend, peak);
-  if (tfjs) await benchTfjs(r, c, tfjs);
-  for (const threads of THREADS) if (numpy) numpy = benchOpenBlas(r, c, threads);
+  for (const contended of loads) {
+    await withContention(contended, async () => {
+      for (const backend of backends) await benchAttn(r, c, backend, peak, contended);
+      if (tfjs) await benchTfjs(r, c, tfjs, contended);
+      for (const threads of THREADS) if (numpy) numpy = benchOpenBlas(r, c, threads, contended);
+    });
+  }
 }
 if (!numpy) r.missing!.push('openblas (python3 with numpy)');
 // Group rows by case, then thread count, attn first, so the table reads as side-by-side comparisons.
 const order = (impl: string): number => (impl === 'attn' ? 0 : 1);
-r.rows.sort((x, y) => CASES.findIndex((c) => caseName(c) === x.case) - CASES.findIndex((c) => caseName(c) === y.case) || (x.threads ?? 1) - (y.threads ?? 1) || order(x.impl) - order(y.impl));
+r.rows.sort((x, y) => CASES.findIndex((c) => caseName(c) === x.case) - CASES.findIndex((c) => caseName(c) === y.case)
+  || Number(Boolean(x.contended)) - Number(Boolean(y.contended)) || (x.threads ?? 1) - (y.threads ?? 1) || order(x.impl) - order(y.impl));
 report(r, wantJson());

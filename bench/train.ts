@@ -15,8 +15,12 @@
 //   gpt-6l-384   6 layers, 6 heads, 384 dims, block 256, batch 16, vocab 65 (nanoGPT's Shakespeare-char model)
 //
 // Both sides run with 1 and 2 threads (`--threads N` for one count, `--case NAME` for one case); the big case
-// times only 3 steps after 1 warm-up step, as one step takes seconds. On a machine busy with other work,
-// PyTorch's 2-thread numbers suffer most (OpenMP threads spin at every barrier), so note the load next to them.
+// times only 3 steps after 1 warm-up step, as one step takes seconds. PyTorch runs once per threading
+// configuration (bench/_common.ts, torchConfigs: for 2 threads torch=2,openblas=1 and torch=1,openblas=2,
+// never both pools on every core), each a row, and attn is compared with the best. PyTorch 1.13 computes
+// the full T×T attention scores and masks half of them; attn skips the masked half: the rows say so.
+// `--contended` measures everything a second time with one busy process competing for a core (rows marked
+// "contended": true); on a machine busy with other work, note the load next to the figures.
 //
 // Each measurement runs in its own process (this file again, with --child), so the peak RSS row (MB) is that
 // one training run's peak: the Node/Python runtime plus weights, gradients, AdamW moments and activations.
@@ -26,7 +30,7 @@ import { GPT, gptConfig, gptParameterCount } from '../src/models/gpt.js';
 import { clipGradNorm } from '../src/optim/index.js';
 import { Rng, tensor, type Tensor } from '../src/tensor/index.js';
 import { makeOptimizer, TRAIN_DEFAULTS } from '../src/train/trainer.js';
-import { newReport, report, parseCaseArgs, runAttnChild, runTorch, wantJson, type BenchReport } from './_common.js';
+import { newReport, report, parseCaseArgs, runAttnChild, runTorch, torchConfigs, wantJson, withContention, type BenchReport, type BenchRow } from './_common.js';
 
 interface TrainCase {
   name: string;
@@ -118,21 +122,16 @@ function trainAttn(c: TrainCase, threads: number): TrainResult {
 
 
 // -----------------------------------------------------------------------------------------------------------
-// The PyTorch side: bench/_gpt_torch.py, one process per case and thread count.
+// The report. (The PyTorch side is bench/_gpt_torch.py, one process per case and threading configuration.)
 
-
-
-
-// -----------------------------------------------------------------------------------------------------------
-// The report.
-
-function addRows(r: BenchReport, c: TrainCase, impl: string, threads: number, res: TrainResult, note: string): void {
+/** `how`: the peer's configuration and whether a busy process competed for a core. */
+function addRows(r: BenchReport, c: TrainCase, impl: string, threads: number, res: TrainResult, note: string, how: Pick<BenchRow, 'config' | 'contended'>): void {
   const tokens = c.batch * c.block;
   r.rows.push({
-    case: c.name, impl, threads, value: tokens / res.step_s, unit: 'tokens/s',
+    case: c.name, impl, threads, ...how, value: tokens / res.step_s, unit: 'tokens/s',
     note: `${(res.step_s * 1000).toFixed(0)} ms/step, median of ${res.steps}; first loss ${res.first_loss.toFixed(3)}${note}`,
   });
-  r.rows.push({ case: c.name, impl, threads, value: res.peak_rss_mb, unit: 'MB', note: 'peak RSS of the process' });
+  r.rows.push({ case: c.name, impl, threads, ...how, value: res.peak_rss_mb, unit: 'MB', note: 'peak RSS of the process' });
 }
 
 
@@ -143,21 +142,26 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
-  const { cases, threads: threadList } = parseCaseArgs('train', CASES, argv);
+  const { cases, threads: threadList, loads } = parseCaseArgs('train', CASES, argv);
   const r = newReport('train');
   for (const c of cases) {
-    for (const threads of threadList) {
-      const mine = runAttnChild<TrainResult>(import.meta.url, 'train', c, threads);
-      addRows(r, c, 'attn', threads, mine, `; ${(mine.params / 1e6).toFixed(2)}M params`);
-      const torch = runTorch('train', c, threads);
-      if (torch === null) {
-        if (!r.missing!.includes('pytorch')) r.missing!.push('pytorch');
-        continue;
+    for (const contended of loads) {
+      const load = contended ? { contended: true } : {};
+      for (const threads of threadList) {
+        const mine = await withContention(contended, () => runAttnChild<TrainResult>(import.meta.url, 'train', c, threads));
+        addRows(r, c, 'attn', threads, mine, `; ${(mine.params / 1e6).toFixed(2)}M params`, load);
+        for (const tc of torchConfigs(threads)) {
+          const torch = await withContention(contended, () => runTorch<TrainResult>('_gpt_torch.py', 'train', c, tc));
+          if (torch === null) {
+            if (!r.missing!.includes('pytorch')) r.missing!.push('pytorch');
+            break;
+          }
+          if (torch.params !== mine.params) {
+            throw new Error(`bench train: case ${c.name}: the PyTorch model has ${torch.params} parameters, attn's ${mine.params}; the models must be identical`);
+          }
+          addRows(r, c, 'pytorch', threads, torch, `; torch ${torch.torch}, ${torch.blas}; full T×T causal scores`, { config: torch.config, ...load });
+        }
       }
-      if (torch['params'] !== mine.params) {
-        throw new Error(`bench train: case ${c.name}: the PyTorch model has ${torch['params']} parameters, attn's ${mine.params}; the models must be identical`);
-      }
-      addRows(r, c, 'pytorch', threads, torch as unknown as TrainResult, `; torch ${torch.torch}`);
     }
   }
   report(r, wantJson());
