@@ -82,6 +82,7 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   const { trainBPEFromFiles } = await import('../src/tokenizers/node_files.js');
   const { trainLoop, newTrainState, TRAIN_DEFAULTS } = await import('../src/train/trainer.js');
   const { saveCheckpoint, loadTrainingState, hasTrainingState } = await import('../src/train/checkpoint.js');
+  const { recoverDirAtomic } = await import('../src/io/atomic.js');
   const { listTextFiles, loadTokenStream } = await import('../src/train/corpus.js');
   const { lossCurveSvg, lossCurveRaster } = await import('../src/train/plot.js');
   const { readFileSync } = await import('node:fs');
@@ -146,6 +147,9 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   };
 
   if (resume) {
+    // This process is about to write `out` again, so it may finish or undo a save its killed predecessor left
+    // half swapped (only a folder's writer does that; readers such as `attn generate` never change it).
+    recoverDirAtomic(out);
     const loaded = fromPretrained(out);
     model = loaded.model;
     tokenizer = loadFolderTokenizer(out, loaded.tokenizerJson, loaded.vocabMerges);

@@ -130,14 +130,72 @@ export interface DirRecovery {
 }
 
 /**
- * Finish or undo a writeDirAtomic that was interrupted (crash, kill -9), then delete its leftovers.
+ * Where a reader finds the complete folder `dir` right now, changing nothing: DIR itself; or, while a writer
+ * is between the two renames of writeDirAtomic (or was killed there), the new folder DIR.tmp-ID whose backup
+ * DIR.old-ID exists (the new folder was complete and fsynced before the first rename), else the backup
+ * DIR.old-ID. null when there is no folder at all. A DIR.tmp-ID without its DIR.old-ID may still be being
+ * filled and is never returned.
+ */
+export function readableDir(dir: string): string | null {
+  const target = resolve(dir);
+  if (existsSync(target)) return target;
+  const parent = dirname(target);
+  const base = basename(target);
+  let siblings: string[];
+  try {
+    siblings = readdirSync(parent);
+  } catch {
+    return null;
+  }
+  const olds = siblings.filter((s) => s.startsWith(`${base}.old-`));
+  const withNew = olds.find((o) => siblings.includes(`${base}.tmp-${o.slice(base.length + 5)}`));
+  if (withNew !== undefined) return join(parent, `${base}.tmp-${withNew.slice(base.length + 5)}`);
+  return olds.length > 0 ? join(parent, olds[0]!) : null;
+}
+
+/**
+ * Read a folder that a writer may be replacing at this moment, so that every file comes from one version
+ * and the reader never changes anything (only the writer tidies up after itself: see recoverDirAtomic).
+ * `read(path)` reads the folder at `path` (readableDir's choice); if the folder was swapped meanwhile — its
+ * inode changed, or it vanished and made `read` fail — the whole read is repeated. An error that happens
+ * while the folder stays put is the folder's own problem and is thrown as it is.
+ * Example: `const config = readDirConsistent('ckpt', (d) => readJsonFile(join(d, 'config.json'), 'config'))`.
+ */
+export function readDirConsistent<T>(dir: string, read: (path: string) => T, attempts = 50): T {
+  for (let i = 0; ; i++) {
+    const path = readableDir(dir) ?? resolve(dir); // none at all: let read() report the missing folder
+    const before = inode(path);
+    let result: T;
+    try {
+      result = read(path);
+    } catch (e) {
+      if (i + 1 < attempts && inode(path) !== before) continue; // swapped under us: read the new version
+      throw e;
+    }
+    if (before !== null && inode(path) === before) return result;
+    if (i + 1 >= attempts) throw new Error(`cannot read ${dir}: it was replaced ${attempts} times while being read`);
+  }
+}
+
+/** The inode number of a path, or null when it does not exist (a swapped folder gets a new one). */
+function inode(path: string): number | null {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Finish or undo a writeDirAtomic that was interrupted (crash, kill -9), then delete its leftovers. Only the
+ * writer of a folder calls this (writeDirAtomic does, first): a reader that renamed or deleted things could
+ * destroy a checkpoint another process is writing at that moment. Readers use readableDir/readDirConsistent.
  *   - DIR exists: it is complete (old or new); DIR.tmp-* (an unfinished or unswapped new folder) and
  *     DIR.old-* (a backup not yet deleted) are removed.
  *   - DIR is missing but DIR.old-ID exists: the writer died between its two renames. DIR.tmp-ID was complete
  *     and fsynced before the first rename, so it becomes DIR ('completed-swap'); if it is gone too, the backup
  *     DIR.old-ID is put back ('restored-backup').
- * Safe to call any time no writer is active; writeDirAtomic calls it first. Call it before reading a folder
- * that a killed process may have been writing.
+ * Safe to call when no other writer is active; writeDirAtomic calls it first.
  * Example: `recoverDirAtomic('checkpoints/step-1000')`.
  */
 export function recoverDirAtomic(dir: string): DirRecovery {
@@ -184,8 +242,9 @@ export function recoverDirAtomic(dir: string): DirRecovery {
  *   3. delete DIR.old-ID
  * Exact guarantee if the process dies at any instant (kill -9): before step 1, DIR is the old complete folder;
  * after step 2, DIR is the new complete folder; between 1 and 2, DIR is briefly missing while both complete
- * folders exist side by side, and recoverDirAtomic(dir) (run by the next writeDirAtomic, or by you before
- * reading) renames the new one into place. A folder with some old and some new files is never visible at DIR.
+ * folders exist side by side: a reader (readDirConsistent) then reads the new one where it is, and the next
+ * writeDirAtomic renames it into place (recoverDirAtomic). A folder with some old and some new files is never
+ * visible at DIR, and readDirConsistent never returns files from two versions.
  * If `fill` throws, DIR is untouched and the temporary folder is deleted.
  * Example: `writeDirAtomic('ckpt', (tmp) => { writeFileSync(join(tmp, 'config.json'), text); saveSafetensorsFile(join(tmp, 'model.safetensors'), weights); })`.
  */

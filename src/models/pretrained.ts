@@ -13,7 +13,7 @@ import { GPT, GPT_DEFAULTS, gptConfig, CHECKPOINT_RULES, type GPTConfig } from '
 import type { Module } from '../nn/index.js';
 import { fromStorage } from '../tensor/index.js';
 import { openSafetensorsFile, saveSafetensorsFile } from '../io/node.js';
-import { readJsonFile, writeDirAtomic, recoverDirAtomic } from '../io/atomic.js';
+import { readDirConsistent, readJsonFile, writeDirAtomic } from '../io/atomic.js';
 import type { TensorToSave, SafetensorsReader } from '../io/safetensors.js';
 
 /** Model types this version can load, with what to say about the others. */
@@ -184,7 +184,12 @@ export interface PretrainedGPT {
  * ties the LM head. Does not handle: sharded checkpoints (model-00001-of-00002.safetensors), pytorch_model.bin.
  */
 export function fromPretrained(dir: string): PretrainedGPT {
-  recoverDirAtomic(dir); // finish a save that was interrupted between its two renames
+  // Another process (attn train) may be replacing this folder right now: read one whole version of it, and
+  // never rename or delete anything here (the writer tidies up after itself).
+  return readDirConsistent(dir, (d) => ({ ...loadGPTFolder(d), dir }));
+}
+
+function loadGPTFolder(dir: string): PretrainedGPT {
   const config = readGPTConfig(dir);
   const weights = join(dir, 'model.safetensors');
   if (!existsSync(weights)) {

@@ -19,7 +19,7 @@ export function superviseWorkers(data: SupervisorData, started?: (workers: Worke
   const workers = data.inits.map((init) => {
     const w = new Worker(new URL(data.workerEntry), { workerData: { init } });
     w.on('error', (e) => console.error(`attn wasm worker ${init.index}:`, e));
-    w.on('exit', (code) => markDead(init, code === 0 ? -1 : code));
+    w.on('exit', (code) => markDead(init, code));
     return w;
   });
   started?.(workers);

@@ -133,14 +133,17 @@ export function evaluate(model: GPT, tokens: Int32Array, valBytes: number, opts:
   model.train(false);
   let total = 0;
   let count = 0;
-  noGrad(() => {
-    for (const b of sequentialBatches(used, opts.batchSize, opts.blockSize)) {
-      const { loss } = model.forward(b.x, { targets: b.y });
-      total += (loss as Tensor).item() * b.count;
-      count += b.count;
-    }
-  });
-  model.train(wasTraining);
+  try {
+    noGrad(() => {
+      for (const b of sequentialBatches(used, opts.batchSize, opts.blockSize)) {
+        const { loss } = model.forward(b.x, { targets: b.y });
+        total += (loss as Tensor).item() * b.count;
+        count += b.count;
+      }
+    });
+  } finally {
+    model.train(wasTraining); // also when a batch throws: the caller's model stays in the mode it was in
+  }
   if (count === 0) throw new Error('evaluate: the validation set is empty; use more text or a smaller validation fraction');
   const loss = total / count;
   // The bytes those `count` tokens stand for, at the stream's average bytes per token.

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readJsonFile, recoverDirAtomic, writeDirAtomic, writeFileAtomic, writeFileAtomicWith, writeJsonFileAtomic } from '../../src/io/atomic.js';
+import { readDirConsistent, readJsonFile, readableDir, recoverDirAtomic, writeDirAtomic, writeFileAtomic, writeFileAtomicWith, writeJsonFileAtomic } from '../../src/io/atomic.js';
 import { JsonSyntaxError } from '../../src/io/json.js';
 import { errorOf, randInt, rng, versionFiles } from './helpers.js';
 
@@ -122,6 +122,63 @@ test('recoverDirAtomic handles each state a killed writer can leave', () =>
     assert.deepEqual(readdirSync(root), ['ckpt']);
     // Nothing to do.
     assert.deepEqual(recoverDirAtomic(join(root, 'never', 'written')), { action: 'none', removed: [] });
+  }));
+
+test('a reader finds a complete folder in every state a killed writer can leave, and changes nothing', () =>
+  withTempDir((root) => {
+    const dir = join(root, 'ckpt');
+    const make = (name: string, v: number) => {
+      mkdirSync(join(root, name));
+      writeVersion(join(root, name), v);
+    };
+    const listing = () => readdirSync(root).sort();
+    assert.equal(readableDir(dir), null, 'nothing written yet');
+    // Killed between the two renames: the new folder (tmp with its backup) is the one to read.
+    make('ckpt.old-1-aa', 1);
+    make('ckpt.tmp-1-aa', 2);
+    make('ckpt.tmp-9-zz', 7); // a tmp without a backup may be half written: never read
+    let before = listing();
+    assert.equal(readDirConsistent(dir, folderVersion), 2);
+    assert.deepEqual(listing(), before, 'the reader renamed or deleted something');
+    // Only the backup left.
+    rmSync(join(root, 'ckpt.tmp-1-aa'), { recursive: true });
+    assert.equal(readDirConsistent(dir, folderVersion), 1);
+    // DIR complete, with leftovers around it: DIR wins.
+    make('ckpt', 5);
+    before = listing();
+    assert.equal(readDirConsistent(dir, folderVersion), 5);
+    assert.deepEqual(listing(), before);
+    // A folder that is not there at all: read() reports it.
+    assert.throws(() => readDirConsistent(join(root, 'nope'), folderVersion), /ENOENT|no such file/);
+  }));
+
+test('a reader running while a writer replaces the folder over and over always gets one whole version', { timeout: 60_000 }, (t) =>
+  withTempDir(async (root) => {
+    const child = join(dirname(fileURLToPath(import.meta.url)), 'atomic_child.js');
+    const dir = join(root, 'ckpt');
+    writeDirAtomic(dir, (tmp) => writeVersion(tmp, 0));
+    const proc = spawn(process.execPath, [child, dir, join(root, 'weights.bin'), '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await once(proc.stdout, 'data');
+    let reads = 0;
+    let last = 0;
+    const versions = new Set<number>();
+    const until = Date.now() + 1500;
+    try {
+      while (Date.now() < until) {
+        // folderVersion fails the test if the files come from two versions or one is missing.
+        const v = readDirConsistent(dir, folderVersion);
+        assert.ok(v >= last, `version went back from ${last} to ${v}`);
+        last = v;
+        versions.add(v);
+        reads++;
+        await new Promise((resolve) => setImmediate(resolve)); // let the child's writes interleave
+      }
+    } finally {
+      proc.kill('SIGKILL');
+      await once(proc, 'exit');
+    }
+    assert.ok(versions.size > 3, `the reader saw ${versions.size} versions in ${reads} reads; the writer should have replaced the folder several times`);
+    t.diagnostic(`${reads} consistent reads of ${versions.size} versions while the writer rewrote the folder`);
   }));
 
 test('kill -9 at random moments: the folder is always a complete old or new version', { timeout: 60_000 }, (t) =>

@@ -12,15 +12,16 @@ test('GPT-2 family parameter counts match the published numbers', () => {
   assert.equal(gptParameterCount(gptConfig({ preset: 'gpt2-xl' })), 1_557_611_200);
 });
 
-test('forward FLOPs per token are 2 per matmul weight plus attention', () => {
-  const cfg = gptConfig({ preset: 'gpt2' });
-  const s = gptSizes(cfg, { context: 1024 });
-  // 85M block weights + 38.6M LM head, times 2, plus 2·12·1024·768 for attention scores and mixing.
-  const blocks = 12 * (768 * 2304 + 768 * 768 + 2 * 768 * 3072);
-  const biasesAndNorms = s.nonEmbeddingParameters - blocks;
-  assert.equal(s.forwardFlopsPerToken, 2 * (blocks + biasesAndNorms + 50257 * 768) + 2 * 12 * 1024 * 768);
-  assert.equal(s.trainFlopsPerToken, 3 * s.forwardFlopsPerToken);
-  assert.equal(s.kvCacheBytesPerToken, 2 * 12 * 768 * 4);
+test('forward FLOPs per token follow Kaplan et al.: 2·N plus 2·n_layer·n_ctx·d_model for attention', () => {
+  const s = gptSizes(gptConfig({ preset: 'gpt2' }), { context: 1024 });
+  // GPT-2 124M: 124,439,808 parameters, minus the token table (50257·768 = 38,597,376) and the position table
+  // (1024·768 = 786,432), is N = 85,056,000 non-embedding parameters (Kaplan et al. table 1 counts the same);
+  // the tied LM head adds a 768 × 50257 product. Forward = 2·(85,056,000 + 38,597,376) + 2·12·1024·768.
+  assert.equal(s.nonEmbeddingParameters, 85_056_000);
+  assert.equal(s.forwardFlopsPerToken, 266_181_120);
+  assert.equal(s.trainFlopsPerToken, 3 * 266_181_120);
+  // K and V of 12 layers × 768 channels in float32.
+  assert.equal(s.kvCacheBytesPerToken, 73_728);
 });
 
 test('config errors name the key', () => {

@@ -192,14 +192,45 @@ forEachBackend((name) => {
     close(last2, full.slice(6), 1e-6, 'last two rows');
   });
 
-  test(`attention dropout path matches the fused path when p is tiny (${name})`, () => {
-    const q = tensor(randomValues(12, 12), [1, 2, 3, 2]);
-    const k = tensor(randomValues(12, 13), [1, 2, 3, 2]);
-    const v = tensor(randomValues(12, 14), [1, 2, 3, 2]);
-    const fused = T.scaledDotProductAttention(q, k, v, { causal: true, window: 2 }).out.toArray();
-    // p = 1e-9: no element is dropped (uniform() ≥ 2⁻²⁴ > p except for one value in 16M), scale ≈ 1.
-    const composed = T.scaledDotProductAttention(q, k, v, { causal: true, window: 2, dropoutP: 1e-9, rng: new Rng(1) }).out.toArray();
-    close(composed, fused, 1e-5);
+  test(`attention dropout drops exactly the probabilities its documented hash names, rescaled by 1/(1 − p) (${name})`, () => {
+    // The mask's definition (src/backend/backend.ts): probability (b, h, i, j), flat index n = ((b·H + h)·Tq + i)·Tk + j,
+    // is kept when lowbias32(n + lowbias32(seed)) ≥ ⌊p·2³²⌋, seed = the op's rng.uint32(). Written out here from
+    // Chris Wellons' published lowbias32, then attention in float64 with those probabilities zeroed.
+    const lowbias32 = (x: number): number => {
+      x = (x ^ (x >>> 16)) >>> 0;
+      x = Math.imul(x, 0x7feb352d) >>> 0;
+      x = (x ^ (x >>> 15)) >>> 0;
+      x = Math.imul(x, 0x846ca68b) >>> 0;
+      return (x ^ (x >>> 16)) >>> 0;
+    };
+    const [H, Tq, Tk, D] = [2, 4, 4, 3];
+    const p = 0.4;
+    const qd = randomValues(H * Tq * D, 12), kd = randomValues(H * Tk * D, 13), vd = randomValues(H * Tk * D, 14);
+    const seed = new Rng(5).uint32();
+    const seedHash = lowbias32(seed);
+    const threshold = Math.floor(p * 2 ** 32);
+    const want: number[] = [];
+    let dropped = 0;
+    for (let h = 0; h < H; h++) {
+      for (let i = 0; i < Tq; i++) {
+        const s = Array.from({ length: i + 1 }, (_, j) => Array.from({ length: D }, (_, d) => qd[(h * Tq + i) * D + d]! * kd[(h * Tk + j) * D + d]!).reduce((a, b) => a + b, 0) / Math.sqrt(D));
+        const m = Math.max(...s);
+        const z = s.reduce((a, x) => a + Math.exp(x - m), 0);
+        for (let d = 0; d < D; d++) {
+          let o = 0;
+          for (let j = 0; j <= i; j++) {
+            const kept = lowbias32(((h * Tq + i) * Tk + j + seedHash) >>> 0) >= threshold;
+            if (d === 0 && !kept) dropped++;
+            if (kept) o += (Math.exp(s[j]! - m) / z / (1 - p)) * vd[(h * Tk + j) * D + d]!;
+          }
+          want.push(o);
+        }
+      }
+    }
+    assert.ok(dropped > 0 && dropped < 10, `the case drops some but not all probabilities (${dropped} of 10)`);
+    const q = tensor(qd, [1, H, Tq, D]), k = tensor(kd, [1, H, Tk, D]), v = tensor(vd, [1, H, Tk, D]);
+    const got = T.scaledDotProductAttention(q, k, v, { causal: true, dropoutP: p, rng: new Rng(5) }).out.toArray();
+    close(got, want, 1e-5);
   });
 });
 

@@ -211,6 +211,7 @@ export class ThreadPool {
   close(): void {
     if (!this.started) return;
     Atomics.store(this.ctrl, CTRL.EXIT, 1);
+    Atomics.add(this.ctrl, CTRL.GEN, 1); // a new generation, so a worker still spinning sees it too
     Atomics.notify(this.ctrl, CTRL.GEN);
     this.started = false;
     // The old workers may still read this control block for a moment: the next pool gets a new one.
