@@ -1,8 +1,7 @@
-// A supervisor thread for wasm-pool.test.ts (not a test itself): starts the pool's workers like the real one
-// (src/platform/node_supervisor.ts) and then kills worker 1 after 60 ms, as an out-of-memory kill would.
+// A supervisor thread for wasm-pool.test.ts (not a test itself): like the real one
+// (src/platform/node_supervisor.ts), but its workers run _rogue_worker.js, which claims a task of the first
+// job and exits without finishing it — a worker killed (out of memory, say) while it holds part of a job.
 import { workerData } from 'node:worker_threads';
 import { superviseWorkers, type SupervisorData } from '../../src/platform/node_supervisor.js';
 
-superviseWorkers(workerData as SupervisorData, (workers) => {
-  setTimeout(() => void workers[0]!.terminate(), 60);
-});
+superviseWorkers({ ...(workerData as SupervisorData), workerEntry: new URL('./_rogue_worker.js', import.meta.url).href });

@@ -2,21 +2,24 @@
 //
 // A job is "run task kernel K for tasks 0..n−1 with these arguments". The calling thread publishes it in a
 // small control block inside the shared memory and wakes the workers; then every thread, the caller
-// included, claims task numbers with an atomic counter (Atomics.add) until none are left. A fast thread
-// simply claims more tasks, so uneven tasks (a causal attention row block near the end sees more keys, or a
-// core the OS gave to another process) still balance: kernels cut their work into several tasks per thread
-// for that reason. Each worker then checks in (DONE += 1) and the caller, once its own claiming is over,
-// waits until every worker has checked in. So the Backend API stays synchronous.
+// included, claims task numbers until none are left, and the caller waits until all n tasks are done. A fast
+// thread simply claims more tasks, so uneven tasks (a causal attention row block near the end sees more keys)
+// balance, and kernels cut their work into several tasks per thread for that reason.
 //
-// Why every worker checks in for every job, even one with fewer tasks than threads: it means no worker can
-// still be reading the control block of job g when job g+1 overwrites it, with no further bookkeeping.
+// The caller waits for tasks, never for threads. A worker the OS has not scheduled (another process has its
+// core, as on a busy machine or a shared VM) claims nothing and so holds nothing up: the threads that run do
+// all the work, and 2 threads are never much slower than 1. That needs care, because a late worker may wake
+// up while the caller is already publishing the next job. So a task is claimed with one 64-bit compare-and-
+// swap on CLAIM = (job generation << 32) | next task: a worker that read job g's descriptor can only claim a
+// task while CLAIM still says g, and before writing the next job's descriptor the caller moves CLAIM to the
+// next generation. A successful claim therefore proves the descriptor the worker read is the current one.
 //
 // When things go wrong:
-//   - a task that traps in a worker sets ERROR; the caller throws once every worker has checked in;
-//   - a worker that dies (out of memory, killed) cannot check in. The platform watches its threads from one
-//     whose event loop is free (see WasmPlatform.startWorkers) and records the death in DEAD; the caller,
-//     waiting, sees it and throws. The broken pool is told to exit and a new one (with a new control block,
-//     so no straggler of the old one can touch it) starts on the next parallel job;
+//   - a task that traps in a worker sets ERROR; the caller throws once the job's tasks are all done;
+//   - a worker that dies (out of memory, killed) while running a task leaves the job unfinished. The platform
+//     watches its threads from one whose event loop is free (see WasmPlatform.startWorkers) and records the
+//     death in DEAD; the caller, waiting, sees it and throws. A broken pool is told to exit and a new one
+//     (with a new control block, so no straggler of the old one can touch it) starts on the next parallel job;
 //   - close() asks the workers to leave their loop; the next parallel job starts new ones.
 // Workers are started on the first job that asks for more than one thread (a process that only runs small
 // ops never starts one), never keep a process alive, and sleep without waking up while idle.
@@ -32,9 +35,9 @@ export const CTRL = {
   KIND: 1,
   /** Number of tasks in the job. */
   NTASKS: 2,
-  /** Next task number to claim. */
+  /** (unused: the next task is in CLAIM) */
   NEXT: 3,
-  /** Workers that finished the current job. */
+  /** Tasks of the current job that are done. */
   DONE: 4,
   /** Set to 1 by a worker whose task threw. */
   ERROR: 5,
@@ -52,12 +55,17 @@ export const CTRL = {
   EXIT: 11,
   /** Times a worker returned from sleeping (tests check that idle workers stay asleep). */
   WAKEUPS: 12,
+  /** Words 14–15: CLAIM, a 64-bit (generation << 32) | next task, read through claimWord(). */
+  CLAIM: 14,
 } as const;
 export const CTRL_WORDS = 16;
+
+/** The 64-bit CLAIM word of a control block at byte address ctrlPtr (8-byte aligned: blocks are 64-aligned). */
+export function claimWord(memory: WebAssembly.Memory, ctrlPtr: number): BigInt64Array {
+  return new BigInt64Array(memory.buffer, ctrlPtr + CTRL.CLAIM * 4, 1);
+}
 /** The args block holds up to this many float64 job arguments (i32 addresses and sizes, and f32 values). */
 export const MAX_ARGS = 64;
-/** How long the caller waits for worker threads to start before reporting that they did not. */
-const START_TIMEOUT_MS = 60_000;
 /** While waiting for workers, the caller re-sends the job's wake-up this often (a lost wake-up costs this much). */
 const RENOTIFY_MS = 50;
 /**
@@ -92,16 +100,30 @@ export interface WorkerInit {
 
 export type TaskFn = (t: number, thread: number, ...args: number[]) => void;
 
-/** Claim and run tasks of the current job until none are left (shared by the caller and the workers). */
-export function runTasks(table: readonly TaskFn[], ctrl: Int32Array, args: Float64Array, thread: number): void {
-  const fn = table[ctrl[CTRL.KIND]!]!;
-  const n = ctrl[CTRL.NTASKS]!;
-  const a = Array.from(args.subarray(0, ctrl[CTRL.NARGS]!));
+/**
+ * Claim and run tasks of job `gen` until none are left or the job is no longer current (shared by the caller
+ * and the workers). `fn`, `n` and `args` are the job's descriptor as this thread read it; a claim succeeds only
+ * while CLAIM still belongs to `gen`, which proves the descriptor was current (see the header). A task that
+ * throws marks ERROR (and counts as done, so the caller is not left waiting); the error is rethrown after.
+ */
+export function runTasks(fn: TaskFn, n: number, args: readonly number[], ctrl: Int32Array, claim: BigInt64Array, gen: number, thread: number): void {
+  const tag = BigInt(gen) << 32n;
+  let failure: unknown = null;
   for (;;) {
-    const t = Atomics.add(ctrl, CTRL.NEXT, 1);
-    if (t >= n) return;
-    fn(t, thread, ...a);
+    const c = Atomics.load(claim, 0);
+    if ((c & ~0xffffffffn) !== tag) break; // a newer job: this descriptor is stale
+    const t = Number(c & 0xffffffffn);
+    if (t >= n) break;
+    if (Atomics.compareExchange(claim, 0, c, c + 1n) !== c) continue; // someone else took it: try the next
+    try {
+      fn(t, thread, ...args);
+    } catch (e) {
+      failure ??= e;
+      Atomics.store(ctrl, CTRL.ERROR, 1);
+    }
+    if (Atomics.add(ctrl, CTRL.DONE, 1) + 1 === n) Atomics.notify(ctrl, CTRL.DONE);
   }
+  if (failure !== null) throw failure;
 }
 
 /**
@@ -125,6 +147,8 @@ export interface PoolBlocks {
 export class ThreadPool {
   private ctrl!: Int32Array;
   private args!: Float64Array;
+  private claim!: BigInt64Array;
+  private gen = 0;
   private blocks: PoolBlocks;
   private started = false;
   private readonly taskIndex = new Map<string, number>();
@@ -169,27 +193,35 @@ export class ThreadPool {
       return;
     }
     if (!this.started) this.startWorkers();
+    if (Atomics.load(this.ctrl, CTRL.DEAD) !== 0 || Atomics.load(this.ctrl, CTRL.FAILED) !== 0) {
+      // A worker died or failed to start while idle: replace the pool (and its control block) before this job.
+      this.close();
+      this.startWorkers();
+    }
     const ctrl = this.ctrl;
+    const gen = ++this.gen;
+    // Retire the previous job's claims before its descriptor is overwritten: from here on no late worker's
+    // compare-and-swap (tagged with an older generation) can succeed.
+    Atomics.store(this.claim, 0, (BigInt(gen) << 32n) | 0xffffffffn);
     this.args.set(args);
     ctrl[CTRL.KIND] = index;
     ctrl[CTRL.NTASKS] = ntasks;
     ctrl[CTRL.NARGS] = args.length;
-    Atomics.store(ctrl, CTRL.NEXT, 0);
     Atomics.store(ctrl, CTRL.DONE, 0);
     Atomics.store(ctrl, CTRL.ERROR, 0);
-    Atomics.add(ctrl, CTRL.GEN, 1); // publish: everything written above is visible to a thread that sees the new GEN
+    Atomics.store(this.claim, 0, BigInt(gen) << 32n); // task 0 of job `gen` is now claimable
+    Atomics.store(ctrl, CTRL.GEN, gen); // publish: everything written above is visible to a thread that sees it
     Atomics.notify(ctrl, CTRL.GEN);
 
-    // If a task throws here (a trap), stop handing out tasks but still wait for the workers: the next job
-    // must not overwrite the control block while they are on this one.
+    // The caller claims tasks too. If one throws here (a trap), the others still finish before we report it:
+    // the next job must not overwrite the descriptor while a worker runs a task of this one.
     let failure: unknown = null;
     try {
-      runTasks(this.kernels.tasks, ctrl, this.args, 0);
+      runTasks(fn, ntasks, args, ctrl, this.claim, gen, 0);
     } catch (e) {
       failure = e;
-      Atomics.store(ctrl, CTRL.NEXT, ntasks);
     }
-    this.waitForWorkers(kind);
+    this.waitForTasks(kind, ntasks);
     if (failure !== null) throw failure;
     if (Atomics.load(ctrl, CTRL.ERROR) !== 0) {
       throw new Error(`attn wasm: ${kind} failed in a worker thread (its error was printed on stderr)`);
@@ -219,14 +251,12 @@ export class ThreadPool {
     this.useBlocks();
   }
 
-  /** Block (or spin, where the platform cannot block) until every worker checked in for the current job. */
-  private waitForWorkers(kind: string): void {
+  /** Block (or spin, where the platform cannot block) until all n tasks of the current job are done. */
+  private waitForTasks(kind: string, n: number): void {
     const ctrl = this.ctrl;
-    const workers = this.threads - 1;
-    const waitStart = Date.now();
     for (;;) {
       const done = Atomics.load(ctrl, CTRL.DONE);
-      if (done >= workers) return;
+      if (done >= n) return;
       const dead = Atomics.load(ctrl, CTRL.DEAD);
       if (dead !== 0) {
         const code = Atomics.load(ctrl, CTRL.DEAD_CODE);
@@ -237,15 +267,6 @@ export class ThreadPool {
         );
       }
       if (spinWhileEqual(ctrl, CTRL.DONE, done, SPIN_MS)) continue;
-      const notStarted = Atomics.load(ctrl, CTRL.STARTED) < workers;
-      if (Atomics.load(ctrl, CTRL.FAILED) !== 0 || (notStarted && Date.now() - waitStart > START_TIMEOUT_MS)) {
-        const started = Atomics.load(ctrl, CTRL.STARTED);
-        this.close();
-        throw new Error(
-          `attn wasm: a worker thread failed to start (see stderr); ${started} of ${workers} started. ` +
-            `Use setBackend('wasm', { threads: 1 }) or the 'js' backend`,
-        );
-      }
       if (this.platform.canBlock === false) continue; // a browser's main thread may not Atomics.wait: keep spinning
       // A worker that missed the job's wake-up (seen under a CPU profiler, whose signals interrupt futex
       // waits) is woken again here, so its sleep needs no time limit.
@@ -257,7 +278,9 @@ export class ThreadPool {
   private useBlocks(): void {
     this.ctrl = new Int32Array(this.memory.buffer, this.blocks.ctrlPtr, CTRL_WORDS);
     this.args = new Float64Array(this.memory.buffer, this.blocks.argsPtr, MAX_ARGS);
+    this.claim = claimWord(this.memory, this.blocks.ctrlPtr);
     this.ctrl.fill(0);
+    this.gen = 0;
   }
 
   private startWorkers(): void {

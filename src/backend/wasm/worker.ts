@@ -2,16 +2,17 @@
 // calls runWorker with the WorkerInit it was given).
 //
 // The worker instantiates the same kernels on the same shared memory, then loops: wait (spin briefly, then
-// sleep in Atomics.wait) until the job generation changes, claim and run tasks, check in. It returns when
+// sleep in Atomics.wait) until the job generation changes, claim and run tasks (see pool.ts). It returns when
 // the pool sets EXIT (close, or a broken pool), which ends the thread. An idle worker sleeps without a time
 // limit: the caller re-sends a job's wake-up while it waits, so a lost wake-up costs a few milliseconds
 // instead of a hang, and nothing wakes idle threads.
 
 import { instantiateKernels } from './kernels.js';
-import { CTRL, CTRL_WORDS, MAX_ARGS, SPIN_MS, runTasks, spinWhileEqual, type WorkerInit } from './pool.js';
+import { CTRL, CTRL_WORDS, MAX_ARGS, SPIN_MS, claimWord, runTasks, spinWhileEqual, type WorkerInit } from './pool.js';
 
 export function runWorker(init: WorkerInit): void {
   const ctrl = new Int32Array(init.memory.buffer, init.ctrlPtr, CTRL_WORDS);
+  const claim = claimWord(init.memory, init.ctrlPtr);
   let tasks: ReturnType<typeof instantiateKernels>['tasks'];
   try {
     tasks = instantiateKernels(init.module, init.memory).tasks;
@@ -21,7 +22,7 @@ export function runWorker(init: WorkerInit): void {
   }
   const args = new Float64Array(init.memory.buffer, init.argsPtr, MAX_ARGS);
   // Start from generation 0, not from what GEN says now: if the first job was published while this thread
-  // was starting, Atomics.wait returns at once and the worker joins it (the caller waits for its check-in).
+  // was starting, the wait returns at once and the worker joins it.
   let seen = 0;
   Atomics.add(ctrl, CTRL.STARTED, 1);
   for (;;) {
@@ -33,15 +34,17 @@ export function runWorker(init: WorkerInit): void {
     const gen = Atomics.load(ctrl, CTRL.GEN);
     if (gen === seen) continue;
     seen = gen;
+    // The descriptor as published for `gen`; runTasks claims only while CLAIM still belongs to `gen`, which
+    // proves this read was not torn by the next job's publication.
+    const fn = tasks[ctrl[CTRL.KIND]!];
+    const n = ctrl[CTRL.NTASKS]!;
+    const a = Array.from(args.subarray(0, ctrl[CTRL.NARGS]!));
+    if (!fn) continue; // a torn read of a newer job's kind: that job's claims will not match this generation
     try {
-      runTasks(tasks, ctrl, args, init.index);
+      runTasks(fn, n, a, ctrl, claim, gen, init.index);
     } catch (e) {
       console.error(`attn wasm worker ${init.index}:`, e);
-      Atomics.store(ctrl, CTRL.ERROR, 1);
-      Atomics.store(ctrl, CTRL.NEXT, ctrl[CTRL.NTASKS]!); // nobody starts another task of this job
     }
-    Atomics.add(ctrl, CTRL.DONE, 1);
-    Atomics.notify(ctrl, CTRL.DONE);
   }
 }
 
