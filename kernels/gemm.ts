@@ -34,7 +34,7 @@
 //
 // Addresses are byte offsets into the one shared WebAssembly memory (usize); sizes and indices are i32.
 
-import { madd } from './simd';
+import { hsum4, madd } from './simd';
 
 /** Rows of the register tile. */
 export const MR: i32 = 4;
@@ -354,4 +354,260 @@ function copyEdge(tmp: usize, c: usize, ldc: i32, rows: i32, cols: i32, add: boo
 // @ts-ignore: decorator
 @inline function ceilTo(x: i32, m: i32): i32 {
   return ((x + m - 1) / m) * m;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// A few rows: matrix-vector products reading B where it is
+
+/**
+ * Task t of C = op(A)·op(B) (+ C) (+ bias) for a few rows of A (m ≤ 4): columns [t·colsPerTask, …) of C for
+ * every row, reading B in its stored layout, unpacked. With one token at a time (decoding) the product is a
+ * matrix-vector product: every element of B is used once per row of A, so the time is how fast B streams from
+ * memory, and packing B first would only add a pass over it (and a packed copy to keep).
+ *   transB = 0, B stored (K, N) (GPT-2's Conv1D): C[r, j] = Σ_p A[r, p]·B[p, j]; rows of B stream by, and a
+ *     tile of C's columns stays in registers;
+ *   transB = 1, B stored (N, K) (torch.nn.Linear): C[r, j] = A[r, :]·B[j, :], dot products of contiguous rows.
+ * a: A (m, K) contiguous; c: C (m, N) contiguous; bias: 0 or N floats; accumulate ≠ 0 adds into C.
+ */
+export function gemv_task(
+  t: i32, thread: i32,
+  a: usize, m: i32, k: i32, n: i32, b: usize, transB: i32, c: usize, accumulate: i32, bias: usize, colsPerTask: i32,
+): void {
+  const j0 = t * colsPerTask;
+  const j1 = min(n, j0 + colsPerTask);
+  if (j0 >= j1) return;
+  if (transB == 0) {
+    if (m == 1) gemvRowsKN(a, k, n, b, c, accumulate, bias, j0, j1);
+    else gemmSmallKN(a, m, k, n, b, c, accumulate, bias, j0, j1);
+  } else {
+    if (m == 1) gemvDotsNK(a, k, b, c, accumulate, bias, j0, j1);
+    else gemmSmallNK(a, m, k, b, c, n, accumulate, bias, j0, j1);
+  }
+}
+
+/** Store a vector of 4 results to dst (+ dst when accumulating) (+ bias). */
+// @ts-ignore: decorator
+@inline function store4(dst: usize, x: v128, add: i32, bias: usize): void {
+  if (bias != 0) x = f32x4.add(x, v128.load(bias));
+  if (add != 0) x = f32x4.add(x, v128.load(dst));
+  v128.store(dst, x);
+}
+
+// @ts-ignore: decorator
+@inline function store1(dst: usize, x: f32, add: i32, bias: usize): void {
+  if (bias != 0) x += load<f32>(bias);
+  if (add != 0) x += load<f32>(dst);
+  store<f32>(dst, x);
+}
+
+/** One row of A, B (K, N): 32 columns at a time in 8 accumulators, each row of B read as 128 contiguous bytes. */
+function gemvRowsKN(a: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void {
+  const ld = <usize>n << 2;
+  let j = j0;
+  for (; j + 32 <= j1; j += 32) {
+    let c0 = f32x4.splat(0), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
+    let bp = b + (<usize>j << 2);
+    for (let p = 0; p < k; p++) {
+      const x = v128.load32_splat(a + (<usize>p << 2));
+      c0 = madd(x, v128.load(bp), c0);
+      c1 = madd(x, v128.load(bp, 16), c1);
+      c2 = madd(x, v128.load(bp, 32), c2);
+      c3 = madd(x, v128.load(bp, 48), c3);
+      c4 = madd(x, v128.load(bp, 64), c4);
+      c5 = madd(x, v128.load(bp, 80), c5);
+      c6 = madd(x, v128.load(bp, 96), c6);
+      c7 = madd(x, v128.load(bp, 112), c7);
+      bp += ld;
+    }
+    const dst = c + (<usize>j << 2);
+    const bb: usize = bias != 0 ? bias + (<usize>j << 2) : 0;
+    store4(dst, c0, add, bb);
+    store4(dst + 16, c1, add, bb != 0 ? bb + 16 : 0);
+    store4(dst + 32, c2, add, bb != 0 ? bb + 32 : 0);
+    store4(dst + 48, c3, add, bb != 0 ? bb + 48 : 0);
+    store4(dst + 64, c4, add, bb != 0 ? bb + 64 : 0);
+    store4(dst + 80, c5, add, bb != 0 ? bb + 80 : 0);
+    store4(dst + 96, c6, add, bb != 0 ? bb + 96 : 0);
+    store4(dst + 112, c7, add, bb != 0 ? bb + 112 : 0);
+  }
+  for (; j + 4 <= j1; j += 4) {
+    let c0 = f32x4.splat(0);
+    let bp = b + (<usize>j << 2);
+    for (let p = 0; p < k; p++) {
+      c0 = madd(v128.load32_splat(a + (<usize>p << 2)), v128.load(bp), c0);
+      bp += ld;
+    }
+    store4(c + (<usize>j << 2), c0, add, bias != 0 ? bias + (<usize>j << 2) : 0);
+  }
+  for (; j < j1; j++) {
+    let s: f32 = 0;
+    let bp = b + (<usize>j << 2);
+    for (let p = 0; p < k; p++) {
+      s += load<f32>(a + (<usize>p << 2)) * load<f32>(bp);
+      bp += ld;
+    }
+    store1(c + (<usize>j << 2), s, add, bias != 0 ? bias + (<usize>j << 2) : 0);
+  }
+}
+
+/** 2–4 rows of A, B (K, N): 8 columns × m rows in up to 8 accumulators; each row of B is read once for all rows. */
+function gemmSmallKN(a: usize, m: i32, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void {
+  const ld = <usize>n << 2;
+  const lda = <usize>k << 2;
+  const a1 = a + lda, a2 = a + (m > 2 ? 2 * lda : lda), a3 = a + <usize>(m - 1) * lda; // rows past m repeat the last
+  let j = j0;
+  for (; j < j1; j += 8) {
+    const cols = min(8, j1 - j);
+    let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+    let bp = b + (<usize>j << 2);
+    const full = cols == 8;
+    for (let p = 0; p < k; p++) {
+      let b0: v128, b1: v128;
+      if (full) {
+        b0 = v128.load(bp);
+        b1 = v128.load(bp, 16);
+      } else {
+        b0 = f32x4.splat(0);
+        b1 = f32x4.splat(0);
+        for (let q = 0; q < cols; q++) {
+          const x = load<f32>(bp + (<usize>q << 2));
+          if (q == 0) b0 = f32x4.replace_lane(b0, 0, x);
+          else if (q == 1) b0 = f32x4.replace_lane(b0, 1, x);
+          else if (q == 2) b0 = f32x4.replace_lane(b0, 2, x);
+          else if (q == 3) b0 = f32x4.replace_lane(b0, 3, x);
+          else if (q == 4) b1 = f32x4.replace_lane(b1, 0, x);
+          else if (q == 5) b1 = f32x4.replace_lane(b1, 1, x);
+          else b1 = f32x4.replace_lane(b1, 2, x);
+        }
+      }
+      const o = <usize>p << 2;
+      const x0 = v128.load32_splat(a + o);
+      c00 = madd(x0, b0, c00);
+      c01 = madd(x0, b1, c01);
+      const x1 = v128.load32_splat(a1 + o);
+      c10 = madd(x1, b0, c10);
+      c11 = madd(x1, b1, c11);
+      const x2 = v128.load32_splat(a2 + o);
+      c20 = madd(x2, b0, c20);
+      c21 = madd(x2, b1, c21);
+      const x3 = v128.load32_splat(a3 + o);
+      c30 = madd(x3, b0, c30);
+      c31 = madd(x3, b1, c31);
+      bp += ld;
+    }
+    // Rows: through a small buffer-free path, lane by lane at the edge.
+    for (let r = 0; r < m; r++) {
+      const lo = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
+      const hi = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
+      const dst = c + ((<usize>r * <usize>n + <usize>j) << 2);
+      const bb: usize = bias != 0 ? bias + (<usize>j << 2) : 0;
+      if (full) {
+        store4(dst, lo, add, bb);
+        store4(dst + 16, hi, add, bb != 0 ? bb + 16 : 0);
+      } else {
+        for (let q = 0; q < cols; q++) {
+          const x = q < 4 ? laneOf(lo, q) : laneOf(hi, q - 4);
+          store1(dst + (<usize>q << 2), x, add, bb != 0 ? bb + (<usize>q << 2) : 0);
+        }
+      }
+    }
+  }
+}
+
+// @ts-ignore: decorator
+@inline function laneOf(v: v128, q: i32): f32 {
+  return q == 0 ? f32x4.extract_lane(v, 0) : q == 1 ? f32x4.extract_lane(v, 1) : q == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3);
+}
+
+/** One row of A, B (N, K): 4 rows of B at a time, 8 floats of each per step in 8 accumulators, then 4 sums. */
+function gemvDotsNK(a: usize, k: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void {
+  const ld = <usize>k << 2;
+  const k8 = k & ~7;
+  let j = j0;
+  for (; j + 4 <= j1; j += 4) {
+    const r0 = b + <usize>j * ld, r1 = r0 + ld, r2 = r1 + ld, r3 = r2 + ld;
+    let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0, f0 = e0, f1 = e0, f2 = e0, f3 = e0;
+    let p = 0;
+    for (; p < k8; p += 8) {
+      const o = <usize>p << 2;
+      const x0 = v128.load(a + o);
+      const x1 = v128.load(a + o, 16);
+      e0 = madd(x0, v128.load(r0 + o), e0);
+      f0 = madd(x1, v128.load(r0 + o, 16), f0);
+      e1 = madd(x0, v128.load(r1 + o), e1);
+      f1 = madd(x1, v128.load(r1 + o, 16), f1);
+      e2 = madd(x0, v128.load(r2 + o), e2);
+      f2 = madd(x1, v128.load(r2 + o, 16), f2);
+      e3 = madd(x0, v128.load(r3 + o), e3);
+      f3 = madd(x1, v128.load(r3 + o, 16), f3);
+    }
+    let s = hsum4(f32x4.add(e0, f0), f32x4.add(e1, f1), f32x4.add(e2, f2), f32x4.add(e3, f3));
+    for (; p < k; p++) {
+      const o = <usize>p << 2;
+      const x = load<f32>(a + o);
+      let v = f32x4.splat(x * load<f32>(r0 + o));
+      v = f32x4.replace_lane(v, 1, x * load<f32>(r1 + o));
+      v = f32x4.replace_lane(v, 2, x * load<f32>(r2 + o));
+      v = f32x4.replace_lane(v, 3, x * load<f32>(r3 + o));
+      s = f32x4.add(s, v);
+    }
+    store4(c + (<usize>j << 2), s, add, bias != 0 ? bias + (<usize>j << 2) : 0);
+  }
+  for (; j < j1; j++) store1(c + (<usize>j << 2), dotRow(a, b + <usize>j * ld, k), add, bias != 0 ? bias + (<usize>j << 2) : 0);
+}
+
+/** Σ_p x[p]·y[p] over k floats. */
+function dotRow(x: usize, y: usize, k: i32): f32 {
+  let acc = f32x4.splat(0);
+  let p = 0;
+  for (; p + 4 <= k; p += 4) acc = madd(v128.load(x + (<usize>p << 2)), v128.load(y + (<usize>p << 2)), acc);
+  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
+  for (; p < k; p++) s += load<f32>(x + (<usize>p << 2)) * load<f32>(y + (<usize>p << 2));
+  return s;
+}
+
+/** 2–4 rows of A, B (N, K): 2 rows of B × m rows of A per step (up to 8 accumulators), each B row read once. */
+function gemmSmallNK(a: usize, m: i32, k: i32, b: usize, c: usize, n: i32, add: i32, bias: usize, j0: i32, j1: i32): void {
+  const ld = <usize>k << 2;
+  const a1 = a + ld, a2 = a + (m > 2 ? 2 * ld : ld), a3 = a + <usize>(m - 1) * ld;
+  const k4 = k & ~3;
+  for (let j = j0; j < j1; j += 2) {
+    const two = j + 1 < j1;
+    const b0 = b + <usize>j * ld;
+    const b1 = two ? b0 + ld : b0;
+    let s00 = f32x4.splat(0), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+    let p = 0;
+    for (; p < k4; p += 4) {
+      const o = <usize>p << 2;
+      const w0 = v128.load(b0 + o);
+      const w1 = v128.load(b1 + o);
+      const x0 = v128.load(a + o);
+      s00 = madd(x0, w0, s00);
+      s01 = madd(x0, w1, s01);
+      const x1 = v128.load(a1 + o);
+      s10 = madd(x1, w0, s10);
+      s11 = madd(x1, w1, s11);
+      const x2 = v128.load(a2 + o);
+      s20 = madd(x2, w0, s20);
+      s21 = madd(x2, w1, s21);
+      const x3 = v128.load(a3 + o);
+      s30 = madd(x3, w0, s30);
+      s31 = madd(x3, w1, s31);
+    }
+    const h0 = hsum4(s00, s01, s10, s11); // [r0·b0, r0·b1, r1·b0, r1·b1]
+    const h1 = hsum4(s20, s21, s30, s31);
+    for (let r = 0; r < m; r++) {
+      const ar = r == 0 ? a : r == 1 ? a1 : r == 2 ? a2 : a3;
+      let d0 = r == 0 ? f32x4.extract_lane(h0, 0) : r == 1 ? f32x4.extract_lane(h0, 2) : r == 2 ? f32x4.extract_lane(h1, 0) : f32x4.extract_lane(h1, 2);
+      let d1 = r == 0 ? f32x4.extract_lane(h0, 1) : r == 1 ? f32x4.extract_lane(h0, 3) : r == 2 ? f32x4.extract_lane(h1, 1) : f32x4.extract_lane(h1, 3);
+      for (let q = p; q < k; q++) {
+        const x = load<f32>(ar + (<usize>q << 2));
+        d0 += x * load<f32>(b0 + (<usize>q << 2));
+        d1 += x * load<f32>(b1 + (<usize>q << 2));
+      }
+      const dst = c + ((<usize>r * <usize>n + <usize>j) << 2);
+      store1(dst, d0, add, bias != 0 ? bias + (<usize>j << 2) : 0);
+      if (two) store1(dst + 4, d1, add, bias != 0 ? bias + (<usize>(j + 1) << 2) : 0);
+    }
+  }
 }

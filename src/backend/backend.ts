@@ -317,6 +317,14 @@ export interface Backend {
   /** Run a row kernel over (rows, cols); inputs and outputs in the kernel's operand order (see RowKernel). */
   runRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params?: readonly number[]): void;
 
+  /**
+   * A zeroed Float32Array of n floats where this backend's kernels read and write fastest: inside the
+   * WebAssembly memory for the WebAssembly backend (then matmul uses a weight stored there in place, with no
+   * copy and no second packed copy), an ordinary array for the reference. Parameters are allocated here.
+   * Freed by the garbage collector like any array. Falls back to an ordinary array when the memory is full.
+   */
+  allocate(n: number): Float32Array;
+
   /** Stop any worker threads (a later call starts them again). Backends without threads do nothing. */
   close(): void;
 }

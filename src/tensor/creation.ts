@@ -5,6 +5,7 @@
 //   zeros([B, T, C]); ones([C], { requiresGrad: true })
 //   randn([C, 4 * C], { std: 0.02, rng })    // N(mean, std²)
 //   fromStorage(float32Array, [T, C])        // wraps without copying
+import { getBackend } from '../backend/index.js';
 import { getDefaultRng, type Rng } from './rng.js';
 import { fmtShape, shapeSize } from './shape.js';
 import { Tensor, type DType, type Storage } from './tensor.js';
@@ -24,9 +25,16 @@ function checkShape(op: string, shape: readonly number[]): void {
   }
 }
 
-function allocate(dtype: DType, size: number): Storage {
+/**
+ * Storage for a new tensor. A float32 tensor that requires grad is a parameter (or a leaf the user will
+ * differentiate): it lives as long as the model and every matmul reads it, so it is allocated where the backend
+ * computes (Backend.allocate: inside the WebAssembly memory, where kernels use it in place). Everything else is
+ * an ordinary array.
+ */
+function allocate(dtype: DType, size: number, requiresGrad = false): Storage {
   if (dtype !== 'float32' && dtype !== 'int32') throw new TypeError(`unknown dtype '${String(dtype)}' (expected 'float32' or 'int32')`);
-  return dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
+  if (dtype === 'int32') return new Int32Array(size);
+  return requiresGrad ? getBackend().allocate(size) : new Float32Array(size);
 }
 
 function finish(t: Tensor, opts: TensorOptions): Tensor {
@@ -89,7 +97,7 @@ export function tensor(data: NestedNumbers | Float32Array | Int32Array, shape?: 
     throw new RangeError(`tensor: ${flat.length} values do not fill shape ${fmtShape(finalShape)} (${shapeSize(finalShape)} elements)`);
   }
   const dtype = opts.dtype ?? (data instanceof Int32Array ? 'int32' : 'float32');
-  const storage = allocate(dtype, flat.length);
+  const storage = allocate(dtype, flat.length, opts.requiresGrad);
   if (dtype === 'int32') {
     for (let i = 0; i < flat.length; i++) {
       const v = flat[i];
@@ -114,7 +122,7 @@ export function fromStorage(data: Float32Array | Int32Array, shape: readonly num
 /** All zeros. */
 export function zeros(shape: readonly number[], opts: TensorOptions = {}): Tensor {
   checkShape('zeros', shape);
-  return finish(new Tensor(allocate(opts.dtype ?? 'float32', shapeSize(shape)), [...shape]), opts);
+  return finish(new Tensor(allocate(opts.dtype ?? 'float32', shapeSize(shape), opts.requiresGrad), [...shape]), opts);
 }
 
 /** All ones. */
@@ -125,7 +133,7 @@ export function ones(shape: readonly number[], opts: TensorOptions = {}): Tensor
 /** Every element = value. */
 export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
   checkShape('full', shape);
-  const data = allocate(opts.dtype ?? 'float32', shapeSize(shape));
+  const data = allocate(opts.dtype ?? 'float32', shapeSize(shape), opts.requiresGrad);
   data.fill(value);
   return finish(new Tensor(data, [...shape]), opts);
 }
@@ -150,7 +158,7 @@ export interface RandomOptions {
 export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
   checkShape('randn', shape);
   const { rng = getDefaultRng(), mean = 0, std = 1 } = opts;
-  const data = new Float32Array(shapeSize(shape));
+  const data = allocate('float32', shapeSize(shape), opts.requiresGrad) as Float32Array;
   for (let i = 0; i < data.length; i++) data[i] = mean + std * rng.normal();
   return finish(new Tensor(data, [...shape]), opts);
 }
@@ -159,7 +167,7 @@ export function randn(shape: readonly number[], opts: RandomOptions & { mean?: n
 export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
   checkShape('rand', shape);
   const { rng = getDefaultRng(), low = 0, high = 1 } = opts;
-  const data = new Float32Array(shapeSize(shape));
+  const data = allocate('float32', shapeSize(shape), opts.requiresGrad) as Float32Array;
   for (let i = 0; i < data.length; i++) data[i] = low + (high - low) * rng.uniform();
   return finish(new Tensor(data, [...shape]), opts);
 }

@@ -57,10 +57,10 @@ describe('wasm matmul and its memory', () => {
     assertClose(got, want, scale, 1e-5, 'a (2 × 2048)·(2048 × 2100) product');
   });
 
-  test('a small packed-weight budget evicts old entries, and every result stays right', () => {
-    // Each 64 × 96 weight packs to 24 KiB; a 50 KiB budget holds two of them, so cycling through four
-    // weights evicts on every call after the second.
-    const be = createWasmBackend(nodePlatform, { threads: 1, packedCacheBytes: 50 * 1024 });
+  test('weights past a small copy budget are copied per call (nothing evicted), and every result stays right', () => {
+    // Each 64 × 96 weight is 24 KiB; a 50 KiB budget keeps copies of two of them, so the other two are copied
+    // in on every call, and an in-place change (a new version) is seen either way.
+    const be = createWasmBackend(nodePlatform, { threads: 1, weightCacheBytes: 50 * 1024 });
     const next = rng(12);
     const [m, n, k] = [3, 96, 64];
     const weights = [0, 1, 2, 3].map(() => randomArray(k * n, next));
@@ -80,8 +80,8 @@ describe('wasm matmul and its memory', () => {
     }
   });
 
-  test('a weight bigger than the whole budget is packed per call instead of cached', () => {
-    const be = createWasmBackend(nodePlatform, { threads: 1, packedCacheBytes: 1024 });
+  test('a weight bigger than the whole budget is copied per call instead of kept', () => {
+    const be = createWasmBackend(nodePlatform, { threads: 1, weightCacheBytes: 1024 });
     const next = rng(13);
     const [m, n, k] = [2, 40, 30];
     const a = randomArray(m * k, next);
@@ -94,5 +94,38 @@ describe('wasm matmul and its memory', () => {
     const scale = new Float32Array(m * n);
     reference.matmul(a.map(Math.abs), w.map(Math.abs), scale, spec);
     assertClose(got, want, scale, 1e-5, 'uncacheable weight');
+  });
+});
+
+describe('weights that live in WebAssembly memory', () => {
+  test('allocate() hands out views of the memory that matmul uses in place, before and after the memory grows', () => {
+    const be = createWasmBackend(nodePlatform, { threads: 1 });
+    const next = rng(21);
+    const [m, n, k] = [3, 70, 50];
+    const w = be.allocate(k * n); // (K, N), a parameter's storage
+    assert.ok(w.every((x) => x === 0), 'zeroed');
+    w.set(randomArray(k * n, next));
+    const a = randomArray(m * k, next);
+    const check = (label: string, bVersion: number) => {
+      for (const mm of [1, 2, m]) {
+        const spec: MatmulSpec = { batch: 1, m: mm, n, k, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false, bVersion };
+        const want = new Float32Array(mm * n);
+        reference.matmul(a, w, want, spec);
+        const got = new Float32Array(mm * n);
+        be.matmul(a, w, got, spec);
+        const scale = new Float32Array(mm * n);
+        reference.matmul(a.map(Math.abs), w.map(Math.abs), scale, spec);
+        assertClose(got, want, scale, 1e-5, `${label}, m = ${mm}`);
+      }
+    };
+    check('in place', 1);
+    w[5] = 3; // an optimizer step writes the parameter where it is
+    check('after an in-place write', 2);
+    // Grow the memory past its first buffer: the old view stays valid and is still recognised.
+    const big = new Float32Array(8 * 1024 * 1024).fill(1);
+    be.matmul(big.subarray(0, 2048 * 2048), big.subarray(0, 2048 * 2), new Float32Array(2048 * 2), {
+      batch: 1, m: 2048, n: 2, k: 2048, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false,
+    });
+    check('after the memory grew', 3);
   });
 });

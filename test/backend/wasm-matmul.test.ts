@@ -32,6 +32,13 @@ const cases: Case[] = [
   { batch: 2, m: 67, n: 131, k: 300, a: 'own', b: 'shared' },
   { batch: 3, m: 33, n: 40, k: 257, a: 'own', b: 'own' },
   { batch: 1, m: 1, n: 2304, k: 768, a: 'own', b: 'own' }, // generating one token through a GPT-2 c_attn
+  // A few rows (M ≤ 4) read B where it is (gemv_task): every row count, widths around its 32/8/4 tiles.
+  { batch: 1, m: 2, n: 37, k: 19, a: 'own', b: 'own' },
+  { batch: 1, m: 3, n: 65, k: 33, a: 'own', b: 'own' },
+  { batch: 1, m: 4, n: 100, k: 9, a: 'own', b: 'own' },
+  { batch: 1, m: 1, n: 99, k: 1, a: 'own', b: 'own' },
+  { batch: 2, m: 2, n: 41, k: 13, a: 'own', b: 'shared' }, // two batch entries × 2 rows against one weight: 4 rows
+  { batch: 1, m: 4, n: 3072, k: 768, a: 'own', b: 'own' }, // 4 beams through a GPT-2 MLP, on several threads
 ];
 
 function runCase(c: Case, transA: boolean, transB: boolean, accumulate: boolean, seed: number, simd: 'relaxed' | 'baseline', threads: number, withBias = false): void {

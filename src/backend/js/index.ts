@@ -254,6 +254,10 @@ export class JsBackend implements Backend {
     kernel.reference(rows, cols, inputs, outputs, params);
   }
 
+  allocate(n: number): Float32Array {
+    return new Float32Array(n);
+  }
+
   close(): void {}
 }
 

@@ -21,6 +21,10 @@ export class WasmHeap {
   private readonly used = new Map<number, number>(); // start → size
   private f32View: Float32Array;
   private u8View: Uint8Array;
+  /** Every buffer object the memory has had: a typed array over any of them lives in this memory. */
+  private readonly buffers = new WeakSet<ArrayBufferLike>();
+  /** Frees the block behind an array handed out by allocFloat32 once the array is garbage-collected. */
+  private readonly finalizer = new FinalizationRegistry<number>((ptr) => this.release(ptr));
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -32,6 +36,25 @@ export class WasmHeap {
     if (end > base) this.free.push({ start: base, size: end - base });
     this.f32View = new Float32Array(memory.buffer);
     this.u8View = new Uint8Array(memory.buffer);
+    this.buffers.add(memory.buffer);
+  }
+
+  /**
+   * A zeroed Float32Array of n floats inside this memory (a view of it), so kernels read and write it where it
+   * is, with no copy. The block is returned to the heap when the array is garbage-collected. Views of a shared
+   * memory stay valid when it grows. Example: weights of a model loaded for inference.
+   */
+  allocFloat32(n: number): Float32Array {
+    const ptr = this.alloc(n * 4);
+    const view = new Float32Array(this.memory.buffer, ptr, n);
+    view.fill(0); // the block may hold an earlier array's bytes
+    this.finalizer.register(view, ptr);
+    return view;
+  }
+
+  /** Whether `a` is a view of this memory (then a.byteOffset is its address and kernels can use it in place). */
+  owns(a: ArrayBufferView): boolean {
+    return this.buffers.has(a.buffer);
   }
 
   /** Bytes currently handed out. */
@@ -119,6 +142,7 @@ export class WasmHeap {
       );
     }
     this.memory.grow(pages);
+    this.buffers.add(this.memory.buffer); // a grown shared memory hands out a new buffer object
     const added = pages * PAGE;
     if (tailFree > 0) last!.size += added;
     else this.free.push({ start: end, size: added });

@@ -34,10 +34,12 @@ export interface WasmBackendOptions extends BackendOptions {
    */
   simd?: KernelVariant;
   /**
-   * Most bytes of WebAssembly memory kept for packed weights (MatmulSpec.bVersion); the least recently used
-   * are dropped past it. Default 2 GiB (GPT-2 small's weights take ~0.5 GiB).
+   * Most bytes of WebAssembly memory kept for copies of weights that were not allocated there
+   * (MatmulSpec.bVersion set, the array an ordinary one); past it, or when the memory is full, further
+   * weights are copied per call. Default 3 GiB. Parameters allocated by the engine live in the memory already
+   * and need no copy.
    */
-  packedCacheBytes?: number;
+  weightCacheBytes?: number;
 }
 
 const PAGE = 65536;
@@ -51,6 +53,7 @@ export class WasmBackend implements Backend {
   readonly variant: KernelVariant;
   /** The worker pool (tests look at it). */
   readonly pool: ThreadPool;
+  private readonly heap: WasmHeap;
   private readonly mm: WasmMatmul;
   private readonly attn: WasmAttention;
   private readonly rows: WasmRows;
@@ -71,14 +74,15 @@ export class WasmBackend implements Backend {
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
     const kernels: KernelExports = instantiateKernels(module, memory);
     const heap = new WasmHeap(memory, kernels.heap_base(), MAX_PAGES * PAGE);
+    this.heap = heap;
     // The pool's control block and job arguments live in memory that is never released while a worker
     // might read it (a closed or broken pool's successor gets fresh blocks), so every thread's views stay
     // valid when the memory grows.
     const blocks = () => ({ ctrlPtr: heap.alloc(CTRL_WORDS * 4), argsPtr: heap.alloc(MAX_ARGS * 8) });
     this.pool = new ThreadPool(platform, module, memory, kernels, threads, blocks);
     const work = new WorkArea(heap);
-    const budget = opts.packedCacheBytes ?? DEFAULT_CACHE_BYTES;
-    if (!(budget >= 0)) throw new Error(`wasm backend: packedCacheBytes must be a number ≥ 0, got ${budget}`);
+    const budget = opts.weightCacheBytes ?? DEFAULT_CACHE_BYTES;
+    if (!(budget >= 0)) throw new Error(`wasm backend: weightCacheBytes must be a number ≥ 0, got ${budget}`);
     this.mm = new WasmMatmul(kernels, heap, work, this.pool, budget);
     this.attn = new WasmAttention(kernels, heap, work, this.pool);
     this.rows = new WasmRows(heap, work, this.pool);
@@ -111,6 +115,19 @@ export class WasmBackend implements Backend {
 
   runRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params: readonly number[] = []): void {
     this.rows.run(kernel, rows, cols, inputs, outputs, params);
+  }
+
+  /**
+   * n floats inside the WebAssembly memory (see Backend.allocate): a weight stored here is used in place by
+   * matmul. When the 4 GiB memory cannot hold it (a very large model), an ordinary array: that weight is then
+   * copied in per call instead.
+   */
+  allocate(n: number): Float32Array {
+    try {
+      return this.heap.allocFloat32(n);
+    } catch {
+      return new Float32Array(n);
+    }
   }
 
   /** Stop the worker threads; the next parallel job starts new ones. */

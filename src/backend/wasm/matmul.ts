@@ -1,17 +1,22 @@
-// Backend.matmul on the WebAssembly kernels: check the spec, copy the operands into WebAssembly memory, pack
-// B (or find it already packed), run the GEMM tasks on the pool, copy C out. Backend.linearBackward runs its
-// two products (and the bias-gradient column sums) on one copy of dy: gemmInMemory is the part of a matmul
-// that works on operands already in memory.
+// Backend.matmul on the WebAssembly kernels: check the spec, put the operands where the kernels can read
+// them, run the tasks on the pool, copy C out. Backend.linearBackward runs its two products (and the bias-
+// gradient column sums) on one copy of dy: gemmInMemory is the part of a matmul that works on operands already
+// in memory.
 //
 // Shape letters: B batch, M/N/K matmul dims; op(A) is (M, K), op(B) is (K, N), out is (B, M, N).
 //
-// The packed-B cache: when the caller marks B as a parameter (spec.bVersion, the tensor's version), the
-// packed copy is kept in WebAssembly memory, keyed by the Float32Array itself (a WeakMap, so it never keeps
-// an array alive) and stamped with the version. The next call with the same array and version skips both the
-// copy and the packing of B, which for generating text (M = 1: one new token) is most of the work: the
-// weights are the only big operand. A new version (an optimizer step) repacks. A FinalizationRegistry
-// returns the memory when the array is collected, and the least recently used entries are dropped when the
-// cache grows past its budget.
+// Where B comes from. A weight that lives in the WebAssembly memory already (parameters are allocated there:
+// Backend.allocate) is read in place — no copy at all, and no second copy kept. A weight that does not (built
+// from an ordinary array) is copied in once per version (spec.bVersion) and the copy kept, keyed by the
+// Float32Array itself (a WeakMap, so it never keeps an array alive), until the array is collected or changes;
+// when the memory has no room left the rest are copied per call instead of evicting (cycling through more
+// weights than fit would otherwise evict each one just before it is needed again). Other operands are copied
+// into a per-call work area.
+//
+// Two ways to multiply. With a few rows of A (M ≤ 4: generating one token at a time, or a few beams) the
+// product is bound by streaming B from memory, and gemv_task reads B in its stored layout. With more rows B is
+// first packed into panels (pack_b_task) and the BLIS-style gemm_task reuses each panel across 128 rows of A;
+// packing costs one pass over B against M passes of compute.
 
 import type { LinearSpec, MatmulSpec } from '../backend.js';
 import type { KernelExports } from './kernels.js';
@@ -34,8 +39,11 @@ export const PARALLEL_MIN_FLOPS = 1e6;
 /** Packing B is shared between threads only from this many floats (768 × 768 packs in ~0.15 ms alone). */
 export const PACK_PARALLEL_MIN_FLOATS = 1 << 20;
 
-/** Default budget for cached packed weights. */
-export const DEFAULT_CACHE_BYTES = 2 * 1024 ** 3;
+/** Default budget for copies of weights that were not allocated in WebAssembly memory. */
+export const DEFAULT_CACHE_BYTES = 3 * 1024 ** 3;
+
+/** Up to this many rows of A, matmul reads B where it is (gemv_task) instead of packing it. */
+export const SMALL_M = 4;
 
 /** Time spent in each phase, in ms, summed over calls (filled only while `profile` is on). */
 export interface MatmulProfile {
@@ -46,22 +54,20 @@ export interface MatmulProfile {
   copyOut: number;
 }
 
-interface PackedB {
-  /** Byte address of the packed copy, or 0 once evicted. */
+/** A weight's copy in WebAssembly memory. */
+interface WeightCopy {
+  /** Byte address of the copy. */
   ptr: number;
-  bytes: number;
+  /** Floats copied (the array's length). */
+  floats: number;
+  /** The weight's version the copy holds (NaN: not yet filled). */
   version: number;
-  /** transB, K, N, how many B matrices and their stride: a different shape means a different packing. */
-  signature: string;
-  lastUse: number;
 }
 
 export class WasmMatmul {
-  private readonly cache = new WeakMap<Float32Array, PackedB>();
-  private readonly live = new Set<PackedB>(); // for LRU eviction (the WeakMap cannot be walked)
-  private cachedBytes = 0;
-  private useCounter = 0;
-  private readonly finalizer: FinalizationRegistry<PackedB>;
+  private readonly copies = new WeakMap<Float32Array, WeightCopy>();
+  private copiedBytes = 0;
+  private readonly finalizer: FinalizationRegistry<WeightCopy>;
   profile: MatmulProfile | null = null;
   /** Below this many flops a call runs on the calling thread alone (tests set 0 to force the pool). */
   parallelMinFlops = PARALLEL_MIN_FLOPS;
@@ -73,7 +79,7 @@ export class WasmMatmul {
     private readonly pool: ThreadPool,
     private readonly cacheBudget: number = DEFAULT_CACHE_BYTES,
   ) {
-    this.finalizer = new FinalizationRegistry((entry: PackedB) => this.evict(entry));
+    this.finalizer = new FinalizationRegistry((c: WeightCopy) => this.dropCopy(c));
   }
 
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
@@ -90,37 +96,42 @@ export class WasmMatmul {
     const parallel = 2 * batch * M * N * K >= this.parallelMinFlops;
     if (parallel) this.pool.prewake(); // workers wake while we copy
     const nb = bBatchStride === 0 ? 1 : batch; // distinct B matrices
-    const { cached, needPack } = this.findPacked(b, spec);
-
-    // Lay out the work area: A, raw B (only to pack it), packed B (unless it goes to the cache), C, the bias,
-    // and the per-thread scratch. Allocation may grow the memory, so views are taken only after it.
-    const aSpan = span(batch, spec.aBatchStride, M * K);
+    // A few rows against one B (a shared weight): the matrix-vector path, B read where it is.
+    const rows = bBatchStride === 0 && (batch === 1 || spec.aBatchStride === M * K) ? batch * M : M;
+    const small = rows <= SMALL_M && !spec.transA && (batch === 1 || bBatchStride === 0);
     const bSpan = span(batch, bBatchStride, K * N);
+    const bHome = this.weightAddress(b, bSpan, spec.bVersion);
+
+    // Lay out the work area: A, B (unless it is in memory already), packed B (GEMM path), C, the bias, and
+    // the per-thread scratch. Allocation may grow the memory, so views are taken only after it.
+    const aSpan = span(batch, spec.aBatchStride, M * K);
     const layout = new Layout();
     const aOff = layout.add(aSpan * 4);
-    const bRawOff = needPack ? layout.add(bSpan * 4) : -1;
-    const bPackOff = needPack && !cached ? layout.add(nb * this.kernels.packed_b_floats(K, N) * 4) : -1;
+    const bOff = bHome === 0 ? layout.add(bSpan * 4) : -1;
+    const bPackOff = small ? -1 : layout.add(nb * this.kernels.packed_b_floats(K, N) * 4);
     const cOff = layout.add(batch * M * N * 4);
     const biasOff = spec.bias ? layout.add(padN(N) * 4) : -1;
-    const scratchOff = layout.add(this.scratchBytes());
+    const scratchOff = small ? -1 : layout.add(this.scratchBytes());
     const base = this.work.reserve(layout.size);
 
     const f32 = this.heap.f32;
     f32.set(a.subarray(0, aSpan), (base + aOff) / 4);
     if (accumulate) f32.set(out.subarray(0, batch * M * N), (base + cOff) / 4);
-    if (needPack) f32.set(b.subarray(0, bSpan), (base + bRawOff) / 4);
+    if (bHome === 0) f32.set(b.subarray(0, bSpan), (base + bOff) / 4);
     if (spec.bias) this.placeBias(spec.bias, N, base + biasOff);
+    const bPtr = bHome !== 0 ? bHome : base + bOff;
     const t1 = this.profile ? performance.now() : 0;
 
-    const times = this.gemmInMemory(
-      spec,
-      {
-        a: base + aOff, bRaw: needPack ? base + bRawOff : 0, bp: cached ? cached.ptr : base + bPackOff, c: base + cOff,
-        bias: spec.bias ? base + biasOff : 0, scratch: base + scratchOff,
-      },
-      parallel,
-    );
-    if (cached && needPack) cached.version = spec.bVersion!; // stamped only once packed
+    let times: [number, number] = [0, 0];
+    if (small) {
+      this.gemv({ a: base + aOff, rows, k: K, n: N, b: bPtr, transB: spec.transB, c: base + cOff, accumulate, bias: spec.bias ? base + biasOff : 0 }, parallel);
+    } else {
+      times = this.gemmInMemory(
+        spec,
+        { a: base + aOff, bRaw: bPtr, bp: base + bPackOff, c: base + cOff, bias: spec.bias ? base + biasOff : 0, scratch: base + scratchOff },
+        parallel,
+      );
+    }
 
     out.set(this.heap.f32.subarray((base + cOff) / 4, (base + cOff) / 4 + batch * M * N));
     if (this.profile) {
@@ -140,7 +151,7 @@ export class WasmMatmul {
    * JavaScript:
    *   dx = dy·op(W)ᵀ (rows, in);   dW = xᵀ·dy ('in_out', W (in, out)) or dyᵀ·x ('out_in', W (out, in));
    *   db = Σ_rows dy (out).
-   * Each result is written only when its array is given. W's packed copy is cached like any weight.
+   * Each result is written only when its array is given. W is read where it is, like any weight.
    */
   linearBackward(x: Float32Array, w: Float32Array, dy: Float32Array, spec: LinearSpec, dx: Float32Array | null, dw: Float32Array | null, db: Float32Array | null): void {
     const { rows: R, inF, outF, layout: wl } = spec;
@@ -164,13 +175,14 @@ export class WasmMatmul {
     const dwSpec: MatmulSpec = wl === 'in_out'
       ? { batch: 1, m: inF, n: outF, k: R, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false }
       : { batch: 1, m: outF, n: inF, k: R, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false };
-    const dxPacked = dx ? this.findPacked(w, dxSpec) : { cached: null, needPack: false };
+    const wHome = dx ? this.weightAddress(w, inF * outF, spec.wVersion) : 0;
+    const dxSmall = R <= SMALL_M;
 
     const l = new Layout();
     const dyOff = l.add(R * outF * 4);
     const xOff = dw ? l.add(R * inF * 4) : -1;
-    const wRawOff = dx && dxPacked.needPack ? l.add(inF * outF * 4) : -1;
-    const wPackOff = dx && dxPacked.needPack && !dxPacked.cached ? l.add(this.kernels.packed_b_floats(outF, inF) * 4) : -1;
+    const wRawOff = dx && wHome === 0 ? l.add(inF * outF * 4) : -1;
+    const wPackOff = dx && !dxSmall ? l.add(this.kernels.packed_b_floats(outF, inF) * 4) : -1;
     const dxOff = dx ? l.add(R * inF * 4) : -1;
     const dwPackOff = dw ? l.add(this.kernels.packed_b_floats(R, dwSpec.n) * 4) : -1;
     const dwOff = dw ? l.add(inF * outF * 4) : -1;
@@ -181,12 +193,15 @@ export class WasmMatmul {
     const f32 = this.heap.f32;
     f32.set(dy.subarray(0, R * outF), (base + dyOff) / 4);
     if (dw) f32.set(x.subarray(0, R * inF), (base + xOff) / 4);
-    if (dx && dxPacked.needPack) f32.set(w.subarray(0, inF * outF), (base + wRawOff) / 4);
+    if (dx && wHome === 0) f32.set(w.subarray(0, inF * outF), (base + wRawOff) / 4);
 
     if (dx) {
-      const bp = dxPacked.cached ? dxPacked.cached.ptr : base + wPackOff;
-      this.gemmInMemory(dxSpec, { a: base + dyOff, bRaw: dxPacked.needPack ? base + wRawOff : 0, bp, c: base + dxOff, bias: 0, scratch: base + scratchOff }, parallel);
-      if (dxPacked.cached && dxPacked.needPack) dxPacked.cached.version = spec.wVersion!;
+      const wPtr = wHome !== 0 ? wHome : base + wRawOff;
+      if (dxSmall) {
+        this.gemv({ a: base + dyOff, rows: R, k: outF, n: inF, b: wPtr, transB: dxSpec.transB, c: base + dxOff, accumulate: false, bias: 0 }, parallel);
+      } else {
+        this.gemmInMemory(dxSpec, { a: base + dyOff, bRaw: wPtr, bp: base + wPackOff, c: base + dxOff, bias: 0, scratch: base + scratchOff }, parallel);
+      }
     }
     if (dw) {
       const [aPtr, bPtr] = wl === 'in_out' ? [base + xOff, base + dyOff] : [base + dyOff, base + xOff];
@@ -218,29 +233,67 @@ export class WasmMatmul {
   }
 
   /**
-   * Whether B (spec.bVersion set: a weight) is already packed in the cache, or where its packed copy will go:
-   * cached = the cache entry (null when B is not cacheable), needPack = it must be packed first.
+   * Byte address of a weight already in WebAssembly memory, or 0 when it must be copied into the work area
+   * for this call. A view of this memory (a parameter from Backend.allocate) is used where it is. Another
+   * array marked as a weight (version given) gets a kept copy, refreshed when its version moves — unless the
+   * budget or the memory has no room, in which case it is copied per call (never evicting others).
    */
-  private findPacked(b: Float32Array, spec: MatmulSpec): { cached: PackedB | null; needPack: boolean } {
-    if (spec.bVersion === undefined) return { cached: null, needPack: true };
-    const { batch, n: N, k: K, transB, bBatchStride } = spec;
-    const nb = bBatchStride === 0 ? 1 : batch;
-    const bytes = nb * this.kernels.packed_b_floats(K, N) * 4;
-    const signature = `${transB ? 'T' : 'N'}:${K}:${N}:${nb}:${bBatchStride}`;
-    const hit = this.cache.get(b);
-    if (hit && hit.ptr !== 0 && hit.version === spec.bVersion && hit.signature === signature) {
-      hit.lastUse = ++this.useCounter;
-      return { cached: hit, needPack: false };
+  private weightAddress(b: Float32Array, floats: number, version: number | undefined): number {
+    if (this.heap.owns(b)) return b.byteOffset;
+    if (version === undefined) return 0;
+    let copy = this.copies.get(b);
+    if (copy && copy.floats < floats) {
+      this.dropCopy(copy); // the same array read over a longer span than before: copy it again
+      this.copies.delete(b);
+      copy = undefined;
     }
-    // Bigger than the whole cache budget: packed into the work area like any other B.
-    if (bytes > this.cacheBudget) return { cached: null, needPack: true };
-    return { cached: this.cacheEntryFor(b, bytes, signature), needPack: true };
+    if (!copy) {
+      const bytes = b.length * 4;
+      if (this.copiedBytes + bytes > this.cacheBudget) return 0;
+      let ptr: number;
+      try {
+        ptr = this.heap.alloc(bytes);
+      } catch {
+        return 0; // the memory is full: this weight is copied per call
+      }
+      copy = { ptr, floats: b.length, version: NaN };
+      this.copiedBytes += bytes;
+      this.copies.set(b, copy);
+      this.finalizer.register(b, copy);
+    }
+    if (copy.version !== version) {
+      this.heap.f32.set(b, copy.ptr / 4);
+      copy.version = version;
+    }
+    return copy.ptr;
+  }
+
+  private dropCopy(copy: WeightCopy): void {
+    if (copy.ptr === 0) return;
+    this.heap.release(copy.ptr);
+    this.copiedBytes -= copy.floats * 4;
+    copy.ptr = 0;
+  }
+
+  /** C = op(A)·op(B) for a few rows of A (gemv_task), every operand already in memory; tasks split N. */
+  private gemv(p: { a: number; rows: number; k: number; n: number; b: number; transB: boolean; c: number; accumulate: boolean; bias: number }, parallel: boolean): void {
+    const { rows, n } = p;
+    // Column groups: a few per thread (the product streams B, so splitting N splits the traffic), whole
+    // 32-column tiles for B stored (K, N), whole groups of 4 dot products for B stored (N, K).
+    const unit = p.transB ? 4 : 32;
+    const groups = parallel ? 4 * this.pool.threads : 1;
+    const cols = Math.max(unit, Math.ceil(Math.ceil(n / groups) / unit) * unit);
+    this.pool.run(
+      'gemv_task',
+      Math.ceil(n / cols),
+      [p.a, rows, p.k, n, p.b, p.transB ? 1 : 0, p.c, p.accumulate ? 1 : 0, p.bias, cols],
+      parallel,
+    );
   }
 
   /**
-   * One GEMM on operands already in WebAssembly memory (byte addresses): pack B from bRaw into bp unless
-   * bRaw is 0 (bp already holds it packed), then run the tiles of C on the pool. Returns [pack ms, gemm ms]
-   * when profiling.
+   * One GEMM on operands already in WebAssembly memory (byte addresses): pack B from bRaw into bp, then run
+   * the tiles of C on the pool. Returns [pack ms, gemm ms] when profiling.
    */
   private gemmInMemory(
     spec: MatmulSpec,
@@ -253,7 +306,7 @@ export class WasmMatmul {
     const nb = bBatchStride === 0 ? 1 : batch;
     const packedFloats = this.kernels.packed_b_floats(K, N);
     const t0 = this.profile ? performance.now() : 0;
-    if (p.bRaw !== 0) {
+    {
       // Pack tasks: one per (B matrix, K block), cut further into column groups when that gives fewer than
       // ~4 tasks per thread (a single 768 × 3072 weight is only 3 K blocks).
       // Packing moves ~K·N floats at a few GB/s: below PACK_PARALLEL_MIN_FLOATS it is done before a
@@ -287,50 +340,6 @@ export class WasmMatmul {
     return [t1 - t0, t2 - t1];
   }
 
-  /**
-   * The cache entry of `b`, with `bytes` of memory for its packed copy. Its version is cleared: the caller
-   * stamps it after packing, so an entry whose packing failed is never mistaken for a valid one.
-   */
-  private cacheEntryFor(b: Float32Array, bytes: number, signature: string): PackedB {
-    let entry = this.cache.get(b);
-    if (entry && entry.ptr !== 0 && entry.bytes !== bytes) this.evict(entry);
-    if (!entry) {
-      entry = { ptr: 0, bytes: 0, version: NaN, signature, lastUse: 0 };
-      this.cache.set(b, entry);
-      this.finalizer.register(b, entry);
-    }
-    if (entry.ptr === 0) {
-      this.makeRoom(bytes);
-      entry.ptr = this.heap.alloc(bytes);
-      entry.bytes = bytes;
-      this.cachedBytes += bytes;
-      this.live.add(entry);
-    }
-    entry.signature = signature;
-    entry.version = NaN;
-    entry.lastUse = ++this.useCounter;
-    return entry;
-  }
-
-  /** Drop least recently used entries until `bytes` more fit in the budget. */
-  private makeRoom(bytes: number): void {
-    while (this.cachedBytes + bytes > this.cacheBudget) {
-      let oldest: PackedB | null = null;
-      for (const e of this.live) if (!oldest || e.lastUse < oldest.lastUse) oldest = e;
-      if (!oldest) break;
-      this.evict(oldest);
-    }
-  }
-
-  private evict(entry: PackedB): void {
-    if (entry.ptr === 0) return;
-    this.heap.release(entry.ptr);
-    this.cachedBytes -= entry.bytes;
-    this.live.delete(entry);
-    entry.ptr = 0;
-    entry.bytes = 0;
-    entry.version = NaN;
-  }
 }
 
 /** Elements of an operand that batch matrices of `size` elements, `stride` apart, reach (0 = broadcast). */
