@@ -67,6 +67,20 @@ const libraryAsFile = {
   },
 };
 
+/**
+ * For the in-page test bundles: the engine's own test files run in the page unchanged, with their Node-only
+ * imports pointed at the page stand-ins in test/browser/page (_node_test, _assert, _platform_standin).
+ */
+const pageStandIns = {
+  name: 'attn-page-stand-ins',
+  setup(build) {
+    const page = join(dist, 'test', 'browser', 'page');
+    build.onResolve({ filter: /^node:test$/ }, () => ({ path: join(page, '_node_test.js') }));
+    build.onResolve({ filter: /^node:assert(\/strict)?$/ }, () => ({ path: join(page, '_assert.js') }));
+    build.onResolve({ filter: /src\/platform\/node\.js$/ }, () => ({ path: join(page, '_platform_standin.js') }));
+  },
+};
+
 const common = {
   bundle: true,
   format: 'esm',
@@ -100,7 +114,7 @@ const pageDir = join(dist, 'test', 'browser', 'page');
 if (existsSync(pageDir)) {
   mkdirSync(join(dist, 'test', 'browser', 'bundles'), { recursive: true });
   for (const f of readdirSync(pageDir).filter((n) => n.endsWith('.js') && !n.startsWith('_'))) {
-    bundles.push(await bundle(`test/browser/page/${f}`, `test/browser/bundles/${f}`, [libraryAsFile, nodeBuiltins]));
+    bundles.push(await bundle(`test/browser/page/${f}`, `test/browser/bundles/${f}`, [libraryAsFile, pageStandIns, nodeBuiltins]));
   }
 }
 
