@@ -206,12 +206,12 @@ test('model card and a bad URL: the numbers of attn info, and a clear message', 
   assert.match(card, /parameters/);
   assert.match(card, /FLOPs per token/);
   assert.match(card, /inference memory/);
+  mkdirSync(outDir, { recursive: true });
+  await page.click('#tabs button[data-tab="train"]');
+  await page.screenshot({ path: join(outDir, 'playground.png'), fullPage: true });
   await page.fill('#model-url', `${server.url}models/nope/`);
   await page.click('#model-load-url');
   await page.waitForSelector('#model-error:not([hidden])');
   assert.match((await page.textContent('#model-error'))!, /models\/nope\/: no config\.json/);
-  mkdirSync(outDir, { recursive: true });
-  await page.click('#tabs button[data-tab="train"]');
-  await page.screenshot({ path: join(outDir, 'playground.png'), fullPage: true });
   assert.deepEqual(pageErrors, []);
 });
