@@ -89,7 +89,13 @@ export async function fromPretrained(source: FolderSource, opts: LoadOptions = {
 export const AutoModelForCausalLM = {
   /** Example: `const lm = await AutoModelForCausalLM.fromPretrained('/models/shakespeare/'); lm.generateText('To be')`. */
   async fromPretrained(source: FolderSource, opts: LoadOptions = {}): Promise<CausalLM> {
-    return new CausalLM(await fromPretrained(source, opts));
+    const loaded = await fromPretrained(source, opts);
+    try {
+      return new CausalLM(loaded); // parses the tokenizer
+    } catch (e) {
+      const file = loaded.tokenizerJson !== null ? 'tokenizer.json' : 'vocab.json + merges.txt';
+      throw new Error(`${loaded.dir}${file}: ${(e as Error).message}`);
+    }
   },
 };
 

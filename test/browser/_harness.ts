@@ -54,8 +54,8 @@ function sendFile(res: ServerResponse, path: string, type: string): void {
  *   /tests/NAME.js                    dist/test/browser/bundles/NAME.js
  *   /fixtures/DIR/FILE                test/fixtures (a model folder by URL)
  *   /bad/truncated/model.safetensors  announces the whole file, sends half, then drops the connection
- *   /bad/truncated/*, /bad/no-config/* the gpt2-tiny fixture's other files (no-config: without config.json)
  *   /bad/tokenizer/tokenizer.json     a tokenizer.json whose model type attn does not read
+ *   /bad/{truncated,no-config,tokenizer}/*  the gpt2-tiny fixture's other files (no-config: without config.json)
  */
 export function testRoutes(req: IncomingMessage, res: ServerResponse, path: string): boolean {
   let m: RegExpExecArray | null;
@@ -77,14 +77,14 @@ export function testRoutes(req: IncomingMessage, res: ServerResponse, path: stri
     res.write(body.subarray(0, body.length >> 1), () => setTimeout(() => req.socket.destroy(), 50));
     return true;
   }
-  if ((m = /^\/bad\/(truncated|no-config)\/([\w.-]+)$/.exec(path))) {
-    if (m[1] === 'no-config' && m[2] === 'config.json') res.writeHead(404).end('not found');
-    else sendFile(res, new URL(`gpt2-tiny/${m[2]}`, fixtures).pathname, 'application/octet-stream');
-    return true;
-  }
   if (path === '/bad/tokenizer/tokenizer.json') {
     const json = { version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab: { a: 0 }, unk_token: 'a' } };
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(json));
+    return true;
+  }
+  if ((m = /^\/bad\/(truncated|no-config|tokenizer)\/([\w.-]+)$/.exec(path))) {
+    if (m[1] === 'no-config' && m[2] === 'config.json') res.writeHead(404).end('not found');
+    else sendFile(res, new URL(`gpt2-tiny/${m[2]}`, fixtures).pathname, 'application/octet-stream');
     return true;
   }
   return false;

@@ -177,6 +177,7 @@ for (const isolated of [true, false]) {
       assert.match(e['truncated']!, /model\.safetensors: the download broke off after \d+ of 240680 bytes.*incomplete/);
       assert.match(e['unreachable']!, /127\.0\.0\.1:9\/model\/config\.json: could not be fetched/);
       assert.match(e['tokenizer']!, /tokenizer\.json: .*WordLevel/);
+      assert.match(e['modelTokenizer']!, /bad\/tokenizer\/tokenizer\.json: .*WordLevel/);
       assert.match(e['notSafetensors']!, /model\.safetensors/);
     });
   });

@@ -137,6 +137,7 @@ const checks: Record<string, Check> = {
       truncated: await errorOf(() => attn.fromPretrained('/bad/truncated/', { cache: false })),
       unreachable: await errorOf(() => attn.fromPretrained('http://127.0.0.1:9/model/', { cache: false })),
       tokenizer: await errorOf(() => attn.loadTokenizer('/bad/tokenizer/', { cache: false })),
+      modelTokenizer: await errorOf(() => attn.AutoModelForCausalLM.fromPretrained('/bad/tokenizer/', { cache: false })),
       notSafetensors: await errorOf(() => attn.fromPretrained(new Map<string, Blob>([['config.json', new Blob([JSON.stringify({ model_type: 'gpt2', n_layer: 1, n_head: 1, n_embd: 4, vocab_size: 8, n_positions: 8 })])], ['model.safetensors', new Blob(['<html>not a model</html>'])]]))),
     };
   },
