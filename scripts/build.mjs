@@ -27,3 +27,5 @@ for (const step of ['build-wasm.mjs', 'build-data.mjs']) {
   if (existsSync(join(root, 'scripts', step))) run(step, [join(root, 'scripts', step)]);
 }
 run('tsc', [tsc, '-p', join(root, 'tsconfig.json')]);
+// The browser bundles and the playground (after tsc: they are bundled from its output).
+if (existsSync(join(root, 'scripts', 'build-browser.mjs'))) run('build-browser.mjs', [join(root, 'scripts', 'build-browser.mjs')]);

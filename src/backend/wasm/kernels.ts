@@ -90,11 +90,15 @@ export function hasRelaxedSimd(): boolean {
   return typeof WebAssembly === 'object' && WebAssembly.validate(PROBES.relaxed);
 }
 
-/** Does this runtime have shared memory and atomics (needed even with one thread: the memory is shared)? */
+/**
+ * Does this runtime have shared memory and atomics (needed even with one thread: the memory is shared)?
+ * We ask the memory, not the SharedArrayBuffer global: browsers hide that global in pages that are not
+ * cross-origin isolated, yet Chromium still makes shared WebAssembly memories there, which one thread can use.
+ */
 export function hasSharedMemory(): boolean {
   try {
-    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-    return typeof Atomics === 'object' && typeof SharedArrayBuffer === 'function';
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return typeof Atomics === 'object' && memory.buffer.byteLength === 65536;
   } catch {
     return false;
   }
