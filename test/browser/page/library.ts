@@ -2,6 +2,7 @@
 // test/browser/library.test.ts with `run(name, arg)`. Each returns plain data that the Node side compares
 // with its oracles (transformers' outputs in test/fixtures, gpt-tokenizer's ids, Node's own loader), or
 // throws; the Node side turns a throw into a failed test with the page's message.
+import { CTRL } from '../../../src/backend/wasm/pool.js';
 import * as attn from '../../../src/browser/index.js';
 
 type Check = (arg: unknown) => Promise<unknown>;
@@ -145,6 +146,11 @@ const checks: Record<string, Check> = {
   /** A pool worker that dies after joining: the job must fail with a message, and a new pool must work after. */
   async workerDeath() {
     await attn.ready({ threads: 2, workerUrl: new URL('/tests/dying_worker.js', location.href) });
+    // Start the pool and wait until its worker is waiting for work, so it is there to claim a task of the job
+    // (the caller does not wait for threads, and would otherwise do the whole product alone).
+    const pool = (attn.getBackend() as unknown as { pool: { prewake(): void; control: Int32Array } }).pool;
+    pool.prewake();
+    for (let i = 0; i < 600 && Atomics.load(pool.control, CTRL.STARTED) < 1; i++) await new Promise((r) => setTimeout(r, 50));
     const died = await errorOf(async () => bigMatmul());
     const badScript = await errorOf(() => attn.ready({ threads: 2, workerUrl: new URL('/tests/no-such-worker.js', location.href) }));
     const info = await attn.ready({ threads: 2 });
