@@ -16,6 +16,7 @@ import {
   SafetensorsError,
   decodeTensor,
   encodeTensor,
+  placeFloats,
   readerOver,
   parseSafetensorsHeader,
   planSafetensors,
@@ -77,9 +78,9 @@ export function openSafetensorsFile(path: string): SafetensorsReader {
   let open = true;
   return readerOver(
     header,
-    (t) => {
+    (t, alloc) => {
       if (!open) throw new SafetensorsError(path, t.name, 'file was already closed');
-      return readTensor(fd, header, t, path);
+      return readTensor(fd, header, t, path, alloc);
     },
     () => {
       if (open) closeSync(fd);
@@ -88,18 +89,22 @@ export function openSafetensorsFile(path: string): SafetensorsReader {
   );
 }
 
-/** Read one tensor's bytes into its final array (F32/I32: directly; other dtypes: via one temporary). */
-function readTensor(fd: number, header: SafetensorsHeader, t: TensorInfo, path: string): TensorData {
+/**
+ * Read one tensor's bytes into its final array (F32/I32: directly; other dtypes: via one temporary). With
+ * `alloc`, float values go into the array it returns (F32: read straight into it).
+ */
+function readTensor(fd: number, header: SafetensorsHeader, t: TensorInfo, path: string, alloc?: (n: number) => Float32Array): TensorData {
   const position = header.dataStart + t.begin;
   const what = `tensor ${JSON.stringify(t.name)}`;
   if (t.dtype === 'F32' || t.dtype === 'I32') {
-    const out = t.dtype === 'F32' ? new Float32Array(t.numel) : new Int32Array(t.numel);
-    readExactly(fd, new Uint8Array(out.buffer), position, path, what); // the file bytes are the values
+    const out = t.dtype === 'F32' ? (alloc ? alloc(t.numel) : new Float32Array(t.numel)) : new Int32Array(t.numel);
+    readExactly(fd, new Uint8Array(out.buffer, out.byteOffset, out.byteLength), position, path, what); // the file bytes are the values
     return out;
   }
   const raw = new Uint8Array(t.numel * DTYPE_BYTES[t.dtype]);
   readExactly(fd, raw, position, path, what);
-  return decodeTensor(t, raw, path, { copy: false }); // raw is ours alone, so BOOL may keep it
+  const data = decodeTensor(t, raw, path, { copy: false }); // raw is ours alone, so BOOL may keep it
+  return alloc && data instanceof Float32Array ? placeFloats(data, alloc) : data;
 }
 
 /**

@@ -424,8 +424,12 @@ export interface SafetensorsReader {
   has(name: string): boolean;
   /** dtype, shape and position of a tensor, without reading its data. */
   info(name: string): TensorInfo;
-  /** Read and convert one tensor. */
-  get(name: string): LoadedTensor;
+  /**
+   * Read and convert one tensor. `alloc`, for a floating-point tensor: where to put its float32 values (an
+   * array of n floats the caller provides, e.g. in a compute backend's memory, so the values are read there
+   * directly instead of into a temporary). Example: `reader.get('wte.weight', (n) => backend.allocate(n))`.
+   */
+  get(name: string, alloc?: (n: number) => Float32Array): LoadedTensor;
   /** Release the file (no-op for in-memory buffers). */
   close(): void;
 }
@@ -447,7 +451,11 @@ export function missingTensorError(header: SafetensorsHeader, name: string): Saf
  * A reader over a validated header; `read(t)` turns one tensor's entry into its values (from memory or from a
  * file). Both readers below share this, so lookups and their errors are the same for both.
  */
-export function readerOver(header: SafetensorsHeader, read: (t: TensorInfo) => TensorData, close: () => void = () => {}): SafetensorsReader {
+export function readerOver(
+  header: SafetensorsHeader,
+  read: (t: TensorInfo, alloc?: (n: number) => Float32Array) => TensorData,
+  close: () => void = () => {},
+): SafetensorsReader {
   const info = (name: string): TensorInfo => {
     const t = header.byName.get(name);
     if (t === undefined) throw missingTensorError(header, name);
@@ -459,12 +467,19 @@ export function readerOver(header: SafetensorsHeader, read: (t: TensorInfo) => T
     names: () => header.tensors.map((t) => t.name),
     has: (name) => header.byName.has(name),
     info,
-    get(name) {
+    get(name, alloc) {
       const t = info(name);
-      return { dtype: t.dtype, shape: [...t.shape], data: read(t) };
+      return { dtype: t.dtype, shape: [...t.shape], data: read(t, alloc) };
     },
     close,
   };
+}
+
+/** Copy float32 values into an array from `alloc` (a reader's `get(name, alloc)`). */
+export function placeFloats(data: Float32Array, alloc: (n: number) => Float32Array): Float32Array {
+  const out = alloc(data.length);
+  out.set(data);
+  return out;
 }
 
 /**
@@ -475,7 +490,10 @@ export function readerOver(header: SafetensorsHeader, read: (t: TensorInfo) => T
 export function openSafetensors(bytes: Uint8Array, fileName = '<buffer>', opts: { copy?: boolean } = {}): SafetensorsReader {
   const header = parseSafetensorsHeader(bytes, fileName);
   const copy = opts.copy ?? false;
-  return readerOver(header, (t) => decodeTensor(t, bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end), fileName, { copy }));
+  return readerOver(header, (t, alloc) => {
+    const data = decodeTensor(t, bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end), fileName, { copy: copy || alloc !== undefined });
+    return alloc && data instanceof Float32Array ? placeFloats(data, alloc) : data;
+  });
 }
 
 /**

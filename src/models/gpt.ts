@@ -265,16 +265,15 @@ export class GPT extends Module {
   private initWeights(rng: Rng): void {
     const std = this.config.initializer_range;
     const residStd = std / Math.sqrt(2 * this.config.n_layer);
-    for (const [name, p] of this.namedParameters()) {
-      const data = new Float32Array(p.size); // biases and LayerNorm shifts stay 0
+    this.initParameters((name, data) => {
+      // data starts as zeros: biases and LayerNorm shifts stay 0
       if (name.startsWith('ln_') || name.includes('.ln_')) {
         if (name.endsWith('.weight')) data.fill(1);
       } else if (!name.endsWith('.bias')) {
         const s = name.endsWith('c_proj.weight') ? residStd : std;
         for (let i = 0; i < data.length; i++) data[i] = rng.normal() * s;
       }
-      p.copyFrom(data);
-    }
+    });
   }
 
   /**

@@ -7,6 +7,7 @@
 // Saving writes the same names and config fields `save_pretrained` writes, so Python loads it silently.
 // Node-only (files); the pure parts (config mapping, the name walk) have no fs dependency of their own.
 
+import { getBackend } from '../backend/index.js';
 import { existsSync, readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GPT, GPT_DEFAULTS, gptConfig, CHECKPOINT_RULES, type GPTConfig } from './gpt.js';
@@ -132,10 +133,12 @@ export function loadStateDict(module: Module, reader: SafetensorsReader, rules: 
     ].filter(Boolean);
     throw new Error(`${file} does not fit this model:\n  ${parts.join('\n  ')}`);
   }
+  const be = getBackend();
   for (const [name, key] of keyFor) {
-    const t = reader.get(key);
+    // Read each tensor straight into the backend's memory (inside WebAssembly memory, where matmul uses it
+    // in place), and adopt that array: one copy of the checkpoint in memory, not two.
+    const t = reader.get(key, (n) => be.allocate(n));
     if (!(t.data instanceof Float32Array)) throw new Error(`${file}: tensor ${key} has dtype ${t.dtype}; a floating-point parameter was expected`);
-    // Adopt the array just read (one copy of the checkpoint in memory, not two).
     module.setParameter(name, fromStorage(t.data, t.shape, { requiresGrad: true }));
   }
   if (tiedHeadKey !== null) {

@@ -1,13 +1,19 @@
 // The basic layers: Linear, Embedding, LayerNorm, Dropout. Each holds its parameters as fields (so Module
 // finds them under PyTorch's names: weight, bias) and its forward is one op from src/tensor.
 // Initializations follow PyTorch's defaults; models that want GPT-2's N(0, 0.02) re-initialize.
-import { dropout, embedding, getDefaultRng, layerNorm, linear, ones, rand, randn, zeros, type Rng, type Tensor } from '../tensor/index.js';
+import { dropout, embedding, fromStorage, getDefaultRng, layerNorm, linear, ones, rand, randn, zeros, type Rng, type Tensor } from '../tensor/index.js';
 import { Module } from './module.js';
 
 // Random initialization can be switched off while building a model whose weights are loaded right after
-// (fromPretrained): layers then start as zeros, which costs nothing — the operating system hands out zero pages
-// lazily, so a 500 MB model that is about to be replaced tensor by tensor never touches that memory.
+// (fromPretrained): layers then start as placeholders of zeros in ordinary arrays, which costs nothing — the
+// operating system hands out zero pages lazily, so a 500 MB model that is about to be replaced tensor by tensor
+// never touches that memory (and takes no room in the backend's memory, where the loaded weights will go).
 let initEnabled = true;
+
+/** A parameter to be replaced by loaded weights: zeros nobody touches, on the ordinary heap. */
+function placeholder(shape: number[]): Tensor {
+  return fromStorage(new Float32Array(shape.reduce((a, b) => a * b, 1)), shape, { requiresGrad: true });
+}
 
 /** Turn layers' random initialization on or off; returns the previous setting (restore it in a finally). */
 export function setInitEnabled(on: boolean): boolean {
@@ -47,8 +53,8 @@ export class Linear extends Module {
     this.layout = layout;
     const bound = 1 / Math.sqrt(inFeatures);
     const shape = layout === 'out_in' ? [outFeatures, inFeatures] : [inFeatures, outFeatures];
-    this.weight = initEnabled ? rand(shape, { low: -bound, high: bound, rng, requiresGrad: true }) : zeros(shape, { requiresGrad: true });
-    this.bias = bias ? (initEnabled ? rand([outFeatures], { low: -bound, high: bound, rng, requiresGrad: true }) : zeros([outFeatures], { requiresGrad: true })) : null;
+    this.weight = initEnabled ? rand(shape, { low: -bound, high: bound, rng, requiresGrad: true }) : placeholder(shape);
+    this.bias = bias ? (initEnabled ? rand([outFeatures], { low: -bound, high: bound, rng, requiresGrad: true }) : placeholder([outFeatures])) : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -65,7 +71,7 @@ export class Embedding extends Module {
     if (!Number.isInteger(num) || !Number.isInteger(dim) || num <= 0 || dim <= 0) {
       throw new RangeError(`Embedding: sizes must be positive integers, got num=${num}, dim=${dim}`);
     }
-    this.weight = initEnabled ? randn([num, dim], { rng: opts.rng ?? getDefaultRng(), requiresGrad: true }) : zeros([num, dim], { requiresGrad: true });
+    this.weight = initEnabled ? randn([num, dim], { rng: opts.rng ?? getDefaultRng(), requiresGrad: true }) : placeholder([num, dim]);
   }
 
   forward(ids: Tensor): Tensor {

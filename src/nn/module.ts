@@ -9,7 +9,8 @@
 // as a prefix; an array of Modules or Tensors uses the index (`h.0`, `h.1`, …). Fields whose name starts
 // with '_' are skipped (caches, buffers, back-references). A tensor reachable under two names (tied
 // weights) is listed once, under the first name.
-import { Tensor } from '../tensor/index.js';
+import { getBackend } from '../backend/index.js';
+import { fromStorage, Tensor } from '../tensor/index.js';
 
 export class Module {
   /** Training mode (dropout active). New modules start in training mode, as in PyTorch. */
@@ -40,6 +41,22 @@ export class Module {
       throw new RangeError(`setParameter: '${name}' has shape [${old.shape.join(', ')}], the new value [${value.shape.join(', ')}]`);
     }
     container[last] = value;
+  }
+
+  /**
+   * Give every parameter fresh storage where the backend computes (Backend.allocate: inside WebAssembly memory,
+   * where matmul reads weights in place) and fill it with `init(name, data, shape)` (data starts as zeros).
+   * Models call this for their own initialisation, after building their layers with init switched off
+   * (setInitEnabled(false)), so no parameter is ever held twice.
+   * Example: `model.initParameters((name, data) => { if (name.endsWith('.weight')) data.fill(1); })`.
+   */
+  initParameters(init: (name: string, data: Float32Array, shape: readonly number[]) => void): void {
+    const be = getBackend();
+    for (const [name, p] of this.namedParameters()) {
+      const data = be.allocate(p.size);
+      init(name, data, p.shape);
+      this.setParameter(name, fromStorage(data, p.shape, { requiresGrad: true }));
+    }
   }
 
   /** [name, tensor] pairs with dotted names like `h.0.attn.c_attn.weight`. */
