@@ -14,6 +14,7 @@ export const EVAL: CommandSpec = {
     'batch-size': { type: 'string', value: 'B', help: 'rows per forward pass', default: '8' },
     tokenizer: { type: 'string', value: 'PATH|gpt2', help: 'tokenizer when the folder has none' },
     json: { type: 'boolean', help: 'print one JSON object' },
+    dtype: { type: 'string', value: 'float32|int8|int4', help: 'quantise the weights while loading (a quantised folder loads as it is)' },
   },
   allowPositionals: true,
   epilog: ['Example: attn eval --model runs/shakespeare --data hamlet.txt'],
@@ -32,7 +33,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   const { evaluate } = await import('../src/train/trainer.js');
   const { listTextFiles, readDocuments } = await import('../src/train/corpus.js');
   const { buildTokenStream } = await import('../src/train/data.js');
-  const loaded = fromPretrained(dir);
+  const loaded = fromPretrained(dir, { dtype: dtypeFlag(str(p.values, 'dtype')) });
   const tokenizer = loadTokenizerFor(loaded, str(p.values, 'tokenizer'));
   if (!tokenizer) throw new UsageError(`${dir} has no tokenizer.json; pass --tokenizer PATH|gpt2`);
   const files = listTextFiles(data);
@@ -53,4 +54,10 @@ export async function evalCommand(argv: string[]): Promise<number> {
     console.log(`loss ${r.loss.toFixed(4)} nats/token · perplexity ${r.perplexity.toFixed(2)} · ${r.bitsPerByte.toFixed(4)} bits per byte`);
   }
   return 0;
+}
+
+/** --dtype's value, checked. */
+function dtypeFlag(s: string | undefined): 'float32' | 'int8' | 'int4' | undefined {
+  if (s === undefined || s === 'float32' || s === 'int8' || s === 'int4') return s;
+  throw new UsageError(`--dtype must be float32, int8 or int4, got '${s}'`);
 }

@@ -34,6 +34,7 @@ export const GENERATE: CommandSpec = {
     logprobs: { type: 'boolean', help: 'with --json: per-token log-probabilities' },
     'no-cache': { type: 'boolean', help: 'recompute the whole sequence every step (slow; for checking the KV cache)' },
     threads: { type: 'string', value: 'N', help: 'worker threads (default: all cores)' },
+    dtype: { type: 'string', value: 'float32|int8|int4', help: 'quantise the weights while loading (a quantised folder loads as it is)' },
   },
   epilog: [
     'Examples:',
@@ -108,7 +109,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const { generate, streamText } = await import('../src/generate/index.js');
   const { loadTokenizerFor } = await import('./model_tokenizer.js');
 
-  const loaded = fromPretrained(dir);
+  const loaded = fromPretrained(dir, { dtype: dtypeFlag(str(v, 'dtype')) });
   const tokenizer = loadTokenizerFor(loaded, str(v, 'tokenizer'));
   if (prompts.length > 0 && !tokenizer) throw new UsageError(`${dir} has no tokenizer (tokenizer.json or vocab.json + merges.txt); pass --tokenizer PATH|gpt2, or use --input-ids`);
   const inputIds = prompts.length > 0 ? prompts.map((t) => tokenizer!.encode(t, undefined, { addSpecialTokens: false }).ids) : idLists;
@@ -161,4 +162,10 @@ export async function generateCommand(argv: string[]): Promise<number> {
     else console.log(`${head}${Array.from(s).join(',')}`);
   });
   return 0;
+}
+
+/** --dtype's value, checked. */
+function dtypeFlag(s: string | undefined): 'float32' | 'int8' | 'int4' | undefined {
+  if (s === undefined || s === 'float32' || s === 'int8' || s === 'int4') return s;
+  throw new UsageError(`--dtype must be float32, int8 or int4, got '${s}'`);
 }

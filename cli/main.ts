@@ -8,6 +8,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   train: { summary: 'train a GPT on your text (or fine-tune one with --init)', load: async () => (await import('./train.js')).trainCommand },
   generate: { summary: 'generate text from a model folder', load: async () => (await import('./generate.js')).generateCommand },
   eval: { summary: 'loss, perplexity and bits per byte of a model on a text file', load: async () => (await import('./eval.js')).evalCommand },
+  quantize: { summary: 'write an int8 / int4 copy of a model folder for faster, smaller inference', load: async () => (await import('./quantize.js')).quantizeCommand },
   info: { summary: 'parameters, FLOPs per token and memory of a model or preset', load: async () => (await import('./info.js')).infoCommand },
   tokenizer: { summary: 'train, encode and decode with BPE and WordPiece tokenizers', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   serve: { summary: 'the playground in your browser: tokenize, generate, attention maps, train a tiny GPT', load: async () => (await import('./serve.js')).serveCommand },

@@ -16,6 +16,7 @@ import { fromStorage } from '../tensor/index.js';
 import { openSafetensorsFile, saveSafetensorsFile } from '../io/node.js';
 import { readDirConsistent, readJsonFile, writeDirAtomic } from '../io/atomic.js';
 import type { TensorToSave, SafetensorsReader } from '../io/safetensors.js';
+import { loadQuantizedStateDict, quantizationConfigOf, quantizeOptionsFor, type QuantizeOnLoad } from '../quant/load.js';
 
 /** Model types this version can load, with what to say about the others. */
 export const SUPPORTED_MODEL_TYPES = ['gpt2'] as const;
@@ -186,13 +187,20 @@ export interface PretrainedGPT {
  * Accepts both key styles (`transformer.h.0...` and the original `h.0...`), skips the attn.bias mask buffers,
  * ties the LM head. Does not handle: sharded checkpoints (model-00001-of-00002.safetensors), pytorch_model.bin.
  */
-export function fromPretrained(dir: string): PretrainedGPT {
+export function fromPretrained(dir: string, opts: LoadOptions = {}): PretrainedGPT {
   // Another process (attn train) may be replacing this folder right now: read one whole version of it, and
   // never rename or delete anything here (the writer tidies up after itself).
-  return readDirConsistent(dir, (d) => ({ ...loadGPTFolder(d), dir }));
+  return readDirConsistent(dir, (d) => ({ ...loadGPTFolder(d, opts), dir }));
 }
 
-function loadGPTFolder(dir: string): PretrainedGPT {
+/**
+ * How to load. `dtype` 'int8' | 'int4' quantises the float weights while reading them (src/quant/load.ts), with
+ * `groupSize` inputs per scale (default: per output channel for int8, 32 for int4) and the embedding / tied head
+ * too unless `quantizeEmbeddings` is false. A quantised folder loads as it is, without options.
+ */
+export type LoadOptions = QuantizeOnLoad;
+
+function loadGPTFolder(dir: string, opts: LoadOptions): PretrainedGPT {
   const config = readGPTConfig(dir);
   const weights = join(dir, 'model.safetensors');
   if (!existsSync(weights)) {
@@ -202,7 +210,10 @@ function loadGPTFolder(dir: string): PretrainedGPT {
   const model = new GPT(config, undefined, { init: false });
   const reader = openSafetensorsFile(weights);
   try {
-    loadStateDict(model, reader, CHECKPOINT_RULES, weights);
+    // A quantised folder (config.json has quantization_config), or quantising while loading: src/quant.
+    const quant = quantizationConfigOf(readJsonFile(join(dir, 'config.json'), 'model config'), join(dir, 'config.json'));
+    if (quant || (opts.dtype ?? 'float32') !== 'float32') loadQuantizedStateDict(model, reader, CHECKPOINT_RULES, weights, quant, quantizeOptionsFor(opts));
+    else loadStateDict(model, reader, CHECKPOINT_RULES, weights);
   } finally {
     reader.close();
   }
