@@ -1,6 +1,7 @@
 // `attn generate --model DIR --prompt TEXT`: text from any GPT-2-family folder (trained by attn or downloaded
 // from the Hugging Face Hub), with every generation option of transformers' generate() as a flag.
 import { parseCommand, num, str, list, UsageError, type CommandSpec, type ParsedValues } from './args.js';
+import { DTYPE_OPTION, dtypeFlag } from './quantize.js';
 
 export const GENERATE: CommandSpec = {
   name: 'generate',
@@ -34,7 +35,7 @@ export const GENERATE: CommandSpec = {
     logprobs: { type: 'boolean', help: 'with --json: per-token log-probabilities' },
     'no-cache': { type: 'boolean', help: 'recompute the whole sequence every step (slow; for checking the KV cache)' },
     threads: { type: 'string', value: 'N', help: 'worker threads (default: all cores)' },
-    dtype: { type: 'string', value: 'float32|int8|int4', help: 'quantise the weights while loading (a quantised folder loads as it is)' },
+    dtype: DTYPE_OPTION,
   },
   epilog: [
     'Examples:',
@@ -164,8 +165,3 @@ export async function generateCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** --dtype's value, checked. */
-function dtypeFlag(s: string | undefined): 'float32' | 'int8' | 'int4' | undefined {
-  if (s === undefined || s === 'float32' || s === 'int8' || s === 'int4') return s;
-  throw new UsageError(`--dtype must be float32, int8 or int4, got '${s}'`);
-}

@@ -54,3 +54,12 @@ export async function quantizeCommand(argv: string[]): Promise<number> {
   for (const s of report.skipped) console.log(`  kept in float32: ${s.name} (${s.why})`);
   return 0;
 }
+
+/** The `--dtype` option of generate / eval (quantise while loading), shared so every command says the same. */
+export const DTYPE_OPTION = { type: 'string', value: 'float32|int8|int4', help: 'quantise the weights while loading (a quantised folder loads as it is)' } as const;
+
+/** --dtype's value, checked: `dtypeFlag('int8')` → 'int8'; anything but float32, int8 or int4 is a usage error. */
+export function dtypeFlag(s: string | undefined): 'float32' | 'int8' | 'int4' | undefined {
+  if (s === undefined || s === 'float32' || s === 'int8' || s === 'int4') return s;
+  throw new UsageError(`--dtype must be float32, int8 or int4, got '${s}'`);
+}

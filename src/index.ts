@@ -10,7 +10,7 @@ export * from './optim/index.js';
 
 export { GPT, KVCache, gptConfig, gptParameterCount, GPT_PRESETS, GPT_DEFAULTS, CHECKPOINT_RULES, type GPTConfig, type GPTForwardOptions, type GPTOutput, type GPTPresetName } from './models/gpt.js';
 export { gptSizes, type SizeReport } from './models/sizes.js';
-export { fromPretrained, savePretrained, readGPTConfig, loadStateDict, gptStateDict, SUPPORTED_MODEL_TYPES, type PretrainedGPT, type SaveOptions } from './models/pretrained.js';
+export { fromPretrained, savePretrained, readGPTConfig, loadStateDict, gptStateDict, SUPPORTED_MODEL_TYPES, type PretrainedGPT, type SaveOptions, type LoadOptions } from './models/pretrained.js';
 
 export { generate, generateAsync, streamText, type GenerateOptions, type GenerateOutput, type GenerationConfig, type CausalLMStepper } from './generate/index.js';
 export { stepperFromModel } from './generate/from_model.js';
@@ -23,3 +23,6 @@ export { Tokenizer, type Encoding } from './tokenizers/index.js';
 export { loadTokenizer, saveTokenizer } from './tokenizers/node.js';
 
 export { AutoModelForCausalLM, CausalLM, pipeline, type TextGenerationPipeline, type CausalLMForwardOptions } from './pipelines/text_generation.js';
+
+export * from './quant/index.js';
+export { quantizeFolder, writeQuantizedFolder, quantizationReport } from './quant/folder.js';

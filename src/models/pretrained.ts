@@ -16,7 +16,7 @@ import { fromStorage } from '../tensor/index.js';
 import { openSafetensorsFile, saveSafetensorsFile } from '../io/node.js';
 import { readDirConsistent, readJsonFile, writeDirAtomic } from '../io/atomic.js';
 import type { TensorToSave, SafetensorsReader } from '../io/safetensors.js';
-import { loadQuantizedStateDict, quantizationConfigOf, quantizeOptionsFor, type QuantizeOnLoad } from '../quant/load.js';
+import { checkpointNames, loadQuantizedStateDict, quantizationConfigOfModel, quantizedLoadPlan, quantizedStateDict, type QuantizeOnLoad } from '../quant/load.js';
 
 /** Model types this version can load, with what to say about the others. */
 export const SUPPORTED_MODEL_TYPES = ['gpt2'] as const;
@@ -211,8 +211,8 @@ function loadGPTFolder(dir: string, opts: LoadOptions): PretrainedGPT {
   const reader = openSafetensorsFile(weights);
   try {
     // A quantised folder (config.json has quantization_config), or quantising while loading: src/quant.
-    const quant = quantizationConfigOf(readJsonFile(join(dir, 'config.json'), 'model config'), join(dir, 'config.json'));
-    if (quant || (opts.dtype ?? 'float32') !== 'float32') loadQuantizedStateDict(model, reader, CHECKPOINT_RULES, weights, quant, quantizeOptionsFor(opts));
+    const plan = quantizedLoadPlan(readJsonFile(join(dir, 'config.json'), 'model config'), join(dir, 'config.json'), opts);
+    if (plan) loadQuantizedStateDict(model, reader, checkpointNames(CHECKPOINT_RULES), weights, plan.config, plan.quantize);
     else loadStateDict(model, reader, CHECKPOINT_RULES, weights);
   } finally {
     reader.close();
@@ -240,23 +240,28 @@ export interface SaveOptions {
   copyFiles?: Record<string, string>;
 }
 
-/** The model's weights under the checkpoint's key names (tied head omitted, as save_pretrained does). */
+/**
+ * The model's weights under the checkpoint's key names (tied head omitted, as save_pretrained does). A quantised
+ * model's quantised weights are saved as src/quant/load.ts describes (values + `_scale`).
+ */
 export function gptStateDict(model: GPT): Map<string, TensorToSave> {
-  const out = new Map<string, TensorToSave>();
-  for (const [name, p] of model.namedParameters()) out.set(CHECKPOINT_RULES.prefix + name, { shape: p.shape, data: p.toFloat32Array() });
-  return out;
+  return quantizedStateDict(model, CHECKPOINT_RULES.prefix);
 }
 
 /**
  * Write `dir` as a Hugging Face folder, atomically as a whole (a kill at any moment leaves the old folder or
  * the new one, never a mix): config.json, model.safetensors, generation_config.json, and tokenizer.json when given.
+ * A quantised model (src/quant) is written as a quantised folder (`quantization_config` in config.json).
  * Example: `savePretrained(model, 'runs/my-gpt', { tokenizerJson })`.
  */
 export function savePretrained(model: GPT, dir: string, opts: SaveOptions = {}): void {
   const cfg = model.config;
   const generation = opts.generationConfig ?? { bos_token_id: cfg.bos_token_id, eos_token_id: cfg.eos_token_id };
   writeDirAtomic(dir, (tmp) => {
-    writeFileSync(join(tmp, 'config.json'), JSON.stringify(gptConfigToHF(cfg), null, 2) + '\n');
+    // A quantised model (src/quant) says so in config.json, as `attn quantize` writes it.
+    const quantization = quantizationConfigOfModel(model);
+    const hf = quantization ? { ...gptConfigToHF(cfg), quantization_config: quantization } : gptConfigToHF(cfg);
+    writeFileSync(join(tmp, 'config.json'), JSON.stringify(hf, null, 2) + '\n');
     writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify({ _from_model_config: true, ...generation, transformers_version: '4.36.2' }, null, 2) + '\n');
     saveSafetensorsFile(join(tmp, 'model.safetensors'), gptStateDict(model), { format: 'pt' });
     if (opts.tokenizerJson !== undefined) writeFileSync(join(tmp, 'tokenizer.json'), opts.tokenizerJson);

@@ -93,6 +93,9 @@ export function quantizeFolder(src: string, out: string, opts: QuantizeOptions):
   }
   const { model } = fromPretrained(src, { dtype: opts.bits === 8 ? 'int8' : 'int4', groupSize: opts.groupSize, quantizeEmbeddings: opts.embeddings });
   const report = quantizationReport(model, opts);
+  if (report.quantized.length === 0) {
+    throw new Error(`attn quantize: no weight of ${src} can be stored as int${opts.bits}: ${report.skipped.map((s) => `${s.name} (${s.why})`).join('; ')}`);
+  }
   const config = quantizationConfigFor(opts, report);
   writeQuantizedFolder(src, out, model, CHECKPOINT_RULES.prefix, config);
   return { report, config };

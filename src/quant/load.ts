@@ -114,42 +114,66 @@ export function quantizedStateDict(model: Module, prefix = ''): Map<string, Tens
 export type LoadDtype = 'float32' | 'int8' | 'int4';
 
 /**
- * Load `reader` into `module` by the checkpoint `rules` (as loadStateDict does for float checkpoints), taking
- * quantised tensors as they are and, when `quantize` is given, quantising the float weights of Linear and
- * Embedding layers as they are read (each float tensor is read into an ordinary array, quantised into backend
- * memory and dropped, so the float model is never held whole). `config`: the folder's quantization_config.
- * Example: `loadQuantizedStateDict(gpt, reader, CHECKPOINT_RULES, 'dir/model.safetensors', config, null)`.
- * Errors: missing / unexpected / misshapen keys (all listed by name), a quantised tensor for a parameter that is
- * not a Linear or Embedding weight, a dtype that disagrees with the config, non-finite scales.
+ * How a family's checkpoint keys map onto its parameter names — the part of a loader that is not about
+ * quantisation. `nameOf(key)`: the parameter a key loads into, or null for keys to skip (buffers such as GPT-2's
+ * attn.bias masks). `tiedCopyOf(key)`: for a key that stores a copy of a tied parameter (a tied LM head saved
+ * as well), the name of that parameter, else null. Example: `checkpointNames(CHECKPOINT_RULES)` for GPT-2.
+ */
+export interface CheckpointNames {
+  nameOf(key: string): string | null;
+  tiedCopyOf?(key: string): string | null;
+}
+
+/** CheckpointNames from a model file's CheckpointRules (a key prefix, keys to ignore, a tied head key). */
+export function checkpointNames(rules: CheckpointRules, tiedTo = 'wte.weight'): CheckpointNames {
+  return {
+    nameOf(key) {
+      const name = key.startsWith(rules.prefix) ? key.slice(rules.prefix.length) : key;
+      return rules.ignore.some((re) => re.test(name)) ? null : name;
+    },
+    tiedCopyOf: (key) => (rules.tiedHead !== undefined && key === rules.tiedHead ? tiedTo : null),
+  };
+}
+
+/**
+ * Load `reader` into `module`, taking quantised tensors as they are and, when `quantize` is given, quantising the
+ * float weights of Linear and Embedding layers as they are read (each float tensor is read into an ordinary
+ * array, quantised into backend memory and dropped, so the float model is never held whole). `names`: how keys
+ * map to parameters (checkpointNames(CHECKPOINT_RULES) for GPT-2); `config`: the folder's quantization_config.
+ * Example: `loadQuantizedStateDict(gpt, reader, checkpointNames(CHECKPOINT_RULES), 'dir/model.safetensors', config, null)`.
+ * Errors, all found before any weight is read and reported together: missing / unexpected / misshapen keys (by
+ * name), a quantised tensor for a parameter that is not a Linear or Embedding weight, a dtype or group size that
+ * disagrees with the config, a quantised checkpoint asked to be quantised again; then non-finite scales, and a
+ * stored copy of a tied weight that differs from it.
  */
 export function loadQuantizedStateDict(
   module: Module,
   reader: SafetensorsReader,
-  rules: CheckpointRules,
+  names: CheckpointNames,
   file: string,
   config: QuantizationConfig | null,
   quantize: QuantizeOptions | null,
 ): void {
   const params = new Map(module.namedParameters());
   const qweights = quantizableWeights(module);
-  const keyFor = new Map<string, string>();
+  const keyFor = new Map<string, string>(); // parameter name → checkpoint key
   const unexpected: string[] = [];
-  let tiedHeadKey: string | null = null;
+  const tiedCopies: [string, string][] = []; // [checkpoint key, parameter it must equal]
   const isScale = (key: string) => key.endsWith(SCALE_SUFFIX) && reader.has(key.slice(0, -SCALE_SUFFIX.length));
   for (const key of reader.names()) {
     if (isScale(key)) continue;
-    const name = key.startsWith(rules.prefix) ? key.slice(rules.prefix.length) : key;
-    if (rules.ignore.some((re) => re.test(name))) continue;
-    if (rules.tiedHead !== undefined && key === rules.tiedHead) {
-      tiedHeadKey = key;
+    const tied = names.tiedCopyOf?.(key) ?? null;
+    if (tied !== null) {
+      tiedCopies.push([key, tied]);
       continue;
     }
+    const name = names.nameOf(key);
+    if (name === null) continue;
     if (!params.has(name)) unexpected.push(key);
     else if (keyFor.has(name)) unexpected.push(`${key} (duplicate of ${keyFor.get(name)})`);
     else keyFor.set(name, key);
   }
-  if (tiedHeadKey !== null) unexpected.push(`${tiedHeadKey} (a quantised folder keeps the tied LM head only as the embedding)`);
-  const missing = [...params.keys()].filter((n) => !keyFor.has(n)).map((n) => rules.prefix + n);
+  const missing = [...params.keys()].filter((n) => !keyFor.has(n));
 
   // What each key is, and whether its shape and dtype fit.
   interface Stored { name: string; key: string; bits: QuantBits; n: number; k: number; groupSize: number; transposed: boolean }
@@ -166,7 +190,8 @@ export function loadQuantizedStateDict(
         problems.push(`${key} is quantised, but ${name} is not the weight of a Linear or Embedding layer`);
         continue;
       }
-      if (config && config.bits !== bits) problems.push(`${key} is ${info.dtype} (int${bits}), but quantization_config says bits ${config.bits}`);
+      if (config === null) problems.push(`${key} is quantised (${info.dtype} + ${scaleKey}), but config.json has no "quantization_config"`);
+      else if (config.bits !== bits) problems.push(`${key} is ${info.dtype} (int${bits}), but quantization_config says bits ${config.bits}`);
       const want = [q.n, bits === 8 ? q.k : q.k / 2];
       const scale = reader.info(scaleKey);
       const G = scale.shape[1] ?? 0;
@@ -176,17 +201,29 @@ export function loadQuantizedStateDict(
         problems.push(`${scaleKey}: checkpoint ${scale.dtype} [${scale.shape.join(', ')}], model needs F32 [${q.n}, G] with G dividing K = ${q.k}`);
       } else {
         const g = groupSizeFor({ bits, groupSize: q.k / G }, q.k);
+        const configG = config === null ? null : config.group_size === -1 ? q.k : config.group_size;
         if ('why' in g) problems.push(`${key}: ${g.why}`);
-        else stored.push({ name, key, bits, n: q.n, k: q.k, groupSize: g.groupSize, transposed: q.layout === 'in_out' });
+        else if (configG !== null && configG !== g.groupSize) {
+          problems.push(`${scaleKey} has ${G} scales per row (groups of ${g.groupSize}), but quantization_config says group_size ${config!.group_size}${config!.group_size === -1 ? ' (one per row)' : ''}`);
+        } else stored.push({ name, key, bits, n: q.n, k: q.k, groupSize: g.groupSize, transposed: q.layout === 'in_out' });
       }
       continue;
     }
+    if (info.dtype === 'I8' || info.dtype === 'U8') problems.push(`${key} is ${info.dtype} but has no ${scaleKey}: a quantised weight needs its scales`);
     const want = params.get(name)!.shape;
     if (info.shape.length !== want.length || info.shape.some((d, i) => d !== want[i])) problems.push(`${key}: checkpoint [${info.shape.join(', ')}], model [${want.join(', ')}]`);
     else floats.push({ name, key });
   }
+  if (config !== null && stored.length === 0 && problems.length === 0) {
+    problems.push(`config.json has a "quantization_config" (int${config.bits}), but no tensor is quantised (an I8 or U8 weight with a ${SCALE_SUFFIX} beside it)`);
+  }
   if (quantize && stored.length > 0) {
     problems.push(`the checkpoint is already quantised (${stored[0]!.key} is int${stored[0]!.bits}): it cannot be quantised again to int${quantize.bits}; load it as it is, or quantise the float folder`);
+  }
+  const storedNames = new Set(stored.map((s) => s.name));
+  for (const [key, original] of tiedCopies) {
+    if (storedNames.has(original)) unexpected.push(`${key} (a quantised folder keeps a tied weight once, as ${keyFor.get(original)})`);
+    else if (!params.has(original)) unexpected.push(key);
   }
   if (missing.length || unexpected.length || problems.length) {
     const parts = [
@@ -209,6 +246,15 @@ export function loadQuantizedStateDict(
     }
   }
 
+  // A stored copy of a tied weight (a float checkpoint's LM head) must be that weight, or the model is another one.
+  for (const [key, original] of tiedCopies) {
+    const copy = reader.get(key).data;
+    const orig = reader.get(keyFor.get(original)!).data;
+    if (copy.length !== orig.length || copy.some((v, i) => v !== orig[i])) {
+      throw new Error(`${file}: ${key} differs from ${keyFor.get(original)}, the weight it is tied to; untied weights are not supported for this model`);
+    }
+  }
+
   const be = getBackend();
   const alloc = (n: number) => be.allocate(n);
   const install = (name: string, t: QuantizedTensor) => {
@@ -218,8 +264,8 @@ export function loadQuantizedStateDict(
     const m = QuantizedMatrix.allocate(s.bits, s.n, s.k, s.groupSize, alloc);
     reader.bytes(s.key, () => m.data); // straight into backend memory
     reader.get(s.key + SCALE_SUFFIX, () => m.scales);
-    const bad = m.scales.findIndex((v) => !Number.isFinite(v));
-    if (bad >= 0) throw new Error(`${file}: ${s.key}${SCALE_SUFFIX} has a non-finite scale ${m.scales[bad]} at flat index ${bad}`);
+    const bad = m.scales.findIndex((v) => !Number.isFinite(v) || v < 0);
+    if (bad >= 0) throw new Error(`${file}: ${s.key}${SCALE_SUFFIX} has a scale of ${m.scales[bad]} at flat index ${bad} (row ${Math.floor(bad / (s.k / s.groupSize))}); scales are finite and non-negative`);
     install(s.name, new QuantizedTensor(m, { transposed: s.transposed, name: s.name }));
   }
   for (const { name, key } of floats) {
@@ -234,7 +280,10 @@ export function loadQuantizedStateDict(
     }
     const t = reader.get(key, alloc);
     if (!(t.data instanceof Float32Array)) throw new Error(`${file}: tensor ${key} has dtype ${t.dtype}; a floating-point parameter was expected`);
-    module.setParameter(name, fromStorage(t.data, t.shape, { requiresGrad: true }));
+    const tensor = fromStorage(t.data, t.shape, { requiresGrad: true });
+    const q = qweights.get(name);
+    if (q) for (const h of q.holders) h.weight = tensor; // every holder of a tied weight
+    else module.setParameter(name, tensor);
   }
   if (stored.length > 0 || quantize) freezeForInference(module);
 }
@@ -261,6 +310,50 @@ export function quantizeOptionsFor(o: QuantizeOnLoad): QuantizeOptions | null {
   if (o.quantizeEmbeddings !== undefined) q.embeddings = o.quantizeEmbeddings;
   checkQuantSpec(q, `dtype ${dtype}`);
   return q;
+}
+
+/**
+ * What a loader does with a folder: null to load it as float32 (no quantization_config, no dtype asked), else the
+ * folder's quantization_config (null for a float folder) and how to quantise float weights on the way in (null
+ * for a quantised folder). Asking a quantised folder for its own dtype is allowed (it loads as it is); asking
+ * it for another is an error, as is asking a float folder for a group size without a dtype.
+ * Example: `quantizedLoadPlan(JSON.parse(text), 'runs/x/config.json', { dtype: 'int8' })` → `{ config: null, quantize: { bits: 8 } }`.
+ */
+export function quantizedLoadPlan(rawConfig: unknown, configFile: string, opts: QuantizeOnLoad): { config: QuantizationConfig | null; quantize: QuantizeOptions | null } | null {
+  const config = quantizationConfigOf(rawConfig, configFile);
+  const quantize = quantizeOptionsFor(opts);
+  if (quantize === null && (opts.groupSize !== undefined || opts.quantizeEmbeddings !== undefined) && config === null) {
+    throw new RangeError(`a group size or quantizeEmbeddings was given without dtype 'int8' or 'int4'; ${configFile} is float32`);
+  }
+  if (config === null) return quantize === null ? null : { config: null, quantize };
+  if (quantize !== null && (quantize.bits !== config.bits || opts.groupSize !== undefined)) {
+    throw new Error(`${configFile}: this folder is already quantised (int${config.bits}); it cannot be loaded as int${quantize.bits}${opts.groupSize !== undefined ? ` with group size ${opts.groupSize}` : ''}: load it as it is, or quantise the float folder it was made from`);
+  }
+  return { config, quantize: null };
+}
+
+/**
+ * The quantization_config that describes a loaded, quantised model (for savePretrained), or null when no weight
+ * is quantised. Example: `quantizationConfigOfModel(quantizedGpt)?.bits` → 8.
+ * Errors: a model whose weights mix bit widths or group sizes (quantizeModel never makes one).
+ */
+export function quantizationConfigOfModel(model: Module): QuantizationConfig | null {
+  const weights = [...quantizableWeights(model).values()];
+  const quantized = weights.flatMap((q) => {
+    const t = asQuantized(q.holders[0]!.weight);
+    return t ? [{ q, m: t.quantized }] : [];
+  });
+  if (quantized.length === 0) return null;
+  const bits = quantized[0]!.m.bits;
+  const perRow = quantized.every(({ m }) => m.groupSize === m.k);
+  const groupSize = perRow ? -1 : quantized[0]!.m.groupSize;
+  for (const { q, m } of quantized) {
+    if (m.bits !== bits) throw new Error(`quantization_config: ${q.name} is int${m.bits}, ${quantized[0]!.q.name} int${bits}; a folder has one bit width`);
+    if (!perRow && m.groupSize !== groupSize) throw new Error(`quantization_config: ${q.name} has groups of ${m.groupSize}, ${quantized[0]!.q.name} of ${groupSize}; a folder has one group size`);
+  }
+  const embeddings = quantized.some(({ q }) => q.kind === 'embedding');
+  const skipped = weights.filter((q) => (q.kind === 'linear' || embeddings) && !asQuantized(q.holders[0]!.weight)).map((q) => q.name);
+  return { quant_method: 'attn', bits, group_size: groupSize, sym: true, quantize_embeddings: embeddings, modules_not_quantized: skipped };
 }
 
 /**
