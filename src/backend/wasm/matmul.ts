@@ -93,7 +93,7 @@ export class WasmMatmul {
       return;
     }
     const t0 = this.profile ? performance.now() : 0;
-    const parallel = 2 * batch * M * N * K >= this.parallelMinFlops;
+    const parallel = this.pool.worthParallel(2 * batch * M * N * K, this.parallelMinFlops);
     if (parallel) this.pool.prewake(); // workers wake while we copy
     const nb = bBatchStride === 0 ? 1 : batch; // distinct B matrices
     // A few rows against one B (a shared weight): the matrix-vector path, B read where it is.
@@ -163,7 +163,7 @@ export class WasmMatmul {
       db?.fill(0, 0, outF);
       return;
     }
-    const parallel = 2 * R * inF * outF >= this.parallelMinFlops;
+    const parallel = this.pool.worthParallel(2 * R * inF * outF, this.parallelMinFlops);
     if (parallel) this.pool.prewake();
     // dx = dy (R, out) · op(W)ᵀ: B = W read as (K = out, N = in), transposed when W is stored (in, out).
     const dxSpec: MatmulSpec = {

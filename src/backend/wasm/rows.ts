@@ -32,7 +32,7 @@ export class WasmRows {
   run(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params: readonly number[]): void {
     checkRows(kernel, rows, cols, inputs, outputs);
     if (rows === 0) return;
-    const parallel = this.pool.threads > 1 && rows * cols >= this.parallelMin;
+    const parallel = this.pool.worthParallel(rows * cols, this.parallelMin);
     if (parallel) this.pool.prewake(); // workers wake while we copy
     // Rows per task: a few tasks per thread; a multiple of 4 for elementwise jobs so each task's range is
     // whole vectors.
