@@ -10,6 +10,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   eval: { summary: 'loss, perplexity and bits per byte of a model on a text file', load: async () => (await import('./eval.js')).evalCommand },
   info: { summary: 'parameters, FLOPs per token and memory of a model or preset', load: async () => (await import('./info.js')).infoCommand },
   tokenizer: { summary: 'train, encode and decode with BPE and WordPiece tokenizers', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
+  forward: { summary: "print a model's raw outputs (logits, hidden states, attentions) for token ids", load: async () => (await import('./forward.js')).forwardCommand },
+  pipeline: { summary: 'fill-mask, classification, NER, question answering, embeddings, generation on texts', load: async () => (await import('./pipeline.js')).pipelineCommand },
   metric: { summary: 'score outputs: BLEU, chrF, ROUGE, classification, seqeval, SQuAD', load: async () => (await import('./metric.js')).metricCommand },
 };
 

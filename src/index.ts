@@ -1,5 +1,5 @@
 // attn's main entry point for Node: the tensor engine (with the WebAssembly backend registered), layers,
-// optimizers, the GPT model, Hugging Face folders, generation, training and tokenizers.
+// optimizers, the GPT and BERT-family models, Hugging Face folders, generation, pipelines, training and tokenizers.
 // Tokenizers alone (no tensor engine, browser-safe): import from 'attn/tokenizers'.
 import './platform/node.js'; // registers the 'wasm' backend (SIMD kernels, worker pool) and enables relaxed SIMD on Node 20
 
@@ -22,4 +22,44 @@ export { saveCheckpoint, loadTrainingState } from './train/checkpoint.js';
 export { Tokenizer, type Encoding } from './tokenizers/index.js';
 export { loadTokenizer, saveTokenizer } from './tokenizers/node.js';
 
-export { AutoModelForCausalLM, CausalLM, pipeline, type TextGenerationPipeline, type CausalLMForwardOptions } from './pipelines/text_generation.js';
+export { AutoModelForCausalLM, CausalLM, type TextGenerationPipeline, type CausalLMForwardOptions } from './pipelines/text_generation.js';
+
+export {
+  BertModel,
+  BertEncoderOnly,
+  BertForMaskedLM,
+  BertForSequenceClassification,
+  BertForTokenClassification,
+  BertForQuestionAnswering,
+  createBertModel,
+  bertConfig,
+  bertParameterCount,
+  BERT_PRESETS,
+  BERT_DEFAULTS,
+  FAMILIES as BERT_FAMILY_RULES,
+  type BertConfig,
+  type BertHead,
+  type BertFamily,
+  type BertForwardOptions,
+  type BertHeadOutput,
+  type BertAnyModel,
+  type BertPresetName,
+} from './models/bert.js';
+export { fromPretrainedBert, saveBertPretrained, readFolderTokenizer, bertStateDict, type PretrainedBert, type BertLoadReport } from './models/bert_pretrained.js';
+export {
+  pipeline,
+  PIPELINE_TASKS,
+  EncoderModel,
+  AutoModel,
+  AutoModelForMaskedLM,
+  AutoModelForSequenceClassification,
+  AutoModelForTokenClassification,
+  AutoModelForQuestionAnswering,
+  cosineSimilarity,
+  type PipelineTask,
+  type FillMaskPipeline,
+  type TextClassificationPipeline,
+  type TokenClassificationPipeline,
+  type QuestionAnsweringPipeline,
+  type FeatureExtractionPipeline,
+} from './pipelines/index.js';
