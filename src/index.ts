@@ -15,7 +15,9 @@ export { fromPretrained, savePretrained, readGPTConfig, loadStateDict, gptStateD
 export { generate, generateAsync, streamText, type GenerateOptions, type GenerateOutput, type GenerationConfig, type CausalLMStepper } from './generate/index.js';
 export { stepperFromModel } from './generate/from_model.js';
 
-export { trainLoop, evaluate, newTrainState, makeOptimizer, TRAIN_DEFAULTS, type TrainOptions, type TrainState, type MetricsRecord } from './train/trainer.js';
+export { trainLoop, runTrainLoop, clmObjective, evaluate, newTrainState, makeOptimizer, TRAIN_DEFAULTS, type TrainOptions, type TrainState, type MetricsRecord, type TrainObjective } from './train/trainer.js';
+export { mlmObjective, mlmRows, evaluateMlm, type MlmSettings, type MlmScores } from './train/mlm.js';
+export { finetune, classificationTask, tokenClassificationTask, questionAnsweringTask, squadScores, FINETUNE_DEFAULTS, type FinetuneOptions, type FinetuneTask, type FinetuneMetrics, type FinetuneResult } from './train/finetune.js';
 export { buildTokenStream, randomBatch, sequentialBatches, bitsPerByte, type TokenStream, type Document } from './train/data.js';
 export { saveCheckpoint, loadTrainingState } from './train/checkpoint.js';
 
