@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> }> = {
   start: { summary: 'the default run: train a tokenizer and a small GPT on Shakespeare, then sample', load: async () => (await import('./start.js')).startCommand },
   train: { summary: 'train a GPT on your text (or fine-tune one with --init)', load: async () => (await import('./train.js')).trainCommand },
+  example: { summary: 'worked examples on bundled data: authorship (pretrain + fine-tune a BERT on Gutenberg books)', load: async () => (await import('./example.js')).exampleCommand },
   finetune: { summary: 'fine-tune a BERT-family folder for classification, NER or question answering', load: async () => (await import('./finetune.js')).finetuneCommand },
   generate: { summary: 'generate text from a model folder', load: async () => (await import('./generate.js')).generateCommand },
   eval: { summary: 'loss, perplexity and bits per byte of a model on a text file', load: async () => (await import('./eval.js')).evalCommand },
