@@ -10,8 +10,7 @@
 // result per text. `sequence` is the text with the candidate put in (special tokens and padding removed; with
 // several masks the other masks are kept, as transformers does).
 
-import { softmaxRow, inBatches, type EncoderModel } from './encoder.js';
-import { modelMaxLength } from './encoder.js';
+import { softmaxRow, inBatches, modelMaxLength, type EncoderModel } from './encoder.js';
 import { encodedInput } from '../data/batch.js';
 
 export interface FillMaskOptions {

@@ -12,8 +12,7 @@
 // 'none'). The shapes follow transformers 4.36: one text without top_k → a list holding its best label; with
 // top_k → that many labels (null: all) per text; a list of texts → one entry per text.
 
-import { softmaxRow, inBatches, type EncoderModel } from './encoder.js';
-import { modelMaxLength } from './encoder.js';
+import { softmaxRow, inBatches, modelMaxLength, type EncoderModel } from './encoder.js';
 import { encodedInput } from '../data/batch.js';
 
 export type TextClassificationInput = string | { text: string; text_pair?: string };

@@ -179,3 +179,19 @@ test('MLM with maskedOnly gives the same loss as over every position, and a loss
   some.loss!.backward();
   assert.ok(m.cls.predictions.bias.grad !== null && m.bert.embeddings.word_embeddings.weight.grad !== null);
 });
+
+test('headMask: (H) or (layers, H); a zero removes that head in that layer (its weights are 0, the rest unchanged)', () => {
+  const { model } = fromPretrainedBert(fixture('bert-tiny-mlm'));
+  const ids = tensor(Int32Array.from([101, 544, 103, 436, 361, 102]), [1, 6], { dtype: 'int32' });
+  const plain = noGrad(() => model.forward(ids, { outputAttentions: true }));
+  const ones = noGrad(() => model.forward(ids, { outputAttentions: true, headMask: new Float32Array([1, 1, 1, 1]) }));
+  assert.deepEqual(ones.logits.toFloat32Array(), plain.logits.toFloat32Array());
+  // Layer 1, head 2 off: layer 0 is untouched, layer 1's head 2 attends nowhere, the logits move.
+  const m = noGrad(() => model.forward(ids, { outputAttentions: true, headMask: tensor([[1, 1, 1, 1], [1, 1, 0, 1]]) }));
+  assert.deepEqual(m.attentions![0]!.toFloat32Array(), plain.attentions![0]!.toFloat32Array());
+  const a1 = m.attentions![1]!.toFloat32Array(); // (1, 4, 6, 6)
+  const p1 = plain.attentions![1]!.toFloat32Array();
+  for (let h = 0; h < 4; h++) for (let i = 0; i < 36; i++) assert.equal(a1[h * 36 + i], h === 2 ? 0 : p1[h * 36 + i]);
+  assert.notDeepEqual(m.logits.toFloat32Array(), plain.logits.toFloat32Array());
+  assert.throws(() => model.forward(ids, { headMask: new Float32Array(3) }), /headMask must be \(H\) = \[4\] or \(num_layers, H\) = \[2, 4\], got 3 values/);
+});
