@@ -8,12 +8,12 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Rng } from '../../src/tensor/index.js';
-import { BertForMaskedLM, BertForQuestionAnswering, BertForTokenClassification, bertConfig } from '../../src/models/bert.js';
+import { Rng, tensor } from '../../src/tensor/index.js';
+import { BertForMaskedLM, BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, bertConfig } from '../../src/models/bert.js';
 import { saveBertPretrained } from '../../src/models/bert_pretrained.js';
 import { trainTokenizer } from '../../src/tokenizers/train.js';
 import { readSquad, parseConll, tagMapFromExamples, prepareQaFeatures } from '../../src/data/index.js';
-import { finetune, tokenClassificationTask, questionAnsweringTask, FINETUNE_DEFAULTS } from '../../src/train/finetune.js';
+import { finetune, tokenClassificationTask, questionAnsweringTask, FINETUNE_DEFAULTS, type FinetuneTask } from '../../src/train/finetune.js';
 import { pipeline } from '../../src/pipelines/index.js';
 import type { Tokenizer } from '../../src/tokenizers/index.js';
 
@@ -149,4 +149,24 @@ test('attn finetune: classification end to end (folder with id2label, pipeline o
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('the loop keeps the best epoch and stops early after `patience` evaluations without improvement', async () => {
+  const model = new BertForSequenceClassification(tinyConfig(20), { rng: new Rng(1) });
+  const ids = tensor(Int32Array.from([2, 5, 6, 3]), [1, 4], { dtype: 'int32' });
+  const scores = [0.5, 0.7, 0.6, 0.65, 0.9, 0.95];
+  let evals = 0;
+  const saved: number[] = [];
+  const task: FinetuneTask = {
+    name: 'text-classification',
+    size: 4,
+    loss: (_idx, rng) => model.forward(ids, { labels: tensor(Int32Array.from([1]), [1], { dtype: 'int32' }), rng }).loss!,
+    evaluate: () => ({ score: scores[evals++]!, scoreName: 'macro_f1', metrics: {} }),
+  };
+  const res = await finetune(model, task, { ...FINETUNE_DEFAULTS, epochs: 6, batchSize: 2, lr: 1e-3, patience: 2 }, { saveBest: (_m, epoch) => saved.push(epoch) });
+  assert.equal(res.stoppedBy, 'early-stopping');
+  assert.equal(res.epochs, 4); // epochs 3 and 4 did not beat epoch 2's 0.7
+  assert.deepEqual(saved, [1, 2]);
+  assert.equal(res.best!.epoch, 2);
+  assert.equal(res.steps, 8);
 });
