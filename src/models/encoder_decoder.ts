@@ -112,3 +112,18 @@ export function checkTokenIds(ids: Tensor, what: string, V: number): void {
     if (id < 0 || id >= V) throw new Error(`${what}: token id ${id} at row ${Math.floor(i / T)}, position ${i % T} is outside the vocabulary of size ${V} (is the tokenizer the model's?)`);
   }
 }
+
+/**
+ * S, the source length the decoder attends to: from the encoder's states (B, S, C), or — when generation passes
+ * null because the cache already holds every layer's cross-attention keys and values — from the cache.
+ */
+export function encoderLength(enc: Tensor | null, cache: KVCache | undefined, B: number, who: string): number {
+  if (enc) {
+    if (enc.ndim !== 3 || enc.shape[0] !== B) throw new Error(`${who}: encoder states must be (B, S, C) with B = ${B} decoder rows, got [${enc.shape.join(', ')}]`);
+    return enc.shape[1]!;
+  }
+  const k = cache?.cross[0]?.k;
+  if (!k) throw new Error(`${who}: no encoder states given and the cache holds no cross-attention keys yet (pass the encoder's output on the first step)`);
+  if (k.shape[0] !== B) throw new Error(`${who}: the cache holds ${k.shape[0]} rows, the decoder got ${B}`);
+  return k.shape[1]!;
+}

@@ -26,7 +26,7 @@
 
 import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, mul, rmsNorm, dropout, ones, permute, reshape } from '../tensor/index.js';
 import { Module, Linear, Embedding, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache } from '../nn/index.js';
-import { checkTokenIds, decoderInputsFromLabels, maskBytes, type DecodeOptions, type DecoderOutput, type EncoderOutput, type Seq2SeqOutput } from './encoder_decoder.js';
+import { checkTokenIds, decoderInputsFromLabels, encoderLength, maskBytes, type DecodeOptions, type DecoderOutput, type EncoderOutput, type Seq2SeqOutput } from './encoder_decoder.js';
 import { seq2seqLoss } from './transformer.js';
 
 export { KVCache };
@@ -252,11 +252,11 @@ class T5LayerCrossAttention extends Module {
     this.layer_norm = new T5LayerNorm(cfg.d_model, cfg.layer_norm_epsilon);
     this.p = cfg.dropout_rate;
   }
-  forward(x: Tensor, enc: Tensor, o: { keyMask?: Uint8Array; crossCache?: CrossAttentionCache; wantWeights: boolean; rng?: Rng }): { x: Tensor; weights?: Tensor } {
+  forward(x: Tensor, enc: Tensor | null, o: { keyMask?: Uint8Array; crossCache?: CrossAttentionCache; wantWeights: boolean; rng?: Rng }): { x: Tensor; weights?: Tensor } {
     let weights: Tensor | undefined;
     x = residual(x, this.layer_norm, this.p, this.training, o.rng, (h) => {
       // No position bias across the two sequences: where a source token sits relative to a target token means nothing.
-      const a = this.EncDecAttention.forward(h, { kv: enc, keyMask: o.keyMask, crossCache: o.crossCache, returnWeights: o.wantWeights, rng: o.rng });
+      const a = this.EncDecAttention.forward(h, { kv: enc ?? undefined, keyMask: o.keyMask, crossCache: o.crossCache, returnWeights: o.wantWeights, rng: o.rng });
       weights = a.weights;
       return a.out;
     });
@@ -429,11 +429,10 @@ export class T5 extends Module {
    * The decoder: target ids (B, T) (only the new ones when a cache holds P earlier positions) and the encoder's
    * states (B, S, C) → logits (B, T, V). Example: `model.decode(decIds, enc.lastHiddenState, { encoderAttentionMask: mask })`.
    */
-  decode(decoderInputIds: Tensor, encoderHiddenStates: Tensor, opts: DecodeOptions & { rng?: Rng } = {}): DecoderOutput {
+  decode(decoderInputIds: Tensor, encoderHiddenStates: Tensor | null, opts: DecodeOptions & { rng?: Rng } = {}): DecoderOutput {
     checkTokenIds(decoderInputIds, 'decoder input ids', this.config.vocab_size);
     const [B, T] = decoderInputIds.shape as [number, number];
-    const S = encoderHiddenStates.shape[1]!;
-    if (encoderHiddenStates.shape[0] !== B) throw new Error(`T5.decode: ${B} decoder rows but ${encoderHiddenStates.shape[0]} encoder rows`);
+    const S = encoderLength(encoderHiddenStates, opts.cache, B, 'T5.decode');
     if (opts.cache && opts.cache.cross.length !== this.decoder.block.length) throw new Error('T5.decode: the cache needs cross-attention slots (use model.newCache())');
     const P = opts.cache?.length ?? 0;
     const encMask = maskBytes(opts.encoderAttentionMask, B, S, 'T5.decode');

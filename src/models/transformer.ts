@@ -31,7 +31,7 @@
 
 import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, mul, crossEntropy, dropout, zeros } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache } from '../nn/index.js';
-import { checkTokenIds, decoderInputsFromLabels, maskBytes, type DecodeOptions, type DecoderOutput, type EncoderOutput, type Seq2SeqOutput } from './encoder_decoder.js';
+import { checkTokenIds, decoderInputsFromLabels, encoderLength, maskBytes, type DecodeOptions, type DecoderOutput, type EncoderOutput, type Seq2SeqOutput } from './encoder_decoder.js';
 
 export { KVCache };
 
@@ -279,7 +279,7 @@ class DecoderLayer extends Module {
 
   forward(
     x: Tensor,
-    enc: Tensor,
+    enc: Tensor | null,
     encMask: Uint8Array | undefined,
     cache: LayerKVCache | undefined,
     crossCache: CrossAttentionCache | undefined,
@@ -294,7 +294,7 @@ class DecoderLayer extends Module {
     });
     x = residual(x, this.encoder_attn_layer_norm, this.s, this.training, rng, (h) => {
       // Keys and values come from the encoder's output; with a cache they are computed on the first step only.
-      const a = this.encoder_attn.forward(h, { kv: enc, keyMask: encMask, crossCache, returnWeights: wantWeights, rng }); // (B, T, C)
+      const a = this.encoder_attn.forward(h, { kv: enc ?? undefined, keyMask: encMask, crossCache, returnWeights: wantWeights, rng }); // (B, T, C)
       if (a.weights) out.cross = a.weights; // (B, H, T, S)
       return a.out;
     });
@@ -444,11 +444,10 @@ export class Transformer extends Module {
    * ids are the new positions only (P are cached) and the cross-attention keys/values are computed once.
    * Example: `model.decode(decIds, enc.lastHiddenState, { encoderAttentionMask: mask, cache })`.
    */
-  decode(decoderInputIds: Tensor, encoderHiddenStates: Tensor, opts: DecodeOptions & { rng?: Rng } = {}): DecoderOutput {
+  decode(decoderInputIds: Tensor, encoderHiddenStates: Tensor | null, opts: DecodeOptions & { rng?: Rng } = {}): DecoderOutput {
     checkTokenIds(decoderInputIds, 'decoder input ids', this.config.vocab_size);
     const [B, T] = decoderInputIds.shape as [number, number];
-    const S = encoderHiddenStates.shape[1]!;
-    if (encoderHiddenStates.shape[0] !== B) throw new Error(`Transformer.decode: ${B} decoder rows but ${encoderHiddenStates.shape[0]} encoder rows`);
+    const S = encoderLength(encoderHiddenStates, opts.cache, B, 'Transformer.decode');
     const P = opts.cache?.length ?? 0;
     if (P + T > this.config.max_position_embeddings) {
       throw new Error(`cannot decode position ${P + T - 1}: max_position_embeddings is ${this.config.max_position_embeddings} (lower max_new_tokens)`);
