@@ -19,6 +19,7 @@ import { loadStateDict, type SaveOptions } from './pretrained.js';
 import { openSafetensorsFile, saveSafetensorsFile } from '../io/node.js';
 import { readJsonFile, writeDirAtomic, recoverDirAtomic } from '../io/atomic.js';
 import type { TensorToSave } from '../io/safetensors.js';
+import { noGrad, tensor, type Tensor } from '../tensor/index.js';
 import { GENERATION_DEFAULTS } from '../generate/config.js';
 
 /** The model types this file loads. */
@@ -287,4 +288,68 @@ export function saveSeq2Seq(model: Seq2SeqModel, dir: string, opts: SaveOptions 
     for (const [name, t] of Object.entries(opts.extraTensors ?? {})) saveSafetensorsFile(join(tmp, name), t, { format: 'attn' });
     for (const [name, from] of Object.entries(opts.copyFiles ?? {})) if (existsSync(from)) copyFileSync(from, join(tmp, name));
   });
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// Raw outputs for `attn forward`
+
+/** A tensor as plain data: shape and row-major float32 values. */
+export interface PlainTensor {
+  shape: number[];
+  data: Float32Array;
+}
+
+/** Teacher-forced outputs under transformers' Seq2SeqLMOutput names. */
+export interface Seq2SeqForwardResult {
+  logits: PlainTensor; // (B, T, V)
+  encoder_last_hidden_state: PlainTensor; // (B, S, C)
+  encoder_hidden_states?: PlainTensor[];
+  encoder_attentions?: PlainTensor[];
+  decoder_hidden_states?: PlainTensor[];
+  decoder_attentions?: PlainTensor[];
+  cross_attentions?: PlainTensor[];
+}
+
+/**
+ * One teacher-forced forward without gradients, as plain arrays (for `attn forward --decoder-input-ids`).
+ * `seq2seqForward(model, [[196, 6, 0]], [[1, 1, 1]], [[499, 483]], { hiddenStates: true, attentions: true })`.
+ * `attentionMask` may be null (no padding). Errors name the row and position of an id outside the vocabulary.
+ */
+export function seq2seqForward(
+  model: Seq2SeqModel,
+  inputIds: readonly (readonly number[])[],
+  attentionMask: readonly (readonly number[])[] | null,
+  decoderInputIds: readonly (readonly number[])[],
+  opts: { hiddenStates?: boolean; attentions?: boolean } = {},
+): Seq2SeqForwardResult {
+  const rect = (rows: readonly (readonly number[])[], what: string): Tensor => {
+    if (rows.length === 0 || rows.some((r) => r.length !== rows[0]!.length || r.length === 0)) {
+      throw new Error(`seq2seqForward: ${what} must be a non-empty rectangle of ids (rows of one length), got lengths [${rows.map((r) => r.length).join(', ')}]`);
+    }
+    return tensor(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length], { dtype: 'int32' });
+  };
+  const src = rect(inputIds, 'input ids');
+  const dec = rect(decoderInputIds, 'decoder input ids');
+  if (dec.shape[0] !== src.shape[0]) throw new Error(`seq2seqForward: ${src.shape[0]} source rows but ${dec.shape[0]} decoder rows`);
+  const mask = attentionMask ? rect(attentionMask, 'attention mask') : undefined;
+  if (mask && (mask.shape[0] !== src.shape[0] || mask.shape[1] !== src.shape[1])) {
+    throw new Error(`seq2seqForward: attention mask [${mask.shape.join(', ')}] must have the shape of the input ids [${src.shape.join(', ')}]`);
+  }
+  const wasTraining = model.training;
+  model.train(false);
+  try {
+    const out = noGrad(() =>
+      model.forward(src, { ...(mask ? { attentionMask: mask } : {}), decoderInputIds: dec, outputHiddenStates: opts.hiddenStates ?? false, outputAttentions: opts.attentions ?? false }),
+    );
+    const plain = (t: Tensor): PlainTensor => ({ shape: [...t.shape], data: t.toFloat32Array() });
+    const r: Seq2SeqForwardResult = { logits: plain(out.logits), encoder_last_hidden_state: plain(out.encoderLastHiddenState) };
+    if (out.encoderHiddenStates) r.encoder_hidden_states = out.encoderHiddenStates.map(plain);
+    if (out.decoderHiddenStates) r.decoder_hidden_states = out.decoderHiddenStates.map(plain);
+    if (out.encoderAttentions) r.encoder_attentions = out.encoderAttentions.map(plain);
+    if (out.decoderAttentions) r.decoder_attentions = out.decoderAttentions.map(plain);
+    if (out.crossAttentions) r.cross_attentions = out.crossAttentions.map(plain);
+    return r;
+  } finally {
+    model.train(wasTraining);
+  }
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { forEachBackend } from '../_backends.js';
 import { noGrad } from '../../src/tensor/index.js';
 import { Transformer } from '../../src/models/transformer.js';
-import { fromPretrainedSeq2Seq, saveSeq2Seq, marianConfigToHF } from '../../src/models/seq2seq_pretrained.js';
+import { fromPretrainedSeq2Seq, saveSeq2Seq, marianConfigToHF, seq2seqForward } from '../../src/models/seq2seq_pretrained.js';
 import { loadSafetensorsFile } from '../../src/io/node.js';
 import { fixture, loadExpected, ids, maxDiff } from './_seq2seq_fixtures.js';
 
@@ -99,4 +99,16 @@ test('marian: bad folders and inputs are errors that name the file and the value
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('seq2seqForward (for attn forward --decoder-input-ids): plain arrays under transformers\' output names', () => {
+  const { json, arrays } = loadExpected('marian-tiny');
+  const tf = json.teacher_forcing;
+  const r = seq2seqForward(marian(), tf.input_ids, tf.attention_mask, tf.decoder_input_ids, { attentions: true, hiddenStates: true });
+  assert.deepEqual(r.logits.shape, [2, 7, 500]);
+  assert.ok(maxDiff(r.logits.data, arrays.get(tf.logits)!) < 1e-4);
+  assert.equal(r.cross_attentions!.length, 2);
+  assert.ok(maxDiff(r.cross_attentions![1]!.data, arrays.get(tf.cross_attentions[1]!)!) < 1e-5);
+  assert.equal(r.encoder_hidden_states!.length, 3);
+  assert.throws(() => seq2seqForward(marian(), [[1, 2], [3]], null, [[499], [499]]), /input ids must be a non-empty rectangle/);
 });
