@@ -12,7 +12,8 @@
 //   splitG2P(entries)      train / valid / test by WORD (a word's pronunciations never straddle the split),
 //                          decided by a seeded hash of the word: the same split on every machine, whatever
 //                          the order of the input
-//   G2P_VOCABS             fixed symbol tables: <pad> 0, <s> 1, </s> 2, <unk> 3, then letters / phonemes
+//   g2pVocabs()            fixed symbol tables: <pad> 0, <s> 1, </s> 2, <unk> 3, then letters / phonemes
+//   g2pSharedVocab()       one table with both (70 ids), for models with shared embeddings
 //   g2pPairs(entries)      (source ids, target ids) training pairs, one per pronunciation by default
 //   scoreG2P(preds, refs)  word error rate and phoneme error rate against ALL of a word's pronunciations
 //
@@ -220,6 +221,15 @@ export class G2PVocab {
 /** The vocabularies of the task: graphemes (4 + 27 = 31 ids) and phonemes (4 + 39 = 43, or 4 + 69 = 73 with stress). */
 export function g2pVocabs(options: CmudictOptions = {}): { graphemes: G2PVocab; phonemes: G2PVocab } {
   return { graphemes: new G2PVocab(G2P_LETTERS), phonemes: new G2PVocab(options.keepStress ? G2P_PHONEMES_STRESSED : G2P_PHONEMES) };
+}
+
+/**
+ * One table for both sides (4 + 27 + 39 = 70 ids), for models that share source and target embeddings (the
+ * 2017 Transformer): letters are lower-case and phonemes upper-case, so no symbol is ambiguous. Pass it as
+ * both vocabularies: `g2pPairs(entries, { graphemes: v, phonemes: v })`.
+ */
+export function g2pSharedVocab(options: CmudictOptions = {}): G2PVocab {
+  return new G2PVocab([...G2P_LETTERS, ...(options.keepStress ? G2P_PHONEMES_STRESSED : G2P_PHONEMES)]);
 }
 
 // -----------------------------------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ export interface TrainResult {
 }
 
 /** AdamW that decays matrices and embeddings, not biases and LayerNorm gains (nanoGPT's rule: decay iff ndim ≥ 2). */
-export function makeOptimizer(model: GPT, opts: TrainOptions): AdamW {
+export function makeOptimizer(model: { parameters(): Tensor[] }, opts: Pick<TrainOptions, 'lr' | 'betas' | 'weightDecay'>): AdamW {
   const params = model.parameters();
   return new AdamW(
     [
