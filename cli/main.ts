@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   eval: { summary: 'loss, perplexity and bits per byte of a model on a text file', load: async () => (await import('./eval.js')).evalCommand },
   info: { summary: 'parameters, FLOPs per token and memory of a model or preset', load: async () => (await import('./info.js')).infoCommand },
   tokenizer: { summary: 'train, encode and decode with BPE and WordPiece tokenizers', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
+  finetune: { summary: 'fine-tune a Marian or T5 folder for translation or summarization', load: async () => (await import('./finetune_seq2seq.js')).finetuneSeq2SeqCommand },
   g2p: { summary: 'grapheme-to-phoneme on CMUdict: train the 2017 Transformer, score WER/PER, predict', load: async () => (await import('./g2p.js')).g2pCommand },
   metric: { summary: 'score outputs: BLEU, chrF, ROUGE, classification, seqeval, SQuAD', load: async () => (await import('./metric.js')).metricCommand },
 };

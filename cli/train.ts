@@ -1,6 +1,6 @@
 // `attn train`: text → (tokenizer) → GPT → checkpoints in a Hugging Face folder, with a progress bar, a
 // metrics log (metrics.jsonl) and a loss plot (loss.svg, loss.png) beside the weights.
-import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseCommand, num, str, list, UsageError, type CommandSpec, type ParsedValues } from './args.js';
 import { ProgressBar, compact, duration } from './progress.js';
@@ -11,6 +11,7 @@ export const TRAIN: CommandSpec = {
   summary: 'Train a GPT on text files (a new model, a resumed run, or a fine-tune of an existing folder).',
   usage: 'attn train --data FILES|DIR [--tokenizer PATH|gpt2 | --vocab-size N] [--preset NAME] [--steps N | --time MIN] [--out DIR] [--resume] [--init DIR] [--seed N]',
   options: {
+    arch: { type: 'string', value: 'NAME', help: 'gpt; transformer or t5 train an encoder-decoder (see attn train --arch t5 --help)', default: 'gpt' },
     data: { type: 'string', multiple: true, value: 'FILES|DIR', help: 'text files or folders of them (repeat --data for several)' },
     tokenizer: { type: 'string', value: 'PATH|gpt2', help: 'a tokenizer.json, or gpt2; default: train a byte-level BPE on the data' },
     'vocab-size': { type: 'string', value: 'N', help: 'vocabulary of the BPE trained on the data', default: '4096' },
@@ -63,7 +64,25 @@ export interface TrainSummary {
   stoppedBy: 'steps' | 'time';
 }
 
+/** The value of `--name V` or `--name=V` in argv, if present (read before parsing, to pick the trainer). */
+function flagValue(argv: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === name) return argv[i + 1];
+    if (argv[i]!.startsWith(`${name}=`)) return argv[i]!.slice(name.length + 1);
+  }
+  return undefined;
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
+  // Encoder-decoders (--arch transformer|t5, or --resume of a Marian/T5 run) have their own trainer.
+  const arch = flagValue(argv, '--arch');
+  const out = flagValue(argv, '--out');
+  let seq2seqResume = false;
+  if (arch === undefined && argv.includes('--resume') && out !== undefined && existsSync(join(out, 'config.json'))) {
+    const type = (JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { model_type?: unknown }).model_type;
+    seq2seqResume = type === 'marian' || type === 't5';
+  }
+  if ((arch !== undefined && arch !== 'gpt') || seq2seqResume) return (await import('./train_seq2seq.js')).trainSeq2SeqCommand(argv);
   const p = parseCommand(TRAIN, argv);
   if (!p) return 0;
   await runTraining({ ...p.values, data: [...list(p.values, 'data'), ...p.positionals] });

@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -57,4 +58,53 @@ test('attn generate on encoder-decoders: bad input is one clear line', () => {
   }
   const gpt = attn('generate', '--model', join(FIX, 'gpt2-tiny'), '--source', 'x');
   assert.match(gpt.err, /--source is for encoder-decoder models/);
+});
+
+const WORDS = 'the cat sat on a mat and dog ran to big red house in small green tree with one two three'.split(' ');
+function pairsJsonl(n: number, seed: number): string {
+  let x = seed;
+  const next = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
+  return Array.from({ length: n }, () => {
+    const src = Array.from({ length: 3 + Math.floor(next() * 5) }, () => WORDS[Math.floor(next() * WORDS.length)]!);
+    return JSON.stringify({ source: src.join(' '), target: [...src].reverse().join(' ') });
+  }).join('\n') + '\n';
+}
+
+test('attn train --arch transformer|t5 --objective …, --resume, generate --source, finetune --task translation', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'attn-s2s-cli-'));
+  try {
+    writeFileSync(join(dir, 'pairs.jsonl'), pairsJsonl(200, 1));
+    writeFileSync(join(dir, 'text.txt'), pairsJsonl(200, 2).replace(/[{}":,]|source|target/g, ' '));
+    const mt = join(dir, 'mt');
+    const t = attn('train', '--arch', 'transformer', '--objective', 'seq2seq', '--data', join(dir, 'pairs.jsonl'), '--vocab-size', '128', '--steps', '3', '--eval-every', '2', '--batch-size', '4', '--out', mt, '--quiet');
+    assert.equal(t.code, 0, t.err);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json', 'generation_config.json', 'training_state.json', 'optimizer.safetensors', 'metrics.jsonl', 'loss.svg', 'loss.png']) assert.ok(existsSync(join(mt, f)), `missing ${f}`);
+    assert.equal((JSON.parse(readFileSync(join(mt, 'config.json'), 'utf8')) as { model_type: string }).model_type, 'marian');
+    const g = attn('generate', '--model', mt, '--source', 'the cat sat', '--max-new-tokens', '5', '--num-beams', '2', '--json');
+    assert.equal(g.code, 0, g.err);
+    const j = JSON.parse(g.out) as { sequences: number[][]; prompt_length: number; text: string[] };
+    assert.equal(j.sequences[0]![0], 0); // the decoder start (<pad>, as T5 and Marian)
+    assert.equal(typeof j.text[0], 'string');
+    const f = attn('finetune', '--task', 'translation', '--model', mt, '--train', join(dir, 'pairs.jsonl'), '--steps', '2', '--batch-size', '4', '--eval-rows', '4', '--num-beams', '1', '--max-new-tokens', '6', '--out', join(dir, 'ft'), '--quiet');
+    assert.equal(f.code, 0, f.err);
+    const fj = JSON.parse(f.out) as { bleu: number; chrf: number; steps: number };
+    assert.equal(fj.steps, 2);
+    assert.ok(Number.isFinite(fj.bleu) && Number.isFinite(fj.chrf));
+
+    const t5 = join(dir, 't5');
+    const s = attn('train', '--arch', 't5', '--objective', 'span-corruption', '--data', join(dir, 'text.txt'), '--vocab-size', '128', '--steps', '2', '--batch-size', '2', '--max-source-length', '32', '--out', t5, '--quiet');
+    assert.equal(s.code, 0, s.err);
+    const r = attn('train', '--out', t5, '--resume', '--steps', '3', '--quiet');
+    assert.equal(r.code, 0, r.err);
+    assert.equal((JSON.parse(readFileSync(join(t5, 'training_state.json'), 'utf8')) as { step: number }).step, 3);
+
+    // A malformed row names the file and the line.
+    writeFileSync(join(dir, 'bad.jsonl'), '{"source": "a", "target": "b"}\n{"source": "a" "target": "b"}\n');
+    const bad = attn('finetune', '--task', 'translation', '--model', mt, '--train', join(dir, 'bad.jsonl'), '--quiet');
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.err, /bad\.jsonl.*line 2/);
+    assert.ok(!/\n\s+at /.test(bad.err), bad.err);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
