@@ -33,6 +33,7 @@ export const G2P: CommandSpec = {
     beams: { type: 'string', value: 'N', help: 'beam search width for the test set (1 = greedy)', default: '1' },
     limit: { type: 'string', value: 'N', help: 'eval: score only the first N test words' },
     'keep-stress': { type: 'boolean', help: 'keep vowel stress (69 phonemes instead of 39)' },
+    'no-bucket': { type: 'boolean', help: 'random batches instead of batches of words of about one length' },
     seed: { type: 'string', value: 'N', help: 'random seed', default: '1337' },
     threads: { type: 'string', value: 'N', help: 'worker threads (default: all cores)' },
     quiet: { type: 'boolean', help: 'no progress bar' },
@@ -68,14 +69,16 @@ type G2PVocab = import('../src/data/g2p.js').G2PVocab;
 /** Phonemes predicted for entries, in batches (greedy or beam search, with the KV cache). */
 function predictEntries(model: TransformerModel, vocab: G2PVocab, entries: readonly G2PEntry[], beams: number, onBatch?: (done: number) => void): string[][] {
   const { generateSeq2Seq } = lib!;
-  const out: string[][] = [];
+  const out: string[][] = new Array<string[]>(entries.length);
   const B = beams > 1 ? 64 : 256;
-  for (let i = 0; i < entries.length; i += B) {
-    const chunk = entries.slice(i, i + B);
-    const sources = chunk.map((e) => vocab.encode(e.graphemes, { eos: true }));
-    const longest = Math.max(...chunk.map((e) => e.graphemes.length));
+  // Words of about one length together: less padding in the encoder, and rows finish at about the same step.
+  const order = Array.from({ length: entries.length }, (_, i) => i).sort((a, b) => entries[a]!.graphemes.length - entries[b]!.graphemes.length);
+  for (let i = 0; i < order.length; i += B) {
+    const idx = order.slice(i, i + B);
+    const sources = idx.map((k) => vocab.encode(entries[k]!.graphemes, { eos: true }));
+    const longest = Math.max(...idx.map((k) => entries[k]!.graphemes.length));
     const g = generateSeq2Seq(model, sources, { max_new_tokens: Math.min(longest + 8, model.config.max_position_embeddings - 1), num_beams: beams });
-    for (const s of g.sequences) out.push(vocab.decode(s.subarray(1)));
+    g.sequences.forEach((s, j) => (out[idx[j]!] = vocab.decode(s.subarray(1))));
     onBatch?.(Math.min(i + B, entries.length));
   }
   return out;
@@ -141,7 +144,7 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
   const metrics: string[] = [];
   const state = newSeq2SeqTrainState(model, opts);
   const t0 = performance.now();
-  const result = await trainSeq2Seq(model, pairsTask(trainPairs, validPairs, 'CMUdict'), state, opts, {
+  const result = await trainSeq2Seq(model, pairsTask(trainPairs, validPairs, 'CMUdict', { bucket: v['no-bucket'] !== true }), state, opts, {
     log: (r) => {
       metrics.push(JSON.stringify(r));
       if (r.kind === 'train') {

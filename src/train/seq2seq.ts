@@ -18,7 +18,7 @@ import { clipGradNorm, cosineWithWarmup, type AdamW } from '../optim/index.js';
 import type { Module } from '../nn/index.js';
 import type { Seq2SeqOutput } from '../models/encoder_decoder.js';
 import { makeOptimizer, type TrainState } from './trainer.js';
-import { spanCorruption, prefixLm, ul2Example, type Denoiser } from './objectives/index.js';
+import { spanCorruption, prefixLm, ul2Example, shuffle, type Denoiser } from './objectives/index.js';
 
 /** One training example: encoder ids and decoder targets (each with its EOS, as the tokenizer gives them). */
 export interface Seq2SeqPair {
@@ -46,17 +46,34 @@ export interface Seq2SeqTrainable extends Module {
 // Tasks
 
 /**
- * Pairs drawn uniformly at random (with replacement) from `train`. Example:
- * `pairsTask(trainPairs, validPairs)`. Pairs longer than the model allows must be cut before (encodeSeq2Seq does).
+ * Pairs drawn at random (with replacement) from `train`. Example: `pairsTask(trainPairs, validPairs)`.
+ * With `bucket: true`, a batch is B neighbours in an order sorted by length (ties in a seeded random order)
+ * starting at a random place: every pair is still drawn about equally often, but a batch holds pairs of
+ * nearly one length, so little of the work is spent on padding (on CMUdict words, random batches of 64 are
+ * 44 % padding, bucketed ones almost none). Pairs longer than the model allows must be cut before.
  */
-export function pairsTask(train: readonly Seq2SeqPair[], validation: readonly Seq2SeqPair[], describe = `${train.length} pairs`): Seq2SeqTask {
+export function pairsTask(train: readonly Seq2SeqPair[], validation: readonly Seq2SeqPair[], describe = `${train.length} pairs`, opts: { bucket?: boolean } = {}): Seq2SeqTask {
   if (train.length === 0) throw new Error('seq2seq training: no training pairs');
   for (const [name, list] of [['training', train], ['validation', validation]] as const) {
     list.forEach((p, i) => {
       if (p.source.length === 0 || p.target.length === 0) throw new Error(`seq2seq training: ${name} pair ${i} has an empty ${p.source.length === 0 ? 'source' : 'target'}`);
     });
   }
-  return { sample: (B, rng) => Array.from({ length: B }, () => train[rng.int(train.length)]!), validation, describe };
+  if (!opts.bucket || train.length <= 1) return { sample: (B, rng) => Array.from({ length: B }, () => train[rng.int(train.length)]!), validation, describe };
+  const order = Array.from({ length: train.length }, (_, i) => i);
+  shuffle(order, new Rng(0)); // random order within each length
+  const len = (i: number) => train[i]!.source.length + train[i]!.target.length;
+  order.sort((a, b) => len(a) - len(b)); // stable: the shuffled order survives among equal lengths
+  const sorted = order.map((i) => train[i]!);
+  return {
+    sample: (B, rng) => {
+      const n = Math.min(B, sorted.length);
+      const start = rng.int(sorted.length - n + 1);
+      return sorted.slice(start, start + n);
+    },
+    validation,
+    describe: `${describe}, batches bucketed by length`,
+  };
 }
 
 export type PretrainObjective = 'span-corruption' | 'prefix-lm' | 'ul2';

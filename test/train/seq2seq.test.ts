@@ -67,6 +67,31 @@ test('objectiveTask: span corruption reconstructs its window, prefix LM splits i
   assert.equal(span.validation.length, 25); // 1000 validation tokens / rows of 40
 });
 
+test('pairsTask with bucket: batches of one length, every pair drawn, far less padding than random batches', () => {
+  const pairs = reversePairs(3000, 16, 11);
+  const rng = new Rng(3);
+  const padShare = (task: ReturnType<typeof pairsTask>) => {
+    let real = 0;
+    let padded = 0;
+    for (let k = 0; k < 200; k++) {
+      const b = collatePairs(task.sample(32, rng), PAD);
+      real += b.tokens;
+      padded += b.inputIds.size + b.labels.size;
+    }
+    return 1 - real / padded;
+  };
+  const bucketed = pairsTask(pairs, [], 'x', { bucket: true });
+  const seen = new Set<Seq2SeqPair>();
+  for (let k = 0; k < 2000; k++) {
+    const batch = bucketed.sample(32, rng);
+    const lengths = new Set(batch.map((p) => p.source.length));
+    assert.ok(lengths.size <= 2, `a bucketed batch spans source lengths ${[...lengths].join(', ')}`);
+    batch.forEach((p) => seen.add(p));
+  }
+  assert.ok(seen.size > 0.95 * pairs.length, `only ${seen.size} of ${pairs.length} pairs drawn`);
+  assert.ok(padShare(bucketed) < 0.05 && padShare(pairsTask(pairs, [])) > 0.2);
+});
+
 /** Directional finite difference of the loss along a random direction over every parameter. */
 function checkGradients(model: Transformer | T5, pairs: Seq2SeqPair[]): void {
   model.train(false);
