@@ -31,7 +31,7 @@ export const G2P: CommandSpec = {
     'label-smoothing': { type: 'string', value: 'E', help: 'label smoothing ε', default: '0.1' },
     'eval-every': { type: 'string', value: 'N', help: 'validation loss (1 000 words) and WER (500 words) every N steps', default: '1000' },
     beams: { type: 'string', value: 'N', help: 'beam search width for the test set (1 = greedy)', default: '1' },
-    limit: { type: 'string', value: 'N', help: 'eval: score only the first N test words' },
+    limit: { type: 'string', value: 'N', help: 'score only the first N test words (a quick look; the reported figures use all 6 194)' },
     'keep-stress': { type: 'boolean', help: 'keep vowel stress (69 phonemes instead of 39)' },
     'no-bucket': { type: 'boolean', help: 'random batches instead of batches of words of about one length' },
     seed: { type: 'string', value: 'N', help: 'random seed', default: '1337' },
@@ -107,8 +107,10 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
   const keepStress = v['keep-stress'] === true;
   const { split, vocab } = await g2pData(keepStress);
   const trainPairs = g2pPairs(split.train, { graphemes: vocab, phonemes: vocab });
-  // Validation loss on the first 1 000 validation words (the whole 6 194 would cost more than it tells).
-  const validPairs = g2pPairs(split.valid.slice(0, 1000), { graphemes: vocab, phonemes: vocab });
+  // Validation loss on the first 1 000 validation words (the whole 6 194 would cost more than it tells), WER
+  // on 500 of them; --limit shrinks both (and the test set) for a quick look.
+  const limit = num(v, 'limit', { int: true, min: 1 });
+  const validPairs = g2pPairs(split.valid.slice(0, Math.min(limit ?? 1000, 1000)), { graphemes: vocab, phonemes: vocab });
   const preset = str(v, 'preset')!;
   if (!(preset in TRANSFORMER_PRESETS)) throw new UsageError(`unknown preset '${preset}'; presets: ${Object.keys(TRANSFORMER_PRESETS).join(', ')}`);
   const seed = num(v, 'seed', { int: true })!;
@@ -139,7 +141,7 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
   say(`model: Transformer ${config.encoder_layers}+${config.decoder_layers} layers, d_model ${config.d_model}, ${config.encoder_attention_heads} heads, FFN ${config.encoder_ffn_dim}, ${config.normalize_before ? 'pre' : 'post'}-LN: ${compact(transformerParameterCount(config))} parameters`);
   say(`training: batch ${opts.batchSize} words, lr ${opts.lr} (warmup ${opts.warmupSteps}, cosine), label smoothing ${opts.labelSmoothing}, ${opts.timeLimitSec > 0 ? `${duration(opts.timeLimitSec)} budget` : `${opts.steps} steps`}, backend ${getBackend().name} (${getBackend().threads} threads), load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores`);
   const load: number[] = [];
-  const probe = split.valid.slice(0, 500);
+  const probe = split.valid.slice(0, Math.min(limit ?? 500, 500));
   const bar = quiet ? null : new ProgressBar(opts.timeLimitSec > 0 ? 0 : opts.steps, 'step ');
   const metrics: string[] = [];
   const state = newSeq2SeqTrainState(model, opts);
@@ -172,14 +174,15 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
   // The held-out test words: never seen in training (split by word).
   const beams = num(v, 'beams', { int: true, min: 1 })!;
   const tEval = performance.now();
-  const preds = predictEntries(model, vocab, split.test, beams);
-  const score = scoreG2P(preds, split.test);
+  const test = limit !== undefined ? split.test.slice(0, limit) : split.test;
+  const preds = predictEntries(model, vocab, test, beams);
+  const score = scoreG2P(preds, test);
   const evalSec = (performance.now() - tEval) / 1000;
-  const examples = exampleRows(split.test, preds, 12);
-  const map = crossAttentionSvg(model, vocab, pickMapWord(split.test, preds));
+  const examples = exampleRows(test, preds, 12);
+  const map = crossAttentionSvg(model, vocab, pickMapWord(test, preds));
   const results = {
     task: 'CMUdict G2P, test words (5 %, never seen in training)',
-    testWords: split.test.length,
+    testWords: test.length,
     wer: score.wer,
     per: score.per,
     decoding: beams > 1 ? `beam ${beams}` : 'greedy',
@@ -197,7 +200,7 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
     extraFiles: { 'results.json': JSON.stringify(results, null, 2) + '\n', 'cross_attention.svg': map, 'metrics.jsonl': metrics.join('\n') + '\n', 'g2p_vocab.json': JSON.stringify({ tokens: vocab.tokens, keepStress }, null, 2) + '\n' },
     info: { createdBy: 'attn g2p train' },
   });
-  say(`done: ${result.state.step} steps in ${duration(trainSec)}; test (${split.test.length} words, ${results.decoding}): WER ${(100 * score.wer).toFixed(2)} %, PER ${(100 * score.per).toFixed(2)} %`);
+  say(`done: ${result.state.step} steps in ${duration(trainSec)}; test (${test.length} words, ${results.decoding}): WER ${(100 * score.wer).toFixed(2)} %, PER ${(100 * score.per).toFixed(2)} %`);
   for (const e of examples) say(`  ${e.word.padEnd(16)} ${e.predicted.padEnd(28)} ${e.correct ? 'ok' : `✗ (${e.references.join(' | ')})`}`);
   say(`model, results.json and cross_attention.svg written to ${join(out)}/`);
   return 0;
@@ -239,7 +242,6 @@ function pickMapWord(entries: readonly G2PEntry[], preds: readonly string[][]): 
  * rows are output phonemes, columns input letters; darker = more attention. An SVG with labels.
  */
 function crossAttentionSvg(model: TransformerModel, vocab: G2PVocab, pick: { word: G2PEntry; phonemes: string[] }): string {
-  const { forwardAttention } = attentionHelpers;
   const letters = [...pick.word.graphemes, '</s>'];
   const phonemes = [...pick.phonemes, '</s>'];
   const w = forwardAttention(model, vocab, pick.word.graphemes, pick.phonemes); // (T, S)
@@ -267,21 +269,19 @@ function escapeXml(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-const attentionHelpers = {
-  /** Teacher-forced forward over (letters, phonemes); last layer's cross-attention averaged over heads, (T, S). */
-  forwardAttention(model: TransformerModel, vocab: G2PVocab, letters: string[], phonemes: string[]): Float32Array {
-    const src = vocab.encode(letters, { eos: true });
-    const dec = vocab.encode(phonemes, { bos: true }); // <s> + phonemes: T = |phonemes| + 1 rows
-    const { noGrad, tensor } = lib!;
-    const out = noGrad(() => model.forward(tensor(src, [1, src.length], { dtype: 'int32' }), { decoderInputIds: tensor(dec, [1, dec.length], { dtype: 'int32' }), outputAttentions: true }));
-    const cross = out.crossAttentions![out.crossAttentions!.length - 1]!; // (1, H, T, S)
-    const [, H, T, S] = cross.shape as [number, number, number, number];
-    const data = cross.toFloat32Array();
-    const mean = new Float32Array(T * S);
-    for (let h = 0; h < H; h++) for (let i = 0; i < T * S; i++) mean[i] += data[h * T * S + i]! / H;
-    return mean;
-  },
-};
+/** Teacher-forced forward over (letters, phonemes); the last layer's cross-attention averaged over heads, (T, S). */
+function forwardAttention(model: TransformerModel, vocab: G2PVocab, letters: string[], phonemes: string[]): Float32Array {
+  const { noGrad, tensor } = lib!;
+  const src = vocab.encode(letters, { eos: true });
+  const dec = vocab.encode(phonemes, { bos: true }); // <s> + phonemes: T = |phonemes| + 1 rows
+  const out = noGrad(() => model.forward(tensor(src, [1, src.length], { dtype: 'int32' }), { decoderInputIds: tensor(dec, [1, dec.length], { dtype: 'int32' }), outputAttentions: true }));
+  const cross = out.crossAttentions![out.crossAttentions!.length - 1]!; // (1, H, T, S)
+  const [, H, T, S] = cross.shape as [number, number, number, number];
+  const data = cross.toFloat32Array();
+  const mean = new Float32Array(T * S);
+  for (let h = 0; h < H; h++) for (let i = 0; i < T * S; i++) mean[i] += data[h * T * S + i]! / H;
+  return mean;
+}
 
 async function loadG2PModel(v: ParsedValues): Promise<{ model: TransformerModel; vocab: G2PVocab; keepStress: boolean }> {
   const dir = str(v, 'model');

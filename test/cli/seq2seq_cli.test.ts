@@ -108,3 +108,27 @@ test('attn train --arch transformer|t5 --objective …, --resume, generate --sou
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('attn g2p train → results.json, cross_attention.svg; predict and eval read the folder back', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'attn-g2p-cli-'));
+  try {
+    const out = join(dir, 'g2p');
+    const t = attn('g2p', 'train', '--preset', 'tiny', '--steps', '3', '--warmup', '1', '--eval-every', '0', '--limit', '40', '--out', out, '--quiet');
+    assert.equal(t.code, 0, t.err);
+    const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { wer: number; per: number; testWords: number; examples: unknown[] };
+    assert.equal(res.testWords, 40);
+    assert.ok(res.wer >= 0 && res.wer <= 1 && res.per >= 0);
+    assert.match(readFileSync(join(out, 'cross_attention.svg'), 'utf8'), /^<svg[\s\S]*<\/svg>\n$/);
+    const p = attn('g2p', 'predict', '--model', out, 'phoneme', "o'neil");
+    assert.equal(p.code, 0, p.err);
+    assert.deepEqual(p.out.trim().split('\n').map((l) => l.split('\t')[0]), ['phoneme', "o'neil"]);
+    const e = attn('g2p', 'eval', '--model', out, '--limit', '20', '--quiet');
+    assert.equal(e.code, 0, e.err);
+    assert.equal((JSON.parse(e.out) as { testWords: number }).testWords, 20);
+    const bad = attn('g2p', 'predict', '--model', out, 'x1');
+    assert.match(bad.err, /'x1': only letters and apostrophes/);
+    assert.match(attn('g2p', 'fly').err, /needs a subcommand: train, eval or predict \(got 'fly'\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
