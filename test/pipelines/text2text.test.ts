@@ -60,6 +60,10 @@ test('pipelines: shapes, equality with tokenizer + generateSeq2Seq, T5 task pref
     assert.deepEqual(f.logits.shape, [1, 3, V]);
     assert.throws(() => lm.encode(Array.from({ length: 300 }, () => 'house').join(' ')), /reads at most 128; shorten it or pass \{ truncation: true \}/);
     assert.equal(lm.encode(Array.from({ length: 300 }, () => 'house').join(' '), true).length, 128);
+    // A tokenizer with more tokens than the model's vocabulary does not belong to it.
+    const small = new Transformer(transformerConfig({ preset: 'tiny', vocab_size: 20, pad_token_id: 0, eos_token_id: 1, decoder_start_token_id: 0 }), new Rng(3));
+    saveSeq2Seq(small, join(dir, 'small'), { tokenizerJson });
+    await assert.rejects(() => translationPipeline(join(dir, 'small')), /the tokenizer has 39 tokens but the model's vocab_size is 20; they do not belong together/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
