@@ -8,6 +8,7 @@
 export * from './gemm';
 export * from './attention';
 export * from './elementwise';
+export * from './rnn';
 export * from './peak';
 
 /** First byte after the module's static data; the JS allocator starts above it. */
