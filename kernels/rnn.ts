@@ -284,3 +284,62 @@ export function gru_cell_backward_task(
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Additive attention scores (ADDITIVE_SCORE_FORWARD/BACKWARD in src/tensor/ops_additive.ts): per row of A
+// values u = U·h_j + W·s, e = Σ_a v_a·tanh(u_a), keeping t = tanh(u) for backward.
+
+/** Σ of the four lanes. */
+// @ts-ignore: decorator
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+export function additive_score_forward_task(t: i32, thread: i32, rows: i32, A: i32, rowsPerTask: i32, u: usize, v: usize, e: usize, th: usize): void {
+  const r1 = rowEnd(t, rows, rowsPerTask);
+  for (let r = t * rowsPerTask; r < r1; r++) {
+    const row = <usize>r * (<usize>A << 2);
+    let acc = f32x4.splat(0);
+    let a = 0;
+    for (; a + 4 <= A; a += 4) {
+      const o = <usize>a << 2;
+      const x = tanh4(v128.load(u + row + o));
+      v128.store(th + row + o, x);
+      acc = f32x4.add(acc, f32x4.mul(x, v128.load(v + o)));
+    }
+    let s = hsum(acc);
+    for (; a < A; a++) {
+      const o = <usize>a << 2;
+      const x = f32x4.extract_lane(tanh4(f32x4.splat(load<f32>(u + row + o))), 0);
+      store<f32>(th + row + o, x);
+      s += x * load<f32>(v + o);
+    }
+    store<f32>(e + (<usize>r << 2), s);
+  }
+}
+
+/** du = g·v·(1 − t²) per row; this task's partial sums of dv = Σ g·t at dvPart + t·A floats. */
+export function additive_score_backward_task(t: i32, thread: i32, rows: i32, A: i32, rowsPerTask: i32, th: usize, v: usize, g: usize, du: usize, dvPart: usize): void {
+  const r1 = rowEnd(t, rows, rowsPerTask);
+  const dv = dvPart + ((<usize>t * <usize>A) << 2);
+  memory.fill(dv, 0, <usize>A << 2);
+  const one = f32x4.splat(1);
+  for (let r = t * rowsPerTask; r < r1; r++) {
+    const row = <usize>r * (<usize>A << 2);
+    const gr = load<f32>(g + (<usize>r << 2));
+    const g4 = f32x4.splat(gr);
+    let a = 0;
+    for (; a + 4 <= A; a += 4) {
+      const o = <usize>a << 2;
+      const x = v128.load(th + row + o);
+      v128.store(du + row + o, f32x4.mul(f32x4.mul(g4, v128.load(v + o)), f32x4.sub(one, f32x4.mul(x, x))));
+      v128.store(dv + o, f32x4.add(v128.load(dv + o), f32x4.mul(g4, x)));
+    }
+    for (; a < A; a++) {
+      const o = <usize>a << 2;
+      const x = load<f32>(th + row + o);
+      store<f32>(du + row + o, gr * load<f32>(v + o) * (1 - x * x));
+      store<f32>(dv + o, load<f32>(dv + o) + gr * x);
+    }
+  }
+}

@@ -27,7 +27,8 @@
 //     computed once per source), values h_j, scale 1;
 //   - additive scores vᵀ tanh(W s + U h_j) are not a dot product of a query and a key (the tanh sits between
 //     s and h_j), so they are composed from ops (U h_j once per source, W s per step, broadcast add, tanh, v)
-//     and handed to the attention op as its additive `bias`, with the dot-product term switched off (scale 0):
+//     by one fused op (additiveScores in src/tensor/ops_additive.ts; U h_j once per source, W s per step) and
+//     handed to the attention op as its additive `bias`, with the dot-product term switched off (scale 0):
 //     softmax(0 + e + mask)·v is exactly the masked softmax and weighted sum additive attention needs.
 //
 // Shapes: B batch, S source length, T target length, E embedding size, H encoder hidden size per direction
@@ -40,7 +41,7 @@
 // What this file does not do: subword vocabularies (the tasks here are characters and phonemes), coverage or
 // local (windowed) attention, pretrained checkpoints (there is no Hugging Face format for these models).
 
-import { add, attention, cat, crossEntropy, dropout, embedding, indexSelect, Rng, stack, tanh, tensor, zeros, type Tensor } from '../tensor/index.js';
+import { additiveScores, attention, cat, crossEntropy, dropout, embedding, indexSelect, Rng, stack, tanh, tensor, zeros, type Tensor } from '../tensor/index.js';
 import { Embedding, GRU, LSTM, Linear, Module } from '../nn/index.js';
 
 // -----------------------------------------------------------------------------------------------------------
@@ -125,13 +126,16 @@ export function rnnSeq2SeqConfig(opts: Partial<RNNSeq2SeqConfig> & { preset?: RN
 
 /** The encoder's results for a batch of sources: everything the decoder reads, computed once per source. */
 export interface EncodedSource {
-  /** (B, S, 2H) h_j = [h→_j; h←_j] for every source position (0 at padding). */
+  /**
+   * (B, S, 1, 2H) h_j = [h→_j; h←_j] for every source position (0 at padding), in the attention op's layout
+   * (one head), so it is the op's values (and dot's keys) as it is.
+   */
   memory: Tensor;
   /** (B, S) 1 for real source positions, 0 for padding. */
   keyMask: Uint8Array;
   /**
-   * The source side of the scores, computed once per source: U h_j (B, S, A) for additive scores, W_a h_j
-   * (B, S, Hd) for general, the memory itself for dot; null without attention.
+   * The source side of the scores, computed once per source: U h_j (B, S, 1, A) for additive scores,
+   * W_a h_j (B, S, 1, Hd) for general, the memory itself for dot; null without attention.
    */
   keys: Tensor | null;
   /** (B, 2H) m = [h→ after each source's last real position; h← after position 0]: the fixed summary. */
@@ -234,13 +238,13 @@ export class RNNSeq2Seq extends Module {
     let x = embedding(this.src_embed.weight, ids.transpose(0, 1).contiguous()); // (S, B, E) time-major
     x = this.drop(x);
     const r = this.encoder.forward(x, { lengths }); // output (S, B, 2H), h_n (2·layers, B, H)
-    const memory = r.output.transpose(0, 1).contiguous(); // (B, S, 2H)
+    const memory = r.output.transpose(0, 1).unsqueeze(2).contiguous(); // (B, S, 1, 2H)
     const top = 2 * (this.config.encoder_layers - 1);
     const summary = cat([r.h_n.slice(0, top, top + 1).reshape([B, H]), r.h_n.slice(0, top + 1, top + 2).reshape([B, H])], 1); // (B, 2H)
     const keyMask = new Uint8Array(B * S);
     for (let b = 0; b < B; b++) keyMask.fill(1, b * S, b * S + lengths[b]!);
     const kind = this.config.attention;
-    const keys = kind === 'none' ? null : kind === 'luong-dot' ? memory : this.attn_U!.forward(memory); // (B, S, A | Hd | 2H)
+    const keys = kind === 'none' ? null : kind === 'luong-dot' ? memory : this.attn_U!.forward(memory); // (B, S, 1, A | Hd | 2H)
     return { memory, keyMask, keys, summary };
   }
 
@@ -258,17 +262,17 @@ export class RNNSeq2Seq extends Module {
    * comment for why additive scores reach the attention op as a bias with scale 0.
    */
   private attend(enc: EncodedSource, s: Tensor): { context: Tensor; weights: Tensor } {
-    const [B, S, M] = enc.memory.shape as [number, number, number];
-    const v = enc.memory.reshape([B, S, 1, M]); // values: (B, S, heads 1, 2H)
+    const [B, S, , M] = enc.memory.shape as [number, number, number, number];
+    const v = enc.memory; // values: (B, S, heads 1, 2H)
     let r;
     if (this.attn_v) {
-      const ws = this.attn_W!.forward(s).reshape([B, 1, -1]); // (B, 1, A)
-      const e = this.attn_v.forward(tanh(add(enc.keys!, ws))); // vᵀ tanh(W s + U h_j): (B, S, 1)
-      const q = zeros([B, 1, 1, M]); // no query: the dot-product term is off (scale 0)
-      r = attention(q, v, v, { scale: 0, bias: e.reshape([B, 1, 1, S]), keyMask: enc.keyMask, returnWeights: true });
+      const e = additiveScores(enc.keys!.reshape([B, S, -1]), this.attn_W!.forward(s), this.attn_v.weight); // vᵀ tanh(W s + U h_j): (B, S)
+      // No query and no keys: the dot-product term is off (scale 0), the scores arrive as the bias.
+      const none = zeros([1, 1, 1, M]);
+      r = attention(none.expand([B, 1, 1, M]), none.expand([B, S, 1, M]), v, { scale: 0, bias: e.reshape([B, 1, 1, S]), keyMask: enc.keyMask, returnWeights: true });
     } else {
-      const k = enc.keys!.reshape([B, S, 1, M]); // h_j (dot) or W_a h_j (general)
-      r = attention(s.reshape([B, 1, 1, M]), k, v, { scale: 1, keyMask: enc.keyMask, returnWeights: true });
+      // keys h_j (dot) or W_a h_j (general), computed once per source
+      r = attention(s.reshape([B, 1, 1, M]), enc.keys!, v, { scale: 1, keyMask: enc.keyMask, returnWeights: true });
     }
     return { context: r.out.reshape([B, M]), weights: r.weights!.reshape([B, S]) };
   }
@@ -376,7 +380,7 @@ export class RNNSeq2Seq extends Module {
   /** All T steps at once (teacher forcing; the decoder's inputs are known in advance). Same numbers as decodeSteps. */
   private decodeParallel(enc: EncodedSource, decoderInput: Tensor): { logits: Tensor; attentions?: Tensor } {
     const [B, T] = decoderInput.shape as [number, number];
-    const [, S, M] = enc.memory.shape as [number, number, number];
+    const [, S, , M] = enc.memory.shape as [number, number, number, number];
     const e = this.drop(embedding(this.tgt_embed.weight, decoderInput.transpose(0, 1).contiguous())); // (T, B, E)
     const m = enc.summary.reshape([1, B, M]).expand([T, B, M]); // (T, B, 2H)
     const x = this.config.attention === 'none' ? cat([e, m], 2) : e;
@@ -388,7 +392,7 @@ export class RNNSeq2Seq extends Module {
     } else {
       // Luong dot/general without input feeding: T queries per source in one attention call.
       const q = s.transpose(0, 1).contiguous(); // (B, T, Hd)
-      const r = attention(q.reshape([B, T, 1, M]), enc.keys!.reshape([B, S, 1, M]), enc.memory.reshape([B, S, 1, M]), { scale: 1, keyMask: enc.keyMask, returnWeights: true });
+      const r = attention(q.reshape([B, T, 1, M]), enc.keys!, enc.memory, { scale: 1, keyMask: enc.keyMask, returnWeights: true });
       o = tanh(this.combine.forward(cat([r.out.reshape([B, T, M]), q], 2))); // (B, T, Hd)
       attentions = r.weights!.reshape([B, T, S]);
     }

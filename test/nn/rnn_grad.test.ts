@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { forEachBackend } from '../_backends.js';
 import { gradcheck, leaf } from '../tensor/_gradcheck.js';
-import { cat, fromStorage, gruLayer, lstmLayer, mul, noGrad, Rng, sum, type Tensor } from '../../src/tensor/index.js';
+import { additiveScores, cat, fromStorage, gruLayer, lstmLayer, mul, noGrad, Rng, sum, type Tensor } from '../../src/tensor/index.js';
 import { GRU, LSTM } from '../../src/nn/index.js';
 
 const T = 4;
@@ -99,6 +99,18 @@ forEachBackend((backend) => {
       }
     });
   }
+
+  test(`additiveScores (Bahdanau's vᵀ tanh(W s + U h)): gradients of keys, query and v match finite differences (${backend})`, () => {
+    gradcheck((k, q, v) => additiveScores(k!, q!, v!), [leaf([2, 3, 5], 41, -2, 2), leaf([2, 5], 42), leaf([1, 5], 43)]);
+    // and the value: e[b, j] = Σ_a v_a tanh(k + q), by hand for one entry
+    const k = leaf([1, 1, 2], 44);
+    const q = leaf([1, 2], 45);
+    const v = leaf([2], 46);
+    const [k0, k1] = k.toArray() as [number, number];
+    const [q0, q1] = q.toArray() as [number, number];
+    const [v0, v1] = v.toArray() as [number, number];
+    assert.ok(Math.abs(additiveScores(k, q, v).item() - (v0 * Math.tanh(k0 + q0) + v1 * Math.tanh(k1 + q1))) < 1e-6);
+  });
 
   test(`batchFirst and dropout between layers (${backend})`, () => {
     const rng = new Rng(3);

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { RowKernel } from '../../src/backend/backend.js';
 import { GRU_CELL_BACKWARD, GRU_CELL_FORWARD, LSTM_CELL_BACKWARD, LSTM_CELL_FORWARD } from '../../src/tensor/ops_rnn.js';
+import { ADDITIVE_SCORE_BACKWARD, ADDITIVE_SCORE_FORWARD } from '../../src/tensor/ops_additive.js';
 import { assertClose, randomArray, reference, rng, wasmBackend, wasmConfigs } from '../backend/_wasm.js';
 
 // [rows = batch, cols = hidden]
@@ -59,6 +60,27 @@ for (const { label, simd, threads } of wasmConfigs()) {
         const bin = [sr, sz, sn, shn, fin[10]!, ...extra.slice(5)];
         const b = run(be, GRU_CELL_BACKWARD, rows, cols, bin);
         b.got.forEach((g, i) => assertClose(g, b.want[i]!, 8, 1e-6, `gru backward output ${i}, ${rows}×${cols}`));
+      }
+    });
+
+    test('additive attention scores forward and backward match the reference', () => {
+      for (const [rows, cols] of shapes) {
+        const next = rng(rows * 3 + cols);
+        const u = randomArray(rows * cols, next).map((x) => 4 * x);
+        const v = randomArray(cols, next);
+        const want = [new Float32Array(rows), new Float32Array(rows * cols)];
+        const got = [new Float32Array(rows).fill(NaN), new Float32Array(rows * cols).fill(NaN)];
+        reference.runRows(ADDITIVE_SCORE_FORWARD, rows, cols, [u, v], want);
+        be.runRows(ADDITIVE_SCORE_FORWARD, rows, cols, [u, v], got);
+        assertClose(got[0]!, want[0]!, cols, 1e-6, `additive e, ${rows}×${cols}`);
+        assertClose(got[1]!, want[1]!, 1, 1e-6, `additive tanh, ${rows}×${cols}`);
+        const g = randomArray(rows, next);
+        const bw = [new Float32Array(rows * cols), new Float32Array(cols)];
+        const bg = [new Float32Array(rows * cols).fill(NaN), new Float32Array(cols).fill(7)];
+        reference.runRows(ADDITIVE_SCORE_BACKWARD, rows, cols, [want[1]!, v, g], bw);
+        be.runRows(ADDITIVE_SCORE_BACKWARD, rows, cols, [want[1]!, v, g], bg);
+        assertClose(bg[0]!, bw[0]!, 1, 1e-6, `additive du, ${rows}×${cols}`);
+        assertClose(bg[1]!, bw[1]!, rows, 1e-6, `additive dv, ${rows}×${cols}`);
       }
     });
 
