@@ -10,6 +10,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   eval: { summary: 'loss, perplexity and bits per byte of a model on a text file', load: async () => (await import('./eval.js')).evalCommand },
   info: { summary: 'parameters, FLOPs per token and memory of a model or preset', load: async () => (await import('./info.js')).infoCommand },
   tokenizer: { summary: 'train, encode and decode with BPE and WordPiece tokenizers', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
+  experiment: { summary: 'run a prepared experiment: `attention` (RNN encoder-decoders with and without attention)', load: async () => (await import('./experiment.js')).experimentCommand },
   metric: { summary: 'score outputs: BLEU, chrF, ROUGE, classification, seqeval, SQuAD', load: async () => (await import('./metric.js')).metricCommand },
 };
 
