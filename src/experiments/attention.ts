@@ -45,9 +45,11 @@ export const MODEL_LABELS: Record<AttentionKind, string> = {
  * Model sizes per task. Every model of a task gets the same sizes; the decoders' inputs have the same width
  * (embedding + 2H: the fixed summary, the attention context, or Luong's fed-back h̃ of size Hd = 2H), so the
  * parameter counts differ only by the attention's own few matrices (see the table's parameter column).
+ * Sized for a few minutes per model on a laptop CPU; the RNNSeq2Seq 'g2p' preset is the larger model of the
+ * bench (bench/rnn.ts).
  */
 export const TASK_SIZES: Record<TaskName, Partial<RNNSeq2SeqConfig>> = {
-  g2p: { embedding_size: 64, encoder_hidden_size: 128, decoder_hidden_size: 256, attention_size: 128, dropout: 0 },
+  g2p: { embedding_size: 64, encoder_hidden_size: 96, decoder_hidden_size: 192, attention_size: 96, dropout: 0 },
   reverse: { embedding_size: 32, encoder_hidden_size: 64, decoder_hidden_size: 128, attention_size: 64, dropout: 0 },
 };
 
