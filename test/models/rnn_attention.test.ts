@@ -152,6 +152,8 @@ test('config errors name the key or the sizes', () => {
   assert.throws(() => rnnSeq2SeqConfig({ attention: 'cosine' as AttentionKind }), /attention must be one of none, bahdanau/);
   const model = micro('bahdanau');
   assert.throws(() => stepperFromRNNSeq2Seq(model, [[3, 99]]), /source 0 has token 99 at position 1, outside the source vocabulary \(7\)/);
+  assert.throws(() => stepperFromRNNSeq2Seq(model, [[3], []]), /source 1 is empty/);
+  assert.throws(() => model.forward(ids([[3, 4], [5, 0]]), [2, 0], ids([[1], [1]])), /lengths\[1\] = 0: sequence 1 is empty/);
   assert.throws(() => generate(stepperFromRNNSeq2Seq(model, [[3, 4]]), [[1], [1]], { max_new_tokens: 2 }), /2 decoder prompts for 1 sources/);
   assert.throws(() => model.encode(ids([[3, 4]]), [2, 1]), /2 lengths for 1 sources/);
   assert.throws(() => model.forward(ids([[3, 4]]), [3], ids([[1, 2]])), /lengths\[0\] = 3 is longer than the padded batch \(T = 2 steps\)/);
