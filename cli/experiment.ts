@@ -36,6 +36,7 @@ export const EXPERIMENT: CommandSpec = {
     'per-length': { type: 'string', value: 'N', help: 'reverse: evaluation sequences per length (5, 10, ..., 60)', default: '40' },
     beams: { type: 'string', value: 'N', help: 'beam width for evaluation (1 = greedy)', default: '1' },
     'transformer-results': { type: 'string', value: 'FILE', help: 'JSON with the Transformer\'s G2P results on the same split: {"wer", "per", "parameters"?, "model"?, "by_length"?: [{"length", "wer"}]}' },
+    replot: { type: 'boolean', help: 'train nothing: redraw the tables and figures of --out from its results.json (e.g. to add --transformer-results)' },
     threads: { type: 'string', value: 'N', help: 'worker threads for the WASM kernels (default: all cores)' },
     quiet: { type: 'boolean', help: 'no progress bar' },
   },
@@ -45,6 +46,7 @@ export const EXPERIMENT: CommandSpec = {
     '  attn experiment attention --time 10',
     '  attn experiment attention --task reverse --steps 3000 --out runs/reverse',
     '  attn experiment attention --task g2p --transformer-results runs/transformer-g2p/results.json',
+    '  attn experiment attention --out runs/attention --replot --transformer-results transformer.json',
   ],
 };
 
@@ -77,6 +79,12 @@ export async function experimentCommand(argv: string[]): Promise<number> {
   const trFile = str(v, 'transformer-results');
   const transformer = trFile ? readTransformerResults(trFile) : null;
   const out = resolve(str(v, 'out')!);
+  if (v['replot'] === true) {
+    const prev = readResults(join(out, 'results.json'));
+    await writeAll(out, prev.tasks, transformer ?? prev.transformer);
+    console.error(`redrew ${join(out, 'results.md')} and the figures from results.json`);
+    return 0;
+  }
   const opts = {
     models, cell: cell as 'gru' | 'lstm',
     batchSize: num(v, 'batch-size', { int: true, min: 1 })!, lr: num(v, 'lr', { min: 0 })!, seed: num(v, 'seed', { int: true })!,
@@ -93,7 +101,6 @@ export async function experimentCommand(argv: string[]): Promise<number> {
   const quiet = v['quiet'] === true;
   const budget = steps !== undefined ? `${steps} steps` : `${duration(minutes * 60)}`;
   console.error(`attn experiment attention: ${tasks.join(' and ')}, ${models.length} models × ${budget} each (${cell.toUpperCase()}), backend ${getBackend().name} (${getBackend().threads} threads) → ${out}`);
-  mkdirSync(join(out, 'heatmaps'), { recursive: true });
 
   const results: TaskResult[] = [];
   for (const task of tasks) {
@@ -118,14 +125,41 @@ export async function experimentCommand(argv: string[]): Promise<number> {
     });
     (bar as ProgressBar | null)?.done();
     results.push(r);
-    await writeTaskFigures(out, r, task === 'g2p' ? transformer : null);
+    await writeAll(out, results, transformer); // after every task, so a long run leaves what it has finished
     for (const m of r.models) console.error(`${task} · ${m.label}: ${r.metricNames[0]} ${pct(m.errorRate)}, ${r.metricNames[1]} ${pct(m.tokenErrorRate)} (${compact(m.parameters)} parameters, ${m.steps} steps)`);
   }
-  const { writeFileAtomic, writeJsonFileAtomic } = await import('../src/io/atomic.js');
-  writeJsonFileAtomic(join(out, 'results.json'), { tasks: results.map(jsonOf), transformer });
-  writeFileAtomic(join(out, 'results.md'), markdown(results, transformer));
   console.error(`wrote ${join(out, 'results.md')}, results.json and the figures`);
   return 0;
+}
+
+/** results.json, results.md and every task's figures. */
+async function writeAll(out: string, results: TaskResult[], transformer: TransformerResults | null): Promise<void> {
+  const { writeFileAtomic, writeJsonFileAtomic } = await import('../src/io/atomic.js');
+  mkdirSync(join(out, 'heatmaps'), { recursive: true });
+  for (const r of results) await writeTaskFigures(out, r, r.task === 'g2p' ? transformer : null);
+  writeJsonFileAtomic(join(out, 'results.json'), { tasks: results.map(jsonOf), transformer });
+  writeFileAtomic(join(out, 'results.md'), markdown(results, transformer));
+}
+
+/** The tasks (alignment weights back as Float32Arrays) and Transformer row of an earlier run's results.json. */
+function readResults(file: string): { tasks: TaskResult[]; transformer: TransformerResults | null } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new UsageError(`--replot: cannot read ${file} (${(e as Error).message}); run the experiment into --out first`);
+  }
+  const tasks = (raw as { tasks?: unknown }).tasks;
+  if (!Array.isArray(tasks) || tasks.some((t) => typeof t !== 'object' || t === null || !Array.isArray((t as { models?: unknown }).models))) {
+    throw new UsageError(`--replot: ${file} has no "tasks" list of the shape attn experiment writes`);
+  }
+  return {
+    tasks: (tasks as TaskResult[]).map((t) => ({
+      ...t,
+      models: t.models.map((m) => ({ ...m, alignments: m.alignments.map((a) => ({ ...a, weights: Float32Array.from(a.weights as unknown as number[]) })) })),
+    })),
+    transformer: ((raw as { transformer?: TransformerResults | null }).transformer ?? null),
+  };
 }
 
 function pct(x: number): string {
@@ -180,7 +214,9 @@ async function writeTaskFigures(out: string, r: TaskResult, transformer: Transfo
   for (const m of r.models) {
     m.alignments.forEach((a, i) => {
       const word = a.source.filter((s) => !s.startsWith('<')).join('');
-      const h = { title: `${m.label}: ${r.task === 'g2p' ? word : `reversing ${a.source.length - 1} symbols`}`, rows: a.output, cols: a.source, values: a.weights };
+      // </s> is drawn as $ (a label as narrow as the others).
+      const end = (xs: string[]) => xs.map((s) => (s === '</s>' ? '$' : s));
+      const h = { title: `${m.label}: ${r.task === 'g2p' ? word : `reversing ${a.source.length - 1} symbols`}`, rows: end(a.output), cols: end(a.source), values: a.weights };
       const base = join(out, 'heatmaps', `${r.task}-${m.attention}-${i + 1}`);
       writeFileAtomic(`${base}.svg`, heatmapSvg(h));
       const hr = heatmapRaster(h);

@@ -39,6 +39,7 @@ const FONT: Record<string, number[]> = {
   '-': [0, 0, 0, 31, 0, 0, 0], '+': [0, 4, 4, 31, 4, 4, 0], '%': [24, 25, 2, 4, 8, 19, 3], '(': [2, 4, 8, 8, 8, 4, 2],
   ')': [8, 4, 2, 2, 2, 4, 8], '/': [0, 1, 2, 4, 8, 16, 0], ':': [0, 12, 12, 0, 12, 12, 0], '<': [2, 4, 8, 16, 8, 4, 2],
   '>': [8, 4, 2, 1, 2, 4, 8], '_': [0, 0, 0, 0, 0, 0, 31], '=': [0, 0, 31, 0, 31, 0, 0], '·': [0, 0, 0, 12, 12, 0, 0],
+  '$': [4, 15, 20, 14, 5, 30, 4], '#': [10, 10, 31, 10, 31, 10, 10],
 };
 const BOX = [31, 17, 17, 17, 17, 17, 31];
 
@@ -203,14 +204,14 @@ export function linePlotSvg(p: LinePlot, width = 760, height = 440): string {
     o.push(`<line x1="${width - L.right + 14}" x2="${width - L.right + 38}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"/>`);
     o.push(`<text x="${width - L.right + 44}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
   });
-  o.push(`<text x="${(L.left + width - L.right) / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(p.title)}</text>`);
+  o.push(`<text x="${width / 2}" y="22" text-anchor="middle" font-size="14">${escapeXml(p.title)}</text>`);
   o.push(`<text x="${(L.left + width - L.right) / 2}" y="${height - 10}" text-anchor="middle" fill="${AXIS}">${escapeXml(p.xLabel)}</text>`);
   o.push(`<text transform="translate(16 ${(L.top + height - L.bottom) / 2}) rotate(-90)" text-anchor="middle" fill="${AXIS}">${escapeXml(p.yLabel)}</text>`);
   o.push('</svg>');
   return o.join('\n');
 }
 
-/** The same plot as an RGBA raster (for PNG). */
+/** The same plot as an RGBA raster (for PNG): `const { width, height, rgba } = linePlotRaster(plot)`. */
 export function linePlotRaster(p: LinePlot, width = 760, height = 440): Raster {
   const L = plotLayout(p, width, height);
   const fmt = p.yFormat ?? ((v: number) => String(v));
@@ -236,9 +237,10 @@ export function linePlotRaster(p: LinePlot, width = 760, height = 440): Raster {
     cv.line(width - L.right + 14, ly, width - L.right + 38, ly, color, 2);
     cv.text(s.name, width - L.right + 44, ly - 3, [0, 0, 0]);
   });
-  cv.text(p.title, (L.left + width - L.right) / 2, 10, [0, 0, 0], 2, 'middle');
+  const big = textWidth(p.title, 2) <= width - 16 ? 2 : 1; // the title at double size when it fits
+  cv.text(p.title, width / 2, big === 2 ? 6 : 10, [0, 0, 0], big, 'middle');
   cv.text(p.xLabel, (L.left + width - L.right) / 2, height - 18, axis, 1, 'middle');
-  cv.text(p.yLabel, 4, L.top - 16, axis);
+  cv.text(p.yLabel, 4, L.top - 12, axis);
   return cv.raster();
 }
 
@@ -271,7 +273,11 @@ function heatLayout(h: Heatmap, cell: number): { left: number; top: number; widt
   return { left, top, width: Math.max(left + h.cols.length * cell + 16, textWidth(h.title, 2) + 32), height: top + h.rows.length * cell + 16 };
 }
 
-/** An attention heatmap as SVG: one square per (output, input) pair, darker = more weight. */
+/**
+ * An attention heatmap as SVG: one square per (output, input) pair, darker = more weight.
+ * `heatmapSvg({ title: 'knight', rows: ['N', 'AY', 'T'], cols: [...'knight'], values })`. Values outside [0, 1]
+ * are clamped.
+ */
 export function heatmapSvg(h: Heatmap, cell = 24): string {
   const L = heatLayout(h, cell);
   const o: string[] = [];
@@ -291,7 +297,7 @@ export function heatmapSvg(h: Heatmap, cell = 24): string {
   return o.join('\n');
 }
 
-/** The same heatmap as an RGBA raster (for PNG), labels in the pixel font. */
+/** The same heatmap as an RGBA raster (for PNG), labels in the pixel font: `heatmapRaster(h, 24)`. */
 export function heatmapRaster(h: Heatmap, cell = 24): Raster {
   const L = heatLayout(h, cell);
   const cv = new Canvas(L.width, L.height);

@@ -425,7 +425,7 @@ function argmaxRows(logits: Tensor): Int32Array {
 // Beam search keeps, reorders and copies rows (src/generate calls reorderCache): both the encoded sources and
 // the decoder state follow.
 
-/** New row i = old row rows[i] of an encoded source batch. */
+/** New row i = old row rows[i] of an encoded source batch: `selectSourceRows(enc, Int32Array.of(0, 0, 1))`. */
 export function selectSourceRows(enc: EncodedSource, rows: Int32Array): EncodedSource {
   const idx = tensor(rows, [rows.length], { dtype: 'int32' });
   const S = enc.memory.shape[1]!;
@@ -436,7 +436,7 @@ export function selectSourceRows(enc: EncodedSource, rows: Int32Array): EncodedS
   return { memory, keyMask, keys, summary: indexSelect(enc.summary, 0, idx) };
 }
 
-/** New row i = old row rows[i] of a decoder state. */
+/** New row i = old row rows[i] of a decoder state: `selectStateRows(state, Int32Array.of(1, 0))`. */
 export function selectStateRows(state: DecoderState, rows: Int32Array): DecoderState {
   const idx = tensor(rows, [rows.length], { dtype: 'int32' });
   return {

@@ -63,6 +63,13 @@ test('attn experiment attention at a small size writes tables, length figures an
     const png = readPng(readFileSync(join(out, 'heatmaps', 'g2p-bahdanau-1.png')));
     assert.ok(png.width > 100 && png.height > 60);
     assert.ok(png.rgba.some((v, i) => i % 4 !== 3 && v < 128), 'the heatmap PNG is blank');
+    // --replot redraws from results.json without training, here with another Transformer row.
+    writeFileSync(tr, JSON.stringify({ model: 'Transformer (2)', wer: 0.5, per: 0.125 }));
+    const again = spawnSync(process.execPath, [CLI, 'experiment', 'attention', '--replot', '--out', out, '--transformer-results', tr], { encoding: 'utf8' });
+    assert.equal(again.status, 0, again.stderr);
+    const md2 = readFileSync(join(out, 'results.md'), 'utf8');
+    assert.match(md2, /\| Transformer \(2\) \(encoder-decoder experiment, same split\) \| – \| – \| – \| – \| 50\.0 % \| 12\.5 % \|/);
+    assert.equal(md2.replace(/\| Transformer.*\n/, ''), md.replace(/\| Transformer.*\n/, ''), 'the rest of the tables is unchanged');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
