@@ -16,6 +16,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   forward: { summary: "print a model's raw outputs (logits, hidden states, attentions) for token ids", load: async () => (await import('./forward.js')).forwardCommand },
   pipeline: { summary: 'fill-mask, classification, NER, question answering, embeddings, generation on texts', load: async () => (await import('./pipeline.js')).pipelineCommand },
   g2p: { summary: 'grapheme-to-phoneme on CMUdict: train the 2017 Transformer, score WER/PER, predict', load: async () => (await import('./g2p.js')).g2pCommand },
+  experiment: { summary: 'run a prepared experiment: `attention` (RNN encoder-decoders with and without attention)', load: async () => (await import('./experiment.js')).experimentCommand },
   metric: { summary: 'score outputs: BLEU, chrF, ROUGE, classification, seqeval, SQuAD', load: async () => (await import('./metric.js')).metricCommand },
 };
 
