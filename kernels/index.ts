@@ -8,7 +8,9 @@
 export * from './gemm';
 export * from './attention';
 export * from './elementwise';
+export * from './rnn';
 export * from './peak';
+export * from './optim';
 export * from './quant';
 
 /** First byte after the module's static data; the JS allocator starts above it. */
