@@ -200,7 +200,8 @@ async function generateSeq2SeqCommand(v: ParsedValues, dir: string, sources: str
   const { loadTokenizerFromFolder } = await import('../src/tokenizers/node.js');
   const { existsSync, readFileSync } = await import('node:fs');
 
-  const loaded = fromPretrainedSeq2Seq(dir);
+  const dtype = dtypeFlag(str(v, 'dtype'));
+  const loaded = fromPretrainedSeq2Seq(dir, dtype !== undefined ? { dtype } : {}); // --dtype: quantise while loading
   const V = loaded.model.config.vocab_size;
   const override = str(v, 'tokenizer');
   let tokenizer: InstanceType<typeof Tokenizer> | null = null;

@@ -7,7 +7,7 @@ export const QUANTIZE: CommandSpec = {
   summary: 'Write a quantised copy of a model folder: int8 or int4 weights with float32 scales (inference only).',
   usage: 'attn quantize --model DIR --bits 8|4 [--group-size N] [--keep-embeddings] --out DIR [--json]',
   options: {
-    model: { type: 'string', value: 'DIR', help: 'the float model folder (config.json, model.safetensors, tokenizer)' },
+    model: { type: 'string', value: 'DIR', help: 'the float model folder (GPT-2, BERT / RoBERTa / DistilBERT, Marian or T5: config.json, model.safetensors, tokenizer)' },
     bits: { type: 'string', value: '8|4', help: 'bits per weight' },
     'group-size': { type: 'string', value: 'N', help: 'inputs per scale, a multiple of 32 (default: one scale per output channel for 8 bits, 32 for 4)' },
     'keep-embeddings': { type: 'boolean', help: 'leave the token embedding (and a tied LM head) in float32' },

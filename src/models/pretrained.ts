@@ -16,7 +16,7 @@ import { fromStorage } from '../tensor/index.js';
 import { openSafetensorsFile, saveSafetensorsFile } from '../io/node.js';
 import { readDirConsistent, readJsonFile, writeDirAtomic } from '../io/atomic.js';
 import type { TensorToSave, SafetensorsReader } from '../io/safetensors.js';
-import { checkpointNames, loadQuantizedStateDict, quantizationConfigOfModel, quantizedLoadPlan, quantizedStateDict, type QuantizeOnLoad } from '../quant/load.js';
+import { checkpointNames, loadQuantizedStateDict, quantizedLoadPlan, quantizedStateDict, withQuantizationConfig, type QuantizeOnLoad } from '../quant/load.js';
 
 /** Model types this version can load: GPT-2 here, the BERT family in bert_pretrained.ts. */
 export const SUPPORTED_MODEL_TYPES = ['gpt2', 'bert', 'roberta', 'distilbert'] as const;
@@ -277,9 +277,7 @@ export function savePretrained(model: GPT, dir: string, opts: SaveOptions = {}):
   const generation = opts.generationConfig ?? { bos_token_id: cfg.bos_token_id, eos_token_id: cfg.eos_token_id };
   writeDirAtomic(dir, (tmp) => {
     // A quantised model (src/quant) says so in config.json, as `attn quantize` writes it.
-    const quantization = quantizationConfigOfModel(model);
-    const hf = quantization ? { ...gptConfigToHF(cfg), quantization_config: quantization } : gptConfigToHF(cfg);
-    writeFileSync(join(tmp, 'config.json'), JSON.stringify(hf, null, 2) + '\n');
+    writeFileSync(join(tmp, 'config.json'), JSON.stringify(withQuantizationConfig(gptConfigToHF(cfg), model), null, 2) + '\n');
     writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify({ _from_model_config: true, ...generation, transformers_version: '4.36.2' }, null, 2) + '\n');
     saveSafetensorsFile(join(tmp, 'model.safetensors'), gptStateDict(model), { format: 'pt' });
     if (opts.tokenizerJson !== undefined) writeFileSync(join(tmp, 'tokenizer.json'), opts.tokenizerJson);

@@ -6,18 +6,23 @@
 //   config.json            the input's, plus "quantization_config" (QuantizationConfig in ./load.ts)
 //   model.safetensors      quantised weights (I8 / U8) + their `_scale` tensors (F32), the rest F32
 //   tokenizer and generation files, copied as they are (COPIED_FILES); training state is not copied
-// It is written atomically (src/io/atomic.ts), and loads with fromPretrained(dir) like any folder.
-// Loading the input quantises each weight as it is read, so the float model is never held whole.
+// It is written atomically (src/io/atomic.ts), and loads like any folder of its family: fromPretrained (GPT-2),
+// fromPretrainedBert (BERT, RoBERTa, DistilBERT), fromPretrainedSeq2Seq (Marian, T5), the AutoModel… classes and
+// pipelines, `attn generate / eval / forward / pipeline`. Loading the input quantises each weight as it is read,
+// so the float model is never held whole.
 
 import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readJsonFile, writeDirAtomic } from '../io/atomic.js';
 import { saveSafetensorsFile } from '../io/node.js';
-import { CHECKPOINT_RULES } from '../models/gpt.js';
-import { fromPretrained } from '../models/pretrained.js';
+import type { TensorToSave } from '../io/safetensors.js';
+import { BERT_FAMILIES, bertStateDict, fromPretrainedBert } from '../models/bert_pretrained.js';
+import { fromPretrained, gptStateDict, readModelType } from '../models/pretrained.js';
+import { fromPretrainedSeq2Seq, marianStateDict, SEQ2SEQ_MODEL_TYPES, t5StateDict } from '../models/seq2seq_pretrained.js';
+import { Transformer } from '../models/transformer.js';
 import type { Module } from '../nn/index.js';
 import { checkQuantSpec, groupSizeFor, QUANT_BLOCK } from './format.js';
-import { quantizationConfigFor, quantizationConfigOf, quantizedStateDict, type QuantizationConfig } from './load.js';
+import { quantizationConfigFor, quantizationConfigOf, type QuantizationConfig, type QuantizeOnLoad } from './load.js';
 import { quantizableWeights, type QuantizeOptions, type QuantizeReport } from './model.js';
 import { asQuantized } from './ops.js';
 
@@ -31,6 +36,10 @@ export const COPIED_FILES = [
   'merges.txt',
   'vocab.txt',
   'spiece.model',
+  'source.spm',
+  'target.spm',
+  'sentencepiece.bpe.model',
+  'tokenizer.model',
   'generation_config.json',
   'README.md',
 ];
@@ -59,25 +68,47 @@ export function quantizationReport(model: Module, opts: QuantizeOptions): Quanti
 }
 
 /**
- * Write `model` (quantised) as a folder at `out`: the config.json of `src` plus `quantization`, the tensors under
- * checkpoint keys `prefix + name`, and the tokenizer / generation files of `src`. Atomic.
- * Example: `writeQuantizedFolder('runs/x', 'runs/x-int8', model, 'transformer.', config)`.
+ * Write a quantised model's `tensors` (its state dict under the checkpoint's keys, quantised weights as values +
+ * `_scale`) as a folder at `out`: the config.json of `src` plus `quantization`, and the tokenizer / generation
+ * files of `src`. Atomic. Example: `writeQuantizedFolder('runs/x', 'runs/x-int8', gptStateDict(model), config)`.
  */
-export function writeQuantizedFolder(src: string, out: string, model: Module, prefix: string, quantization: QuantizationConfig): void {
+export function writeQuantizedFolder(src: string, out: string, tensors: Map<string, TensorToSave>, quantization: QuantizationConfig): void {
   const cfgFile = join(src, 'config.json');
   const raw = readJsonFile(cfgFile, 'model config') as Record<string, unknown>;
   writeDirAtomic(out, (tmp) => {
     writeFileSync(join(tmp, 'config.json'), JSON.stringify({ ...raw, quantization_config: quantization }, null, 2) + '\n');
-    saveSafetensorsFile(join(tmp, 'model.safetensors'), quantizedStateDict(model, prefix), { format: 'pt' });
+    saveSafetensorsFile(join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
     for (const f of COPIED_FILES) if (existsSync(join(src, f))) copyFileSync(join(src, f), join(tmp, f));
   });
 }
 
 /**
- * Quantise the model folder `src` (a GPT-2-family folder: float32, not already quantised) into `out`.
+ * Load the float folder `src` with its weights quantised (per its model_type: GPT-2, BERT / RoBERTa / DistilBERT,
+ * Marian, T5) and return the model and its state dict under the checkpoint's own keys.
+ */
+function loadQuantized(src: string, load: QuantizeOnLoad): { model: Module; tensors: Map<string, TensorToSave> } {
+  const type = readModelType(src);
+  if (type === 'gpt2') {
+    const { model } = fromPretrained(src, load);
+    return { model, tensors: gptStateDict(model) };
+  }
+  if ((BERT_FAMILIES as readonly string[]).includes(type)) {
+    const { model } = fromPretrainedBert(src, load);
+    return { model, tensors: bertStateDict(model) };
+  }
+  if ((SEQ2SEQ_MODEL_TYPES as readonly string[]).includes(type)) {
+    const { model } = fromPretrainedSeq2Seq(src, load);
+    return { model, tensors: model instanceof Transformer ? marianStateDict(model) : t5StateDict(model) };
+  }
+  throw new Error(`${join(src, 'config.json')}: model_type "${type}" cannot be quantised; attn quantises gpt2, ${BERT_FAMILIES.join(', ')}, ${SEQ2SEQ_MODEL_TYPES.join(', ')} folders`);
+}
+
+/**
+ * Quantise the model folder `src` (float32, not already quantised; GPT-2, BERT-family, Marian or T5) into `out`.
  * Returns what was quantised and the config written. Errors name the folder: an already quantised input, bits
- * other than 8 or 4, a group size that does not divide some layer's inputs (naming the layer), `out` = `src`.
- * Does not handle: other model families' folders (their loaders call loadQuantizedStateDict the same way).
+ * other than 8 or 4, a group size that does not divide some layer's inputs (naming the layer), no weight that
+ * can take the format. Example: `quantizeFolder('runs/x', 'runs/x-int4', { bits: 4, groupSize: 64 })`.
+ * Does not handle: sharded checkpoints, RNN models (their LSTM/GRU matrices are not Linear layers).
  */
 export function quantizeFolder(src: string, out: string, opts: QuantizeOptions): { report: QuantizeReport; config: QuantizationConfig } {
   checkQuantSpec(opts, 'attn quantize');
@@ -91,12 +122,13 @@ export function quantizeFolder(src: string, out: string, opts: QuantizeOptions):
     // groupSizeFor accepts g = K too; a folder-wide group size must suit every layer, so it has to be a multiple of 32
     throw new RangeError(`attn quantize: group size ${opts.groupSize} must be a multiple of ${QUANT_BLOCK} (the kernels' block of inputs)`);
   }
-  const { model } = fromPretrained(src, { dtype: opts.bits === 8 ? 'int8' : 'int4', groupSize: opts.groupSize, quantizeEmbeddings: opts.embeddings });
+  const load: QuantizeOnLoad = { dtype: opts.bits === 8 ? 'int8' : 'int4', groupSize: opts.groupSize, quantizeEmbeddings: opts.embeddings };
+  const { model, tensors } = loadQuantized(src, load);
   const report = quantizationReport(model, opts);
   if (report.quantized.length === 0) {
     throw new Error(`attn quantize: no weight of ${src} can be stored as int${opts.bits}: ${report.skipped.map((s) => `${s.name} (${s.why})`).join('; ')}`);
   }
   const config = quantizationConfigFor(opts, report);
-  writeQuantizedFolder(src, out, model, CHECKPOINT_RULES.prefix, config);
+  writeQuantizedFolder(src, out, tensors, config);
   return { report, config };
 }

@@ -21,7 +21,7 @@ import { getBackend } from '../backend/index.js';
 import type { SafetensorsReader, TensorToSave } from '../io/safetensors.js';
 import type { CheckpointRules } from '../models/pretrained.js';
 import type { Module } from '../nn/index.js';
-import { fromStorage } from '../tensor/index.js';
+import { fromStorage, type Tensor } from '../tensor/index.js';
 import { checkQuantSpec, DEFAULT_INT4_GROUP, groupSizeFor, QuantizedMatrix, quantizeMatrix, type QuantBits } from './format.js';
 import { freezeForInference, quantizableWeights, quantizeModel, type QuantizeOptions, type QuantizeReport } from './model.js';
 import { asQuantized } from './ops.js';
@@ -89,25 +89,37 @@ export function quantizationConfigFor(opts: QuantizeOptions, report: Pick<Quanti
 }
 
 /**
- * The tensors to save for a (partly) quantised model, under checkpoint keys `prefix + name`: each quantised
- * weight as `<key>` (I8 or U8) + `<key>_scale` (F32), everything else F32. The arrays are views of the model's
- * own (nothing is copied). Example: `saveSafetensorsFile(path, quantizedStateDict(model, 'transformer.'))`.
+ * One parameter's entries in a state dict to save: a float tensor as F32 under `key`; a quantised weight as its
+ * values under `key` (I8, or U8 for int4) and its scales under `key + "_scale"` (F32). The arrays are views of the
+ * parameter's own (nothing is copied). Every family's state dict goes through this, so each saves quantised
+ * models. Example: `for (const [name, p] of model.namedParameters()) addStateEntry(out, 'transformer.' + name, p)`.
+ */
+export function addStateEntry(out: Map<string, TensorToSave>, key: string, p: Tensor): void {
+  const q = asQuantized(p);
+  if (!q) {
+    out.set(key, { shape: p.shape, data: p.toFloat32Array() });
+    return;
+  }
+  const m = q.quantized;
+  const data = m.bits === 8 ? new Int8Array(m.data.buffer, m.data.byteOffset, m.data.length) : m.data;
+  out.set(key, { dtype: m.bits === 8 ? 'I8' : 'U8', shape: [m.n, m.bits === 8 ? m.k : m.k / 2], data });
+  out.set(key + SCALE_SUFFIX, { shape: [m.n, m.k / m.groupSize], data: m.scales });
+}
+
+/**
+ * The tensors to save for a (partly) quantised model, under checkpoint keys `prefix + name` (addStateEntry).
+ * Example: `saveSafetensorsFile(path, quantizedStateDict(model, 'transformer.'))`.
  */
 export function quantizedStateDict(model: Module, prefix = ''): Map<string, TensorToSave> {
   const out = new Map<string, TensorToSave>();
-  for (const [name, p] of model.namedParameters()) {
-    const key = prefix + name;
-    const q = asQuantized(p);
-    if (!q) {
-      out.set(key, { shape: p.shape, data: p.toFloat32Array() });
-      continue;
-    }
-    const m = q.quantized;
-    const data = m.bits === 8 ? new Int8Array(m.data.buffer, m.data.byteOffset, m.data.length) : m.data;
-    out.set(key, { dtype: m.bits === 8 ? 'I8' : 'U8', shape: [m.n, m.bits === 8 ? m.k : m.k / 2], data });
-    out.set(key + SCALE_SUFFIX, { shape: [m.n, m.k / m.groupSize], data: m.scales });
-  }
+  for (const [name, p] of model.namedParameters()) addStateEntry(out, prefix + name, p);
   return out;
+}
+
+/** config.json's contents with the model's quantization_config added when it is quantised (for the savers). */
+export function withQuantizationConfig(hf: Record<string, unknown>, model: Module): Record<string, unknown> {
+  const q = quantizationConfigOfModel(model);
+  return q ? { ...hf, quantization_config: q } : hf;
 }
 
 /** What to quantise float weights to while loading (`attn generate --dtype int8`). */

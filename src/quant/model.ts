@@ -5,8 +5,9 @@
 //   quantizeModel(model, { bits: 4, groupSize: 64 });            // int4, one scale per 64 inputs
 //
 // It walks the modules, so it works for every model built from src/nn layers (GPT, BERT, the encoder-decoders,
-// the RNN models' projections) with nothing model-specific. Weights that are not Linear or Embedding
-// weights (LayerNorm, biases, an LSTM's gate matrices, position tables when embeddings: false) stay float32.
+// the RNN models' projections) with nothing model-specific but one list, READ_AS_FLOAT. Weights that are not
+// Linear or Embedding weights (LayerNorm, biases, an LSTM's or GRU's gate matrices, Embedding tables when
+// embeddings: false) stay float32.
 // The model becomes inference-only: every parameter stops requiring gradients, and it is put in eval mode.
 
 import { Embedding, Linear, type Module } from '../nn/index.js';
@@ -25,6 +26,15 @@ export interface QuantizeOptions {
    */
   embeddings?: boolean;
 }
+
+/**
+ * Weights of a Linear or Embedding that a model file hands to an op other than linear() or embedding() (the two
+ * ops that read quantised weights), by parameter name: they stay float32. One entry today — the scoring vector v
+ * of additive (Bahdanau) attention, which src/models/rnn_attention.ts passes to additiveScores(keys, query, v).
+ * A model that reads a quantised weight elsewhere fails with an error naming it (QuantizedTensor), so a missing
+ * entry shows up in its first forward.
+ */
+export const READ_AS_FLOAT: readonly RegExp[] = [/(^|\.)attn_v\.weight$/];
 
 /** What quantizeModel did, by parameter name. */
 export interface QuantizeReport {
@@ -60,7 +70,7 @@ export function quantizableWeights(model: Module): Map<string, QuantizableWeight
     if (!(m instanceof Linear) && !(m instanceof Embedding)) continue;
     const w = m.weight;
     const name = nameOf.get(w);
-    if (name === undefined) continue;
+    if (name === undefined || READ_AS_FLOAT.some((re) => re.test(name))) continue;
     const known = byTensor.get(w);
     if (known) {
       known.holders.push(m);

@@ -22,13 +22,12 @@ import { fromPretrained, savePretrained } from '../../src/models/pretrained.js';
 import { AdamW } from '../../src/optim/index.js';
 import { AutoModelForCausalLM, pipeline } from '../../src/pipelines/text_generation.js';
 import { quantizeFolder } from '../../src/quant/folder.js';
-import { quantizableWeights } from '../../src/quant/model.js';
 import { asQuantized } from '../../src/quant/ops.js';
-import { dequantize } from '../../src/quant/tensor.js';
 import { noGrad, Rng, tensor } from '../../src/tensor/index.js';
 import { trainTokenizer } from '../../src/tokenizers/train.js';
 import { availableBackends, getBackend, setBackend } from '../../src/backend/index.js';
 import { forEachBackend } from '../_backends.js';
+import { makeFloatTwin } from './_twin.js';
 
 const FIX = fileURLToPath(new URL('../../../test/fixtures/gpt2-tiny', import.meta.url));
 const V = 64;
@@ -73,17 +72,6 @@ after(() => {
   if (trainedDir) rmSync(trainedDir, { recursive: true, force: true });
 });
 
-/** The same model with every quantised weight replaced by its dequantised float values (a float model). */
-function floatTwin(quantized: GPT, dir: string): GPT {
-  const twin = fromPretrained(dir).model;
-  const q = quantizableWeights(quantized);
-  for (const [name, w] of quantizableWeights(twin)) {
-    const qt = asQuantized(q.get(name)!.holders[0]!.weight);
-    if (qt) for (const h of w.holders) h.weight = dequantize(qt);
-  }
-  return twin;
-}
-
 function greedy(model: GPT, prompts: number[][]): number[][] {
   const out = generate(stepperFromModel(model), prompts, { max_new_tokens: NEW, do_sample: false, pad_token_id: V - 1, eos_token_id: V - 1 });
   return out.sequences.map((s) => Array.from(s));
@@ -108,7 +96,7 @@ forEachBackend((backend) => {
     test(`${dtype}: a prompt's logits equal the dequantised float model's; greedy tokens too (${backend}), one prompt at a time and batched`, (t) => {
       const dir = trained();
       const quantized = fromPretrained(dir, { dtype }).model;
-      const twin = floatTwin(quantized, dir);
+      const twin = makeFloatTwin(quantized, fromPretrained(dir).model);
       assert.ok(asQuantized(quantized.h[0]!.attn.c_attn.weight), 'the model is quantised');
       assert.equal(asQuantized(twin.h[0]!.attn.c_attn.weight), null, 'its twin is float');
       // Prefill: 8 rows per product, so W is dequantised and multiplied in float on every backend.
