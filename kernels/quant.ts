@@ -16,7 +16,7 @@
 // instructions per 4 weights (two widenings, a conversion, the multiply-add); an integer dot product costs
 // less: i32x4.dot_i16x8_s multiplies 8 pairs of 16-bit integers and adds them pairwise into 4 sums in one
 // instruction, and relaxed SIMD's i16x8.relaxed_dot_i8x16_i7x16_s does 16 products of a signed byte and a
-// 7-bit one (0..127) and adds them pairwise, in one. (Measured: see src/backend/wasm/quant.ts.)
+// 7-bit one (0..127) and adds them pairwise, in one.
 //
 // So each row of activations is quantised too, on the fly, in blocks of B = 32 values (quant_act_task):
 //   s_b = max_{k∈b} |a_k| / 127,   â_k = round(a_k / s_b) ∈ [−127, 127]          (a_k ≈ s_b·â_k)

@@ -328,7 +328,7 @@ export function quantizeOptionsFor(o: QuantizeOnLoad): QuantizeOptions | null {
  * What a loader does with a folder: null to load it as float32 (no quantization_config, no dtype asked), else the
  * folder's quantization_config (null for a float folder) and how to quantise float weights on the way in (null
  * for a quantised folder). Asking a quantised folder for its own dtype is allowed (it loads as it is); asking
- * it for another is an error, as is asking a float folder for a group size without a dtype.
+ * it for another (float32 included) is an error, as is asking a float folder for a group size without a dtype.
  * Example: `quantizedLoadPlan(JSON.parse(text), 'runs/x/config.json', { dtype: 'int8' })` → `{ config: null, quantize: { bits: 8 } }`.
  */
 export function quantizedLoadPlan(rawConfig: unknown, configFile: string, opts: QuantizeOnLoad): { config: QuantizationConfig | null; quantize: QuantizeOptions | null } | null {
@@ -338,6 +338,9 @@ export function quantizedLoadPlan(rawConfig: unknown, configFile: string, opts: 
     throw new RangeError(`a group size or quantizeEmbeddings was given without dtype 'int8' or 'int4'; ${configFile} is float32`);
   }
   if (config === null) return quantize === null ? null : { config: null, quantize };
+  if (opts.dtype === 'float32') {
+    throw new Error(`${configFile}: this folder is quantised (int${config.bits}); it cannot be loaded as float32 (its float weights are not in it): load it as it is, or load the float folder it was made from`);
+  }
   if (quantize !== null && (quantize.bits !== config.bits || opts.groupSize !== undefined)) {
     throw new Error(`${configFile}: this folder is already quantised (int${config.bits}); it cannot be loaded as int${quantize.bits}${opts.groupSize !== undefined ? ` with group size ${opts.groupSize}` : ''}: load it as it is, or quantise the float folder it was made from`);
   }

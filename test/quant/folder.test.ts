@@ -120,6 +120,8 @@ describe('bad input', () => {
     quantizeFolder(float, q, { bits: 8 });
     assert.throws(() => quantizeFolder(q, join(dir, 'x'), { bits: 4 }), /is already quantised \(int8, quantization_config in config.json\)/);
     assert.throws(() => fromPretrained(q, { dtype: 'int4' }), /already quantised \(int8\); it cannot be loaded as int4/);
+    assert.throws(() => fromPretrained(q, { dtype: 'float32' }), /is quantised \(int8\); it cannot be loaded as float32/);
+    assert.throws(() => fromPretrained(float, { groupSize: 64 }), /a group size or quantizeEmbeddings was given without dtype/);
     assert.equal(asQuantized(fromPretrained(q, { dtype: 'int8' }).model.wte.weight)?.quantized.bits, 8, 'asking a folder for its own dtype is fine');
     assert.throws(() => fromPretrained(float, { dtype: 'int3' as 'int8' }), /dtype must be float32, int8 or int4, got "int3"/);
   });
