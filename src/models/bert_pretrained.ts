@@ -516,7 +516,7 @@ function loadBertFolder(dir: string, opts: FromPretrainedBertOptions): Pretraine
 
 export interface SaveBertOptions extends Omit<SaveOptions, 'generationConfig' | 'tokenizerJson'> {
   /** Written as tokenizer.json (+ a tokenizer_config.json naming its special tokens). */
-  tokenizer?: Tokenizer;
+  tokenizer?: Tokenizer | null; // null (what fromPretrainedBert returns for a folder without one): none written
 }
 
 /**

@@ -18,8 +18,8 @@ import { readDirConsistent, readJsonFile, writeDirAtomic } from '../io/atomic.js
 import type { TensorToSave, SafetensorsReader } from '../io/safetensors.js';
 import { checkpointNames, loadQuantizedStateDict, quantizedLoadPlan, quantizedStateDict, withQuantizationConfig, type QuantizeOnLoad } from '../quant/load.js';
 
-/** Model types this version can load: GPT-2 here, the BERT family in bert_pretrained.ts. */
-export const SUPPORTED_MODEL_TYPES = ['gpt2', 'bert', 'roberta', 'distilbert'] as const;
+/** Model types this version can load: GPT-2 here, the BERT family in bert_pretrained.ts, Marian and T5 in seq2seq_pretrained.ts. */
+export const SUPPORTED_MODEL_TYPES = ['gpt2', 'bert', 'roberta', 'distilbert', 'marian', 't5'] as const;
 
 /**
  * The model_type of a folder's config.json (to pick a loader): `readModelType('models/gpt2')` → "gpt2".
@@ -62,10 +62,13 @@ export function gptConfigFromHF(raw: unknown, file: string): GPTConfig {
   const type = raw['model_type'];
   if (type !== 'gpt2') {
     const encoder = type === 'bert' || type === 'roberta' || type === 'distilbert';
+    const encDec = type === 'marian' || type === 't5';
     throw new Error(
       encoder
         ? `${file}: model_type ${JSON.stringify(type)} is an encoder, not a GPT: load it with fromPretrainedBert or an AutoModelFor… class (attn pipeline / attn forward work on it)`
-        : `${file}: model_type ${JSON.stringify(type)} is not supported; attn loads: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
+        : encDec
+          ? `${file}: model_type ${JSON.stringify(type)} is an encoder-decoder, not a GPT: load it with fromPretrainedSeq2Seq or AutoModelForSeq2SeqLM (attn generate --source, attn pipeline translation and attn forward --decoder-input-ids work on it)`
+          : `${file}: model_type ${JSON.stringify(type)} is not supported; attn loads: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
     );
   }
   const out: Partial<GPTConfig> = {};
@@ -248,7 +251,7 @@ function loadGPTFolder(dir: string, opts: LoadOptions): PretrainedGPT {
 
 export interface SaveOptions {
   /** tokenizer.json text to write beside the model. */
-  tokenizerJson?: string;
+  tokenizerJson?: string | null; // null (what fromPretrained returns for a folder without one): none written
   generationConfig?: GenerationDefaults;
   /** More files for the same atomic folder write: name → contents (training state, metrics). */
   extraFiles?: Record<string, string | Uint8Array>;
@@ -280,7 +283,7 @@ export function savePretrained(model: GPT, dir: string, opts: SaveOptions = {}):
     writeFileSync(join(tmp, 'config.json'), JSON.stringify(withQuantizationConfig(gptConfigToHF(cfg), model), null, 2) + '\n');
     writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify({ _from_model_config: true, ...generation, transformers_version: '4.36.2' }, null, 2) + '\n');
     saveSafetensorsFile(join(tmp, 'model.safetensors'), gptStateDict(model), { format: 'pt' });
-    if (opts.tokenizerJson !== undefined) writeFileSync(join(tmp, 'tokenizer.json'), opts.tokenizerJson);
+    if (opts.tokenizerJson !== undefined && opts.tokenizerJson !== null) writeFileSync(join(tmp, 'tokenizer.json'), opts.tokenizerJson);
     for (const [name, data] of Object.entries(opts.extraFiles ?? {})) writeFileSync(join(tmp, name), data);
     for (const [name, tensors] of Object.entries(opts.extraTensors ?? {})) saveSafetensorsFile(join(tmp, name), tensors, { format: 'attn' });
     for (const [name, from] of Object.entries(opts.copyFiles ?? {})) if (existsSync(from)) copyFileSync(from, join(tmp, name));

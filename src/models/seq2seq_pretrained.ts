@@ -304,7 +304,7 @@ export function saveSeq2Seq(model: Seq2SeqModel, dir: string, opts: SaveOptions 
     writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(generation, null, 2) + '\n');
     saveSafetensorsFile(join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
-    if (opts.tokenizerJson !== undefined) writeFileSync(join(tmp, 'tokenizer.json'), opts.tokenizerJson);
+    if (opts.tokenizerJson !== undefined && opts.tokenizerJson !== null) writeFileSync(join(tmp, 'tokenizer.json'), opts.tokenizerJson);
     for (const [name, data] of Object.entries(opts.extraFiles ?? {})) writeFileSync(join(tmp, name), data);
     for (const [name, t] of Object.entries(opts.extraTensors ?? {})) saveSafetensorsFile(join(tmp, name), t, { format: 'attn' });
     for (const [name, from] of Object.entries(opts.copyFiles ?? {})) if (existsSync(from)) copyFileSync(from, join(tmp, name));
