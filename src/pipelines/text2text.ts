@@ -92,12 +92,12 @@ export class Seq2SeqLM {
 }
 
 export const AutoModelForSeq2SeqLM = {
-  /** Load a Marian or T5 folder with its tokenizer (tokenizer.json, else spiece.model and the other older files). */
+  /** Load a Marian or T5 folder with its tokenizer (tokenizer.json, else spiece.model, Marian's source.spm + vocab.json, ...). */
   async fromPretrained(dir: string): Promise<Seq2SeqLM> {
     const loaded = fromPretrainedSeq2Seq(dir);
     let tokenizer: Tokenizer | null = null;
     if (loaded.tokenizerJson !== null) tokenizer = Tokenizer.fromJSON(loaded.tokenizerJson);
-    else if (['spiece.model', 'sentencepiece.bpe.model', 'tokenizer.model', 'vocab.txt', 'vocab.json'].some((f) => existsSync(join(dir, f)))) tokenizer = await loadTokenizerFromFolder(dir);
+    else if (['spiece.model', 'sentencepiece.bpe.model', 'tokenizer.model', 'source.spm', 'vocab.txt', 'vocab.json'].some((f) => existsSync(join(dir, f)))) tokenizer = await loadTokenizerFromFolder(dir);
     const raw = readJsonFile(join(dir, 'config.json'), 'model config') as { task_specific_params?: unknown };
     const tsp = raw.task_specific_params;
     const taskParams = typeof tsp === 'object' && tsp !== null && !Array.isArray(tsp) ? (tsp as Record<string, Record<string, unknown>>) : {};
