@@ -259,8 +259,8 @@ export function t5StateDict(model: T5): Map<string, TensorToSave> {
 /**
  * Load a Marian or T5 folder. Example: `const { model, generationConfig } = fromPretrainedSeq2Seq('models/opus-mt-en-de')`.
  * A quantised folder (`attn quantize`) loads as it is; `{ dtype: 'int8' | 'int4' }` quantises a float one while loading.
- * Does not handle: sharded checkpoints, pytorch_model.bin, Marian's source.spm + vocab.json without a
- * tokenizer.json (tokenizerJson is then null).
+ * Does not handle: sharded checkpoints, pytorch_model.bin. tokenizerJson is null when the folder has no
+ * tokenizer.json (an opus-mt folder's source.spm + vocab.json are read by loadTokenizerFromFolder).
  */
 export function fromPretrainedSeq2Seq(dir: string, opts: QuantizeOnLoad = {}): PretrainedSeq2Seq {
   // A reader never changes the folder (a writer may be swapping it right now): read one consistent version.

@@ -94,14 +94,15 @@ export class Seq2SeqLM {
 
 export const AutoModelForSeq2SeqLM = {
   /**
-   * Load a Marian or T5 folder with its tokenizer (tokenizer.json, else spiece.model and the other older files).
-   * `opts.dtype` 'int8' | 'int4' quantises a float folder while loading; a quantised folder loads as it is.
+   * Load a Marian or T5 folder with its tokenizer (tokenizer.json, else spiece.model, Marian's source.spm +
+   * vocab.json, ...). `opts.dtype` 'int8' | 'int4' quantises a float folder while loading; a quantised folder
+   * loads as it is.
    */
   async fromPretrained(dir: string, opts: QuantizeOnLoad = {}): Promise<Seq2SeqLM> {
     const loaded = fromPretrainedSeq2Seq(dir, opts);
     let tokenizer: Tokenizer | null = null;
     if (loaded.tokenizerJson !== null) tokenizer = Tokenizer.fromJSON(loaded.tokenizerJson);
-    else if (['spiece.model', 'sentencepiece.bpe.model', 'tokenizer.model', 'vocab.txt', 'vocab.json'].some((f) => existsSync(join(dir, f)))) tokenizer = await loadTokenizerFromFolder(dir);
+    else if (['spiece.model', 'sentencepiece.bpe.model', 'tokenizer.model', 'source.spm', 'vocab.txt', 'vocab.json'].some((f) => existsSync(join(dir, f)))) tokenizer = await loadTokenizerFromFolder(dir);
     const raw = readJsonFile(join(dir, 'config.json'), 'model config') as { task_specific_params?: unknown };
     const tsp = raw.task_specific_params;
     const taskParams = typeof tsp === 'object' && tsp !== null && !Array.isArray(tsp) ? (tsp as Record<string, Record<string, unknown>>) : {};
