@@ -4,9 +4,11 @@
 //   - `await ready()` once before using the engine: it compiles the WebAssembly kernels (browsers want that
 //     asynchronous), starts the worker pool when the page is cross-origin isolated, and picks the backend.
 //     `backendInfo()` says what it chose and why.
-//   - Folders are URLs or picked files, and loading is async: `await fromPretrained(url, { onProgress })`,
-//     `await AutoModelForCausalLM.fromPretrained(url)`, `await pipeline('text-generation', url)`,
-//     `await loadTokenizer(url)`. Downloads are kept in the Cache API, so a second visit loads offline.
+//   - Folders are URLs or picked files, and loading is async: `await fromPretrained(url, { onProgress })`
+//     (GPT-2), `await fromPretrainedBert(url)`, `await fromPretrainedSeq2Seq(url)` (Marian, T5),
+//     `await AutoModelForCausalLM.fromPretrained(url)` and the other AutoModel…, `await pipeline(task, url)`
+//     for every task Node has (translation and summarization included), `await loadTokenizer(url)`.
+//     Downloads are kept in the Cache API, so a second visit loads offline.
 //   - Saving gives bytes: `savePretrainedFiles(model, { tokenizerJson })` → Map of files; `downloadFolder`
 //     offers them as a .zip. (CausalLM.savePretrained(dir) and the Node file helpers need Node.)
 //
@@ -39,7 +41,65 @@ export * from '../io/index.js'; // safetensors bytes in and out, float16 convers
 export { CausalLM, type CausalLMForwardOptions } from '../pipelines/text_generation.js';
 export * from '../quant/index.js'; // int8 / int4 weights: quantizeModel, QuantizedTensor, quantised folders
 
-export { fromPretrained, AutoModelForCausalLM, pipeline, readSafetensorsStream, type LoadOptions, type TextGenerationPipeline } from './load.js';
+export { fromPretrained, AutoModelForCausalLM, readSafetensorsStream, type LoadOptions, type TextGenerationPipeline } from './load.js';
+
+// Encoders: BERT, RoBERTa, DistilBERT (models/bert.ts), their folders (the file-free half, bert_hf.ts), the tasks.
+export {
+  BertModel,
+  BertEncoderOnly,
+  BertForMaskedLM,
+  BertForSequenceClassification,
+  BertForTokenClassification,
+  BertForQuestionAnswering,
+  createBertModel,
+  bertConfig,
+  bertParameterCount,
+  BERT_PRESETS,
+  BERT_DEFAULTS,
+  FAMILIES as BERT_FAMILY_RULES,
+  type BertConfig,
+  type BertHead,
+  type BertFamily,
+  type BertForwardOptions,
+  type BertHeadOutput,
+  type BertAnyModel,
+  type BertPresetName,
+} from '../models/bert.js';
+export { bertConfigFromHF, bertConfigToHF, loadBertStateDict, bertStateDict, BERT_FAMILIES, type PretrainedBert, type BertLoadReport, type FromPretrainedBertOptions } from '../models/bert_hf.js';
+export { EncoderModel, modelMaxLength, type EncoderForwardOptions, type AutoLoadOptions } from '../pipelines/encoder.js';
+export { fromEncoder, type PipelineTask } from '../pipelines/index.js';
+export { cosineSimilarity, type FeatureExtractionPipeline, type FeatureExtractionOptions } from '../pipelines/feature_extraction.js';
+export type { FillMaskPipeline, FillMaskOptions, FillMaskResult } from '../pipelines/fill_mask.js';
+export type { TextClassificationPipeline, TextClassificationOptions, TextClassificationInput, LabelScore } from '../pipelines/text_classification.js';
+export type { TokenClassificationPipeline, TokenClassificationOptions, TokenClassificationResult, TokenEntity, GroupedEntity, AggregationStrategy } from '../pipelines/token_classification.js';
+export type { QuestionAnsweringPipeline, QuestionAnsweringOptions, QuestionAnsweringInput, QuestionAnsweringResult } from '../pipelines/question_answering.js';
+
+// Encoder-decoders: the 2017 Transformer (Marian folders), T5, their folders, generation, the text2text tasks.
+export { Transformer, transformerConfig, transformerParameterCount, sinusoidalPositions, TRANSFORMER_PRESETS, TRANSFORMER_DEFAULTS, type TransformerConfig, type TransformerForwardOptions, type TransformerPresetName } from '../models/transformer.js';
+export { T5, t5Config, t5ParameterCount, relativePositionBucket, T5_PRESETS, T5_DEFAULTS, type T5Config, type T5ForwardOptions, type T5PresetName } from '../models/t5.js';
+export { shiftTokensRight, type EncoderOutput, type DecoderOutput, type Seq2SeqOutput } from '../models/encoder_decoder.js';
+export { seq2seqForward, marianConfigFromHF, marianConfigToHF, marianStateDict, t5ConfigFromHF, t5ConfigToHF, t5StateDict, SEQ2SEQ_MODEL_TYPES, type PretrainedSeq2Seq, type Seq2SeqModel, type Seq2SeqForwardResult } from '../models/seq2seq_hf.js';
+export { generateSeq2Seq, seq2seqStepper, padSources, type Seq2SeqGenerateOptions, type Seq2SeqLMModule } from '../generate/seq2seq.js';
+export { Seq2SeqLM, translationFromModel, summarizationFromModel, text2textFromModel, type Text2TextPipeline, type Text2TextOptions } from '../pipelines/text2text_model.js';
+
+// The RNN encoder-decoder with no, Bahdanau or Luong attention (LSTM and GRU come with nn/ above).
+export { RNNSeq2Seq, rnnSeq2SeqConfig, RNN_SEQ2SEQ_PRESETS, ATTENTION_KINDS, selectSourceRows, selectStateRows, type RNNSeq2SeqConfig, type AttentionKind, type EncodedSource, type DecoderState, type RNNSeq2SeqOutput } from '../models/rnn_attention.js';
+export { stepperFromRNNSeq2Seq, type RNNSeq2SeqStepper, type RNNSeq2SeqStepperOptions } from '../generate/rnn_seq2seq.js';
+
+// Loading the BERT family and the encoder-decoders by URL or picked files, and pipeline() for every task.
+export {
+  fromPretrainedBert,
+  fromPretrainedSeq2Seq,
+  AutoModel,
+  AutoModelForMaskedLM,
+  AutoModelForSequenceClassification,
+  AutoModelForTokenClassification,
+  AutoModelForQuestionAnswering,
+  AutoModelForSeq2SeqLM,
+  pipeline,
+  type BrowserPipelineTask,
+  type BrowserPipelineOptions,
+} from './load_models.js';
 export { loadTokenizer } from './load_tokenizer.js';
 export { openFolder, type Folder, type FolderSource, type FolderOptions, type FileProgress } from './folder.js';
 export { savePretrainedFiles, zipFolder, downloadFolder, downloadBytes, type SaveFilesOptions } from './save.js';

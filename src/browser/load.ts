@@ -11,7 +11,7 @@
 // by the same loadStateDict as on Node, so errors read the same.
 //
 // Does not handle: sharded checkpoints (model-00001-of-00002.safetensors), pytorch_model.bin, and model types
-// other than GPT-2 (as fromPretrained on Node).
+// other than GPT-2 (as fromPretrained on Node; load_models.ts loads the BERT family and the encoder-decoders).
 
 import { GPT, CHECKPOINT_RULES } from '../models/gpt.js';
 import { gptConfigFromHF, loadStateDict, type GenerationDefaults, type PretrainedGPT } from '../models/pretrained.js';
@@ -54,7 +54,8 @@ export async function readSafetensorsStream(s: ByteStream): Promise<SafetensorsR
   return openSafetensors(buf, s.name); // F32 tensors are views into buf: one copy of the weights
 }
 
-async function json(folder: Folder, name: string, what: string): Promise<unknown | null> {
+/** A JSON file of the folder, parsed (errors name the file and `what` it is), or null when the folder lacks it. */
+export async function readFolderJson(folder: Folder, name: string, what: string): Promise<unknown | null> {
   const text = await folder.text(name);
   if (text === null) return null;
   return parseJson(text, `${folder.where}${name} (${what})`);
@@ -67,7 +68,7 @@ async function json(folder: Folder, name: string, what: string): Promise<unknown
  */
 export async function fromPretrained(source: FolderSource, opts: LoadOptions = {}): Promise<PretrainedGPT> {
   const folder = openFolder(source, opts);
-  const rawConfig = await json(folder, 'config.json', 'model config');
+  const rawConfig = await readFolderJson(folder, 'config.json', 'model config');
   if (rawConfig === null) {
     throw new Error(`${folder.where}: no config.json; a Hugging Face model folder has config.json and model.safetensors`);
   }
@@ -83,7 +84,7 @@ export async function fromPretrained(source: FolderSource, opts: LoadOptions = {
   if (plan) loadQuantizedStateDict(model, reader, checkpointNames(CHECKPOINT_RULES), `${folder.where}model.safetensors`, plan.config, plan.quantize);
   else loadStateDict(model, reader, CHECKPOINT_RULES, `${folder.where}model.safetensors`);
   model.train(false);
-  const generationConfig = ((await json(folder, 'generation_config.json', 'generation config')) ?? {}) as GenerationDefaults;
+  const generationConfig = ((await readFolderJson(folder, 'generation_config.json', 'generation config')) ?? {}) as GenerationDefaults;
   const tokenizerJson = await folder.text('tokenizer.json');
   const [vocab, merges] = tokenizerJson === null ? await Promise.all([folder.text('vocab.json'), folder.text('merges.txt')]) : [null, null];
   const vocabMerges = vocab !== null && merges !== null ? { vocab, merges } : null;
@@ -106,9 +107,8 @@ export const AutoModelForCausalLM = {
 
 export type TextGenerationPipeline = (text: string, options?: Parameters<CausalLM['generate']>[1]) => Array<{ generated_text: string }>;
 
-/** transformers.js style: `const gen = await pipeline('text-generation', url); gen('To be', { max_new_tokens: 20 })`. */
-export async function pipeline(task: 'text-generation', source: FolderSource, opts: LoadOptions = {}): Promise<TextGenerationPipeline> {
-  if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported yet; supported: text-generation`);
+/** The text-generation pipeline (`pipeline('text-generation', url)` in load_models.ts dispatches here). */
+export async function textGenerationPipeline(source: FolderSource, opts: LoadOptions = {}): Promise<TextGenerationPipeline> {
   const lm = await AutoModelForCausalLM.fromPretrained(source, opts);
   const tok = lm.tokenizer;
   if (!tok) throw new Error(`pipeline: the model folder has no tokenizer.json (nor vocab.json + merges.txt)`);

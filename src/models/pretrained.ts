@@ -16,10 +16,11 @@ import { fromStorage } from '../tensor/index.js';
 import { openSafetensorsFile, saveSafetensorsFile } from '../io/node.js';
 import { readDirConsistent, readJsonFile, writeDirAtomic } from '../io/atomic.js';
 import type { TensorToSave, SafetensorsReader } from '../io/safetensors.js';
+import { SUPPORTED_MODEL_TYPES } from './model_types.js';
 import { checkpointNames, loadQuantizedStateDict, quantizedLoadPlan, quantizedStateDict, withQuantizationConfig, type QuantizeOnLoad } from '../quant/load.js';
 
 /** Model types this version can load: GPT-2 here, the BERT family in bert_pretrained.ts, Marian and T5 in seq2seq_pretrained.ts. */
-export const SUPPORTED_MODEL_TYPES = ['gpt2', 'bert', 'roberta', 'distilbert', 'marian', 't5'] as const;
+export { SUPPORTED_MODEL_TYPES };
 
 /**
  * The model_type of a folder's config.json (to pick a loader): `readModelType('models/gpt2')` → "gpt2".

@@ -157,3 +157,49 @@ export function byteLevelFromVocabMerges(vocabJson: string, mergesTxt: string, c
     padding: null,
   });
 }
+
+/**
+ * The files of a model folder a tokenizer may come from, already read: `text(name)` is a file's text or null
+ * when the folder has no such file; `json(name)` the parsed JSON (errors naming the file are the reader's).
+ * Node reads them from disk (models/bert_pretrained.ts), a page from a URL or picked files (src/browser).
+ */
+export interface TokenizerFolderFiles {
+  text(name: string): string | null;
+  json(name: string): unknown | null;
+  /** How messages name a file of the folder. */
+  path(name: string): string;
+}
+
+/** The files tokenizerFromFolderFiles may read, so an async reader can fetch them all first. */
+export const TOKENIZER_FOLDER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.json', 'merges.txt', 'vocab.txt', 'added_tokens.json'] as const;
+
+/**
+ * A folder's tokenizer from its files: tokenizer.json; else vocab.json + merges.txt (GPT-2 / RoBERTa byte-level
+ * BPE) or vocab.txt (BERT WordPiece), with tokenizer_config.json, special_tokens_map.json (the second wins) and
+ * added_tokens.json applied. null when the folder has none of these.
+ * Example: `tokenizerFromFolderFiles({ text: (n) => texts.get(n) ?? null, json: ..., path: (n) => dir + n })`.
+ * Does not handle SentencePiece models (spiece.model: sentencepiece_model.ts).
+ */
+export function tokenizerFromFolderFiles(files: TokenizerFolderFiles): Tokenizer | null {
+  const file = (name: string): string => files.path(name);
+  const json = files.text('tokenizer.json');
+  if (json !== null) return Tokenizer.fromJSON(json);
+  const config: TokenizerConfig = {};
+  for (const name of ['tokenizer_config.json', 'special_tokens_map.json']) {
+    const v = files.json(name);
+    if (v === null) continue;
+    if (typeof v !== 'object' || Array.isArray(v)) throw new Error(`${file(name)} must hold a JSON object`);
+    Object.assign(config, v);
+  }
+  const vocabJson = files.text('vocab.json');
+  const merges = files.text('merges.txt');
+  let tok: Tokenizer;
+  if (vocabJson !== null && merges !== null) tok = byteLevelFromVocabMerges(vocabJson, merges, config, file('tokenizer_config.json'));
+  else {
+    const vocabTxt = files.text('vocab.txt');
+    if (vocabTxt === null) return null;
+    tok = bertFromVocabTxt(vocabTxt, config, file('tokenizer_config.json'));
+  }
+  addTokensFromJSON(tok, files.text('added_tokens.json') ?? undefined, config, file('added_tokens.json'));
+  return tok;
+}

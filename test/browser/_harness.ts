@@ -7,6 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { chromium, type Browser } from 'playwright-core';
 import { startPlayground, type Playground } from '../../cli/serve.js';
+import { vocabTxt } from '../pipelines/_folders.js';
 
 export const CHROMIUM = process.env['ATTN_CHROMIUM'] ?? '/usr/bin/chromium';
 
@@ -52,10 +53,13 @@ function sendFile(res: ServerResponse, path: string, type: string): void {
  * The test routes, tried before the playground's own:
  *   /tests/page.html                  an empty page the tests import their bundles into
  *   /tests/NAME.js                    dist/test/browser/bundles/NAME.js
- *   /fixtures/DIR/FILE                test/fixtures (a model folder by URL)
+ *   /fixtures/DIR/FILE                test/fixtures (a model folder by URL; DIR may be nested: bert-family/bert-tiny-mlm)
+ *   /pipe/NAME/FILE                   test/fixtures/bert-family/NAME with the WordPiece vocab.txt of
+ *                                     test/pipelines/_folders.ts (+ a tokenizer_config.json), for pipelines
  *   /bad/truncated/model.safetensors  announces the whole file, sends half, then drops the connection
  *   /bad/tokenizer/tokenizer.json     a tokenizer.json whose model type attn does not read
  *   /bad/{truncated,no-config,tokenizer}/*  the gpt2-tiny fixture's other files (no-config: without config.json)
+ *   /bad/no-weights/config.json       marian-tiny's config.json, and no other file
  */
 export function testRoutes(req: IncomingMessage, res: ServerResponse, path: string): boolean {
   let m: RegExpExecArray | null;
@@ -67,8 +71,14 @@ export function testRoutes(req: IncomingMessage, res: ServerResponse, path: stri
     sendFile(res, new URL(m[1]!, bundles).pathname, 'text/javascript');
     return true;
   }
-  if ((m = /^\/fixtures\/([\w-]+)\/([\w.-]+)$/.exec(path))) {
-    sendFile(res, new URL(`${m[1]}/${m[2]}`, fixtures).pathname, m[2]!.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+  if ((m = /^\/fixtures\/((?:[\w-]+\/)+)([\w.-]+)$/.exec(path))) {
+    sendFile(res, new URL(`${m[1]}${m[2]}`, fixtures).pathname, m[2]!.endsWith('.json') ? 'application/json' : 'application/octet-stream');
+    return true;
+  }
+  if ((m = /^\/pipe\/([\w-]+)\/([\w.-]+)$/.exec(path))) {
+    if (m[2] === 'vocab.txt') res.writeHead(200, { 'Content-Type': 'text/plain' }).end(vocabTxt());
+    else if (m[2] === 'tokenizer_config.json') res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ do_lower_case: true }));
+    else sendFile(res, new URL(`bert-family/${m[1]}/${m[2]}`, fixtures).pathname, 'application/octet-stream');
     return true;
   }
   if (path === '/bad/truncated/model.safetensors') {
@@ -80,6 +90,11 @@ export function testRoutes(req: IncomingMessage, res: ServerResponse, path: stri
   if (path === '/bad/tokenizer/tokenizer.json') {
     const json = { version: '1.0', added_tokens: [], normalizer: null, pre_tokenizer: null, post_processor: null, decoder: null, model: { type: 'WordLevel', vocab: { a: 0 }, unk_token: 'a' } };
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(json));
+    return true;
+  }
+  if (path.startsWith('/bad/no-weights/')) {
+    if (path.endsWith('/config.json')) sendFile(res, new URL('marian-tiny/config.json', fixtures).pathname, 'application/json');
+    else res.writeHead(404).end('not found');
     return true;
   }
   if ((m = /^\/bad\/(truncated|no-config|tokenizer)\/([\w.-]+)$/.exec(path))) {

@@ -18,6 +18,8 @@ import { fromPretrained } from '../../src/models/pretrained.js';
 import { stepperFromModel } from '../../src/generate/from_model.js';
 import { generate } from '../../src/generate/index.js';
 import { setBackend } from '../../src/backend/index.js';
+import { pipeline as nodePipeline } from '../../src/pipelines/index.js';
+import { folderWithVocab, textOf } from '../pipelines/_folders.js';
 
 const require = createRequire(import.meta.url);
 const skip = chromiumMissing();
@@ -168,6 +170,56 @@ for (const isolated of [true, false]) {
       } finally {
         await page.unroute('**/fixtures/**');
       }
+    });
+
+    test('BERT, DistilBERT, RoBERTa by URL: hidden states, attentions and every head match transformers', async () => {
+      const heads: Record<string, string> = { 'bert-tiny-mlm': 'masked-lm', 'bert-tiny-mlm-legacy-keys': 'masked-lm', 'distilbert-tiny-seqcls': 'sequence-classification', 'roberta-tiny-tokcls': 'token-classification', 'bert-tiny-qa': 'question-answering' };
+      for (const [name, head] of Object.entries(heads)) {
+        const r = await call<{ head: string; layers: number; hasLogits: boolean; hidden: number; attention: number; logits: number }>('bertParity', name);
+        assert.equal(r.head, head, name);
+        assert.ok(r.layers >= 2 && r.hasLogits, `${name}: the fixture names its hidden states and logits`);
+        assert.ok(r.hidden < 1e-4, `${name}: hidden states differ by ${r.hidden}`);
+        assert.ok(r.attention < 1e-5, `${name}: attentions differ by ${r.attention}`);
+        assert.ok(r.logits < 1e-4, `${name}: logits differ by ${r.logits}`);
+      }
+    });
+
+    test('Marian and T5 by URL: teacher-forced logits and greedy generation match transformers', async () => {
+      for (const [name, type] of [['marian-tiny', 'marian'], ['t5-tiny', 't5'], ['t5-v1_1-tiny', 't5']] as const) {
+        const r = await call<{ modelType: string; logits: number; hidden: number; layers: number; sequences: number[][]; want: number[][] }>('seq2seqParity', name);
+        assert.equal(r.modelType, type);
+        assert.ok(r.layers >= 2);
+        assert.ok(r.logits < 1e-4, `${name}: logits differ by ${r.logits}`);
+        assert.ok(r.hidden < 1e-4, `${name}: decoder hidden states differ by ${r.hidden}`);
+        assert.deepEqual(r.sequences, r.want, `${name}: greedy sequences`);
+      }
+    });
+
+    test("pipeline('fill-mask') by URL (vocab.txt, no tokenizer.json) gives what the Node pipeline gives", async () => {
+      const text = textOf([104, 544, 103, 731, 212]);
+      const got = await call<Array<{ score: number; token: number; token_str: string; sequence: string }>>('fillMask', { name: 'bert-tiny-mlm', text });
+      const { dir, cleanup } = folderWithVocab('bert-tiny-mlm');
+      try {
+        const want = nodePipeline('fill-mask', dir)(text, { top_k: 3 }) as Array<{ score: number; token: number; token_str: string; sequence: string }>;
+        assert.equal(got.length, 3);
+        got.forEach((g, i) => {
+          assert.equal(g.token, want[i]!.token);
+          assert.equal(g.token_str, want[i]!.token_str);
+          assert.equal(g.sequence, want[i]!.sequence);
+          assert.ok(Math.abs(g.score - want[i]!.score) < 1e-5, `score ${i}: ${g.score} vs ${want[i]!.score}`);
+        });
+      } finally {
+        cleanup();
+      }
+    });
+
+    test('the new loaders: a folder of the wrong family or no weights is an error naming the folder', async () => {
+      const e = await call<Record<string, string>>('modelErrors');
+      assert.match(e['gptForFillMask']!, /pipeline 'fill-mask' needs an encoder model \(bert, roberta, distilbert\); .*fixtures\/gpt2-tiny\/ holds a "gpt2" model \(use text-generation\)/);
+      assert.match(e['bertForTranslation']!, /pipeline 'translation' needs an encoder-decoder model \(marian, t5\); .*bert-tiny-mlm\/ holds a "bert" model/);
+      assert.match(e['unknownTask']!, /unknown task 'summarise'/);
+      assert.match(e['gptAsBert']!, /gpt2-tiny\/config\.json: model_type "gpt2" is not supported/);
+      assert.match(e['noWeights']!, /bad\/no-weights\/: no model\.safetensors/);
     });
 
     test('bad input: each a message that names the file and the problem, nothing hangs', async () => {

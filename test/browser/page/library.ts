@@ -143,6 +143,88 @@ const checks: Record<string, Check> = {
     };
   },
 
+  /**
+   * BERT-family parity with transformers on a fixture folder of test/fixtures/bert-family, loaded by URL: the max
+   * differences of every hidden state, attention map and the head's logits (expected.json names them).
+   */
+  async bertParity(arg) {
+    const name = arg as string;
+    const base = `/fixtures/bert-family/${name}/`;
+    const { model, head } = await attn.fromPretrainedBert(base, { cache: false });
+    const json = (await (await fetchOk(`${base}expected.json`)).json()) as {
+      inputs: { input_ids: number[][]; attention_mask: number[][]; token_type_ids?: number[][] };
+      hidden_states: string[];
+      attentions: string[];
+      logits?: string;
+      start_logits?: string;
+      end_logits?: string;
+    };
+    const expected = attn.readSafetensors(new Uint8Array(await (await fetchOk(`${base}expected.safetensors`)).arrayBuffer()), 'expected.safetensors').tensors;
+    const want = (key: string) => expected.get(key)!.data as Float32Array;
+    const x = json.inputs;
+    const out = attn.noGrad(() =>
+      model.forward(ids(x.input_ids), { attentionMask: ids(x.attention_mask), ...(x.token_type_ids ? { tokenTypeIds: ids(x.token_type_ids) } : {}), outputHiddenStates: true, outputAttentions: true }),
+    ) as attn.BertHeadOutput & { startLogits?: attn.Tensor; endLogits?: attn.Tensor };
+    let hidden = 0;
+    let attention = 0;
+    let logits = 0;
+    json.hidden_states.forEach((k, l) => (hidden = Math.max(hidden, maxDiff(out.hiddenStates![l]!.toFloat32Array(), want(k)))));
+    json.attentions.forEach((k, l) => (attention = Math.max(attention, maxDiff(out.attentions![l]!.toFloat32Array(), want(k)))));
+    if (json.start_logits) {
+      logits = Math.max(maxDiff(out.startLogits!.toFloat32Array(), want(json.start_logits)), maxDiff(out.endLogits!.toFloat32Array(), want(json.end_logits!)));
+    } else if (json.logits) logits = maxDiff(out.logits.toFloat32Array(), want(json.logits));
+    return { head, layers: json.hidden_states.length, hasLogits: json.logits !== undefined || json.start_logits !== undefined, hidden, attention, logits };
+  },
+
+  /**
+   * Marian / T5 parity with transformers, loaded by URL through AutoModelForSeq2SeqLM: teacher-forced logits and
+   * decoder hidden states (max differences), and greedy generation's ids (for the Node side to compare).
+   */
+  async seq2seqParity(arg) {
+    const name = arg as string;
+    const base = `/fixtures/${name}/`;
+    const lm = await attn.AutoModelForSeq2SeqLM.fromPretrained(base, { cache: false });
+    const json = (await (await fetchOk(`${base}expected.json`)).json()) as {
+      teacher_forcing: { input_ids: number[][]; attention_mask: number[][]; decoder_input_ids: number[][]; logits: string; decoder_hidden_states: string[] };
+      greedy: { generate_kwargs: Record<string, unknown>; sequences: number[][] } | Array<{ generate_kwargs: Record<string, unknown>; sequences: number[][] }>;
+    };
+    const expected = attn.readSafetensors(new Uint8Array(await (await fetchOk(`${base}expected.safetensors`)).arrayBuffer()), 'expected.safetensors').tensors;
+    const want = (key: string) => expected.get(key)!.data as Float32Array;
+    const tf = json.teacher_forcing;
+    const r = lm.forward(tf.input_ids, tf.decoder_input_ids, { attentionMask: tf.attention_mask, hiddenStates: true });
+    let hidden = 0;
+    tf.decoder_hidden_states.forEach((k, l) => (hidden = Math.max(hidden, maxDiff(r.decoder_hidden_states![l]!.data, want(k)))));
+    const greedy = Array.isArray(json.greedy) ? json.greedy[0]! : json.greedy;
+    const { do_sample: _s, num_beams: _b, ...kwargs } = greedy.generate_kwargs;
+    const out = lm.generate(tf.input_ids, { ...(kwargs as attn.Seq2SeqGenerateOptions), attention_mask: tf.attention_mask, do_sample: false, num_beams: 1 });
+    return {
+      modelType: lm.modelType,
+      logits: maxDiff(r.logits.data, want(tf.logits)),
+      hidden,
+      layers: tf.decoder_hidden_states.length,
+      sequences: out.sequences.map((s) => Array.from(s)),
+      want: greedy.sequences,
+    };
+  },
+
+  /** pipeline('fill-mask') over a BERT folder with a vocab.txt (no tokenizer.json), loaded by URL. */
+  async fillMask(arg) {
+    const { name, text } = arg as { name: string; text: string };
+    const unmask = await attn.pipeline('fill-mask', `/pipe/${name}/`, { cache: false });
+    return unmask(text, { top_k: 3 });
+  },
+
+  /** The errors of the new loaders: a folder of another family for a task, a bad task name. */
+  async modelErrors() {
+    return {
+      gptForFillMask: await errorOf(() => attn.pipeline('fill-mask', '/fixtures/gpt2-tiny/', { cache: false })),
+      bertForTranslation: await errorOf(() => attn.pipeline('translation', '/fixtures/bert-family/bert-tiny-mlm/', { cache: false })),
+      unknownTask: await errorOf(() => attn.pipeline('summarise' as 'summarization', '/fixtures/t5-tiny/', { cache: false })),
+      gptAsBert: await errorOf(() => attn.fromPretrainedBert('/fixtures/gpt2-tiny/', { cache: false })),
+      noWeights: await errorOf(() => attn.fromPretrainedSeq2Seq('/bad/no-weights/', { cache: false })),
+    };
+  },
+
   /** A pool worker that dies after joining: the job must fail with a message, and a new pool must work after. */
   async workerDeath() {
     await attn.ready({ threads: 2, workerUrl: new URL('/tests/dying_worker.js', location.href) });
