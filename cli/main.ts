@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   info: { summary: 'parameters, FLOPs per token and memory of a model or preset', load: async () => (await import('./info.js')).infoCommand },
   tokenizer: { summary: 'train, encode and decode with BPE and WordPiece tokenizers', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   serve: { summary: 'the playground in your browser: tokenize, generate, attention maps, train a tiny GPT', load: async () => (await import('./serve.js')).serveCommand },
+  explain: { summary: 'attention maps as an HTML report, what each head does, head importance and pruning', load: async () => (await import('./explain.js')).explainCommand },
   metric: { summary: 'score outputs: BLEU, chrF, ROUGE, classification, seqeval, SQuAD', load: async () => (await import('./metric.js')).metricCommand },
 };
 

@@ -1,5 +1,6 @@
 // A minimal PNG encoder (RGBA, 8 bits per channel, no interlacing) on node:zlib: signature, IHDR, one IDAT
 // of filter-0 scanlines, IEND; each chunk ends with the CRC-32 of its type and data (PNG spec, section 5).
+// Node only. Used for `attn train`'s loss plot and `attn explain`'s maps (cli/png.ts re-exports it).
 import { deflateSync } from 'node:zlib';
 
 const CRC_TABLE = (() => {

@@ -1,0 +1,61 @@
+// Token labels a person can read. A byte-level BPE (GPT-2's) stores " the" as "Ġthe" and "é" as two tokens "Ã" "©"
+// when it splits the character's two bytes; a map labelled with those is unreadable. So each token's bytes are
+// decoded as UTF-8 when they form whole characters, and shown as \xNN escapes when a character is split across
+// tokens. Whitespace is made visible: space ␣, newline ↵, tab ⇥ (a SentencePiece "▁" is a space too).
+import type { Encoding, Tokenizer } from '../tokenizers/index.js';
+import { byteLevelToBytes } from '../tokenizers/byte_level.js';
+import type { TokenView } from './explainable.js';
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Whether the tokenizer decodes with GPT-2's byte-level alphabet (alone or inside a Sequence decoder). */
+export function isByteLevel(tokenizer: Tokenizer): boolean {
+  const walk = (d: unknown): boolean => {
+    if (typeof d !== 'object' || d === null) return false;
+    const o = d as { type?: unknown; decoders?: unknown };
+    if (o.type === 'ByteLevel') return true;
+    return Array.isArray(o.decoders) && o.decoders.some(walk);
+  };
+  return walk(tokenizer.toJSON().decoder);
+}
+
+/** Spaces, newlines and tabs made visible. Example: `visibleWhitespace(' to\n')` is '␣to↵'. */
+export function visibleWhitespace(s: string): string {
+  return s.replace(/[ \u2581]/g, '␣').replace(/\r?\n/g, '↵').replace(/\t/g, '⇥');
+}
+
+/**
+ * Readable text of one token string. Example: `readableToken('Ġthe', true)` is '␣the';
+ * `readableToken('Ã', true)` is '\xc3' (half of a two-byte character). Does not merge split characters.
+ */
+export function readableToken(token: string, byteLevel: boolean): string {
+  if (byteLevel) {
+    const bytes = byteLevelToBytes(token);
+    if (bytes) {
+      try {
+        return visibleWhitespace(UTF8.decode(bytes));
+      } catch {
+        // Not whole characters: show the bytes, printable ASCII as itself.
+        return Array.from(bytes, (b) => (b > 0x20 && b < 0x7f ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
+      }
+    }
+  }
+  return visibleWhitespace(token);
+}
+
+const PUNCT = /^[\p{P}\p{S}]+$/u;
+
+/**
+ * TokenViews of an encoding: ids, readable text, and flags. A token is special when the post-processor added it
+ * ([CLS], </s>) or it is one of the tokenizer's special added tokens written in the text (<|endoftext|>).
+ */
+export function tokenViews(tokenizer: Tokenizer, encoding: Encoding): TokenView[] {
+  const byteLevel = isByteLevel(tokenizer);
+  const specials = new Set(tokenizer.addedTokens().filter((t) => t.special).map((t) => t.id));
+  return encoding.ids.map((id, i) => {
+    const special = encoding.specialTokensMask[i] === 1 || specials.has(id);
+    const text = special ? encoding.tokens[i]! : readableToken(encoding.tokens[i]!, byteLevel);
+    const bare = text.replace(/[␣↵⇥]/g, '').replace(/^##/, '');
+    return { id, text, special, punct: !special && bare.length > 0 && PUNCT.test(bare) };
+  });
+}
