@@ -118,6 +118,20 @@ forEachBackend((backend) => {
       });
     });
   });
+
+  test(`[${backend}] a pruned model decodes with the KV cache (layers of different widths) as without it`, () => {
+    const pruned = pruneGPT(fromPretrained(join(FIX, 'gpt2-tiny')).model, { 0: [0, 1, 3], 1: [2] });
+    const whole = logits(pruned, IDS); // (1, T, V)
+    const cache = pruned.newCache();
+    const V = pruned.config.vocab_size;
+    const first = logits(pruned, IDS.slice(0, 5), { cache });
+    assert.ok(maxDiff(first, whole.subarray(0, 5 * V)) < 1e-5);
+    for (let t = 5; t < IDS.length; t++) {
+      const step = logits(pruned, [IDS[t]!], { cache }); // one new token against the cached 0..t−1
+      const d = maxDiff(step, whole.subarray(t * V, (t + 1) * V));
+      assert.ok(d < 1e-5, `position ${t}: cached vs whole-sequence logits differ by ${d}`);
+    }
+  });
 });
 
 test("HF's find_pruneable_heads_and_indices, worked by hand", () => {
