@@ -6,12 +6,16 @@ import { UsageError } from './args.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: string[]) => Promise<number>> }> = {
   start: { summary: 'the default run: train a tokenizer and a small GPT on Shakespeare, then sample', load: async () => (await import('./start.js')).startCommand },
   train: { summary: 'train a GPT on your text (or fine-tune one with --init)', load: async () => (await import('./train.js')).trainCommand },
+  example: { summary: 'worked examples on bundled data: authorship (pretrain + fine-tune a BERT on Gutenberg books)', load: async () => (await import('./example.js')).exampleCommand },
+  finetune: { summary: 'fine-tune a BERT-family folder for classification, NER or question answering', load: async () => (await import('./finetune.js')).finetuneCommand },
   generate: { summary: 'generate text from a model folder', load: async () => (await import('./generate.js')).generateCommand },
   eval: { summary: 'loss, perplexity and bits per byte of a model on a text file', load: async () => (await import('./eval.js')).evalCommand },
   info: { summary: 'parameters, FLOPs per token and memory of a model or preset', load: async () => (await import('./info.js')).infoCommand },
   tokenizer: { summary: 'train, encode and decode with BPE and WordPiece tokenizers', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   serve: { summary: 'the playground in your browser: tokenize, generate, attention maps, train a tiny GPT', load: async () => (await import('./serve.js')).serveCommand },
   explain: { summary: 'attention maps as an HTML report, what each head does, head importance and pruning', load: async () => (await import('./explain.js')).explainCommand },
+  forward: { summary: "print a model's raw outputs (logits, hidden states, attentions) for token ids", load: async () => (await import('./forward.js')).forwardCommand },
+  pipeline: { summary: 'fill-mask, classification, NER, question answering, embeddings, generation on texts', load: async () => (await import('./pipeline.js')).pipelineCommand },
   metric: { summary: 'score outputs: BLEU, chrF, ROUGE, classification, seqeval, SQuAD', load: async () => (await import('./metric.js')).metricCommand },
 };
 

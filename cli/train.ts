@@ -5,16 +5,24 @@ import { join, resolve } from 'node:path';
 import { parseCommand, num, str, list, UsageError, type CommandSpec, type ParsedValues } from './args.js';
 import { ProgressBar, compact, duration } from './progress.js';
 import { encodePng } from './png.js';
+import type { GPT } from '../src/models/gpt.js';
+import type { BertAnyModel } from '../src/models/bert.js';
+import type { ClmScores, EvalRecord, EvalScores, TrainHooks, TrainOptions, TrainResult, TrainState } from '../src/train/trainer.js';
 
 export const TRAIN: CommandSpec = {
   name: 'train',
-  summary: 'Train a GPT on text files (a new model, a resumed run, or a fine-tune of an existing folder).',
-  usage: 'attn train --data FILES|DIR [--tokenizer PATH|gpt2 | --vocab-size N] [--preset NAME] [--steps N | --time MIN] [--out DIR] [--resume] [--init DIR] [--seed N]',
+  summary: 'Train a GPT (next-token prediction) or a BERT (masked LM) on text files: a new model, a resumed run, or more training of an existing folder.',
+  usage: 'attn train --data FILES|DIR [--arch gpt|bert] [--tokenizer PATH|gpt2 | --vocab-size N] [--preset NAME] [--steps N | --time MIN] [--out DIR] [--resume] [--init DIR] [--seed N]',
   options: {
+    arch: { type: 'string', value: 'gpt|bert', help: 'gpt (default): decoder trained to predict the next token; bert: encoder trained with masked LM' },
+    objective: { type: 'string', value: 'clm|mlm', help: 'training objective: clm (causal LM, gpt) or mlm (masked LM, bert); default: the architecture\'s own' },
+    'whole-word-mask': { type: 'boolean', help: 'mlm: mask whole words rather than single word pieces' },
+    'mask-prob': { type: 'string', value: 'P', help: 'mlm: share of tokens masked', default: '0.15' },
+    cased: { type: 'boolean', help: 'bert: the WordPiece tokenizer trained on the data keeps case and accents (default: uncased)' },
     data: { type: 'string', multiple: true, value: 'FILES|DIR', help: 'text files or folders of them (repeat --data for several)' },
     tokenizer: { type: 'string', value: 'PATH|gpt2', help: 'a tokenizer.json, or gpt2; default: train a byte-level BPE on the data' },
     'vocab-size': { type: 'string', value: 'N', help: 'vocabulary of the BPE trained on the data', default: '4096' },
-    preset: { type: 'string', value: 'NAME', help: 'model size: tiny, nanogpt-cpu, mini, small, gpt-6l-384, gpt2, ...', default: 'mini' },
+    preset: { type: 'string', value: 'NAME', help: 'model size: gpt: tiny, nanogpt-cpu, mini (default), small, gpt-6l-384, gpt2, ...; bert: tiny, bert-tiny, bert-mini (default), bert-small, bert-base, ...' },
     'n-layer': { type: 'string', value: 'N', help: 'override the preset: layers' },
     'n-head': { type: 'string', value: 'N', help: 'override the preset: heads' },
     'n-embd': { type: 'string', value: 'N', help: 'override the preset: channels' },
@@ -49,6 +57,7 @@ export const TRAIN: CommandSpec = {
     '  attn train --data books/ --out runs/books --steps 5000 --save-every 500',
     '  attn train --out runs/books --resume --steps 8000',
     '  attn train --init models/gpt2 --data my-notes/ --steps 200 --lr 1e-4 --out runs/gpt2-notes',
+    '  attn train --arch bert --objective mlm --data books/ --vocab-size 8000 --preset bert-mini --time 10 --out runs/bert',
   ],
 };
 
@@ -66,7 +75,11 @@ export interface TrainSummary {
 export async function trainCommand(argv: string[]): Promise<number> {
   const p = parseCommand(TRAIN, argv);
   if (!p) return 0;
-  await runTraining({ ...p.values, data: [...list(p.values, 'data'), ...p.positionals] });
+  const v = { ...p.values, data: [...list(p.values, 'data'), ...p.positionals] };
+  if (await isBertRun(v)) {
+    const { runMlmTraining } = await import('./train_mlm.js');
+    await runMlmTraining(v);
+  } else await runTraining(v);
   return 0;
 }
 
@@ -81,10 +94,9 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   const { Tokenizer } = await import('../src/tokenizers/index.js');
   const { trainBPEFromFiles } = await import('../src/tokenizers/node_files.js');
   const { trainLoop, newTrainState, TRAIN_DEFAULTS } = await import('../src/train/trainer.js');
-  const { saveCheckpoint, loadTrainingState, hasTrainingState } = await import('../src/train/checkpoint.js');
+  const { loadTrainingState, hasTrainingState } = await import('../src/train/checkpoint.js');
   const { recoverDirAtomic } = await import('../src/io/atomic.js');
   const { listTextFiles, loadTokenStream } = await import('../src/train/corpus.js');
-  const { lossCurveSvg, lossCurveRaster } = await import('../src/train/plot.js');
   const { readFileSync } = await import('node:fs');
 
   const threads = num(v, 'threads', { int: true, min: 1 });
@@ -205,7 +217,7 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
         header.push(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens, trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
       tokenizerJson = JSON.stringify(tokenizer.toJSON());
-      const preset = str(v, 'preset')!;
+      const preset = str(v, 'preset') ?? 'mini';
       if (!(preset in GPT_PRESETS)) throw new UsageError(`unknown preset '${preset}'; presets: ${Object.keys(GPT_PRESETS).join(', ')}`);
       const overrides: Record<string, number> = {};
       for (const [flag, key] of [['n-layer', 'n_layer'], ['n-head', 'n_head'], ['n-embd', 'n_embd'], ['n-positions', 'n_positions'], ['sliding-window', 'sliding_window']] as const) {
@@ -249,6 +261,79 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   (hooks.header ?? ((lines: string[]) => lines.forEach(say)))(header);
 
   // --- 3. train, logging metrics and saving checkpoints --------------------------------------------------
+  const { result, tokensPerSec } = await trainWithProgress<ClmScores>({
+    model,
+    state,
+    opts,
+    out,
+    resume,
+    quiet,
+    run: (runHooks) => trainLoop(model, stream, state, opts, runHooks),
+    evalMessage: (r) => `step ${r.step}: val loss ${r.valLoss.toFixed(3)}, perplexity ${r.perplexity.toFixed(1)}, ${r.bitsPerByte.toFixed(3)} bits/byte`,
+    checkpoint: { tokenizerJson, info: { data: dataPaths, files, tokenizer: str(v, 'tokenizer') ?? 'trained', createdBy: 'attn train' } },
+  });
+  const e = result.lastEval!;
+  const summary: TrainSummary = {
+    out,
+    steps: result.state.step,
+    valLoss: e.valLoss,
+    perplexity: e.perplexity,
+    bitsPerByte: e.bitsPerByte,
+    tokensPerSec,
+    seconds: result.state.elapsedSec,
+    stoppedBy: result.stoppedBy,
+  };
+  say(`done: ${summary.steps} steps in ${duration(summary.seconds)} (${compact(summary.tokensPerSec)} tokens/s); validation loss ${e.valLoss.toFixed(3)}, perplexity ${e.perplexity.toFixed(1)}, ${e.bitsPerByte.toFixed(3)} bits per byte`);
+  say(`model saved to ${out}/ (config.json, model.safetensors, tokenizer.json, metrics.jsonl, loss.svg, loss.png)`);
+  return summary;
+}
+
+/**
+ * Whether this is a masked-LM run: --arch bert (or --objective mlm), or --resume of a folder holding a BERT.
+ * The objective has to fit the architecture: a GPT learns clm, a BERT mlm.
+ */
+async function isBertRun(v: ParsedValues): Promise<boolean> {
+  const arch = str(v, 'arch');
+  const objective = str(v, 'objective');
+  if (arch !== undefined && arch !== 'gpt' && arch !== 'bert') throw new UsageError(`--arch must be gpt or bert, got '${arch}'`);
+  if (objective !== undefined && objective !== 'clm' && objective !== 'mlm') throw new UsageError(`--objective must be clm or mlm, got '${objective}'`);
+  // A folder to resume or start from says what it holds.
+  const folder = v['resume'] === true ? str(v, 'out') : str(v, 'init');
+  if (folder && existsSync(join(folder, 'config.json'))) {
+    const { readModelType } = await import('../src/models/pretrained.js');
+    if (readModelType(folder) !== 'gpt2') return true;
+  }
+  if (arch === 'bert' && objective === 'clm') throw new UsageError('--arch bert trains with --objective mlm (masked LM); a causal LM objective needs --arch gpt');
+  if (arch === 'gpt' && objective === 'mlm') throw new UsageError('--objective mlm (masked LM) needs a bidirectional encoder: use --arch bert');
+  return arch === 'bert' || objective === 'mlm';
+}
+
+/** What trainWithProgress needs: the model and its run, and how to word an evaluation. */
+export interface ProgressRun<S extends EvalScores> {
+  model: GPT | BertAnyModel;
+  state: TrainState;
+  opts: TrainOptions;
+  out: string;
+  resume: boolean;
+  quiet: boolean;
+  /** Start the loop with these hooks (trainLoop for GPT, runTrainLoop with the MLM objective for BERT). */
+  run: (hooks: TrainHooks<S>) => Promise<TrainResult<S>>;
+  evalMessage: (r: EvalRecord<S>) => string;
+  checkpoint: { tokenizerJson: string; info: Record<string, unknown> };
+}
+
+/**
+ * The part of `attn train` every architecture shares: the progress bar, the metrics log (metrics.jsonl, copied
+ * into each checkpoint), the loss plots and the checkpoints. Returns the loop's result and the mean tokens/s.
+ */
+export async function trainWithProgress<S extends EvalScores>(r: ProgressRun<S>): Promise<{ result: TrainResult<S>; tokensPerSec: number }> {
+  const { saveCheckpoint } = await import('../src/train/checkpoint.js');
+  const { lossCurveSvg, lossCurveRaster } = await import('../src/train/plot.js');
+  const { readFileSync } = await import('node:fs');
+  const { model, state, opts, out, resume, quiet } = r;
+  const say = (s: string) => {
+    if (!quiet) process.stderr.write(s + '\n');
+  };
   mkdirSync(out, { recursive: true });
   const metricsPath = join(out, 'metrics.jsonl');
   const scratchMetrics = `${out}.metrics.jsonl`; // the live log; copied into each checkpoint folder as it is saved
@@ -258,10 +343,10 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   if (resume && existsSync(scratchMetrics)) {
     for (const line of readFileSync(scratchMetrics, 'utf8').split('\n')) {
       if (!line) continue;
-      const r = JSON.parse(line) as { kind: string; step: number; loss?: number; valLoss?: number };
-      if (r.step > state.step) continue;
-      if (r.kind === 'train' && r.loss !== undefined) series.train.push([r.step, r.loss]);
-      if (r.kind === 'eval' && r.valLoss !== undefined) series.val.push([r.step, r.valLoss]);
+      const rec = JSON.parse(line) as { kind: string; step: number; loss?: number; valLoss?: number };
+      if (rec.step > state.step) continue;
+      if (rec.kind === 'train' && rec.loss !== undefined) series.train.push([rec.step, rec.loss]);
+      if (rec.kind === 'eval' && rec.valLoss !== undefined) series.val.push([rec.step, rec.valLoss]);
     }
   }
   const bar = quiet ? null : new ProgressBar(opts.timeLimitSec > 0 ? 0 : opts.steps, 'step ');
@@ -270,54 +355,41 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   let tokN = 0;
   const plots = () => {
     const svg = lossCurveSvg(series, `${out}: loss`);
-    const r = lossCurveRaster(series);
-    return { 'loss.svg': svg, 'loss.png': encodePng(r.width, r.height, r.rgba) };
+    const raster = lossCurveRaster(series);
+    return { 'loss.svg': svg, 'loss.png': encodePng(raster.width, raster.height, raster.rgba) };
   };
-  const result = await trainLoop(model, stream, state, opts, {
-    log: (r) => {
-      appendFileSync(scratchMetrics, JSON.stringify(r) + '\n');
-      if (r.kind === 'train') {
-        series.train.push([r.step, r.loss]);
-        lastTrain = r;
-        if (r.step > 2) {
-          tokSum += r.tokensPerSec;
+  const result = await r.run({
+    log: (rec) => {
+      appendFileSync(scratchMetrics, JSON.stringify(rec) + '\n');
+      if (rec.kind === 'train') {
+        series.train.push([rec.step, rec.loss]);
+        lastTrain = rec;
+        if (rec.step > 2) {
+          tokSum += rec.tokensPerSec;
           tokN++;
         }
         if (bar) {
-          bar.setTotal(r.totalSteps);
-          const eta = opts.timeLimitSec > 0 ? Math.max(0, opts.timeLimitSec - (r.elapsedSec - (state.elapsedSec ?? 0))) : undefined;
-          bar.update(r.step, `loss ${r.loss.toFixed(3)} · ${compact(r.tokensPerSec)} tok/s · lr ${r.lr.toExponential(1)}`, eta);
+          bar.setTotal(rec.totalSteps);
+          const eta = opts.timeLimitSec > 0 ? Math.max(0, opts.timeLimitSec - (rec.elapsedSec - (state.elapsedSec ?? 0))) : undefined;
+          bar.update(rec.step, `loss ${rec.loss.toFixed(3)} · ${compact(rec.tokensPerSec)} tok/s · lr ${rec.lr.toExponential(1)}`, eta);
         }
       } else {
-        series.val.push([r.step, r.valLoss]);
-        const msg = `step ${r.step}: val loss ${r.valLoss.toFixed(3)}, perplexity ${r.perplexity.toFixed(1)}, ${r.bitsPerByte.toFixed(3)} bits/byte`;
+        series.val.push([rec.step, rec.valLoss]);
+        const msg = r.evalMessage(rec);
         if (bar) bar.log(msg);
         else say(msg);
       }
     },
     save: (s) => {
       saveCheckpoint(model, out, s, opts, {
-        tokenizerJson,
+        tokenizerJson: r.checkpoint.tokenizerJson,
         copyFiles: { 'metrics.jsonl': scratchMetrics },
         extraFiles: plots(),
-        info: { data: dataPaths, files, tokenizer: str(v, 'tokenizer') ?? 'trained', createdBy: 'attn train' },
+        info: r.checkpoint.info,
       });
     },
   });
   bar?.done();
   rmSync(scratchMetrics, { force: true });
-  const e = result.lastEval!;
-  const summary: TrainSummary = {
-    out,
-    steps: result.state.step,
-    valLoss: e.valLoss,
-    perplexity: e.perplexity,
-    bitsPerByte: e.bitsPerByte,
-    tokensPerSec: tokN > 0 ? tokSum / tokN : lastTrain.tokensPerSec,
-    seconds: result.state.elapsedSec,
-    stoppedBy: result.stoppedBy,
-  };
-  say(`done: ${summary.steps} steps in ${duration(summary.seconds)} (${compact(summary.tokensPerSec)} tokens/s); validation loss ${e.valLoss.toFixed(3)}, perplexity ${e.perplexity.toFixed(1)}, ${e.bitsPerByte.toFixed(3)} bits per byte`);
-  say(`model saved to ${out}/ (config.json, model.safetensors, tokenizer.json, metrics.jsonl, loss.svg, loss.png)`);
-  return summary;
+  return { result, tokensPerSec: tokN > 0 ? tokSum / tokN : lastTrain.tokensPerSec };
 }

@@ -9,6 +9,7 @@ export * from './gemm';
 export * from './attention';
 export * from './elementwise';
 export * from './peak';
+export * from './optim';
 
 /** First byte after the module's static data; the JS allocator starts above it. */
 export function heap_base(): usize {

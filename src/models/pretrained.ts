@@ -17,8 +17,21 @@ import { openSafetensorsFile, saveSafetensorsFile } from '../io/node.js';
 import { readDirConsistent, readJsonFile, writeDirAtomic } from '../io/atomic.js';
 import type { TensorToSave, SafetensorsReader } from '../io/safetensors.js';
 
-/** Model types this version can load, with what to say about the others. */
-export const SUPPORTED_MODEL_TYPES = ['gpt2'] as const;
+/** Model types this version can load: GPT-2 here, the BERT family in bert_pretrained.ts. */
+export const SUPPORTED_MODEL_TYPES = ['gpt2', 'bert', 'roberta', 'distilbert'] as const;
+
+/**
+ * The model_type of a folder's config.json (to pick a loader): `readModelType('models/gpt2')` → "gpt2".
+ * Errors name the file when the folder, the file or the field is missing.
+ */
+export function readModelType(dir: string): string {
+  if (!existsSync(dir)) throw new Error(`model folder not found: ${dir}`);
+  const file = join(dir, 'config.json');
+  const raw = readJsonFile(file, 'model config');
+  const type = isRecord(raw) ? raw['model_type'] : undefined;
+  if (typeof type !== 'string') throw new Error(`${file}: "model_type" must be a string naming the model (one of ${SUPPORTED_MODEL_TYPES.join(', ')}), got ${JSON.stringify(type)}`);
+  return type;
+}
 
 /** What transformers 4.36 writes into a GPT-2 config.json besides the architecture numbers. */
 const HF_GPT2_CONFIG_EXTRAS = {
@@ -47,7 +60,12 @@ export function gptConfigFromHF(raw: unknown, file: string): GPTConfig {
   if (!isRecord(raw)) throw new Error(`${file}: expected a JSON object, got ${Array.isArray(raw) ? 'an array' : typeof raw}`);
   const type = raw['model_type'];
   if (type !== 'gpt2') {
-    throw new Error(`${file}: model_type ${JSON.stringify(type)} is not supported; attn loads: ${SUPPORTED_MODEL_TYPES.join(', ')} (BERT and encoder-decoder models are planned)`);
+    const encoder = type === 'bert' || type === 'roberta' || type === 'distilbert';
+    throw new Error(
+      encoder
+        ? `${file}: model_type ${JSON.stringify(type)} is an encoder, not a GPT: load it with fromPretrainedBert or an AutoModelFor… class (attn pipeline / attn forward work on it)`
+        : `${file}: model_type ${JSON.stringify(type)} is not supported; attn loads: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
+    );
   }
   const out: Partial<GPTConfig> = {};
   const take = <K extends keyof GPTConfig>(key: K, from: string = key) => {

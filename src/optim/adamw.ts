@@ -4,7 +4,10 @@
 //   m ← β₁·m + (1 − β₁)·g                   first moment
 //   v ← β₂·v + (1 − β₂)·g²                  second moment
 //   p ← p − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε)
-// One fused loop per parameter; the update bumps the parameter's version (packed-weight caches see it).
+// One fused pass per parameter, on the backend (ADAMW_STEP below: in WebAssembly the parameter and its moments
+// live in the kernels' memory and are updated where they are, on the worker pool); the update bumps the
+// parameter's version (so anything cached from the old values is refreshed).
+import { getBackend, type RowKernel } from '../backend/index.js';
 import type { Tensor } from '../tensor/index.js';
 import { checkStateArray, gradData, Optimizer, paramData, type ParamGroupInput } from './optimizer.js';
 
@@ -28,6 +31,26 @@ export interface AdamWStateDict {
   paramGroups: (AdamWOptions & { params: number[] })[];
 }
 
+/**
+ * The update of one parameter as a row kernel (one element per row): inputs p, g, m, v; outputs p, m, v;
+ * params [β₁, β₂, 1 − β₁, 1 − β₂, stepSize, decay, invBc2Sqrt, ε] (the step's constants, computed once).
+ */
+export const ADAMW_STEP: RowKernel = {
+  name: 'adamw_step',
+  inputs: ['rows', 'rows', 'rows', 'rows'],
+  outputs: ['rows', 'rows', 'rows'],
+  reference(rows, cols, [x, g, m, v], [xOut, mOut, vOut], [b1, b2, c1, c2, stepSize, decay, invBc2Sqrt, eps]) {
+    for (let i = 0; i < rows * cols; i++) {
+      const gi = g![i]!;
+      const mi = b1! * m![i]! + c1! * gi;
+      const vi = b2! * v![i]! + c2! * gi * gi;
+      mOut![i] = mi;
+      vOut![i] = vi;
+      xOut![i] = x![i]! * decay! - (stepSize! * mi) / (Math.sqrt(vi) * invBc2Sqrt! + eps!);
+    }
+  },
+};
+
 export class AdamW extends Optimizer<AdamWOptions> {
   private readonly state = new Map<Tensor, AdamState>();
 
@@ -45,6 +68,7 @@ export class AdamW extends Optimizer<AdamWOptions> {
 
   /** One update of every parameter that has a gradient. */
   step(): void {
+    const be = getBackend();
     for (const group of this.paramGroups) {
       const { lr, eps, weightDecay } = group;
       const [b1, b2] = group.betas;
@@ -53,7 +77,8 @@ export class AdamW extends Optimizer<AdamWOptions> {
         if (g === null) continue;
         let s = this.state.get(p);
         if (!s) {
-          s = { step: 0, expAvg: new Float32Array(p.size), expAvgSq: new Float32Array(p.size) };
+          // The moments live where the backend computes, beside the parameter (zeros to start).
+          s = { step: 0, expAvg: be.allocate(p.size), expAvgSq: be.allocate(p.size) };
           this.state.set(p, s);
         }
         s.step++;
@@ -67,15 +92,7 @@ export class AdamW extends Optimizer<AdamWOptions> {
         const x = paramData(p);
         const m = s.expAvg;
         const v = s.expAvgSq;
-        // Constants hoisted; each element read and written once, the new m and v kept in registers.
-        for (let i = 0; i < x.length; i++) {
-          const gi = g[i];
-          const mi = b1 * m[i] + c1 * gi;
-          const vi = b2 * v[i] + c2 * gi * gi;
-          m[i] = mi;
-          v[i] = vi;
-          x[i] = x[i] * decay - (stepSize * mi) / (Math.sqrt(vi) * invBc2Sqrt + eps);
-        }
+        be.runRows(ADAMW_STEP, x.length, 1, [x, g, m, v], [x, m, v], [b1, b2, c1, c2, stepSize, decay, invBc2Sqrt, eps]);
         p.version++;
       }
     }
@@ -115,10 +132,16 @@ export class AdamW extends Optimizer<AdamWOptions> {
       const i = Number(key);
       const p = params[i];
       if (!p) throw new RangeError(`AdamW.loadStateDict: state for parameter ${key}, but there are only ${params.length}`);
+      const be = getBackend();
+      const place = (a: Float32Array): Float32Array => {
+        const out = be.allocate(a.length);
+        out.set(a);
+        return out;
+      };
       restored.set(p, {
         step: s.step,
-        expAvg: checkStateArray('AdamW', i, 'expAvg', s.expAvg, p.size).slice(),
-        expAvgSq: checkStateArray('AdamW', i, 'expAvgSq', s.expAvgSq, p.size).slice(),
+        expAvg: place(checkStateArray('AdamW', i, 'expAvg', s.expAvg, p.size)),
+        expAvgSq: place(checkStateArray('AdamW', i, 'expAvgSq', s.expAvgSq, p.size)),
       });
     }
     this.state.clear();

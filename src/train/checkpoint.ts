@@ -10,8 +10,12 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import type { GPT } from '../models/gpt.js';
+import { GPT } from '../models/gpt.js';
 import { savePretrained } from '../models/pretrained.js';
+import type { BertAnyModel } from '../models/bert.js';
+import { saveBertPretrained } from '../models/bert_pretrained.js';
+import { Tokenizer } from '../tokenizers/index.js';
+import type { Module } from '../nn/index.js';
 import { loadSafetensorsFile } from '../io/node.js';
 import { readJsonFile } from '../io/atomic.js';
 import type { TensorToSave } from '../io/safetensors.js';
@@ -38,7 +42,7 @@ interface TrainingStateJson {
 }
 
 /** Files and tensors describing `state`, ready for savePretrained's extraFiles / extraTensors. */
-function serializeState(model: GPT, state: TrainState, options: TrainOptions, info: Record<string, unknown>): { json: string; tensors: Map<string, TensorToSave> } {
+function serializeState(model: Module, state: TrainState, options: TrainOptions, info: Record<string, unknown>): { json: string; tensors: Map<string, TensorToSave> } {
   const sd = state.optimizer.stateDict();
   const names = new Map(model.namedParameters().map(([n, p]) => [p, n]));
   const ordered = sd.paramGroups.flatMap((g) => g.params);
@@ -79,9 +83,18 @@ export interface CheckpointExtras {
   info?: Record<string, unknown>;
 }
 
-/** Write model + training state to `dir` atomically. */
-export function saveCheckpoint(model: GPT, dir: string, state: TrainState, options: TrainOptions, extras: CheckpointExtras = {}): void {
+/** Write model + training state to `dir` atomically (a GPT, or a BERT-family model in its own folder layout). */
+export function saveCheckpoint(model: GPT | BertAnyModel, dir: string, state: TrainState, options: TrainOptions, extras: CheckpointExtras = {}): void {
   const { json, tensors } = serializeState(model, state, options, extras.info ?? {});
+  if (!(model instanceof GPT)) {
+    saveBertPretrained(model, dir, {
+      ...(extras.tokenizerJson !== undefined ? { tokenizer: Tokenizer.fromJSON(extras.tokenizerJson) } : {}),
+      extraFiles: { [TRAINING_STATE_FILE]: json, ...(extras.extraFiles ?? {}) },
+      extraTensors: { [OPTIMIZER_FILE]: tensors },
+      ...(extras.copyFiles ? { copyFiles: extras.copyFiles } : {}),
+    });
+    return;
+  }
   savePretrained(model, dir, {
     ...(extras.tokenizerJson !== undefined ? { tokenizerJson: extras.tokenizerJson } : {}),
     extraFiles: { [TRAINING_STATE_FILE]: json, ...(extras.extraFiles ?? {}) },
@@ -99,7 +112,7 @@ export function hasTrainingState(dir: string): boolean {
  * The TrainState saved in `dir`, with a fresh optimizer over `model` (already loaded from the same folder)
  * restored to the saved moments. Also returns the options the run was started with.
  */
-export function loadTrainingState(dir: string, model: GPT): { state: TrainState; options: TrainOptions; info: Record<string, unknown> } {
+export function loadTrainingState(dir: string, model: Module): { state: TrainState; options: TrainOptions; info: Record<string, unknown> } {
   const file = join(dir, TRAINING_STATE_FILE);
   const raw = readJsonFile(file, 'training state') as Partial<TrainingStateJson>;
   if (raw.format !== 'attn-training-state' || raw.version !== 1) {

@@ -1,9 +1,11 @@
-// The training loop for causal language models (nanoGPT's train.py, as a function).
+// The training loop (nanoGPT's train.py, as a function), for any model and objective.
 //
 // One optimizer step:
-//   for micro in 1..gradAccum:  loss = model(x, targets=y) / gradAccum;  loss.backward()   (grads add up)
+//   for micro in 1..gradAccum:  loss = objective.loss(rng) / gradAccum;  loss.backward()   (grads add up)
 //   clip the global gradient norm;  lr = schedule(step);  AdamW step;  zero the grads
-// Every evalEvery steps (and at the end) the whole validation stream is scored: loss, perplexity, bits per byte.
+// Every evalEvery steps (and at the end) the objective scores the validation data. For a causal language model
+// (trainLoop) the loss is next-token prediction on random windows, and evaluation scores the whole validation
+// stream: loss, perplexity, bits per byte. BERT's masked-LM objective (mlm.ts) plugs into the same loop.
 //
 // The loop owns no files: `hooks.save` is called when a checkpoint is due (src/train/checkpoint.ts writes the
 // folder), `hooks.log` receives every metrics record. What "resumable" needs is all in TrainState: the step,
@@ -13,6 +15,7 @@
 import { Rng, noGrad, type Tensor } from '../tensor/index.js';
 import { AdamW, clipGradNorm, cosineWithWarmup } from '../optim/index.js';
 import type { GPT } from '../models/gpt.js';
+import type { Module } from '../nn/index.js';
 import { randomBatch, sequentialBatches, bitsPerByte, type TokenStream } from './data.js';
 
 export interface TrainOptions {
@@ -76,34 +79,38 @@ export interface StepRecord {
   elapsedSec: number;
 }
 
-export interface EvalRecord {
-  kind: 'eval';
-  step: number;
+/** What an evaluation measures: a loss and its perplexity, plus the objective's own numbers. */
+export interface EvalScores {
   valLoss: number;
   perplexity: number;
-  bitsPerByte: number;
-  elapsedSec: number;
 }
 
-export type MetricsRecord = StepRecord | EvalRecord;
+/** A causal LM's evaluation: bits per byte makes losses comparable across tokenizers. */
+export interface ClmScores extends EvalScores {
+  bitsPerByte: number;
+}
 
-export interface TrainHooks {
+export type EvalRecord<S extends EvalScores = ClmScores> = { kind: 'eval'; step: number; elapsedSec: number } & S;
+
+export type MetricsRecord<S extends EvalScores = ClmScores> = StepRecord | EvalRecord<S>;
+
+export interface TrainHooks<S extends EvalScores = ClmScores> {
   /** Every metrics record, in order (the CLI writes them to metrics.jsonl and draws the progress bar). */
-  log?: (r: MetricsRecord) => void;
+  log?: (r: MetricsRecord<S>) => void;
   /** Save a checkpoint of the model and `state`; `reason` says why ('interval', 'final', 'best'). */
   save?: (state: TrainState, reason: 'interval' | 'final') => void | Promise<void>;
 }
 
-export interface TrainResult {
+export interface TrainResult<S extends EvalScores = ClmScores> {
   state: TrainState;
-  lastEval: EvalRecord | null;
+  lastEval: EvalRecord<S> | null;
   stoppedBy: 'steps' | 'time';
   /** The step count the run planned for (smaller than opts.steps when fitted to a time limit). */
   totalSteps: number;
 }
 
 /** AdamW that decays matrices and embeddings, not biases and LayerNorm gains (nanoGPT's rule: decay iff ndim ≥ 2). */
-export function makeOptimizer(model: GPT, opts: TrainOptions): AdamW {
+export function makeOptimizer(model: Module, opts: Pick<TrainOptions, 'lr' | 'betas' | 'weightDecay'>): AdamW {
   const params = model.parameters();
   return new AdamW(
     [
@@ -114,7 +121,7 @@ export function makeOptimizer(model: GPT, opts: TrainOptions): AdamW {
   );
 }
 
-export function newTrainState(model: GPT, opts: TrainOptions): TrainState {
+export function newTrainState(model: Module, opts: TrainOptions): TrainState {
   return {
     step: 0,
     tokensSeen: 0,
@@ -152,14 +159,45 @@ export function evaluate(model: GPT, tokens: Int32Array, valBytes: number, opts:
 }
 
 /**
+ * What the loop trains on: a loss for one random micro-batch (drawn with the loop's generator, which also drives
+ * dropout, so a seeded run is reproducible and a resumed one continues the same stream), and an evaluation.
+ */
+export interface TrainObjective<S extends EvalScores = ClmScores> {
+  /** Tokens in one micro-batch (for tokens/s). */
+  tokensPerBatch: number;
+  loss(rng: Rng): Tensor;
+  evaluate(): S;
+}
+
+/** Next-token prediction on random windows of the token stream (GPT). */
+export function clmObjective(model: GPT, data: TokenStream, opts: TrainOptions): TrainObjective<ClmScores> {
+  if (opts.blockSize > model.config.n_positions) {
+    throw new Error(`block size ${opts.blockSize} is larger than the model's n_positions ${model.config.n_positions}`);
+  }
+  return {
+    tokensPerBatch: opts.batchSize * opts.blockSize,
+    loss(rng) {
+      const { x, y } = randomBatch(data.train, opts.batchSize, opts.blockSize, rng);
+      return model.forward(x, { targets: y, rng }).loss as Tensor;
+    },
+    evaluate() {
+      const e = evaluate(model, data.val, data.valBytes, opts);
+      return { valLoss: e.loss, perplexity: e.perplexity, bitsPerByte: e.bitsPerByte };
+    },
+  };
+}
+
+/**
  * Train `model` on `data` from `state` (a fresh one from newTrainState, or a resumed one) until opts.steps or
  * the time limit. Throws (after saving nothing) when the loss becomes NaN or infinite, naming the step, so the
  * last good checkpoint on disk stays the one to resume from.
  */
 export async function trainLoop(model: GPT, data: TokenStream, state: TrainState, opts: TrainOptions, hooks: TrainHooks = {}): Promise<TrainResult> {
-  if (opts.blockSize > model.config.n_positions) {
-    throw new Error(`block size ${opts.blockSize} is larger than the model's n_positions ${model.config.n_positions}`);
-  }
+  return runTrainLoop(model, clmObjective(model, data, opts), state, opts, hooks);
+}
+
+/** The loop itself, for any model and objective (trainLoop is it with the causal LM objective). */
+export async function runTrainLoop<S extends EvalScores>(model: Module, objective: TrainObjective<S>, state: TrainState, opts: TrainOptions, hooks: TrainHooks<S> = {}): Promise<TrainResult<S>> {
   const rng = new Rng(opts.seed);
   rng.setState(state.rngState);
   // With a time limit, the number of steps is not known in advance; the cosine schedule should still end at
@@ -177,17 +215,17 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
   const optimizer = state.optimizer;
   const t0 = performance.now();
   const elapsed = () => state.elapsedSec + (performance.now() - t0) / 1000;
-  let lastEval: EvalRecord | null = null;
+  let lastEval: EvalRecord<S> | null = null;
   let stoppedBy: TrainResult['stoppedBy'] = 'steps';
-  const tokensPerStep = opts.batchSize * opts.blockSize * opts.gradAccum;
+  const tokensPerStep = objective.tokensPerBatch * opts.gradAccum;
   model.train(true);
 
-  const runEval = (): EvalRecord => {
+  const runEval = (): EvalRecord<S> => {
     const evalStart = performance.now();
-    const e = evaluate(model, data.val, data.valBytes, opts);
+    const e = objective.evaluate();
     evalSec = (performance.now() - evalStart) / 1000;
-    const rec: EvalRecord = { kind: 'eval', step: state.step, valLoss: e.loss, perplexity: e.perplexity, bitsPerByte: e.bitsPerByte, elapsedSec: elapsed() };
-    state.bestValLoss = Math.min(state.bestValLoss, e.loss);
+    const rec = { kind: 'eval', step: state.step, ...e, elapsedSec: elapsed() } as EvalRecord<S>;
+    state.bestValLoss = Math.min(state.bestValLoss, e.valLoss);
     hooks.log?.(rec);
     return rec;
   };
@@ -211,15 +249,14 @@ export async function trainLoop(model: GPT, data: TokenStream, state: TrainState
     }
     let lossSum = 0;
     for (let micro = 0; micro < opts.gradAccum; micro++) {
-      const { x, y } = randomBatch(data.train, opts.batchSize, opts.blockSize, rng);
-      const { loss } = model.forward(x, { targets: y, rng });
-      const l = (loss as Tensor).item();
+      const loss = objective.loss(rng);
+      const l = loss.item();
       if (!Number.isFinite(l)) {
         throw new Error(`training diverged: loss is ${l} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}) or more warmup.`);
       }
       lossSum += l;
       // Each micro-batch's gradient is 1/gradAccum of the step's: the sum is the gradient of the mean loss.
-      (opts.gradAccum > 1 ? (loss as Tensor).mul(1 / opts.gradAccum) : (loss as Tensor)).backward();
+      (opts.gradAccum > 1 ? loss.mul(1 / opts.gradAccum) : loss).backward();
     }
     // The global gradient norm (clipped to gradClip when set). A non-finite norm means the step would write
     // NaN into every weight: stop before the optimizer touches them, so the model and checkpoints stay good.

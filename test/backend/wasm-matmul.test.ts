@@ -38,6 +38,7 @@ const cases: Case[] = [
   { batch: 1, m: 4, n: 100, k: 9, a: 'own', b: 'own' },
   { batch: 1, m: 1, n: 99, k: 1, a: 'own', b: 'own' },
   { batch: 2, m: 2, n: 41, k: 13, a: 'own', b: 'shared' }, // two batch entries × 2 rows against one weight: 4 rows
+  { batch: 2, m: 1, n: 23, k: 11, a: 'shared', b: 'shared' }, // one row and one weight shared by both entries
   { batch: 1, m: 4, n: 3072, k: 768, a: 'own', b: 'own' }, // 4 beams through a GPT-2 MLP, on several threads
 ];
 

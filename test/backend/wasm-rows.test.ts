@@ -14,6 +14,7 @@ import {
   GELU_TANH_FORWARD,
 } from '../../src/tensor/ops_elementwise.js';
 import { LAYER_NORM_BACKWARD, LAYER_NORM_FORWARD, LOG_SOFTMAX_ROWS, RMS_NORM_BACKWARD, RMS_NORM_FORWARD } from '../../src/tensor/ops_nn.js';
+import { ADAMW_STEP } from '../../src/optim/adamw.js';
 import { assertClose, maxAbs, randomArray, reference, rng, wasmBackend, wasmConfigs } from './_wasm.js';
 
 const lengths = [1, 3, 4, 7, 17, 127, 1000, 70_001];
@@ -165,6 +166,34 @@ for (const { label, simd, threads } of wasmConfigs()) {
           // Σx with a −∞ in the row is −∞ on both sides; otherwise sums of cols terms of size ≤ 40.
           assertClose(r.got[1]!, r.want[1]!, 40 * cols, 1e-6, `Σx, ${label}`);
           if (withProbs) assertClose(r.got[2]!, r.want[2]!, 1, 2e-6, `probs, ${label}`);
+        }
+      }
+    });
+
+    test('the AdamW update matches the reference, in place on arrays in WebAssembly memory and copied for others', () => {
+      // Step 3 of β = (0.9, 0.999), lr 1e-3, λ 0.01, ε 1e-8: the constants the optimizer passes.
+      const [b1, b2, lr, wd, eps, t] = [0.9, 0.999, 1e-3, 0.01, 1e-8, 3];
+      const params = [b1, b2, 1 - b1, 1 - b2, lr / (1 - b1 ** t), 1 - lr * wd, 1 / Math.sqrt(1 - b2 ** t), eps];
+      for (const n of [1, 7, 4099, 70_001]) {
+        const next = rng(n + 5);
+        const [x, g, m] = [randomArray(n, next), randomArray(n, next), randomArray(n, next).map((v) => v * 0.1)];
+        const v = randomArray(n, next).map((z) => z * z * 0.01);
+        const want = [x.slice(), m.slice(), v.slice()];
+        reference.runRows(ADAMW_STEP, n, 1, [x, g, m, v], want, params);
+        for (const resident of [false, true]) {
+          // Resident: the parameter and moments in the backend's memory, updated where they are.
+          const place = (a: Float32Array): Float32Array => {
+            if (!resident) return a.slice();
+            const r = be.allocate(a.length);
+            r.set(a);
+            return r;
+          };
+          const [xx, mm, vv] = [place(x), place(m), place(v)];
+          be.runRows(ADAMW_STEP, n, 1, [xx, g, mm, vv], [xx, mm, vv], params);
+          const label = `n ${n}${resident ? ', in place' : ''}`;
+          assertClose(xx, want[0]!, 1, 2e-6, `p, ${label}`);
+          assertClose(mm, want[1]!, 1, 1e-6, `m, ${label}`);
+          assertClose(vv, want[2]!, maxAbs(want[2]!), 1e-6, `v, ${label}`);
         }
       }
     });

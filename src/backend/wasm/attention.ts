@@ -95,7 +95,7 @@ export class WasmAttention {
     checkAttention('attentionForward (wasm)', spec, { q, k, v, out: res.out }, { lse: [res.lse, B * H * Tq], weights: [res.weights, B * H * Tq * Tk] });
     if (B * H * Tq === 0) return;
     const threads = this.pool.threads;
-    const parallel = 4 * B * H * Tq * Tk * D >= this.parallelMinFlops;
+    const parallel = this.pool.worthParallel(4 * B * H * Tq * Tk * D, this.parallelMinFlops);
     if (parallel) this.pool.prewake(); // workers wake while we copy
 
     const st = new Staging();
@@ -158,7 +158,7 @@ export class WasmAttention {
     const threads = this.pool.threads;
     const batchLoop = sharedBias && dBias !== undefined && B > 1;
     const tasks = batchLoop ? H : B * H;
-    const parallel = 10 * B * H * Tq * Tk * D >= this.parallelMinFlops && tasks > 1;
+    const parallel = this.pool.worthParallel(10 * B * H * Tq * Tk * D, this.parallelMinFlops) && tasks > 1;
     if (parallel) this.pool.prewake(); // workers wake while we copy
 
     const st = new Staging();

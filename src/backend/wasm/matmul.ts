@@ -93,12 +93,14 @@ export class WasmMatmul {
       return;
     }
     const t0 = this.profile ? performance.now() : 0;
-    const parallel = 2 * batch * M * N * K >= this.parallelMinFlops;
+    const parallel = this.pool.worthParallel(2 * batch * M * N * K, this.parallelMinFlops);
     if (parallel) this.pool.prewake(); // workers wake while we copy
     const nb = bBatchStride === 0 ? 1 : batch; // distinct B matrices
-    // A few rows against one B (a shared weight): the matrix-vector path, B read where it is.
-    const rows = bBatchStride === 0 && (batch === 1 || spec.aBatchStride === M * K) ? batch * M : M;
-    const small = rows <= SMALL_M && !spec.transA && (batch === 1 || bBatchStride === 0);
+    // A few rows against one B (one matrix, or a weight shared by a batch of consecutive A matrices, whose
+    // rows then fold into one (batch·M, K) A): the matrix-vector path, B read where it is.
+    const folded = batch === 1 || (bBatchStride === 0 && spec.aBatchStride === M * K);
+    const rows = batch * M;
+    const small = folded && rows <= SMALL_M && !spec.transA;
     const bSpan = span(batch, bBatchStride, K * N);
     const bHome = this.weightAddress(b, bSpan, spec.bVersion);
 
@@ -163,7 +165,7 @@ export class WasmMatmul {
       db?.fill(0, 0, outF);
       return;
     }
-    const parallel = 2 * R * inF * outF >= this.parallelMinFlops;
+    const parallel = this.pool.worthParallel(2 * R * inF * outF, this.parallelMinFlops);
     if (parallel) this.pool.prewake();
     // dx = dy (R, out) · op(W)ᵀ: B = W read as (K = out, N = in), transposed when W is stored (in, out).
     const dxSpec: MatmulSpec = {

@@ -149,6 +149,14 @@ export class ThreadPool {
   private args!: Float64Array;
   private claim!: BigInt64Array;
   private gen = 0;
+  /**
+   * How much bigger than usual a job must be to be worth the workers (≥ 1). It doubles after a parallel job
+   * whose caller spent over a quarter of the job waiting for workers (their cores were busy with other
+   * processes: a worker preempted in the middle of a task holds the whole job up), and drifts back to 1 with
+   * every job. On a machine shared with other work, small jobs then stay on the calling thread, so 2 threads are
+   * not slower than 1; on a quiet machine it stays at 1.
+   */
+  private lag = 1;
   private blocks: PoolBlocks;
   private started = false;
   private readonly taskIndex = new Map<string, number>();
@@ -166,6 +174,15 @@ export class ThreadPool {
     kernels.taskNames.forEach((name, i) => this.taskIndex.set(name, i));
     this.blocks = allocBlocks();
     this.useBlocks();
+  }
+
+  /**
+   * Whether a job of `work` units (flops, elements: whatever `threshold` counts) should go to the workers:
+   * at least `threshold` of it, scaled up while the workers lag behind (see `lag`). A threshold of 0 (tests)
+   * always says yes.
+   */
+  worthParallel(work: number, threshold: number): boolean {
+    return this.threads > 1 && work >= threshold * this.lag;
   }
 
   /** Whether worker threads are running. */
@@ -188,6 +205,7 @@ export class ThreadPool {
     const index = this.taskIndex.get(kind);
     if (index === undefined) throw new Error(`attn wasm: the kernel module has no task '${kind}'; rebuild it with \`npm run build\``);
     const fn = this.kernels.tasks[index]!;
+    this.lag = Math.max(1, this.lag * 0.997); // back to 1 over a few hundred jobs
     if (!parallel || this.threads === 1 || ntasks <= 1) {
       for (let t = 0; t < ntasks; t++) fn(t, 0, ...args);
       return;
@@ -216,12 +234,16 @@ export class ThreadPool {
     // The caller claims tasks too. If one throws here (a trap), the others still finish before we report it:
     // the next job must not overwrite the descriptor while a worker runs a task of this one.
     let failure: unknown = null;
+    const t0 = performance.now();
     try {
       runTasks(fn, ntasks, args, ctrl, this.claim, gen, 0);
     } catch (e) {
       failure = e;
     }
+    const t1 = performance.now();
     this.waitForTasks(kind, ntasks);
+    const waited = performance.now() - t1;
+    if (waited > 0.05 && waited > 0.25 * (waited + t1 - t0)) this.lag = Math.min(this.lag * 2, 1 << 16);
     if (failure !== null) throw failure;
     if (Atomics.load(ctrl, CTRL.ERROR) !== 0) {
       throw new Error(`attn wasm: ${kind} failed in a worker thread (its error was printed on stderr)`);
