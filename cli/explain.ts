@@ -6,8 +6,19 @@
 //   attn explain prune --model DIR --data FILES [--keep F | --heads LIST] [--save DIR] --out DIR
 //       Michel et al.'s experiment: remove heads least important first and watch validation quality; --save
 //       writes the physically pruned model (Hugging Face's prune_heads; pruned_heads in config.json)
+//
+// --data is plain text for a GPT (scored by bits per byte) and, for a BERT-family sequence classifier,
+// labelled rows in .jsonl/.csv/.tsv as `attn finetune` reads them (scored by accuracy); head statistics read
+// either (the rows' texts, and pairs, for a classification file).
 import { parseCommand, num, list, str, UsageError, type CommandSpec, type ParsedValues } from './args.js';
 import { ProgressBar } from './progress.js';
+
+/** Fields of classification rows (.jsonl/.csv/.tsv), as `attn finetune` names them. */
+const RECORDS = {
+  'text-field': { type: 'string', value: 'NAME', help: 'classification data: field of the text', default: 'text' },
+  'text-pair-field': { type: 'string', value: 'NAME', help: 'classification data: field of the second text (read when present)' },
+  'label-field': { type: 'string', value: 'NAME', help: 'classification data: field of the label', default: 'label' },
+} as const;
 
 const COMMON = {
   model: { type: 'string', value: 'DIR', help: 'a model folder (config.json, model.safetensors, tokenizer.json)' },
@@ -36,6 +47,7 @@ export const EXPLAIN: CommandSpec = {
     'rare-threshold': { type: 'string', value: 'F', help: 'share of positions for a rare-token head', default: '0.5' },
     'noop-threshold': { type: 'string', value: 'F', help: 'attention mass on special tokens/punctuation for a no-op head', default: '0.5' },
     'importance-tokens': { type: 'string', value: 'N', help: 'tokens head importance is measured on', default: '8192' },
+    ...RECORDS,
   },
   allowPositionals: true,
   epilog: [
@@ -53,8 +65,12 @@ export const EXPLAIN_PRUNE: CommandSpec = {
   options: {
     ...COMMON,
     out: { ...COMMON.out, default: 'runs/explain-prune' },
-    data: { type: 'string', multiple: true, value: 'FILES', help: 'text files; importance on the head of each file, quality on its tail ("shakespeare": the default run\'s plays)' },
-    'val-fraction': { type: 'string', value: 'F', help: 'tail of each file scored for quality (as attn train holds it out)', default: '0.1' },
+    data: { type: 'string', multiple: true, value: 'FILES', help: 'GPT: text files, importance on the head of each, quality on its tail ("shakespeare": the default run\'s plays); BERT classifier: labelled .jsonl/.csv/.tsv rows' },
+    eval: { type: 'string', value: 'FILE', help: 'BERT classifier: labelled rows accuracy is scored on (default: the last --val-fraction of --data)' },
+    'val-fraction': { type: 'string', value: 'F', help: 'tail of the data scored for quality (as attn train holds it out)', default: '0.1' },
+    'max-length': { type: 'string', value: 'N', help: 'BERT classifier: tokens per example', default: '128' },
+    'importance-examples': { type: 'string', value: 'N', help: 'BERT classifier: examples head importance is measured on (0 = all)', default: '1024' },
+    ...RECORDS,
     heads: { type: 'string', value: 'LIST', help: 'prune exactly these heads (LAYER:HEAD,...) instead of the least important' },
     keep: { type: 'string', value: 'F', help: 'with --save: keep this share of heads, pruning the least important (each layer keeps one)' },
     save: { type: 'string', value: 'DIR', help: 'write the pruned model folder here' },
@@ -64,7 +80,7 @@ export const EXPLAIN_PRUNE: CommandSpec = {
     tolerance: { type: 'string', value: 'F', help: 'relative quality loss that counts as a drop', default: '0.01' },
     'block-size': { type: 'string', value: 'T', help: "window length (default: the model's context, at most 128)" },
     'batch-size': { type: 'string', value: 'B', help: 'windows per forward pass', default: '8' },
-    'importance-tokens': { type: 'string', value: 'N', help: 'tokens head importance is measured on (0 = all)', default: '16384' },
+    'importance-tokens': { type: 'string', value: 'N', help: 'GPT: tokens head importance is measured on (0 = all)', default: '16384' },
     'eval-tokens': { type: 'string', value: 'N', help: 'held-out tokens scored per point of the curve (0 = all)', default: '0' },
     quiet: { type: 'boolean', help: 'no progress output' },
   },
@@ -74,6 +90,7 @@ export const EXPLAIN_PRUNE: CommandSpec = {
     '  attn explain prune --model runs/shakespeare --data shakespeare --out runs/prune',
     '  attn explain prune --model runs/shakespeare --data shakespeare --keep 0.5 --save runs/shakespeare-pruned',
     '  attn explain prune --model runs/shakespeare --data shakespeare --heads 0:1,3:2 --save runs/pruned',
+    '  attn explain prune --model runs/authorship/classifier --data train.jsonl --eval dev.jsonl --out runs/prune-bert',
   ],
 };
 
@@ -115,11 +132,12 @@ export async function explainCommand(argv: string[]): Promise<number> {
   const json: Record<string, unknown> = {};
   const data = [...list(v, 'data'), ...p.positionals];
   if (data.length > 0) {
-    const docs = await readDocs(data);
-    // Pieces of about three tokens' worth of characters per context position, cut at line starts.
-    const pieces = textPieces(docs.map((d) => d.text), x.maxTokens * 3);
+    const src = await readData(data, v);
+    // Plain text in pieces of about three tokens' worth of characters per context position, cut at line starts;
+    // classification rows as they are (a pair where the row has one).
+    const inputs = [...textPieces(src.docs.map((d) => d.text), x.maxTokens * 3).map((text) => ({ text })), ...src.rows.map((r) => (r.textPair !== undefined ? { text: r.text, pair: r.textPair } : { text: r.text }))];
     const maxInputs = num(v, 'max-inputs', { int: true, min: 1 })!;
-    const all = pieces.map((t) => x.encode({ text: t }));
+    const all = inputs.map((input) => x.encode(input));
     const freq = ex.tokenFrequency(all);
     const chosen = spread(all, maxInputs);
     const acc = new ex.HeadStatsAccumulator(freq);
@@ -132,14 +150,14 @@ export async function explainCommand(argv: string[]): Promise<number> {
     const heads = acc.result({ positionalThreshold: thresholds.positional, rareThreshold: thresholds.rare, noopThreshold: thresholds.noop });
     sections.stats = { heads, layouts, inputs: chosen.length, thresholds };
     json['heads.json'] = { inputs: chosen.length, thresholds, heads };
-    const objective = await objectiveFor(x, docs, { importanceTokens: num(v, 'importance-tokens', { int: true, min: 0 })! });
+    const objective = await objectiveFor(x, src, { importanceTokens: num(v, 'importance-tokens', { int: true, min: 0 })! });
     if (objective && layouts.length > 0) {
       const ibar = new ProgressBar(objective.batches, 'head importance ');
       sections.importance = ex.headImportance(layouts, objective, { onBatch: (d) => ibar.update(d) });
       ibar.done();
       json['importance.json'] = sections.importance;
     } else {
-      notes.push(`head importance needs a training objective for ${x.family} models, which explain does not have yet`);
+      notes.push(`head importance needs a loss: a GPT's on plain text, a sequence classifier's on labelled rows (.jsonl/.csv/.tsv); ${x.family} with this data has none`);
     }
   }
   json['maps.json'] = { groups: groups.map((g) => ({ kind: g.kind, queries: g.queries, keys: g.keys, layers: g.layers.map((l) => ({ heads: l.heads, headIds: l.headIds })) })) };
@@ -183,15 +201,23 @@ async function pruneCommand(argv: string[]): Promise<number> {
   const ex = await import('../src/explain/index.js');
   const layouts = x.heads();
   const explicit = headsArg !== undefined ? ex.parseHeads(headsArg, layouts) : null;
-  const docs = await readDocs(data);
-  const objective = await objectiveFor(x, docs, {
+  const src = await readData(data, v);
+  const evalFile = str(v, 'eval');
+  const evalRows = evalFile !== undefined ? (await readData([evalFile], v)).rows : undefined;
+  const objectiveOptions: ObjectiveOptions = {
     valFraction: num(v, 'val-fraction', { min: 0.01, max: 0.9 })!,
     blockSize: num(v, 'block-size', { int: true, min: 2 }),
     batchSize: num(v, 'batch-size', { int: true, min: 1 })!,
     importanceTokens: num(v, 'importance-tokens', { int: true, min: 0 })!,
     evalTokens: num(v, 'eval-tokens', { int: true, min: 0 })!,
-  });
-  if (!objective) throw new UsageError(`attn explain prune has no objective for ${x.family} models yet (it scores GPTs by bits per byte)`);
+    maxLength: num(v, 'max-length', { int: true, min: 2 })!,
+    importanceExamples: num(v, 'importance-examples', { int: true, min: 0 })!,
+    ...(evalRows ? { evalRows } : {}),
+  };
+  const objective = await objectiveFor(x, src, objectiveOptions);
+  if (!objective) {
+    throw new UsageError(`attn explain prune scores a GPT by bits per byte on plain text and a BERT-family sequence classifier by accuracy on labelled .jsonl/.csv/.tsv rows; this ${x.family} model with this data has neither`);
+  }
   const total = ex.allHeads(layouts).length;
   const sections: Parameters<typeof ex.writeReportFolder>[1]['sections'] = {};
   const json: Record<string, unknown> = {};
@@ -212,7 +238,7 @@ async function pruneCommand(argv: string[]): Promise<number> {
     say(`${objective.metric.name} of the full model: ${curve.baseline.toFixed(4)}`);
     say('heads removed  kept    ' + objective.metric.name);
     for (const pt of curve.points) say(`${String(pt.removed).padStart(13)}  ${(pt.fractionKept * 100).toFixed(0).padStart(3)}%   ${pt.quality.toFixed(4)} (${pt.worse >= 0 ? '+' : ''}${(pt.worse * 100).toFixed(2)}%)  ${pt.heads.map((h) => ex.formatHead(h, layouts)).join(' ')}`);
-    say(`${curve.removableWithinTolerance} of ${total} heads go before ${objective.metric.name} is worse by more than ${(curve.tolerance * 100).toFixed(1)}% (Michel et al. 2019: 20-40% of BERT's and the WMT Transformer's heads at test time)`);
+    say(`${curve.removableWithinTolerance} of ${total} heads go before ${objective.metric.name} is worse by more than ${(curve.tolerance * 100).toFixed(1)}% (Michel et al. 2019 removed 20% of the WMT Transformer's heads and 40% of BERT's at test time without a noticeable loss)`);
   }
   let saved: { dir: string; heads: string[]; masked: number; pruned: number } | undefined;
   if (save !== undefined) {
@@ -224,7 +250,7 @@ async function pruneCommand(argv: string[]): Promise<number> {
     }
     const pruned = x.prune(heads);
     const masked = objective.quality(ex.maskWithout(layouts, heads));
-    const prunedObjective = (await objectiveFor(pruned, docs, { valFraction: num(v, 'val-fraction', { min: 0.01, max: 0.9 })!, blockSize: num(v, 'block-size', { int: true, min: 2 }), batchSize: num(v, 'batch-size', { int: true, min: 1 })!, importanceTokens: 1, evalTokens: num(v, 'eval-tokens', { int: true, min: 0 })! }))!;
+    const prunedObjective = (await objectiveFor(pruned, src, { ...objectiveOptions, importanceTokens: 1, importanceExamples: 1 }))!;
     const prunedQuality = prunedObjective.quality();
     pruned.save(save);
     saved = { dir: save, heads: heads.map((h) => ex.formatHead(h, layouts)), masked, pruned: prunedQuality };
@@ -259,31 +285,75 @@ async function loadModel(v: ParsedValues, dir: string) {
   return loadExplainable(dir, tokenizer ? { tokenizer } : {});
 }
 
-/** The documents of --data ("shakespeare": the default run's three plays). */
-async function readDocs(paths: string[]) {
-  const { listTextFiles, readDocuments } = await import('../src/train/corpus.js');
-  const { shakespeareFiles } = await import('./start.js');
-  const files = paths.flatMap((p) => (p === 'shakespeare' ? shakespeareFiles() : [p]));
-  const { docs, reports } = readDocuments(listTextFiles(files));
-  for (const r of reports) if (r.invalidUtf8 > 0) process.stderr.write(`warning: ${r.path}: ${r.invalidUtf8} invalid UTF-8 sequences replaced by U+FFFD\n`);
-  return docs;
+type TextClassificationExample = import('../src/data/classification.js').TextClassificationExample;
+
+/** What --data holds: plain-text documents and classification rows (.jsonl, .csv, .tsv files). */
+interface DataSources {
+  docs: Array<{ name: string; text: string }>;
+  rows: TextClassificationExample[];
+  /** Whether every row has a label (needed for a classifier's importance and accuracy). */
+  labelled: boolean;
 }
 
-/** The importance/quality objective of a model family, or null where there is none yet. */
-async function objectiveFor(
-  x: import('../src/explain/explainable.js').Explainable,
-  docs: Array<{ name: string; text: string }>,
-  o: { valFraction?: number; blockSize?: number | undefined; batchSize?: number; importanceTokens?: number; evalTokens?: number },
-) {
+const RECORD_FILE = /\.(jsonl|ndjson|csv|tsv)$/i;
+
+/** Read --data ("shakespeare": the default run's three plays): .jsonl/.csv/.tsv as classification rows, the rest as text. */
+async function readData(paths: string[], v: ParsedValues): Promise<DataSources> {
+  const { listTextFiles, readDocuments } = await import('../src/train/corpus.js');
+  const { loadTextClassification } = await import('../src/data/node.js');
+  const { shakespeareFiles } = await import('./start.js');
+  const files = listTextFiles(paths.flatMap((p) => (p === 'shakespeare' ? shakespeareFiles() : [p])));
+  const pair = str(v, 'text-pair-field');
+  const rows = files
+    .filter((f) => RECORD_FILE.test(f))
+    .flatMap((f) => loadTextClassification(f, { textField: str(v, 'text-field') ?? 'text', ...(pair !== undefined ? { textPairField: pair } : {}), labelField: str(v, 'label-field') ?? 'label', requireLabel: false }));
+  const { docs, reports } = readDocuments(files.filter((f) => !RECORD_FILE.test(f)));
+  for (const r of reports) if (r.invalidUtf8 > 0) process.stderr.write(`warning: ${r.path}: ${r.invalidUtf8} invalid UTF-8 sequences replaced by U+FFFD\n`);
+  return { docs, rows, labelled: rows.length > 0 && rows.every((r) => r.labels.length === 1) };
+}
+
+interface ObjectiveOptions {
+  valFraction?: number;
+  blockSize?: number | undefined;
+  batchSize?: number;
+  importanceTokens?: number;
+  evalTokens?: number;
+  maxLength?: number;
+  importanceExamples?: number;
+  /** A classifier's held-out rows (--eval); default: the last valFraction of the data's rows. */
+  evalRows?: TextClassificationExample[];
+}
+
+/**
+ * The importance/quality objective of a model and its data: a GPT's language-model loss and bits per byte on
+ * plain text; a BERT-family sequence classifier's cross-entropy and accuracy on labelled rows; else null.
+ */
+async function objectiveFor(x: import('../src/explain/explainable.js').Explainable, data: DataSources, o: ObjectiveOptions) {
   const { GPTExplainer, gptLanguageModelObjective } = await import('../src/explain/adapters/gpt.js');
-  if (!(x instanceof GPTExplainer)) return null;
-  const { buildTokenStream } = await import('../src/train/data.js');
-  const stream = buildTokenStream(docs, { encodeText: (t) => x.tokenizer.encodeIds(t) }, o.valFraction ?? 0.1);
-  return gptLanguageModelObjective(
-    x,
-    { importance: stream.train, evaluation: stream.val, evaluationBytes: stream.valBytes },
-    { ...(o.blockSize !== undefined ? { blockSize: o.blockSize } : {}), batchSize: o.batchSize ?? 8, importanceTokens: o.importanceTokens ?? 16384, evalTokens: o.evalTokens ?? 0 },
-  );
+  const { BertExplainer, bertClassificationObjective } = await import('../src/explain/adapters/bert.js');
+  if (x instanceof GPTExplainer) {
+    if (data.docs.length === 0) return null;
+    const { buildTokenStream } = await import('../src/train/data.js');
+    const stream = buildTokenStream(data.docs, { encodeText: (t) => x.tokenizer.encodeIds(t) }, o.valFraction ?? 0.1);
+    return gptLanguageModelObjective(
+      x,
+      { importance: stream.train, evaluation: stream.val, evaluationBytes: stream.valBytes },
+      { ...(o.blockSize !== undefined ? { blockSize: o.blockSize } : {}), batchSize: o.batchSize ?? 8, importanceTokens: o.importanceTokens ?? 16384, evalTokens: o.evalTokens ?? 0 },
+    );
+  }
+  if (x instanceof BertExplainer && x.model.head === 'sequence-classification') {
+    if (!data.labelled) return null;
+    let importance = data.rows;
+    let evaluation = o.evalRows;
+    if (!evaluation) {
+      const cut = Math.max(1, Math.round(data.rows.length * (1 - (o.valFraction ?? 0.1))));
+      if (cut >= data.rows.length) throw new UsageError(`--data has ${data.rows.length} labelled row(s): too few to hold some out for accuracy; give --eval FILE`);
+      importance = data.rows.slice(0, cut);
+      evaluation = data.rows.slice(cut);
+    }
+    return bertClassificationObjective(x, { importance, evaluation }, { maxLength: o.maxLength ?? 128, batchSize: o.batchSize ?? 16, importanceExamples: o.importanceExamples ?? 1024 });
+  }
+  return null;
 }
 
 /** Texts cut into pieces of about `chars` characters, at line starts where possible. */

@@ -122,6 +122,29 @@ export function isPrunable<E extends Encoded>(x: Explainable<E>): x is Prunable<
 }
 
 // -----------------------------------------------------------------------------------------------------------
+// Windows of long inputs, shared by the adapters.
+
+/**
+ * The window [start, start + length) of a text of `total` tokens that fits a context of `max`, with a note
+ * when the text was cut. `make(start, end)` builds the adapter's fields.
+ */
+export function windowOf<X extends object>(total: number, max: number, w: WindowOptions, make: (start: number, end: number) => X): X & { notes: string[]; start: number; total: number } {
+  if (total === 0) throw new Error('the text has no tokens');
+  const start = w.start ?? 0;
+  if (!Number.isInteger(start) || start < 0 || start >= total) throw new Error(`window start ${start} is outside the text's ${total} tokens (0..${total - 1})`);
+  const length = w.length ?? max;
+  if (!Number.isInteger(length) || length < 1) throw new Error(`window length must be a positive integer, got ${length}`);
+  if (length > max) throw new Error(`window length ${length} is longer than the model's context (${max} tokens)`);
+  const end = Math.min(total, start + length);
+  const notes: string[] = [];
+  if (start > 0 || end < total) {
+    const why = total - start > max && w.length === undefined ? ` (the model's context is ${max} tokens)` : '';
+    notes.push(`the text has ${total} tokens; explaining tokens ${start}..${end - 1}${why}; choose another window with --start/--window`);
+  }
+  return { ...make(start, end), notes, start, total };
+}
+
+// -----------------------------------------------------------------------------------------------------------
 // Naming heads: "L:H" (one group) or "group:L:H", comma-separated.
 
 /** "layer 2 head 5" as written on the command line: `2:5`, or `cross:2:5` in a model with several groups. */

@@ -13,7 +13,8 @@ export { HeadStatsAccumulator, tokenFrequency, type HeadStats, type HeadRole, ty
 export { headImportance, byImportance, type HeadObjective, type HeadImportance, type ImportanceOptions, type QualityMetric } from './importance.js';
 export { pruningCurve, headsToPrune, type PruneCurve, type PruneCurvePoint, type PruneCurveOptions } from './prune.js';
 export { pruneableHeadsAndIndices } from './hf_prune.js';
-export { GPTExplainer, pruneGPT, gptLanguageModelObjective, windowOf, type GPTEncoded, type LanguageModelData, type LanguageModelObjectiveOptions } from './adapters/gpt.js';
+export { BertExplainer, pruneBert, bertClassificationObjective, type BertEncoded, type ClassificationObjectiveData, type ClassificationObjectiveOptions } from './adapters/bert.js';
+export { GPTExplainer, pruneGPT, gptLanguageModelObjective, type GPTEncoded, type LanguageModelData, type LanguageModelObjectiveOptions } from './adapters/gpt.js';
 export { figureSvg, figurePng, figureRaster, heatColor, type Figure, type Shape } from './figure.js';
 export { layerFigure, gridFigure, mapFigure, rolesFigure, pruneFigure } from './figures.js';
 export { reportData, reportHtml, statsTable, importanceTable, type ReportSections } from './report.js';

@@ -7,6 +7,8 @@ import { readDirConsistent, readJsonFile, writeDirAtomic } from '../io/atomic.js
 import { fromPretrained } from '../models/pretrained.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { ByteLevelBPE } from '../tokenizers/bpe.js';
+import { fromPretrainedBert } from '../models/bert_pretrained.js';
+import { BertExplainer } from './adapters/bert.js';
 import { GPTExplainer } from './adapters/gpt.js';
 import type { AttentionGroup, Explainable, HeadLayout } from './explainable.js';
 import { figurePng, figureSvg, type Figure } from './figure.js';
@@ -23,7 +25,18 @@ const LOADERS: Record<string, (dir: string, tokenizer: Tokenizer | null) => Expl
     if (!t) throw new Error(`${dir} has no tokenizer.json; pass a tokenizer (--tokenizer PATH|gpt2)`);
     return new GPTExplainer(loaded.model, t);
   },
+  bert: bertLoader,
+  roberta: bertLoader,
+  distilbert: bertLoader,
 };
+
+/** BERT, RoBERTa and DistilBERT folders, with whatever head they have (the maps are the encoder's). */
+function bertLoader(dir: string, tok: Tokenizer | null): Explainable {
+  const loaded = fromPretrainedBert(dir);
+  const t = tok ?? loaded.tokenizer;
+  if (!t) throw new Error(`${dir} has no tokenizer (tokenizer.json, vocab.txt or vocab.json + merges.txt); pass --tokenizer PATH`);
+  return new BertExplainer(loaded.model, t);
+}
 
 /**
  * The explain adapter for a model folder. `loadExplainable('runs/shakespeare')`. Throws naming the model_type

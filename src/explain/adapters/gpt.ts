@@ -8,7 +8,7 @@ import { GPT, gptConfig } from '../../models/gpt.js';
 import { savePretrained } from '../../models/pretrained.js';
 import { bitsPerByte, sequentialBatches } from '../../train/data.js';
 import type { Tokenizer } from '../../tokenizers/index.js';
-import type { AttentionGroup, Encoded, ExplainInput, HeadId, HeadLayout, HeadMask, Prunable, WindowOptions } from '../explainable.js';
+import { windowOf, type AttentionGroup, type Encoded, type ExplainInput, type HeadId, type HeadLayout, type HeadMask, type Prunable, type WindowOptions } from '../explainable.js';
 import { pruneableHeadsAndIndices, selectColumns, selectRows } from '../hf_prune.js';
 import type { HeadObjective } from '../importance.js';
 import { tokenViews } from '../tokens.js';
@@ -85,26 +85,6 @@ function selfMask(m: HeadMask): Array<Tensor | Float32Array | null> {
   const other = Object.keys(m).filter((k) => k !== 'self');
   if (other.length) throw new Error(`a GPT has only 'self' attention heads; the head mask names ${other.join(', ')}`);
   return m.self ?? [];
-}
-
-/**
- * The window [start, start + length) of a text of `total` tokens that fits a context of `max`, with a note
- * when the text was cut. Shared by the adapters; `make(start, end)` builds the adapter's fields.
- */
-export function windowOf<X extends object>(total: number, max: number, w: WindowOptions, make: (start: number, end: number) => X): X & { notes: string[]; start: number; total: number } {
-  if (total === 0) throw new Error('the text has no tokens');
-  const start = w.start ?? 0;
-  if (!Number.isInteger(start) || start < 0 || start >= total) throw new Error(`window start ${start} is outside the text's ${total} tokens (0..${total - 1})`);
-  const length = w.length ?? max;
-  if (!Number.isInteger(length) || length < 1) throw new Error(`window length must be a positive integer, got ${length}`);
-  if (length > max) throw new Error(`window length ${length} is longer than the model's context (${max} tokens)`);
-  const end = Math.min(total, start + length);
-  const notes: string[] = [];
-  if (start > 0 || end < total) {
-    const why = total - start > max && w.length === undefined ? ` (the model's context is ${max} tokens)` : '';
-    notes.push(`the text has ${total} tokens; explaining tokens ${start}..${end - 1}${why}; choose another window with --start/--window`);
-  }
-  return { ...make(start, end), notes, start, total };
 }
 
 // -----------------------------------------------------------------------------------------------------------
