@@ -14,10 +14,10 @@ import type { FinetuneTask } from '../src/train/finetune.js';
 
 export const FINETUNE: CommandSpec = {
   name: 'finetune',
-  summary: 'Fine-tune a BERT / RoBERTa / DistilBERT folder for text classification, token classification (NER) or question answering.',
+  summary: 'Fine-tune a BERT / RoBERTa / DistilBERT folder for text classification, token classification (NER) or question answering (translation and summarization: a Marian or T5 folder, see attn finetune --task translation --help).',
   usage: 'attn finetune --task text-classification|token-classification|question-answering --model DIR --train FILE [--eval FILE] --out DIR [options]',
   options: {
-    task: { type: 'string', value: 'TASK', help: 'text-classification, token-classification or question-answering' },
+    task: { type: 'string', value: 'TASK', help: 'text-classification, token-classification or question-answering (or translation / summarization for encoder-decoders)' },
     model: { type: 'string', value: 'DIR', help: 'the model folder to start from (any head: a new one is built for the task)' },
     train: { type: 'string', value: 'FILE', help: 'training data: .jsonl/.csv/.tsv (text, label), .conll/.jsonl (tokens, tags), SQuAD .json' },
     eval: { type: 'string', value: 'FILE', help: 'evaluation data, same format: scored after every epoch, the best epoch kept' },
@@ -65,6 +65,10 @@ export interface FinetuneSummary {
 }
 
 export async function finetuneCommand(argv: string[]): Promise<number> {
+  // Translation and summarization fine-tune an encoder-decoder (Marian, T5): their own loop and metrics.
+  const at = argv.findIndex((a) => a === '--task' || a.startsWith('--task='));
+  const task = at < 0 ? undefined : argv[at]!.includes('=') ? argv[at]!.slice(7) : argv[at + 1];
+  if (task === 'translation' || task === 'summarization') return (await import('./finetune_seq2seq.js')).finetuneSeq2SeqCommand(argv);
   const p = parseCommand(FINETUNE, argv);
   if (!p) return 0;
   const s = await runFinetune(p.values);
@@ -75,7 +79,7 @@ export async function finetuneCommand(argv: string[]): Promise<number> {
 /** The whole of `attn finetune` (reused by `attn example`). */
 export async function runFinetune(v: Record<string, string | boolean | string[] | undefined>, hooks: { header?: (lines: string[]) => void } = {}): Promise<FinetuneSummary> {
   const task = str(v, 'task');
-  if (!task || !(task in HEADS)) throw new UsageError(`--task must be one of ${Object.keys(HEADS).join(', ')}${task ? `, got '${task}'` : ''}`);
+  if (!task || !(task in HEADS)) throw new UsageError(`--task must be one of ${Object.keys(HEADS).join(', ')} (or translation, summarization for Marian / T5 folders)${task ? `, got '${task}'` : ''}`);
   const dir = str(v, 'model');
   const trainFile = str(v, 'train');
   const evalFile = str(v, 'eval');

@@ -82,6 +82,39 @@ const bertRunner: ForwardRunner = {
   },
 };
 
+const seq2seqRunner: ForwardRunner = {
+  decoderInputs: true,
+  async run(dir, x) {
+    const { fromPretrainedSeq2Seq } = await import('../src/models/seq2seq_pretrained.js');
+    const { tensor, noGrad } = await import('../src/tensor/index.js');
+    const loaded = fromPretrainedSeq2Seq(dir);
+    const vocab = loaded.model.config.vocab_size;
+    checkIds(x.inputIds, vocab);
+    checkIds(x.decoderInputIds!, vocab, 'decoder token id');
+    if (x.tokenTypeIds) throw new UsageError(`${loaded.modelType} has no token types; drop --token-type-ids`);
+    if (x.positionIds) throw new UsageError(`${loaded.modelType} takes no --position-ids (positions follow the ids)`);
+    if (x.decoderInputIds!.length !== x.inputIds.length) throw new UsageError(`--decoder-input-ids has ${x.decoderInputIds!.length} rows but --input-ids has ${x.inputIds.length}`);
+    const t = (rows: number[][]) => tensor(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length], { dtype: 'int32' });
+    const out = noGrad(() =>
+      loaded.model.forward(t(x.inputIds), {
+        ...(x.attentionMask ? { attentionMask: t(x.attentionMask) } : {}),
+        decoderInputIds: t(x.decoderInputIds!),
+        outputHiddenStates: x.hiddenStates,
+        outputAttentions: x.attentions,
+      }),
+    );
+    // transformers' Seq2SeqLMOutput names.
+    const outputs: ForwardOutputs = { logits: out.logits, encoder_last_hidden_state: out.encoderLastHiddenState };
+    if (out.encoderHiddenStates) outputs['encoder_hidden_states'] = out.encoderHiddenStates;
+    if (out.decoderHiddenStates) outputs['decoder_hidden_states'] = out.decoderHiddenStates;
+    if (out.encoderAttentions) outputs['encoder_attentions'] = out.encoderAttentions;
+    if (out.decoderAttentions) outputs['decoder_attentions'] = out.decoderAttentions;
+    if (out.crossAttentions) outputs['cross_attentions'] = out.crossAttentions;
+    const architecture = loaded.modelType === 'marian' ? 'MarianMTModel' : 'T5ForConditionalGeneration';
+    return { architecture, vocabSize: vocab, outputs };
+  },
+};
+
 /** The table: model_type → runner. */
 export const RUNNERS: Record<string, ForwardRunner> = {
   gpt2: {
@@ -110,6 +143,8 @@ export const RUNNERS: Record<string, ForwardRunner> = {
   bert: bertRunner,
   roberta: bertRunner,
   distilbert: bertRunner,
+  marian: seq2seqRunner,
+  t5: seq2seqRunner,
 };
 
 function checkIds(rows: number[][], limit: number, what = 'token id'): void {

@@ -7,7 +7,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   start: { summary: 'the default run: train a tokenizer and a small GPT on Shakespeare, then sample', load: async () => (await import('./start.js')).startCommand },
   train: { summary: 'train a GPT on your text (or fine-tune one with --init)', load: async () => (await import('./train.js')).trainCommand },
   example: { summary: 'worked examples on bundled data: authorship (pretrain + fine-tune a BERT on Gutenberg books)', load: async () => (await import('./example.js')).exampleCommand },
-  finetune: { summary: 'fine-tune a BERT-family folder for classification, NER or question answering', load: async () => (await import('./finetune.js')).finetuneCommand },
+  finetune: { summary: 'fine-tune a BERT-family folder (classification, NER, QA) or a Marian/T5 folder (translation, summarization)', load: async () => (await import('./finetune.js')).finetuneCommand },
   generate: { summary: 'generate text from a model folder', load: async () => (await import('./generate.js')).generateCommand },
   eval: { summary: 'loss, perplexity and bits per byte of a model on a text file', load: async () => (await import('./eval.js')).evalCommand },
   info: { summary: 'parameters, FLOPs per token and memory of a model or preset', load: async () => (await import('./info.js')).infoCommand },
@@ -16,6 +16,8 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   explain: { summary: 'attention maps as an HTML report, what each head does, head importance and pruning', load: async () => (await import('./explain.js')).explainCommand },
   forward: { summary: "print a model's raw outputs (logits, hidden states, attentions) for token ids", load: async () => (await import('./forward.js')).forwardCommand },
   pipeline: { summary: 'fill-mask, classification, NER, question answering, embeddings, generation on texts', load: async () => (await import('./pipeline.js')).pipelineCommand },
+  g2p: { summary: 'grapheme-to-phoneme on CMUdict: train the 2017 Transformer, score WER/PER, predict', load: async () => (await import('./g2p.js')).g2pCommand },
+  experiment: { summary: 'run a prepared experiment: `attention` (RNN encoder-decoders with and without attention)', load: async () => (await import('./experiment.js')).experimentCommand },
   metric: { summary: 'score outputs: BLEU, chrF, ROUGE, classification, seqeval, SQuAD', load: async () => (await import('./metric.js')).metricCommand },
 };
 

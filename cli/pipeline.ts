@@ -11,7 +11,7 @@ import { parseCommand, num, str, UsageError, type CommandSpec } from './args.js'
 
 export const PIPELINE: CommandSpec = {
   name: 'pipeline',
-  summary: 'Run a task on texts with a model folder (fill-mask, text-classification, token-classification, question-answering, feature-extraction, text-generation).',
+  summary: 'Run a task on texts with a model folder (fill-mask, text-classification, token-classification, question-answering, feature-extraction, text-generation; translation, summarization, text2text-generation with Marian / T5).',
   usage: 'attn pipeline TASK --model DIR [TEXT...] [--input FILE] [options] [--json]',
   options: {
     model: { type: 'string', value: 'DIR', help: 'a model folder with its tokenizer' },
@@ -30,7 +30,9 @@ export const PIPELINE: CommandSpec = {
     'handle-impossible-answer': { type: 'boolean', help: 'question-answering: allow "" (no answer)' },
     pooling: { type: 'string', value: 'P', help: 'feature-extraction: none, mean or cls', default: 'none' },
     normalize: { type: 'boolean', help: 'feature-extraction: unit-length vectors' },
-    'max-new-tokens': { type: 'string', value: 'N', help: 'text-generation: tokens to generate', default: '50' },
+    'max-new-tokens': { type: 'string', value: 'N', help: 'text-generation, translation, summarization, text2text-generation: tokens to generate', default: '50' },
+    'num-beams': { type: 'string', value: 'N', help: 'translation, summarization, text2text-generation: beam width (default: the folder\'s generation config)' },
+    prefix: { type: 'string', value: 'TEXT', help: 'translation, summarization, text2text-generation: text put before each input (T5: default from config.json task_specific_params)' },
     'batch-size': { type: 'string', value: 'B', help: 'inputs per forward pass', default: '8' },
     json: { type: 'boolean', help: 'compact JSON on one line (default: indented)' },
     threads: { type: 'string', value: 'N', help: 'worker threads (default: all cores)' },
@@ -41,10 +43,11 @@ export const PIPELINE: CommandSpec = {
     '  attn pipeline fill-mask --model models/bert-base-uncased "Paris is the [MASK] of France."',
     '  attn pipeline ner --model runs/conll --aggregation-strategy simple "I live in Berlin"',
     '  attn pipeline question-answering --model runs/squad --question "Where?" --context "I live in Berlin."',
+    '  attn pipeline translation --model models/opus-mt-en-de --num-beams 4 "The house is wonderful."',
   ],
 };
 
-const TASKS = ['fill-mask', 'text-classification', 'sentiment-analysis', 'token-classification', 'ner', 'question-answering', 'feature-extraction', 'text-generation'];
+const TASKS = ['fill-mask', 'text-classification', 'sentiment-analysis', 'token-classification', 'ner', 'question-answering', 'feature-extraction', 'text-generation', 'translation', 'summarization', 'text2text-generation'];
 
 export async function pipelineCommand(argv: string[]): Promise<number> {
   const p = parseCommand(PIPELINE, argv);
@@ -145,6 +148,20 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
       const gen = pipeline('text-generation', dir);
       const maxNew = num(v, 'max-new-tokens', { int: true, min: 0 })!;
       const outs = texts.map((t) => gen(t, { max_new_tokens: maxNew }));
+      result = one ? outs[0] : outs;
+      break;
+    }
+    case 'translation':
+    case 'summarization':
+    case 'text2text-generation': {
+      needTexts();
+      const { translationPipeline, summarizationPipeline, text2textPipeline } = await import('../src/pipelines/text2text.js');
+      const prefix = str(v, 'prefix');
+      const popts = prefix !== undefined ? { prefix } : {};
+      const run = task === 'translation' ? await translationPipeline(dir, popts) : task === 'summarization' ? await summarizationPipeline(dir, popts) : await text2textPipeline(dir, popts);
+      const beams = num(v, 'num-beams', { int: true, min: 1 });
+      const maxNew = num(v, 'max-new-tokens', { int: true, min: 1 })!;
+      const outs = texts.map((t) => run(t, { max_new_tokens: maxNew, ...(beams !== undefined ? { num_beams: beams } : {}) }));
       result = one ? outs[0] : outs;
       break;
     }

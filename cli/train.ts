@@ -1,6 +1,6 @@
 // `attn train`: text → (tokenizer) → GPT → checkpoints in a Hugging Face folder, with a progress bar, a
 // metrics log (metrics.jsonl) and a loss plot (loss.svg, loss.png) beside the weights.
-import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseCommand, num, str, list, UsageError, type CommandSpec, type ParsedValues } from './args.js';
 import { ProgressBar, compact, duration } from './progress.js';
@@ -14,7 +14,7 @@ export const TRAIN: CommandSpec = {
   summary: 'Train a GPT (next-token prediction) or a BERT (masked LM) on text files: a new model, a resumed run, or more training of an existing folder.',
   usage: 'attn train --data FILES|DIR [--arch gpt|bert] [--tokenizer PATH|gpt2 | --vocab-size N] [--preset NAME] [--steps N | --time MIN] [--out DIR] [--resume] [--init DIR] [--seed N]',
   options: {
-    arch: { type: 'string', value: 'gpt|bert', help: 'gpt (default): decoder trained to predict the next token; bert: encoder trained with masked LM' },
+    arch: { type: 'string', value: 'gpt|bert|transformer|t5', help: 'gpt (default): decoder trained to predict the next token; bert: encoder trained with masked LM; transformer or t5: an encoder-decoder (see attn train --arch t5 --help)' },
     objective: { type: 'string', value: 'clm|mlm', help: 'training objective: clm (causal LM, gpt) or mlm (masked LM, bert); default: the architecture\'s own' },
     'whole-word-mask': { type: 'boolean', help: 'mlm: mask whole words rather than single word pieces' },
     'mask-prob': { type: 'string', value: 'P', help: 'mlm: share of tokens masked', default: '0.15' },
@@ -72,7 +72,25 @@ export interface TrainSummary {
   stoppedBy: 'steps' | 'time';
 }
 
+/** The value of `--name V` or `--name=V` in argv, if present (read before parsing, to pick the trainer). */
+function flagValue(argv: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === name) return argv[i + 1];
+    if (argv[i]!.startsWith(`${name}=`)) return argv[i]!.slice(name.length + 1);
+  }
+  return undefined;
+}
+
 export async function trainCommand(argv: string[]): Promise<number> {
+  // Encoder-decoders (--arch transformer|t5, or --resume of a Marian/T5 run) have their own trainer.
+  const arch = flagValue(argv, '--arch');
+  const out = flagValue(argv, '--out');
+  let seq2seqResume = false;
+  if (arch === undefined && argv.includes('--resume') && out !== undefined && existsSync(join(out, 'config.json'))) {
+    const type = (JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { model_type?: unknown }).model_type;
+    seq2seqResume = type === 'marian' || type === 't5';
+  }
+  if ((arch === 'transformer' || arch === 't5') || seq2seqResume) return (await import('./train_seq2seq.js')).trainSeq2SeqCommand(argv);
   const p = parseCommand(TRAIN, argv);
   if (!p) return 0;
   const v = { ...p.values, data: [...list(p.values, 'data'), ...p.positionals] };
@@ -295,7 +313,7 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
 async function isBertRun(v: ParsedValues): Promise<boolean> {
   const arch = str(v, 'arch');
   const objective = str(v, 'objective');
-  if (arch !== undefined && arch !== 'gpt' && arch !== 'bert') throw new UsageError(`--arch must be gpt or bert, got '${arch}'`);
+  if (arch !== undefined && arch !== 'gpt' && arch !== 'bert') throw new UsageError(`--arch must be gpt, bert, transformer or t5, got '${arch}'`);
   if (objective !== undefined && objective !== 'clm' && objective !== 'mlm') throw new UsageError(`--objective must be clm or mlm, got '${objective}'`);
   // A folder to resume or start from says what it holds.
   const folder = v['resume'] === true ? str(v, 'out') : str(v, 'init');

@@ -8,6 +8,7 @@
 export * from './gemm';
 export * from './attention';
 export * from './elementwise';
+export * from './rnn';
 export * from './peak';
 export * from './optim';
 

@@ -12,6 +12,9 @@ export { GPT, KVCache, gptConfig, gptParameterCount, GPT_PRESETS, GPT_DEFAULTS, 
 export { gptSizes, type SizeReport } from './models/sizes.js';
 export { fromPretrained, savePretrained, readGPTConfig, loadStateDict, gptStateDict, SUPPORTED_MODEL_TYPES, type PretrainedGPT, type SaveOptions } from './models/pretrained.js';
 
+export { RNNSeq2Seq, rnnSeq2SeqConfig, RNN_SEQ2SEQ_PRESETS, ATTENTION_KINDS, selectSourceRows, selectStateRows, type RNNSeq2SeqConfig, type AttentionKind, type EncodedSource, type DecoderState, type RNNSeq2SeqOutput } from './models/rnn_attention.js';
+export { stepperFromRNNSeq2Seq, type RNNSeq2SeqStepper, type RNNSeq2SeqStepperOptions } from './generate/rnn_seq2seq.js';
+
 export { generate, generateAsync, streamText, type GenerateOptions, type GenerateOutput, type GenerationConfig, type CausalLMStepper } from './generate/index.js';
 export { stepperFromModel } from './generate/from_model.js';
 
@@ -65,3 +68,13 @@ export {
   type QuestionAnsweringPipeline,
   type FeatureExtractionPipeline,
 } from './pipelines/index.js';
+
+// Encoder-decoders: the 2017 Transformer (Marian folders), T5, their folders, generation, training, pipelines.
+export { Transformer, transformerConfig, transformerParameterCount, sinusoidalPositions, TRANSFORMER_PRESETS, TRANSFORMER_DEFAULTS, type TransformerConfig, type TransformerForwardOptions, type TransformerPresetName } from './models/transformer.js';
+export { T5, t5Config, t5ParameterCount, relativePositionBucket, T5_PRESETS, T5_DEFAULTS, type T5Config, type T5ForwardOptions, type T5PresetName } from './models/t5.js';
+export { shiftTokensRight, type EncoderOutput, type DecoderOutput, type Seq2SeqOutput } from './models/encoder_decoder.js';
+export { fromPretrainedSeq2Seq, saveSeq2Seq, seq2seqForward, readModelType, SEQ2SEQ_MODEL_TYPES, type PretrainedSeq2Seq, type Seq2SeqModel, type Seq2SeqForwardResult } from './models/seq2seq_pretrained.js';
+export { generateSeq2Seq, seq2seqStepper, padSources, type Seq2SeqGenerateOptions, type Seq2SeqLMModule } from './generate/seq2seq.js';
+export { trainSeq2Seq, pairsTask, objectiveTask, collatePairs, evaluateSeq2Seq, newSeq2SeqTrainState, SEQ2SEQ_TRAIN_DEFAULTS, type Seq2SeqPair, type Seq2SeqTask, type Seq2SeqTrainOptions } from './train/seq2seq.js';
+export { saveSeq2SeqCheckpoint, loadSeq2SeqTrainingState } from './train/seq2seq_checkpoint.js';
+export { AutoModelForSeq2SeqLM, Seq2SeqLM, translationPipeline, summarizationPipeline, text2textPipeline, TEXT2TEXT_TASKS, type Text2TextPipeline, type Text2TextOptions } from './pipelines/text2text.js';

@@ -342,7 +342,7 @@ export function loadBertStateDict(model: BertAnyModel, reader: SafetensorsReader
     // Read straight into backend memory (WebAssembly memory on the WASM backend): one copy of the weights.
     const t = reader.get(key, (n) => be.allocate(n));
     if (!(t.data instanceof Float32Array)) throw new Error(`${file}: tensor ${key} has dtype ${t.dtype}; a floating-point parameter was expected`);
-    model.setParameter(name, fromStorage(t.data, t.shape, { requiresGrad: true })); // adopt the array just read
+    model.setParameter(name, fromStorage(t.data, t.shape, { requiresGrad: params.get(name)!.requiresGrad })); // adopt the array just read
   }
   const now = new Map(model.namedParameters());
   for (const [key, original] of tied) {

@@ -158,7 +158,7 @@ export function loadStateDict(module: Module, reader: SafetensorsReader, rules: 
     // in place), and adopt that array: one copy of the checkpoint in memory, not two.
     const t = reader.get(key, (n) => be.allocate(n));
     if (!(t.data instanceof Float32Array)) throw new Error(`${file}: tensor ${key} has dtype ${t.dtype}; a floating-point parameter was expected`);
-    module.setParameter(name, fromStorage(t.data, t.shape, { requiresGrad: true }));
+    module.setParameter(name, fromStorage(t.data, t.shape, { requiresGrad: params.get(name)!.requiresGrad })); // buffers stay buffers
   }
   if (tiedHeadKey !== null) {
     // A few checkpoints store the tied head as well; it must be the same matrix as wte or the model is not GPT-2.

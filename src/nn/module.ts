@@ -55,7 +55,8 @@ export class Module {
     for (const [name, p] of this.namedParameters()) {
       const data = be.allocate(p.size);
       init(name, data, p.shape);
-      this.setParameter(name, fromStorage(data, p.shape, { requiresGrad: true }));
+      // Buffers (tensors without requiresGrad, like Marian's final_logits_bias) stay buffers.
+      this.setParameter(name, fromStorage(data, p.shape, { requiresGrad: p.requiresGrad }));
     }
   }
 

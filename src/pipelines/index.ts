@@ -58,6 +58,11 @@ export function pipeline(task: 'text-generation', dir: string): TextGenerationPi
 export function pipeline(task: PipelineTask, dir: string): unknown {
   if (task === 'text-generation') return textGeneration(task, dir);
   const spec = PIPELINE_TASKS[task as Exclude<PipelineTask, 'text-generation'>];
+  const name: string = task;
+  if (!spec && ['translation', 'summarization', 'text2text-generation'].includes(name)) {
+    // Their factories are async (a T5 folder's spiece.model loads so): see text2text.ts.
+    throw new Error(`pipeline: '${name}' loads an encoder-decoder asynchronously: use \`await ${name === 'translation' ? 'translationPipeline' : name === 'summarization' ? 'summarizationPipeline' : 'text2textPipeline'}(dir)\``);
+  }
   if (!spec) throw new Error(`pipeline: unknown task '${String(task)}'; tasks: ${[...Object.keys(PIPELINE_TASKS), 'text-generation'].join(', ')}`);
   const type = readModelType(dir);
   if (!(BERT_FAMILIES as readonly string[]).includes(type)) {

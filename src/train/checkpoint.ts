@@ -33,7 +33,7 @@ interface TrainingStateJson {
   rngState: number[];
   bestValLoss: number | null; // JSON has no Infinity
   elapsedSec: number;
-  options: TrainOptions;
+  options: TrainOptions; // (a seq2seq run stores its own options object here)
   /** Parameter names in optimizer order, with each one's AdamW step count (0 = no state yet). */
   params: Array<{ name: string; step: number }>;
   paramGroups: Array<Omit<AdamWStateDict['paramGroups'][number], 'params'> & { params: number[] }>;
@@ -42,7 +42,7 @@ interface TrainingStateJson {
 }
 
 /** Files and tensors describing `state`, ready for savePretrained's extraFiles / extraTensors. */
-function serializeState(model: Module, state: TrainState, options: TrainOptions, info: Record<string, unknown>): { json: string; tensors: Map<string, TensorToSave> } {
+export function serializeState(model: Pick<Module, 'namedParameters'>, state: TrainState, options: object, info: Record<string, unknown>): { json: string; tensors: Map<string, TensorToSave> } {
   const sd = state.optimizer.stateDict();
   const names = new Map(model.namedParameters().map(([n, p]) => [p, n]));
   const ordered = sd.paramGroups.flatMap((g) => g.params);
@@ -67,7 +67,7 @@ function serializeState(model: Module, state: TrainState, options: TrainOptions,
     rngState: state.rngState,
     bestValLoss: Number.isFinite(state.bestValLoss) ? state.bestValLoss : null,
     elapsedSec: state.elapsedSec,
-    options,
+    options: options as TrainOptions,
     params,
     paramGroups: sd.paramGroups,
     info,
@@ -112,7 +112,7 @@ export function hasTrainingState(dir: string): boolean {
  * The TrainState saved in `dir`, with a fresh optimizer over `model` (already loaded from the same folder)
  * restored to the saved moments. Also returns the options the run was started with.
  */
-export function loadTrainingState(dir: string, model: Module): { state: TrainState; options: TrainOptions; info: Record<string, unknown> } {
+export function loadTrainingState(dir: string, model: Pick<Module, 'namedParameters' | 'parameters'>): { state: TrainState; options: TrainOptions; info: Record<string, unknown> } {
   const file = join(dir, TRAINING_STATE_FILE);
   const raw = readJsonFile(file, 'training state') as Partial<TrainingStateJson>;
   if (raw.format !== 'attn-training-state' || raw.version !== 1) {

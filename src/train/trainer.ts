@@ -110,7 +110,7 @@ export interface TrainResult<S extends EvalScores = ClmScores> {
 }
 
 /** AdamW that decays matrices and embeddings, not biases and LayerNorm gains (nanoGPT's rule: decay iff ndim ≥ 2). */
-export function makeOptimizer(model: Module, opts: Pick<TrainOptions, 'lr' | 'betas' | 'weightDecay'>): AdamW {
+export function makeOptimizer(model: { parameters(): Tensor[] }, opts: Pick<TrainOptions, 'lr' | 'betas' | 'weightDecay'>): AdamW {
   const params = model.parameters();
   return new AdamW(
     [

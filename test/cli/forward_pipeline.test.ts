@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { folderWithVocab, textOf } from '../pipelines/_folders.js';
+import { loadSafetensorsFile } from '../../src/io/node.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
 const FIX = fileURLToPath(new URL('../../../test/fixtures/', import.meta.url));
@@ -36,6 +37,27 @@ test('attn forward --json: transformers\' start/end logits for BERT QA, logits f
   const text = attn('forward', '--model', dir, '--input-ids', '101,544,102');
   assert.equal(text.code, 0, text.err);
   assert.match(text.out, /start_logits \[1, 3\]/);
+});
+
+test('attn forward --decoder-input-ids: a Marian folder gives transformers\' teacher-forced logits and cross attentions', () => {
+  const dir = join(FIX, 'marian-tiny');
+  const tf = (JSON.parse(readFileSync(join(dir, 'expected.json'), 'utf8')) as { teacher_forcing: { input_ids: number[][]; attention_mask: number[][]; decoder_input_ids: number[][] } }).teacher_forcing;
+  const rows = (x: number[][]) => x.map((r) => r.join(',')).join(';');
+  const r = attn('forward', '--model', dir, '--input-ids', rows(tf.input_ids), '--attention-mask', rows(tf.attention_mask), '--decoder-input-ids', rows(tf.decoder_input_ids), '--attentions', '--json');
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out) as { architecture: string; logits: number[][][]; shapes: Record<string, unknown> };
+  assert.equal(j.architecture, 'MarianMTModel');
+  const want = loadSafetensorsFile(join(dir, 'expected.safetensors')).tensors.get('tf.logits')!;
+  const flat = j.logits.flat(2);
+  assert.equal(flat.length, want.data.length);
+  let worst = 0;
+  for (let i = 0; i < flat.length; i++) worst = Math.max(worst, Math.abs(flat[i]! - (want.data[i] as number)));
+  assert.ok(worst < 1e-4, `max |attn - transformers| = ${worst}`);
+  const heads = (JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { decoder_attention_heads: number }).decoder_attention_heads;
+  assert.deepEqual(j.shapes['cross_attentions'], [[2, heads, 7, 9], [2, heads, 7, 9]]); // (B, H, T, S) per decoder layer
+  const e = attn('forward', '--model', dir, '--input-ids', '1,2,3');
+  assert.equal(e.code, 2);
+  assert.match(e.err, /is an encoder-decoder "marian" model: give --decoder-input-ids too/);
 });
 
 test('attn forward: clear errors for ragged rows, ids out of range, decoder inputs on encoders, unknown types', () => {

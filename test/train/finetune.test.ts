@@ -142,9 +142,13 @@ test('attn finetune: classification end to end (folder with id2label, pipeline o
     writeFileSync(join(dir, 'bad-squad.json'), JSON.stringify(squad));
     e = attn('finetune', '--task', 'question-answering', '--model', base, '--train', join(dir, 'bad-squad.json'), '--out', badOut, '--quiet');
     assert.match(e.err, /bad-squad\.json: .*q1.*answer "alice" is not at answer_start 4 \(the context there reads "queen"\)/);
-    e = attn('finetune', '--task', 'summarization', '--model', base, '--train', join(dir, 'train.jsonl'), '--out', badOut);
+    e = attn('finetune', '--task', 'summarise', '--model', base, '--train', join(dir, 'train.jsonl'), '--out', badOut);
     assert.equal(e.code, 2);
-    assert.match(e.err, /--task must be one of text-classification, token-classification, question-answering, got 'summarization'/);
+    assert.match(e.err, /--task must be one of text-classification, token-classification, question-answering \(or translation, summarization for Marian \/ T5 folders\), got 'summarise'/);
+    // Summarization is an encoder-decoder task: a BERT folder is refused by its model type.
+    e = attn('finetune', '--task', 'summarization', '--model', base, '--train', join(dir, 'train.jsonl'), '--out', badOut);
+    assert.equal(e.code, 1);
+    assert.match(e.err, /model_type "bert" is not an encoder-decoder/);
     assert.ok(!existsSync(badOut), 'nothing is written for bad input');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,129 @@
+// What every encoder-decoder model in attn shares (the 2017 Transformer / Marian in transformer.ts, T5 in
+// t5.ts): the shape of their outputs, the right shift that turns labels into decoder inputs, and the
+// conversion of a 0/1 attention mask into the bytes the attention op takes. The models themselves share no
+// code beyond this and src/nn.
+//
+//   source ids (B, S) ──encoder──▶ encoder states (B, S, C)
+//                                          │ cross-attention (keys/values, once per source)
+//   decoder ids (B, T) ──decoder (causal)──┴──▶ logits (B, T, V)
+//
+// Shapes: B batch, S source positions, T decoder positions, C model width, H heads, V vocabulary.
+
+import { tensor, type Tensor } from '../tensor/index.js';
+import type { KVCache } from '../nn/index.js';
+
+/** What the encoder returns (Hugging Face's BaseModelOutput). */
+export interface EncoderOutput {
+  /** (B, S, C) the encoder's last layer (after the final norm, where the model has one). */
+  lastHiddenState: Tensor;
+  /** layers + 1 tensors (B, S, C): the embeddings, then each layer's output (the last after the final norm). */
+  hiddenStates?: Tensor[];
+  /** layers tensors (B, H, S, S) of self-attention probabilities. */
+  attentions?: Tensor[];
+}
+
+/** What the decoder returns for the new positions of one call. */
+export interface DecoderOutput {
+  /** (B, T, V), or (B, logitsToKeep, V). */
+  logits: Tensor;
+  /** layers + 1 tensors (B, T, C), as EncoderOutput.hiddenStates. */
+  hiddenStates?: Tensor[];
+  /** layers tensors (B, H, T, P + T) of causal self-attention probabilities. */
+  attentions?: Tensor[];
+  /** layers tensors (B, H, T, S) of cross-attention probabilities: which source positions each output position reads. */
+  crossAttentions?: Tensor[];
+}
+
+/** A full teacher-forced forward (Hugging Face's Seq2SeqLMOutput). */
+export interface Seq2SeqOutput {
+  logits: Tensor; // (B, T, V)
+  /** Mean cross-entropy over labels that are not -100 (when labels were given). */
+  loss?: Tensor;
+  encoderLastHiddenState: Tensor; // (B, S, C)
+  encoderHiddenStates?: Tensor[];
+  encoderAttentions?: Tensor[];
+  decoderHiddenStates?: Tensor[];
+  decoderAttentions?: Tensor[];
+  crossAttentions?: Tensor[];
+}
+
+export interface DecodeOptions {
+  /** (B, S) source mask: 1 for real source tokens, 0 for padding (hidden from cross-attention). */
+  encoderAttentionMask?: Tensor | Uint8Array;
+  /** Self-attention keys/values of earlier decoder positions and the source's cross-attention keys/values. */
+  cache?: KVCache;
+  outputAttentions?: boolean;
+  outputHiddenStates?: boolean;
+  /** Logits for only the last N positions (generation needs one). 0 = all. */
+  logitsToKeep?: number;
+}
+
+/**
+ * Labels → decoder inputs, as transformers' shift_tokens_right: the decoder reads [start, y0, y1, ...] and is
+ * trained to write [y0, y1, y2, ...]; -100 (ignored label) becomes the pad token.
+ * Example: `shiftTokensRight([[5, 6, 1]], 0, 0)` → `[[0, 5, 6]]`.
+ */
+export function shiftTokensRight(labels: Int32Array, rows: number, length: number, padTokenId: number, decoderStartTokenId: number): Int32Array {
+  if (labels.length !== rows * length) throw new RangeError(`shiftTokensRight: ${labels.length} labels for ${rows} rows × ${length}`);
+  const out = new Int32Array(rows * length);
+  for (let r = 0; r < rows; r++) {
+    out[r * length] = decoderStartTokenId;
+    for (let t = 1; t < length; t++) {
+      const y = labels[r * length + t - 1]!;
+      out[r * length + t] = y === -100 ? padTokenId : y;
+    }
+  }
+  return out;
+}
+
+/** shiftTokensRight on an int32 (B, T) labels tensor. */
+export function decoderInputsFromLabels(labels: Tensor, padTokenId: number, decoderStartTokenId: number): Tensor {
+  if (labels.ndim !== 2 || labels.dtype !== 'int32') throw new Error(`labels must be an int32 (B, T) tensor, got ${labels.dtype} [${labels.shape.join(', ')}]`);
+  const [B, T] = labels.shape as [number, number];
+  return tensor(shiftTokensRight(labels.contiguous().data as Int32Array, B, T, padTokenId, decoderStartTokenId), [B, T], { dtype: 'int32' });
+}
+
+/** (B, S) 0/1 mask (a Tensor of any dtype, or bytes) → the Uint8Array the attention op takes; undefined when all ones. */
+export function maskBytes(mask: Tensor | Uint8Array | undefined, B: number, S: number, who: string): Uint8Array | undefined {
+  if (mask === undefined) return undefined;
+  let bytes: Uint8Array;
+  if (mask instanceof Uint8Array) {
+    if (mask.length !== B * S) throw new Error(`${who}: the attention mask has ${mask.length} entries, expected (B, S) = ${B} × ${S}`);
+    bytes = mask;
+  } else {
+    if (mask.ndim !== 2 || mask.shape[0] !== B || mask.shape[1] !== S) {
+      throw new Error(`${who}: the attention mask must be (B, S) = [${B}, ${S}], got [${mask.shape.join(', ')}]`);
+    }
+    const src = mask.toArray();
+    bytes = new Uint8Array(B * S);
+    for (let i = 0; i < src.length; i++) bytes[i] = src[i] !== 0 ? 1 : 0;
+  }
+  return bytes.every((m) => m === 1) ? undefined : bytes;
+}
+
+/** Checks ids are an int32 (B, T) tensor, T ≥ 1, of ids below V; the error names the row and position. */
+export function checkTokenIds(ids: Tensor, what: string, V: number): void {
+  if (ids.ndim !== 2 || ids.dtype !== 'int32') throw new Error(`${what} must be an int32 (B, T) tensor, got ${ids.dtype} [${ids.shape.join(', ')}]`);
+  const T = ids.shape[1]!;
+  if (T === 0) throw new Error(`${what} are empty (length 0)`);
+  const data = ids.contiguous().data as Int32Array;
+  for (let i = 0; i < data.length; i++) {
+    const id = data[i]!;
+    if (id < 0 || id >= V) throw new Error(`${what}: token id ${id} at row ${Math.floor(i / T)}, position ${i % T} is outside the vocabulary of size ${V} (is the tokenizer the model's?)`);
+  }
+}
+
+/**
+ * S, the source length the decoder attends to: from the encoder's states (B, S, C), or — when generation passes
+ * null because the cache already holds every layer's cross-attention keys and values — from the cache.
+ */
+export function encoderLength(enc: Tensor | null, cache: KVCache | undefined, B: number, who: string): number {
+  if (enc) {
+    if (enc.ndim !== 3 || enc.shape[0] !== B) throw new Error(`${who}: encoder states must be (B, S, C) with B = ${B} decoder rows, got [${enc.shape.join(', ')}]`);
+    return enc.shape[1]!;
+  }
+  const k = cache?.cross[0]?.k;
+  if (!k) throw new Error(`${who}: no encoder states given and the cache holds no cross-attention keys yet (pass the encoder's output on the first step)`);
+  if (k.shape[0] !== B) throw new Error(`${who}: the cache holds ${k.shape[0]} rows, the decoder got ${B}`);
+  return k.shape[1]!;
+}
