@@ -7,9 +7,9 @@
 //       Michel et al.'s experiment: remove heads least important first and watch validation quality; --save
 //       writes the physically pruned model (Hugging Face's prune_heads; pruned_heads in config.json)
 //
-// --data is plain text for a GPT (scored by bits per byte) and, for a BERT-family sequence classifier,
-// labelled rows in .jsonl/.csv/.tsv as `attn finetune` reads them (scored by accuracy); head statistics read
-// either (the rows' texts, and pairs, for a classification file).
+// --data is plain text for a GPT (scored by bits per byte); for a BERT-family sequence classifier, labelled
+// rows in .jsonl/.csv/.tsv as `attn finetune` reads them (scored by accuracy); for an encoder-decoder (Marian,
+// T5), source/target rows (scored by teacher-forced next-token accuracy). Head statistics read any of them.
 import { parseCommand, num, list, str, UsageError, type CommandSpec, type ParsedValues } from './args.js';
 import { ProgressBar } from './progress.js';
 
@@ -18,6 +18,8 @@ const RECORDS = {
   'text-field': { type: 'string', value: 'NAME', help: 'classification data: field of the text', default: 'text' },
   'text-pair-field': { type: 'string', value: 'NAME', help: 'classification data: field of the second text (read when present)' },
   'label-field': { type: 'string', value: 'NAME', help: 'classification data: field of the label', default: 'label' },
+  'source-field': { type: 'string', value: 'NAME', help: 'encoder-decoder data: field of the source text', default: 'source' },
+  'target-field': { type: 'string', value: 'NAME', help: 'encoder-decoder data: field of the target text', default: 'target' },
 } as const;
 
 const COMMON = {
@@ -37,7 +39,7 @@ export const EXPLAIN: CommandSpec = {
     out: { ...COMMON.out, default: 'runs/explain' },
     text: { type: 'string', value: 'TEXT', help: 'the text to explain' },
     'text-file': { type: 'string', value: 'FILE', help: 'read the text from a file' },
-    pair: { type: 'string', value: 'TEXT', help: "a second text: BERT's sentence B, an encoder-decoder's target" },
+    pair: { type: 'string', value: 'TEXT', help: "a second text: BERT's sentence B, an encoder-decoder's target (default: its greedy output)" },
     start: { type: 'string', value: 'N', help: 'first token of the window explained (long texts)', default: '0' },
     window: { type: 'string', value: 'N', help: "tokens explained (default: the model's context)" },
     heads: { type: 'string', value: 'LIST', help: 'mask these heads (LAYER:HEAD,...; GROUP:LAYER:HEAD for encoder-decoders) and show the maps without them' },
@@ -132,10 +134,14 @@ export async function explainCommand(argv: string[]): Promise<number> {
   const json: Record<string, unknown> = {};
   const data = [...list(v, 'data'), ...p.positionals];
   if (data.length > 0) {
-    const src = await readData(data, v);
+    const src = await readData(data, v, x.family);
     // Plain text in pieces of about three tokens' worth of characters per context position, cut at line starts;
     // classification rows as they are (a pair where the row has one).
-    const inputs = [...textPieces(src.docs.map((d) => d.text), x.maxTokens * 3).map((text) => ({ text })), ...src.rows.map((r) => (r.textPair !== undefined ? { text: r.text, pair: r.textPair } : { text: r.text }))];
+    const inputs = [
+      ...textPieces(src.docs.map((d) => d.text), x.maxTokens * 3).map((text) => ({ text })),
+      ...src.rows.map((r) => (r.textPair !== undefined ? { text: r.text, pair: r.textPair } : { text: r.text })),
+      ...src.pairs.map((p) => (p.target !== undefined ? { text: p.source, pair: p.target } : { text: p.source })),
+    ];
     const maxInputs = num(v, 'max-inputs', { int: true, min: 1 })!;
     const all = inputs.map((input) => x.encode(input));
     const freq = ex.tokenFrequency(all);
@@ -157,7 +163,7 @@ export async function explainCommand(argv: string[]): Promise<number> {
       ibar.done();
       json['importance.json'] = sections.importance;
     } else {
-      notes.push(`head importance needs a loss: a GPT's on plain text, a sequence classifier's on labelled rows (.jsonl/.csv/.tsv); ${x.family} with this data has none`);
+      notes.push(`head importance needs a loss: a GPT's on plain text, a sequence classifier's on labelled rows, an encoder-decoder's on source/target rows (.jsonl/.csv/.tsv); ${x.family} with this data has none`);
     }
   }
   json['maps.json'] = { groups: groups.map((g) => ({ kind: g.kind, queries: g.queries, keys: g.keys, layers: g.layers.map((l) => ({ heads: l.heads, headIds: l.headIds })) })) };
@@ -201,9 +207,9 @@ async function pruneCommand(argv: string[]): Promise<number> {
   const ex = await import('../src/explain/index.js');
   const layouts = x.heads();
   const explicit = headsArg !== undefined ? ex.parseHeads(headsArg, layouts) : null;
-  const src = await readData(data, v);
+  const src = await readData(data, v, x.family);
   const evalFile = str(v, 'eval');
-  const evalRows = evalFile !== undefined ? (await readData([evalFile], v)).rows : undefined;
+  const evalData = evalFile !== undefined ? await readData([evalFile], v, x.family) : undefined;
   const objectiveOptions: ObjectiveOptions = {
     valFraction: num(v, 'val-fraction', { min: 0.01, max: 0.9 })!,
     blockSize: num(v, 'block-size', { int: true, min: 2 }),
@@ -212,11 +218,11 @@ async function pruneCommand(argv: string[]): Promise<number> {
     evalTokens: num(v, 'eval-tokens', { int: true, min: 0 })!,
     maxLength: num(v, 'max-length', { int: true, min: 2 })!,
     importanceExamples: num(v, 'importance-examples', { int: true, min: 0 })!,
-    ...(evalRows ? { evalRows } : {}),
+    ...(evalData ? { evalData } : {}),
   };
   const objective = await objectiveFor(x, src, objectiveOptions);
   if (!objective) {
-    throw new UsageError(`attn explain prune scores a GPT by bits per byte on plain text and a BERT-family sequence classifier by accuracy on labelled .jsonl/.csv/.tsv rows; this ${x.family} model with this data has neither`);
+    throw new UsageError(`attn explain prune scores a GPT by bits per byte on plain text, a BERT-family sequence classifier by accuracy on labelled .jsonl/.csv/.tsv rows and an encoder-decoder by next-token accuracy on source/target rows; this ${x.family} model with this data has none of these`);
   }
   const total = ex.allHeads(layouts).length;
   const sections: Parameters<typeof ex.writeReportFolder>[1]['sections'] = {};
@@ -242,7 +248,7 @@ async function pruneCommand(argv: string[]): Promise<number> {
   }
   let saved: { dir: string; heads: string[]; masked: number; pruned: number } | undefined;
   if (save !== undefined) {
-    if (!ex.isPrunable(x)) throw new UsageError(`${x.family} models cannot be pruned physically in this build of attn`);
+    if (!ex.isPrunable(x)) throw new UsageError(`${x.family} models cannot be pruned physically: attn writes pruned GPT-2 and BERT-family folders as transformers' prune_heads does, and transformers has no working head pruning for ${x.family}; mask heads instead (attn explain --heads LIST)`);
     let heads = explicit;
     if (!heads) {
       const importance = sections.importance ?? ex.headImportance(layouts, objective);
@@ -287,29 +293,37 @@ async function loadModel(v: ParsedValues, dir: string) {
 
 type TextClassificationExample = import('../src/data/classification.js').TextClassificationExample;
 
-/** What --data holds: plain-text documents and classification rows (.jsonl, .csv, .tsv files). */
+type Seq2SeqExample = import('../src/data/seq2seq.js').Seq2SeqExample;
+
+/** What --data holds: plain-text documents, and records (.jsonl, .csv, .tsv): classification rows or source/target pairs. */
 interface DataSources {
   docs: Array<{ name: string; text: string }>;
   rows: TextClassificationExample[];
+  pairs: Seq2SeqExample[];
   /** Whether every row has a label (needed for a classifier's importance and accuracy). */
   labelled: boolean;
 }
 
 const RECORD_FILE = /\.(jsonl|ndjson|csv|tsv)$/i;
 
-/** Read --data ("shakespeare": the default run's three plays): .jsonl/.csv/.tsv as classification rows, the rest as text. */
-async function readData(paths: string[], v: ParsedValues): Promise<DataSources> {
+/**
+ * Read --data ("shakespeare": the default run's three plays): .jsonl/.csv/.tsv as source/target pairs for an
+ * encoder-decoder (`family` marian or t5), else as classification rows; every other file as plain text.
+ */
+async function readData(paths: string[], v: ParsedValues, family: string): Promise<DataSources> {
   const { listTextFiles, readDocuments } = await import('../src/train/corpus.js');
-  const { loadTextClassification } = await import('../src/data/node.js');
+  const { loadTextClassification, loadSeq2Seq } = await import('../src/data/node.js');
   const { shakespeareFiles } = await import('./start.js');
   const files = listTextFiles(paths.flatMap((p) => (p === 'shakespeare' ? shakespeareFiles() : [p])));
   const pair = str(v, 'text-pair-field');
-  const rows = files
-    .filter((f) => RECORD_FILE.test(f))
+  const records = files.filter((f) => RECORD_FILE.test(f));
+  const seq2seq = family === 'marian' || family === 't5';
+  const pairs = seq2seq ? records.flatMap((f) => loadSeq2Seq(f, { sourceField: str(v, 'source-field') ?? 'source', targetField: str(v, 'target-field') ?? 'target' })) : [];
+  const rows = (seq2seq ? [] : records)
     .flatMap((f) => loadTextClassification(f, { textField: str(v, 'text-field') ?? 'text', ...(pair !== undefined ? { textPairField: pair } : {}), labelField: str(v, 'label-field') ?? 'label', requireLabel: false }));
   const { docs, reports } = readDocuments(files.filter((f) => !RECORD_FILE.test(f)));
   for (const r of reports) if (r.invalidUtf8 > 0) process.stderr.write(`warning: ${r.path}: ${r.invalidUtf8} invalid UTF-8 sequences replaced by U+FFFD\n`);
-  return { docs, rows, labelled: rows.length > 0 && rows.every((r) => r.labels.length === 1) };
+  return { docs, rows, pairs, labelled: rows.length > 0 && rows.every((r) => r.labels.length === 1) };
 }
 
 interface ObjectiveOptions {
@@ -320,8 +334,8 @@ interface ObjectiveOptions {
   evalTokens?: number;
   maxLength?: number;
   importanceExamples?: number;
-  /** A classifier's held-out rows (--eval); default: the last valFraction of the data's rows. */
-  evalRows?: TextClassificationExample[];
+  /** Held-out rows or pairs (--eval); default: the last valFraction of the data's. */
+  evalData?: DataSources;
 }
 
 /**
@@ -331,6 +345,14 @@ interface ObjectiveOptions {
 async function objectiveFor(x: import('../src/explain/explainable.js').Explainable, data: DataSources, o: ObjectiveOptions) {
   const { GPTExplainer, gptLanguageModelObjective } = await import('../src/explain/adapters/gpt.js');
   const { BertExplainer, bertClassificationObjective } = await import('../src/explain/adapters/bert.js');
+  const { Seq2SeqExplainer, seq2seqObjective } = await import('../src/explain/adapters/seq2seq.js');
+  /** The last valFraction of `items` held out (unless --eval gave them). */
+  const split = <T>(items: T[], held: T[] | undefined, what: string): { importance: T[]; evaluation: T[] } => {
+    if (held) return { importance: items, evaluation: held };
+    const cut = Math.max(1, Math.round(items.length * (1 - (o.valFraction ?? 0.1))));
+    if (cut >= items.length) throw new UsageError(`--data has ${items.length} ${what}: too few to hold some out for scoring; give --eval FILE`);
+    return { importance: items.slice(0, cut), evaluation: items.slice(cut) };
+  };
   if (x instanceof GPTExplainer) {
     if (data.docs.length === 0) return null;
     const { buildTokenStream } = await import('../src/train/data.js');
@@ -343,15 +365,15 @@ async function objectiveFor(x: import('../src/explain/explainable.js').Explainab
   }
   if (x instanceof BertExplainer && x.model.head === 'sequence-classification') {
     if (!data.labelled) return null;
-    let importance = data.rows;
-    let evaluation = o.evalRows;
-    if (!evaluation) {
-      const cut = Math.max(1, Math.round(data.rows.length * (1 - (o.valFraction ?? 0.1))));
-      if (cut >= data.rows.length) throw new UsageError(`--data has ${data.rows.length} labelled row(s): too few to hold some out for accuracy; give --eval FILE`);
-      importance = data.rows.slice(0, cut);
-      evaluation = data.rows.slice(cut);
-    }
-    return bertClassificationObjective(x, { importance, evaluation }, { maxLength: o.maxLength ?? 128, batchSize: o.batchSize ?? 16, importanceExamples: o.importanceExamples ?? 1024 });
+    const s = split(data.rows, o.evalData?.rows, 'labelled row(s)');
+    return bertClassificationObjective(x, s, { maxLength: o.maxLength ?? 128, batchSize: o.batchSize ?? 16, importanceExamples: o.importanceExamples ?? 1024 });
+  }
+  if (x instanceof Seq2SeqExplainer) {
+    const withTarget = (ps: Seq2SeqExample[]) => ps.filter((p): p is Seq2SeqExample & { target: string } => p.target !== undefined);
+    const pairs = withTarget(data.pairs);
+    if (pairs.length === 0) return null;
+    const s = split(pairs, o.evalData ? withTarget(o.evalData.pairs) : undefined, 'source/target pair(s)');
+    return seq2seqObjective(x, s, { batchSize: o.batchSize ?? 16, importanceExamples: o.importanceExamples ?? 1024 });
   }
   return null;
 }

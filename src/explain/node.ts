@@ -8,7 +8,9 @@ import { fromPretrained } from '../models/pretrained.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { ByteLevelBPE } from '../tokenizers/bpe.js';
 import { fromPretrainedBert } from '../models/bert_pretrained.js';
+import { fromPretrainedSeq2Seq } from '../models/seq2seq_pretrained.js';
 import { BertExplainer } from './adapters/bert.js';
+import { Seq2SeqExplainer } from './adapters/seq2seq.js';
 import { GPTExplainer } from './adapters/gpt.js';
 import type { AttentionGroup, Explainable, HeadLayout } from './explainable.js';
 import { figurePng, figureSvg, type Figure } from './figure.js';
@@ -28,7 +30,17 @@ const LOADERS: Record<string, (dir: string, tokenizer: Tokenizer | null) => Expl
   bert: bertLoader,
   roberta: bertLoader,
   distilbert: bertLoader,
+  marian: seq2seqLoader,
+  t5: seq2seqLoader,
 };
+
+/** Marian and T5 folders: encoder, decoder and cross-attention maps. */
+function seq2seqLoader(dir: string, tok: Tokenizer | null): Explainable {
+  const loaded = fromPretrainedSeq2Seq(dir);
+  const t = tok ?? (loaded.tokenizerJson !== null ? Tokenizer.fromJSON(loaded.tokenizerJson) : null);
+  if (!t) throw new Error(`${dir} has no tokenizer.json; pass --tokenizer PATH`);
+  return new Seq2SeqExplainer(loaded.model, t, { family: loaded.modelType });
+}
 
 /** BERT, RoBERTa and DistilBERT folders, with whatever head they have (the maps are the encoder's). */
 function bertLoader(dir: string, tok: Tokenizer | null): Explainable {

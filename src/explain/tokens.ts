@@ -59,3 +59,20 @@ export function tokenViews(tokenizer: Tokenizer, encoding: Encoding): TokenView[
     return { id, text, special, punct: !special && bare.length > 0 && PUNCT.test(bare) };
   });
 }
+
+/**
+ * TokenViews of bare ids (a generated sequence, a decoder's start token), where there is no Encoding: each id's
+ * vocabulary entry made readable; special when it is one of the tokenizer's special added tokens.
+ * Example: `idViews(tok, [0, 345, 1])`. Does not merge a character split across tokens.
+ */
+export function idViews(tokenizer: Tokenizer, ids: ArrayLike<number>): TokenView[] {
+  const byteLevel = isByteLevel(tokenizer);
+  const specials = new Set(tokenizer.addedTokens().filter((t) => t.special).map((t) => t.id));
+  return Array.from(ids, (id) => {
+    const special = specials.has(id);
+    const raw = tokenizer.idToToken(id) ?? `<${id}>`;
+    const text = special ? raw : readableToken(raw, byteLevel);
+    const bare = text.replace(/[␣↵⇥]/g, '').replace(/^##/, '');
+    return { id, text, special, punct: !special && bare.length > 0 && PUNCT.test(bare) };
+  });
+}

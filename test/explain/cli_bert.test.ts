@@ -67,6 +67,6 @@ test('attn explain prune on a BERT classifier: accuracy curve, pruned folder = m
   writeFileSync(unl, '{"text": "w200 w300"}\n{"text": "w400"}\n');
   const u = attn('explain', 'prune', '--model', model, '--data', unl, '--out', join(tmp, 'x'));
   assert.equal(u.code, 2);
-  assert.match(u.err, /scores a GPT by bits per byte on plain text and a BERT-family sequence classifier by accuracy on labelled/);
+  assert.match(u.err, /scores a GPT by bits per byte on plain text, a BERT-family sequence classifier by accuracy on labelled .*; this bert model with this data has none of these/);
   assert.ok(!/\n\s+at /.test(u.err), 'no stack trace');
 });
