@@ -1,6 +1,7 @@
 // Figures as a list of shapes, drawn two ways from the one layout (as src/train/plot.ts does for the loss curve):
-// an SVG document (with text) and an RGBA raster that src/io/png.ts encodes as PNG (shapes only: the raster
-// has no font, so PNG viewers get the maps and colours and the SVG has the labels).
+// an SVG document (with text) and an RGBA raster that src/io/png.ts encodes as PNG, its labels in the 5×7 pixel
+// font of the attention experiment's figures (src/experiments/plots.ts): capitals only, a box for any character
+// the font lacks, and no labels smaller than the font (a map's token labels when there are many tokens).
 //
 // A heatmap is a shape of its own: rows × cols values in [0, 1], white (0) to deep blue (1) through a square
 // root, so small weights stay visible without hiding the large ones (the playground's colours). In the SVG it is
@@ -10,6 +11,7 @@
 //
 // Node only (PNG encoding uses node:zlib).
 import { encodePng } from '../io/png.js';
+import { BOX, FONT } from '../experiments/plots.js';
 
 export type Shape =
   | { kind: 'rect'; x: number; y: number; w: number; h: number; fill: string; stroke?: string; title?: string }
@@ -63,7 +65,7 @@ export function figureSvg(fig: Figure): string {
   return out.join('\n');
 }
 
-/** The figure as RGBA pixels (no text). */
+/** The figure as RGBA pixels, text in the pixel font. */
 export function figureRaster(fig: Figure): { width: number; height: number; rgba: Uint8Array } {
   const W = Math.ceil(fig.width);
   const H = Math.ceil(fig.height);
@@ -114,9 +116,42 @@ export function figureRaster(fig: Figure): { width: number; height: number; rgba
       for (let i = 1; i < s.points.length; i++) segment(s.points[i - 1]![0], s.points[i - 1]![1], s.points[i]![0], s.points[i]![1], hex(s.stroke), s.width ?? 1);
     } else if (s.kind === 'circle') {
       for (let dy = -s.r; dy <= s.r; dy++) for (let dx = -s.r; dx <= s.r; dx++) if (dx * dx + dy * dy <= s.r * s.r) put(Math.round(s.x + dx), Math.round(s.y + dy), hex(s.fill));
+    } else if (s.kind === 'text') {
+      text(s);
     }
   }
   return { width: W, height: H, rgba };
+
+  /**
+   * A label in the 5×7 font, 1 pixel per font pixel up to font-size 13 and 2 from 14, placed as the SVG places
+   * it: anchored at x (start, middle, end), centred on y, turned by `rotate` degrees about (x, y).
+   */
+  function text(s: Extract<Shape, { kind: 'text' }>): void {
+    const size = s.size ?? 11;
+    if (size < 6) return; // smaller than the font: the SVG has it
+    const k = size >= 14 ? 2 : 1;
+    const chars = [...s.text.replace(/␣/g, '_').replace(/[—–]/g, '-')];
+    const width = (chars.length * 6 - 1) * k;
+    const left = s.anchor === 'middle' ? -width / 2 : s.anchor === 'end' ? -width : 0;
+    const a = ((s.rotate ?? 0) * Math.PI) / 180;
+    const [cos, sin] = [Math.cos(a), Math.sin(a)];
+    const color = s.fill ? hex(s.fill) : ([0, 0, 0] as [number, number, number]);
+    chars.forEach((ch, i) => {
+      const g = FONT[ch] ?? FONT[ch.toUpperCase()] ?? BOX;
+      for (let r = 0; r < 7; r++) {
+        for (let c = 0; c < 5; c++) {
+          if (!((g[r]! >> (4 - c)) & 1)) continue;
+          for (let dy = 0; dy < k; dy++) {
+            for (let dx = 0; dx < k; dx++) {
+              const lx = left + (i * 6 + c) * k + dx; // along the text
+              const ly = r * k + dy - 3.5 * k; // across it, centred
+              put(Math.round(s.x + lx * cos - ly * sin), Math.round(s.y + lx * sin + ly * cos), color);
+            }
+          }
+        }
+      }
+    });
+  }
 
   function outline(x: number, y: number, w: number, h: number, c: [number, number, number]): void {
     const [x0, y0, x1, y1] = [Math.round(x), Math.round(y), Math.round(x + w) - 1, Math.round(y + h) - 1];

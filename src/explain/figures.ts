@@ -120,7 +120,7 @@ const ROLE_SHORT: Record<HeadRole, string> = { 'previous-token': 'prev', 'next-t
  * numbers (previous-token share, no-op mass, entropy) written in.
  */
 export function rolesFigure(stats: readonly HeadStats[], layouts: readonly HeadLayout[], title = 'What each head does'): Figure {
-  const cw = 92;
+  const cw = 104; // wide enough for the PNG's pixel font too
   const ch = 54;
   const shapes: Shape[] = [{ kind: 'text', x: 10, y: 14, text: title, size: 14, bold: true }];
   let y = 34;

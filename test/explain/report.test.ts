@@ -74,6 +74,23 @@ test('a heatmap cell larger than a pixel fills its pixels; a pixel over many cel
   assert.deepEqual([...small.rgba.subarray((1 * 3 + 1) * 4, (1 * 3 + 1) * 4 + 3)], heatColor(0.25)); // cell (2, 2) lies under pixel (1, 1)
 });
 
+test('PNG labels: the 5×7 glyph of "I" (rows 01110, 00100, …, 01110) centred on y; 2× from font-size 14', () => {
+  const px = (r: { width: number; rgba: Uint8Array }, x: number, y: number) => r.rgba[(y * r.width + x) * 4 + 1]!; // green: 0 black or red, 255 white
+  const one = figureRaster({ width: 30, height: 30, shapes: [{ kind: 'text', x: 10, y: 10, text: 'I' }] });
+  // Glyph row r sits at y − 3.5 + r (rounded: 7 + r); column c at x + c.
+  assert.deepEqual([9, 10, 11, 12, 13, 14, 15].map((x) => px(one, x, 7)), [255, 255, 0, 0, 0, 255, 255]);
+  assert.deepEqual([10, 11, 12, 13, 14].map((x) => px(one, x, 8)), [255, 255, 0, 255, 255]);
+  assert.deepEqual([10, 11, 12, 13, 14].map((x) => px(one, x, 13)), [255, 0, 0, 0, 255]);
+  assert.equal(px(one, 12, 14), 255);
+  const big = figureRaster({ width: 40, height: 40, shapes: [{ kind: 'text', x: 10, y: 20, text: 'I', size: 14, fill: '#ff0000' }] });
+  // Scale 2: row 0 covers y = 20 − 7 + 0..1, columns 2..7 of x + 0..9; drawn in the fill colour.
+  assert.deepEqual([11, 12, 17, 18].map((x) => px(big, x, 13)), [255, 0, 0, 255]);
+  assert.deepEqual([11, 12, 17, 18].map((x) => px(big, x, 14)), [255, 0, 0, 255]);
+  assert.equal(big.rgba[(13 * 40 + 12) * 4], 255); // red 255 (and green 0): the fill, not black
+  const tiny = figureRaster({ width: 30, height: 30, shapes: [{ kind: 'text', x: 10, y: 10, text: 'I', size: 5 }] });
+  assert.ok(tiny.rgba.every((v) => v === 255), 'labels smaller than the font are left to the SVG');
+});
+
 test('writeReportFolder writes the files and never replaces a folder that is not a report', () => {
   const { x, groups } = tinyGroups();
   const dir = mkdtempSync(join(tmpdir(), 'attn-report-'));
