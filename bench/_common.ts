@@ -148,9 +148,9 @@ export function newReport(bench: string): BenchReport {
  * as `--child <case JSON> <threads>`, and parse the last line of its stdout as JSON. A fresh process per
  * measurement keeps peak-RSS figures separate and the JIT state comparable.
  */
-export function runAttnChild<T>(benchFile: string, benchName: string, c: { name: string }, threads: number): T {
+export function runAttnChild<T>(benchFile: string, benchName: string, c: { name: string }, threads: number, childFlag = '--child'): T {
   const self = fileURLToPath(benchFile);
-  const r = spawnSync(process.execPath, [...process.execArgv, self, '--child', JSON.stringify(c), String(threads)], { encoding: 'utf8', maxBuffer: 16 << 20 });
+  const r = spawnSync(process.execPath, [...process.execArgv, self, childFlag, JSON.stringify(c), String(threads)], { encoding: 'utf8', maxBuffer: 16 << 20 });
   if (r.status !== 0) {
     throw new Error(`bench ${benchName}: the attn child for case ${c.name} (${threads} threads) failed with status ${r.status}:\n${r.stderr}`);
   }

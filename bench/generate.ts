@@ -1,4 +1,4 @@
-// `npm run bench -- generate [--json] [--case NAME] [--threads N]`: inference speed of GPT-2 small (124M, random
+// `npm run bench -- generate [--json] [--case NAME] [--threads N] [--contended] [--no-quant] [--tiny]`: inference speed of GPT-2 small (124M, random
 // weights) with the KV cache, attn next to the same model in PyTorch (bench/_gpt_torch.py), in the same run.
 //
 // Cases:
@@ -26,9 +26,22 @@
 // Each attn measurement runs in its own process (this file with --child), so its peak RSS (MB) is that of
 // one model plus one generation. `--contended` repeats every measurement with one busy process competing
 // for a core (rows marked "contended": true).
+//
+// Quantised weights (src/quant), rows `attn-int8` and `attn-int4`: the same random model, quantised (int8 one
+// scale per output channel; int4 groups of 32; every Linear and the tied embedding / LM head) and saved as a
+// quantised folder once per run by a child process (--prepare), then loaded from that folder by each
+// measuring child, as `attn generate --model DIR-int8` would: so their peak RSS is that of the quantised model,
+// never of the float one it was made from. Their GB/s rows count the bytes they actually read per token
+// (int8/int4 values + float32 scales). `--no-quant` leaves these rows out. `--tiny` shrinks every case (2 layers,
+// 64 channels, 1000 tokens) to check that the whole bench runs.
 import { setBackend } from '../src/backend/index.js';
 import '../src/platform/node.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { GPT, gptConfig, gptParameterCount, type GPTConfig } from '../src/models/gpt.js';
+import { fromPretrained, savePretrained } from '../src/models/pretrained.js';
+import { asQuantized, quantizeModel } from '../src/quant/index.js';
 import { noGrad, Rng, tensor, type Tensor } from '../src/tensor/index.js';
 import { newReport, report, parseCaseArgs, runAttnChild, runTorch, torchConfigs, wantJson, withContention, type BenchReport, type BenchRow } from './_common.js';
 import { runOrtPeers } from './_peers.js';
@@ -53,11 +66,28 @@ const CASES: GenCase[] = [
 ];
 const BANDWIDTH_MB = 256;
 
+/** A case shrunk for --tiny (a smoke test of the whole bench, not a measurement). */
+function tiny(c: GenCase): GenCase {
+  return { ...c, name: `${c.name}-tiny`, n_layer: 2, n_head: 2, n_embd: 64, n_positions: 128, vocab: 1000, prompt: Math.min(c.prompt, 64), new: Math.min(c.new, 8), runs: 1 };
+}
+
 interface GenResult {
   tokens_per_s: number;
   params: number;
   peak_rss_mb: number;
+  /** Bytes of weights one decoding step reads (what the GB/s row multiplies by tokens/s). */
+  weight_bytes_per_token: number;
 }
+
+/** Quantised rows: the impl name and the folder the measuring child loads. */
+const QUANT = [
+  { impl: 'attn-int8', bits: 8 },
+  { impl: 'attn-int4', bits: 4 },
+] as const;
+type QuantImpl = (typeof QUANT)[number]['impl'];
+
+/** What the parent tells a measuring child: the case, and for a quantised row, the folder to load. */
+type ChildJob = GenCase & { folder?: string };
 
 // -----------------------------------------------------------------------------------------------------------
 // The attn side (child process): build the model, time the case, print one GenResult.
@@ -82,10 +112,11 @@ function ids(values: number[]): Tensor {
   return tensor(Int32Array.from(values), [1, values.length], { dtype: 'int32' }); // (1, T)
 }
 
-function runCaseAttn(c: GenCase, threads: number): GenResult {
+function runCaseAttn(c: ChildJob, threads: number): GenResult {
   setBackend('wasm', { threads });
   const cfg = configOf(c);
-  const model = new GPT(cfg, new Rng(1337));
+  // Float: built here with random weights. Quantised: loaded from the folder --prepare wrote (the same weights).
+  const model = c.folder ? fromPretrained(c.folder).model : new GPT(cfg, new Rng(1337));
   model.train(false);
   const rng = new Rng(0);
   const prompt = ids(Array.from({ length: c.prompt }, () => rng.int(c.vocab)));
@@ -113,7 +144,22 @@ function runCaseAttn(c: GenCase, threads: number): GenResult {
       tokensPerSec = c.prompt / times[Math.floor(times.length / 2)]!;
     }
   });
-  return { tokens_per_s: tokensPerSec, params: gptParameterCount(cfg), peak_rss_mb: process.resourceUsage().maxRSS / 1024 };
+  return { tokens_per_s: tokensPerSec, params: gptParameterCount(cfg), peak_rss_mb: process.resourceUsage().maxRSS / 1024, weight_bytes_per_token: weightBytesRead(model) };
+}
+
+/**
+ * The quantised folders for `c` (child process, --prepare): the float model of runCaseAttn (same seed),
+ * quantised and saved once per bit width. Its own process, so the parent never holds a model.
+ */
+function prepareQuantized(c: GenCase, root: string): Record<QuantImpl, string> {
+  const out = {} as Record<QuantImpl, string>;
+  for (const q of QUANT) {
+    const model = new GPT(configOf(c), new Rng(1337));
+    quantizeModel(model, { bits: q.bits });
+    out[q.impl] = join(root, `${c.name}-${q.impl}`);
+    savePretrained(model, out[q.impl]);
+  }
+  return out;
 }
 
 
@@ -135,19 +181,28 @@ function jsCopyBandwidth(mb: number): number {
   return (2 * 4 * n) / best / 1e9;
 }
 
-/** Bytes of weights one decoding step reads: every parameter except the position table, plus one row of it. */
-function weightBytesPerToken(cfg: GPTConfig): number {
-  return 4 * (gptParameterCount(cfg) - cfg.n_positions * cfg.n_embd + cfg.n_embd);
+/**
+ * Bytes of weights one decoding step reads: every parameter except the position table, plus one row of it —
+ * 4 bytes per float32 weight; a quantised weight's values and scales (1 or ½ byte per weight + 4 per scale).
+ */
+function weightBytesRead(model: GPT): number {
+  let bytes = 0;
+  for (const [name, p] of model.namedParameters()) {
+    const q = asQuantized(p);
+    const all = q ? q.quantized.byteLength : 4 * p.size;
+    bytes += name === 'wpe.weight' ? all / model.config.n_positions : all;
+  }
+  return bytes;
 }
 
 // -----------------------------------------------------------------------------------------------------------
 // The report.
 
 /** `how`: the peer's configuration and whether a busy process competed for a core. */
-function addRows(r: BenchReport, c: GenCase, impl: string, threads: number, res: GenResult, note: string, how: Pick<BenchRow, 'config' | 'contended'>): void {
+function addRows(r: BenchReport, c: GenCase, impl: string, threads: number, res: Pick<GenResult, 'tokens_per_s' | 'peak_rss_mb'>, note: string, how: Pick<BenchRow, 'config' | 'contended'>, bytesPerToken: number): void {
   r.rows.push({ case: c.name, impl, threads, ...how, value: res.tokens_per_s, unit: 'tokens/s', note });
   if (c.mode === 'decode') {
-    const bytes = weightBytesPerToken(configOf(c));
+    const bytes = bytesPerToken;
     r.rows.push({
       case: c.name, impl, threads, ...how, value: (bytes * res.tokens_per_s) / 1e9, unit: 'GB/s',
       note: `weight traffic: ${(bytes / 1e6).toFixed(0)} MB of weights per token × tokens/s`,
@@ -164,20 +219,49 @@ function sameSize(c: GenCase, peer: string, theirs: number, mine: number): void 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') {
-    const res = runCaseAttn(JSON.parse(argv[1]!) as GenCase, Number(argv[2]));
+    const job = JSON.parse(argv[1]!) as ChildJob & { prepare?: string };
+    const res = job.prepare ? prepareQuantized(job, job.prepare) : runCaseAttn(job, Number(argv[2]));
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
-  const { cases, threads: threadList, loads } = parseCaseArgs('generate', CASES, argv);
+  const all = argv.includes('--tiny') ? CASES.map(tiny) : CASES;
+  const { cases, threads: threadList, loads } = parseCaseArgs('generate', all, argv.filter((a) => a !== '--tiny'));
+  const withQuant = !argv.includes('--no-quant');
   const r = newReport('generate');
+  const quantRoot = withQuant ? mkdtempSync(join(tmpdir(), 'attn-bench-quant-')) : '';
+  try {
+    await measure(r, cases, threadList, loads, withQuant ? quantRoot : null);
+  } finally {
+    if (withQuant) rmSync(quantRoot, { recursive: true, force: true });
+  }
+  // Side by side: by case, then threads, attn first, the memory rows last.
+  const caseIndex = (name: string): number => all.findIndex((c) => c.name === name);
+  const isMemory = (impl: string): number => (impl === 'memory' ? 1 : 0);
+  const order = (impl: string): number => ['attn', 'attn-int8', 'attn-int4', 'pytorch', 'onnxruntime-node', 'onnxruntime-web'].indexOf(impl);
+  r.rows.sort((x, y) => caseIndex(x.case) - caseIndex(y.case) || isMemory(x.impl) - isMemory(y.impl) || Number(Boolean(x.contended)) - Number(Boolean(y.contended))
+    || (x.threads ?? 1) - (y.threads ?? 1) || order(x.impl) - order(y.impl));
+  report(r, wantJson());
+}
+
+async function measure(r: BenchReport, cases: GenCase[], threadList: number[], loads: boolean[], quantRoot: string | null): Promise<void> {
   for (const c of cases) {
+    // The quantised folders of this case, written once by a child process (they are deleted at the end).
+    const prepare: ChildJob & { prepare: string } = { ...c, prepare: quantRoot ?? '' };
+    const folders = quantRoot ? runAttnChild<Record<QuantImpl, string>>(import.meta.url, 'generate', prepare, 1) : null;
     const shape = { n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, n_positions: c.n_positions, vocab: c.vocab };
     const masked = c.mode === 'prefill' ? '; full T×T causal scores' : '';
     for (const contended of loads) {
       const load = contended ? { contended: true } : {};
       for (const threads of threadList) {
         const mine = await withContention(contended, () => runAttnChild<GenResult>(import.meta.url, 'generate', c, threads));
-        addRows(r, c, 'attn', threads, mine, `${(mine.params / 1e6).toFixed(1)}M params, random weights`, load);
+        addRows(r, c, 'attn', threads, mine, `${(mine.params / 1e6).toFixed(1)}M params, random weights`, load, mine.weight_bytes_per_token);
+        for (const q of folders ? QUANT : []) {
+          const job: ChildJob = { ...c, folder: folders![q.impl] };
+          const res = await withContention(contended, () => runAttnChild<GenResult>(import.meta.url, 'generate', job, threads));
+          sameSize(c, q.impl, res.params, mine.params);
+          const how = q.bits === 8 ? 'int8, one scale per output channel' : 'int4, groups of 32';
+          addRows(r, c, q.impl, threads, res, `the same model, ${how} (every Linear + the tied embedding / LM head), loaded from its quantised folder`, load, res.weight_bytes_per_token);
+        }
         for (const tc of torchConfigs(threads)) {
           const torch = await withContention(contended, () => runTorch<GenResult>('_gpt_torch.py', c.mode, c, tc));
           if (torch === null) {
@@ -185,33 +269,29 @@ async function main(): Promise<void> {
             break;
           }
           sameSize(c, 'PyTorch', torch.params, mine.params);
-          addRows(r, c, 'pytorch', threads, torch, `torch ${torch.torch}, ${torch.blas}, no_grad${masked}`, { config: torch.config, ...load });
+          addRows(r, c, 'pytorch', threads, torch, `torch ${torch.torch}, ${torch.blas}, no_grad${masked}`, { config: torch.config, ...load }, mine.weight_bytes_per_token);
         }
         const job = { task: c.mode === 'decode' ? ('gpt-decode' as const) : ('gpt-prefill' as const), threads, runs: c.runs, prompt: c.prompt, new: c.new };
         for (const { runtime, result } of await runOrtPeers(r, 'gpt', shape, job, contended)) {
           sameSize(c, `${runtime} (ONNX)`, result.params, mine.params);
-          addRows(r, c, runtime, result.threads, result, `${runtime} ${result.version}, ONNX export with past key/values`, { config: result.config, ...load });
+          addRows(r, c, runtime, result.threads, result, `${runtime} ${result.version}, ONNX export with past key/values`, { config: result.config, ...load }, mine.weight_bytes_per_token);
         }
       }
     }
-    if (c.mode === 'decode') {
-      // The machine's bandwidth, next to the decode rows it bounds (copies and sums run on torch's own pool).
-      r.rows.push({ case: c.name, impl: 'memory', threads: 1, value: jsCopyBandwidth(BANDWIDTH_MB), unit: 'GB/s', note: `JS TypedArray.set of ${BANDWIDTH_MB} MB, read + write` });
-      for (const threads of threadList) {
-        const bw = runTorch<{ read_gbs: number; copy_gbs: number }>('_gpt_torch.py', 'bandwidth', { mb: BANDWIDTH_MB }, { torch: threads, openblas: 1 });
-        if (bw === null) break;
-        r.rows.push({ case: c.name, impl: 'memory', threads, value: bw.read_gbs, unit: 'GB/s', note: `torch sum of ${BANDWIDTH_MB} MB, read only` });
-        r.rows.push({ case: c.name, impl: 'memory', threads, value: bw.copy_gbs, unit: 'GB/s', note: `torch copy_ of ${BANDWIDTH_MB} MB, read + write` });
-      }
+  }
+  // The machine's bandwidth, next to the decode rows it bounds (copies and sums run on torch's own pool). Measured
+  // after every model run: the JS copy makes this process hold 512 MB, and on Linux a child process started after
+  // that reports at least this process's peak RSS as its own (ru_maxrss survives exec), which would hide the
+  // peak RSS of every later measurement below 512 MB.
+  for (const c of cases.filter((x) => x.mode === 'decode')) {
+    r.rows.push({ case: c.name, impl: 'memory', threads: 1, value: jsCopyBandwidth(BANDWIDTH_MB), unit: 'GB/s', note: `JS TypedArray.set of ${BANDWIDTH_MB} MB, read + write` });
+    for (const threads of threadList) {
+      const bw = runTorch<{ read_gbs: number; copy_gbs: number }>('_gpt_torch.py', 'bandwidth', { mb: BANDWIDTH_MB }, { torch: threads, openblas: 1 });
+      if (bw === null) break;
+      r.rows.push({ case: c.name, impl: 'memory', threads, value: bw.read_gbs, unit: 'GB/s', note: `torch sum of ${BANDWIDTH_MB} MB, read only` });
+      r.rows.push({ case: c.name, impl: 'memory', threads, value: bw.copy_gbs, unit: 'GB/s', note: `torch copy_ of ${BANDWIDTH_MB} MB, read + write` });
     }
   }
-  // Side by side: by case, then threads, attn first, the memory rows last.
-  const caseIndex = (name: string): number => CASES.findIndex((c) => c.name === name);
-  const isMemory = (impl: string): number => (impl === 'memory' ? 1 : 0);
-  const order = (impl: string): number => ['attn', 'pytorch', 'onnxruntime-node', 'onnxruntime-web'].indexOf(impl);
-  r.rows.sort((x, y) => caseIndex(x.case) - caseIndex(y.case) || isMemory(x.impl) - isMemory(y.impl) || Number(Boolean(x.contended)) - Number(Boolean(y.contended))
-    || (x.threads ?? 1) - (y.threads ?? 1) || order(x.impl) - order(y.impl));
-  report(r, wantJson());
 }
 
 await main();

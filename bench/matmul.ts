@@ -17,10 +17,11 @@
 //
 // `--contended` measures every row a second time with one busy process competing for a core (rows marked
 // "contended": true): the case for threads that take work in chunks, so a busy core costs only its share.
-import { createWasmBackend, type KernelVariant, type WasmBackend } from '../src/backend/wasm/index.js';
+import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
 import type { MatmulSpec } from '../src/backend/backend.js';
 import { nodePlatform } from '../src/platform/node.js';
 import { newReport, report, runPython, timeIt, wantJson, withContention, type BenchReport } from './_common.js';
+import { fmaPeak } from './_peak.js';
 
 const CASES: [number, number, number][] = [
   [768, 768, 768],
@@ -37,26 +38,6 @@ function random(n: number): Float32Array {
   const a = new Float32Array(n);
   for (let i = 0; i < n; i++) a[i] = Math.random() - 0.5;
   return a;
-}
-
-/**
- * GFLOP/s of kernels/peak.ts's fma_peak on this thread: 80 flops per iteration, the best of 5 runs of
- * 2·10⁷ iterations (~30 ms each).
- */
-function fmaPeak(variant: KernelVariant): number {
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-  const exports = new WebAssembly.Instance(nodePlatform.loadKernels(variant), { env: { memory } }).exports;
-  const fn = exports['fma_peak'];
-  if (typeof fn !== 'function') throw new Error('the kernel module has no fma_peak export; rebuild with `npm run build`');
-  const iters = 2e7;
-  fn(1e5); // compile and warm up
-  let best = Infinity;
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    fn(iters);
-    best = Math.min(best, performance.now() - t);
-  }
-  return (iters * 80) / (best * 1e6);
 }
 
 /** attn's rows for one case and thread count: the plain call, the call with B cached, and the copies. */

@@ -24,12 +24,20 @@
 //
 // Each measurement runs in its own process (this file again, with --child), so the peak RSS row (MB) is that
 // one training run's peak: the Node/Python runtime plus weights, gradients, AdamW moments and activations.
+//
+// `--breakdown`: instead of the table, where attn's step time goes, per case and thread count: the phases
+// (forward, backward, clip, AdamW, zero grads) and inside them the backend's kernels (GEMMs with their FLOP
+// rate and share of the SIMD limit, attention, each row kernel), the rest being JavaScript between kernels.
 import { setBackend } from '../src/backend/index.js';
 import '../src/platform/node.js';
 import { GPT, gptConfig, gptParameterCount } from '../src/models/gpt.js';
 import { clipGradNorm } from '../src/optim/index.js';
 import { Rng, tensor, type Tensor } from '../src/tensor/index.js';
 import { makeOptimizer, TRAIN_DEFAULTS } from '../src/train/trainer.js';
+import { getBackend } from '../src/backend/index.js';
+import type { Backend, LinearSpec, MatmulSpec, RowKernel } from '../src/backend/backend.js';
+import type { WasmBackend } from '../src/backend/wasm/index.js';
+import { fmaPeak } from './_peak.js';
 import { newReport, report, parseCaseArgs, runAttnChild, runTorch, torchConfigs, wantJson, withContention, type BenchReport, type BenchRow } from './_common.js';
 
 interface TrainCase {
@@ -61,6 +69,108 @@ interface TrainResult {
 
 // -----------------------------------------------------------------------------------------------------------
 // The attn side: runs in a child process (`--child CASE_JSON THREADS`) and prints one TrainResult.
+
+/** Seconds and FLOPs per kernel name, filled by instrument() while a step runs. */
+type KernelTimes = Map<string, { s: number; flops: number; calls: number }>;
+
+/**
+ * Wrap the backend's kernel entry points with timers (measurement only: the bench's own backend instance).
+ * GEMM FLOPs: 2·m·n·k per product; a linear layer's backward does up to two (dx and dW).
+ */
+function instrument(be: Backend, times: KernelTimes): void {
+  const add = (name: string, s: number, flops: number): void => {
+    const e = times.get(name) ?? { s: 0, flops: 0, calls: 0 };
+    e.s += s;
+    e.flops += flops;
+    e.calls++;
+    times.set(name, e);
+  };
+  const timed = <A extends unknown[]>(fn: (...a: A) => void, name: (...a: A) => string, flops: (...a: A) => number) =>
+    (...a: A): void => {
+      const t0 = performance.now();
+      fn(...a);
+      add(name(...a), (performance.now() - t0) / 1000, flops(...a));
+    };
+  const mm = be.matmul.bind(be);
+  be.matmul = timed(mm, () => 'gemm (forward)', (_a, _b, _o, sp: MatmulSpec) => 2 * sp.batch * sp.m * sp.n * sp.k);
+  const lb = be.linearBackward.bind(be);
+  be.linearBackward = timed(lb, () => 'gemm (linear backward)', (_x, _w, _dy, sp: LinearSpec, dx, dw) => 2 * sp.rows * sp.inF * sp.outF * ((dx ? 1 : 0) + (dw ? 1 : 0)));
+  const af = be.attentionForward.bind(be);
+  be.attentionForward = timed(af, () => 'attention forward', () => 0);
+  const ab = be.attentionBackward.bind(be);
+  be.attentionBackward = timed(ab, () => 'attention backward', () => 0);
+  const rr = be.runRows.bind(be);
+  be.runRows = timed(rr, (k: RowKernel) => `rows: ${k.name}`, () => 0);
+}
+
+/** One case's breakdown: per phase and per kernel, milliseconds per step (median step of the timed ones). */
+interface Breakdown {
+  step_ms: number;
+  phases: Record<string, number>; // ms per step
+  kernels: Record<string, { ms: number; gflops: number; calls: number }>; // per step
+  peak_gflops: number; // one core's f32x4 multiply-add peak
+  threads: number;
+}
+
+function breakdownAttn(c: TrainCase, threads: number): Breakdown {
+  const be = setBackend('wasm', { threads }) as WasmBackend;
+  const peak = fmaPeak(be.variant);
+  const cfg = gptConfig({ n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, n_positions: c.block, vocab_size: c.vocab, embd_pdrop: 0, attn_pdrop: 0, resid_pdrop: 0 });
+  const model = new GPT(cfg, new Rng(1337));
+  model.train(true);
+  const params = model.parameters();
+  const optimizer = makeOptimizer(model, { ...TRAIN_DEFAULTS, lr: 1e-3, betas: [0.9, 0.99], weightDecay: 0.1 });
+  const rng = new Rng(0);
+  const ids = () => tensor(Int32Array.from({ length: c.batch * c.block }, () => rng.int(c.vocab)), [c.batch, c.block], { dtype: 'int32' });
+  const x = ids();
+  const y = ids();
+  const times: KernelTimes = new Map();
+  const phases = new Map<string, number>();
+  const phase = (name: string, fn: () => void): void => {
+    const t0 = performance.now();
+    fn();
+    phases.set(name, (phases.get(name) ?? 0) + (performance.now() - t0));
+  };
+  const step = (): void => {
+    let loss: Tensor | null = null;
+    phase('forward (incl. loss)', () => {
+      loss = model.forward(x, { targets: y }).loss as Tensor;
+      loss.item();
+    });
+    phase('backward', () => loss!.backward());
+    phase('clip grad norm', () => clipGradNorm(params, 1.0));
+    phase('AdamW step', () => optimizer.step());
+    phase('zero grads', () => optimizer.zeroGrad());
+  };
+  for (let i = 0; i < c.warmup; i++) step();
+  phases.clear();
+  instrument(getBackend(), times);
+  const n = Math.max(c.min_steps, 3);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) step();
+  const stepMs = (performance.now() - t0) / n;
+  const kernels: Breakdown['kernels'] = {};
+  for (const [k, v] of [...times].sort((a, b) => b[1].s - a[1].s)) kernels[k] = { ms: (v.s * 1000) / n, gflops: v.flops > 0 ? v.flops / v.s / 1e9 : 0, calls: v.calls / n };
+  return { step_ms: stepMs, phases: Object.fromEntries([...phases].map(([k, v]) => [k, v / n])), kernels, peak_gflops: peak, threads };
+}
+
+function printBreakdown(c: TrainCase, b: Breakdown): void {
+  const limit = b.peak_gflops * b.threads;
+  console.log(`\n${c.name}, ${b.threads} thread${b.threads > 1 ? 's' : ''}: ${b.step_ms.toFixed(1)} ms per step (${((c.batch * c.block) / (b.step_ms / 1000)).toFixed(0)} tokens/s); SIMD limit ${limit.toFixed(1)} GFLOP/s (${b.peak_gflops.toFixed(1)} per core)`);
+  for (const [k, ms] of Object.entries(b.phases)) console.log(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / b.step_ms).toFixed(0).padStart(3)} %`);
+  let kernelMs = 0;
+  let gemmFlops = 0;
+  console.log('  kernels:');
+  for (const [k, v] of Object.entries(b.kernels)) {
+    kernelMs += v.ms;
+    gemmFlops += v.gflops * v.ms * 1e6;
+    const rate = v.gflops > 0 ? `  ${v.gflops.toFixed(1)} GFLOP/s = ${((100 * v.gflops) / limit).toFixed(0)} % of the limit` : '';
+    console.log(`    ${k.padEnd(30)} ${v.ms.toFixed(1).padStart(8)} ms  ${((100 * v.ms) / b.step_ms).toFixed(0).padStart(3)} %  ${v.calls.toFixed(0).padStart(4)} calls${rate}`);
+  }
+  const rest = b.step_ms - kernelMs;
+  console.log(`    ${'JavaScript between kernels'.padEnd(30)} ${rest.toFixed(1).padStart(8)} ms  ${((100 * rest) / b.step_ms).toFixed(0).padStart(3)} %`);
+  console.log(`  whole step: ${(gemmFlops / (b.step_ms * 1e6)).toFixed(1)} GEMM GFLOP/s = ${((100 * gemmFlops) / (b.step_ms * 1e6) / limit).toFixed(0)} % of the limit`);
+}
 
 function trainAttn(c: TrainCase, threads: number): TrainResult {
   setBackend('wasm', { threads });
@@ -142,7 +252,16 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
-  const { cases, threads: threadList, loads } = parseCaseArgs('train', CASES, argv);
+  if (argv[0] === '--breakdown-child') {
+    process.stdout.write(JSON.stringify(breakdownAttn(JSON.parse(argv[1]!) as TrainCase, Number(argv[2]))) + '\n');
+    return;
+  }
+  const breakdown = argv.includes('--breakdown');
+  const { cases, threads: threadList, loads } = parseCaseArgs('train', CASES, argv.filter((a) => a !== '--breakdown'));
+  if (breakdown) {
+    for (const c of cases) for (const threads of threadList) printBreakdown(c, await runAttnChild<Breakdown>(import.meta.url, 'train', c, threads, '--breakdown-child'));
+    return;
+  }
   const r = newReport('train');
   for (const c of cases) {
     for (const contended of loads) {

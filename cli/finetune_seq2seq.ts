@@ -67,7 +67,8 @@ export async function finetuneSeq2SeqCommand(argv: string[]): Promise<number> {
   const threads = num(v, 'threads', { int: true, min: 1 });
   if (threads !== undefined) setBackend('wasm', { threads });
   const { fromPretrainedSeq2Seq } = await import('../src/models/seq2seq_pretrained.js');
-  const { Tokenizer } = await import('../src/tokenizers/index.js');
+  const { Tokenizer, isMarianTokenizer, MARIAN_FILES } = await import('../src/tokenizers/index.js');
+  const { join } = await import('node:path');
   const { loadTokenizerFromFolder } = await import('../src/tokenizers/node.js');
   const { loadSeq2Seq } = await import('../src/data/node.js');
   const { pairsTask, newSeq2SeqTrainState, SEQ2SEQ_TRAIN_DEFAULTS } = await import('../src/train/seq2seq.js');
@@ -102,7 +103,8 @@ export async function finetuneSeq2SeqCommand(argv: string[]): Promise<number> {
   if (v['quiet'] !== true) process.stderr.write(`fine-tuning ${dir} (${loaded.modelType}, ${model.numParameters()} parameters) for ${task} on ${trainPairs.length} pairs, validating on ${validPairs.length}\n`);
   const run = await runSeq2SeqTraining(model, pairsTask(trainPairs, validPairs, `${trainFile}`), state, opts, {
     out: str(v, 'out')!,
-    tokenizerJson: JSON.stringify(tokenizer.toJSON()),
+    // A Marian folder's tokenizer has no tokenizer.json form: its files travel into each checkpoint instead.
+    ...(isMarianTokenizer(tokenizer) ? { tokenizerFiles: Object.fromEntries([...MARIAN_FILES, 'added_tokens.json'].map((f) => [f, join(dir, f)])) } : { tokenizerJson: JSON.stringify(tokenizer.toJSON()) }),
     generationConfig: loaded.generationConfig,
     info: { createdBy: 'attn finetune', task, base: dir, train: trainFile, valid: validFile ?? null },
     quiet: v['quiet'] === true,

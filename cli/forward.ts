@@ -3,6 +3,7 @@
 // table (RUNNERS below): how to load the folder and run one forward pass. Encoder-decoder models will add their
 // entry there (they are the ones taking --decoder-input-ids).
 import { parseCommand, str, UsageError, type CommandSpec, type ParsedValues } from './args.js';
+import { DTYPE_OPTION, dtypeFlag } from './quantize.js';
 import type { Tensor } from '../src/tensor/index.js';
 import type { BertHeadOutput } from '../src/models/bert.js';
 
@@ -21,6 +22,7 @@ export const FORWARD: CommandSpec = {
     attentions: { type: 'boolean', help: 'also print every layer\'s attention probabilities' },
     json: { type: 'boolean', help: 'print one JSON object (nested arrays, shapes alongside)' },
     threads: { type: 'string', value: 'N', help: 'worker threads (default: all cores)' },
+    dtype: DTYPE_OPTION,
   },
   epilog: [
     'Examples:',
@@ -38,6 +40,8 @@ export interface ForwardInputs {
   decoderInputIds?: number[][];
   hiddenStates: boolean;
   attentions: boolean;
+  /** Quantise the weights while loading (--dtype int8 | int4); a quantised folder loads as it is. */
+  quant: { dtype?: 'float32' | 'int8' | 'int4' };
 }
 
 /** Named outputs: each a tensor (printed as nested arrays with its shape) or a list of them. */
@@ -55,7 +59,7 @@ const bertRunner: ForwardRunner = {
   async run(dir, x) {
     const { fromPretrainedBert, architectureName } = await import('../src/models/bert_pretrained.js');
     const { tensor, noGrad } = await import('../src/tensor/index.js');
-    const loaded = fromPretrainedBert(dir);
+    const loaded = fromPretrainedBert(dir, x.quant);
     checkIds(x.inputIds, loaded.config.vocab_size);
     if (x.tokenTypeIds && loaded.config.type_vocab_size === 0) throw new UsageError(`${loaded.config.model_type} has no token types; drop --token-type-ids`);
     if (x.tokenTypeIds) checkIds(x.tokenTypeIds, loaded.config.type_vocab_size, 'token type id');
@@ -87,7 +91,7 @@ const seq2seqRunner: ForwardRunner = {
   async run(dir, x) {
     const { fromPretrainedSeq2Seq } = await import('../src/models/seq2seq_pretrained.js');
     const { tensor, noGrad } = await import('../src/tensor/index.js');
-    const loaded = fromPretrainedSeq2Seq(dir);
+    const loaded = fromPretrainedSeq2Seq(dir, x.quant);
     const vocab = loaded.model.config.vocab_size;
     checkIds(x.inputIds, vocab);
     checkIds(x.decoderInputIds!, vocab, 'decoder token id');
@@ -122,7 +126,7 @@ export const RUNNERS: Record<string, ForwardRunner> = {
     async run(dir, x) {
       const { fromPretrained } = await import('../src/models/pretrained.js');
       const { tensor, noGrad } = await import('../src/tensor/index.js');
-      const loaded = fromPretrained(dir);
+      const loaded = fromPretrained(dir, x.quant);
       checkIds(x.inputIds, loaded.config.vocab_size);
       if (x.tokenTypeIds) throw new UsageError('gpt2 has no token types; drop --token-type-ids');
       const t = (rows: number[][]) => tensor(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length], { dtype: 'int32' });
@@ -187,7 +191,8 @@ export async function forwardCommand(argv: string[]): Promise<number> {
   if (!dir) throw new UsageError('--model DIR is required (see `attn forward --help`)');
   const inputIds = rowsFlag(v, 'input-ids');
   if (!inputIds) throw new UsageError('--input-ids is required, e.g. --input-ids "101,7592,102"');
-  const x: ForwardInputs = { inputIds, hiddenStates: v['hidden-states'] === true, attentions: v['attentions'] === true };
+  const dtype = dtypeFlag(str(v, 'dtype'));
+  const x: ForwardInputs = { inputIds, hiddenStates: v['hidden-states'] === true, attentions: v['attentions'] === true, quant: dtype !== undefined ? { dtype } : {} };
   const mask = rowsFlag(v, 'attention-mask', inputIds);
   if (mask) x.attentionMask = mask;
   const types = rowsFlag(v, 'token-type-ids', inputIds);

@@ -3,6 +3,7 @@
 // `attn generate --model DIR --source TEXT`: the same for encoder-decoder folders (model_type marian or t5):
 // the source is encoded once and the decoder writes from its start token (src/generate/seq2seq.ts).
 import { parseCommand, num, str, list, UsageError, type CommandSpec, type ParsedValues } from './args.js';
+import { DTYPE_OPTION, dtypeFlag } from './quantize.js';
 
 export const GENERATE: CommandSpec = {
   name: 'generate',
@@ -42,6 +43,7 @@ export const GENERATE: CommandSpec = {
     logprobs: { type: 'boolean', help: 'with --json: per-token log-probabilities' },
     'no-cache': { type: 'boolean', help: 'recompute the whole sequence every step (slow; for checking the KV cache)' },
     threads: { type: 'string', value: 'N', help: 'worker threads (default: all cores)' },
+    dtype: DTYPE_OPTION,
   },
   epilog: [
     'Examples:',
@@ -134,7 +136,7 @@ export async function generateCommand(argv: string[]): Promise<number> {
   const { generate, streamText } = await import('../src/generate/index.js');
   const { loadTokenizerFor } = await import('./model_tokenizer.js');
 
-  const loaded = fromPretrained(dir);
+  const loaded = fromPretrained(dir, { dtype: dtypeFlag(str(v, 'dtype')) });
   const tokenizer = loadTokenizerFor(loaded, str(v, 'tokenizer'));
   if (prompts.length > 0 && !tokenizer) throw new UsageError(`${dir} has no tokenizer (tokenizer.json or vocab.json + merges.txt); pass --tokenizer PATH|gpt2, or use --input-ids`);
   const inputIds = prompts.length > 0 ? prompts.map((t) => tokenizer!.encode(t, undefined, { addSpecialTokens: false }).ids) : idLists;
@@ -198,7 +200,8 @@ async function generateSeq2SeqCommand(v: ParsedValues, dir: string, sources: str
   const { loadTokenizerFromFolder } = await import('../src/tokenizers/node.js');
   const { existsSync, readFileSync } = await import('node:fs');
 
-  const loaded = fromPretrainedSeq2Seq(dir);
+  const dtype = dtypeFlag(str(v, 'dtype'));
+  const loaded = fromPretrainedSeq2Seq(dir, dtype !== undefined ? { dtype } : {}); // --dtype: quantise while loading
   const V = loaded.model.config.vocab_size;
   const override = str(v, 'tokenizer');
   let tokenizer: InstanceType<typeof Tokenizer> | null = null;

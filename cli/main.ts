@@ -10,8 +10,9 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   finetune: { summary: 'fine-tune a BERT-family folder (classification, NER, QA) or a Marian/T5 folder (translation, summarization)', load: async () => (await import('./finetune.js')).finetuneCommand },
   generate: { summary: 'generate text from a model folder', load: async () => (await import('./generate.js')).generateCommand },
   eval: { summary: 'loss, perplexity and bits per byte of a model on a text file', load: async () => (await import('./eval.js')).evalCommand },
+  quantize: { summary: 'write an int8 / int4 copy of a model folder for faster, smaller inference', load: async () => (await import('./quantize.js')).quantizeCommand },
   info: { summary: 'parameters, FLOPs per token and memory of a model or preset', load: async () => (await import('./info.js')).infoCommand },
-  tokenizer: { summary: 'train, encode and decode with BPE and WordPiece tokenizers', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
+  tokenizer: { summary: 'train, encode and decode with BPE, WordPiece and Unigram tokenizers', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   serve: { summary: 'the playground in your browser: tokenize, generate, attention maps, train a tiny GPT', load: async () => (await import('./serve.js')).serveCommand },
   explain: { summary: 'attention maps as an HTML report, what each head does, head importance and pruning', load: async () => (await import('./explain.js')).explainCommand },
   forward: { summary: "print a model's raw outputs (logits, hidden states, attentions) for token ids", load: async () => (await import('./forward.js')).forwardCommand },
@@ -54,6 +55,12 @@ async function main(argv: string[]): Promise<number> {
   }
   return (await cmd.load())(rest);
 }
+
+// `attn … | head` closes the pipe early: that ends the output, it is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -8,6 +8,7 @@
 //   attn pipeline text-generation --model runs/gpt "Once upon a time" --max-new-tokens 20
 import { readFileSync } from 'node:fs';
 import { parseCommand, num, str, UsageError, type CommandSpec } from './args.js';
+import { DTYPE_OPTION, dtypeFlag } from './quantize.js';
 
 export const PIPELINE: CommandSpec = {
   name: 'pipeline',
@@ -36,6 +37,7 @@ export const PIPELINE: CommandSpec = {
     'batch-size': { type: 'string', value: 'B', help: 'inputs per forward pass', default: '8' },
     json: { type: 'boolean', help: 'compact JSON on one line (default: indented)' },
     threads: { type: 'string', value: 'N', help: 'worker threads (default: all cores)' },
+    dtype: DTYPE_OPTION,
   },
   allowPositionals: true,
   epilog: [
@@ -69,6 +71,8 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
     texts.push(...text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== ''));
   }
   const batch_size = num(v, 'batch-size', { int: true, min: 1 })!;
+  const dtype = dtypeFlag(str(v, 'dtype'));
+  const quant = dtype !== undefined ? { dtype } : {}; // quantise while loading (a quantised folder loads as it is)
 
   await import('../src/platform/node.js');
   const { setBackend } = await import('../src/backend/index.js');
@@ -90,7 +94,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
       needTexts();
       const targets = str(v, 'targets')?.split(',');
       const k = topK();
-      const fill = pipeline('fill-mask', dir);
+      const fill = pipeline('fill-mask', dir, quant);
       const opts = { batch_size, ...(k ? { top_k: k } : {}), ...(targets ? { targets } : {}) };
       result = one ? fill(texts[0]!, opts) : fill(texts, opts);
       break;
@@ -104,7 +108,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
       if (fn !== undefined && !['softmax', 'sigmoid', 'none'].includes(fn)) throw new UsageError(`--function-to-apply must be softmax, sigmoid or none, got '${fn}'`);
       const k = topK();
       const opts = { batch_size, ...(str(v, 'top-k') !== undefined ? { top_k: k ?? null } : {}), ...(fn ? { function_to_apply: fn as 'softmax' } : {}) };
-      const classify = pipeline('text-classification', dir);
+      const classify = pipeline('text-classification', dir, quant);
       result = one ? classify(inputs[0]!, opts) : classify(inputs, opts);
       break;
     }
@@ -114,7 +118,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
       const strategy = str(v, 'aggregation-strategy')!;
       if (!['none', 'simple', 'first', 'average', 'max'].includes(strategy)) throw new UsageError(`--aggregation-strategy must be none, simple, first, average or max, got '${strategy}'`);
       const ignore = str(v, 'ignore-labels');
-      const ner = pipeline('token-classification', dir);
+      const ner = pipeline('token-classification', dir, quant);
       const opts = { batch_size, aggregation_strategy: strategy as 'none', ...(ignore !== undefined ? { ignore_labels: ignore === '' ? [] : ignore.split(',') } : {}) };
       result = one ? ner(texts[0]!, opts) : ner(texts, opts);
       break;
@@ -131,21 +135,21 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
         ...(num(v, 'doc-stride', { int: true, min: 0 }) !== undefined ? { doc_stride: num(v, 'doc-stride', { int: true, min: 0 })! } : {}),
         ...(num(v, 'max-seq-len', { int: true, min: 8 }) !== undefined ? { max_seq_len: num(v, 'max-seq-len', { int: true, min: 8 })! } : {}),
       };
-      result = pipeline('question-answering', dir)({ question, context }, opts);
+      result = pipeline('question-answering', dir, quant)({ question, context }, opts);
       break;
     }
     case 'feature-extraction': {
       needTexts();
       const pooling = str(v, 'pooling')!;
       if (!['none', 'mean', 'cls'].includes(pooling)) throw new UsageError(`--pooling must be none, mean or cls, got '${pooling}'`);
-      const embed = pipeline('feature-extraction', dir);
+      const embed = pipeline('feature-extraction', dir, quant);
       const opts = { batch_size, pooling: pooling as 'mean', normalize: v['normalize'] === true };
       result = one ? embed(texts[0]!, opts) : embed(texts, opts);
       break;
     }
     case 'text-generation': {
       needTexts();
-      const gen = pipeline('text-generation', dir);
+      const gen = pipeline('text-generation', dir, quant);
       const maxNew = num(v, 'max-new-tokens', { int: true, min: 0 })!;
       const outs = texts.map((t) => gen(t, { max_new_tokens: maxNew }));
       result = one ? outs[0] : outs;
@@ -157,7 +161,7 @@ export async function pipelineCommand(argv: string[]): Promise<number> {
       needTexts();
       const { translationPipeline, summarizationPipeline, text2textPipeline } = await import('../src/pipelines/text2text.js');
       const prefix = str(v, 'prefix');
-      const popts = prefix !== undefined ? { prefix } : {};
+      const popts = { ...quant, ...(prefix !== undefined ? { prefix } : {}) };
       const run = task === 'translation' ? await translationPipeline(dir, popts) : task === 'summarization' ? await summarizationPipeline(dir, popts) : await text2textPipeline(dir, popts);
       const beams = num(v, 'num-beams', { int: true, min: 1 });
       const maxNew = num(v, 'max-new-tokens', { int: true, min: 1 })!;

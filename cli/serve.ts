@@ -15,6 +15,7 @@
 //   /models/                 JSON: the served models [{ name, files }]
 //   /models/NAME/FILE        a file of a served model folder (only files directly in it)
 //   /data/shakespeare.txt    the training sample
+import { readModelType } from '../src/models/pretrained.js';
 import { createReadStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { basename, extname, join, resolve } from 'node:path';
@@ -79,6 +80,9 @@ export async function startPlayground(opts: ServeOptions): Promise<Playground> {
   for (const dir of opts.models) {
     const abs = resolve(dir);
     if (!existsSync(join(abs, 'config.json'))) throw new UsageError(`--model ${dir}: no config.json there (a model folder has config.json and model.safetensors)`);
+    // The playground generates text and draws a decoder's attention: it runs GPT-2-family folders.
+    const type = readModelType(abs);
+    if (type !== 'gpt2') throw new UsageError(`--model ${dir}: the playground runs GPT-2-family models (model_type "gpt2"); this folder holds a "${type}" model`);
     let name = basename(abs);
     for (let i = 2; models.has(name); i++) name = `${basename(abs)}-${i}`;
     models.set(name, abs);

@@ -270,6 +270,8 @@ async function trainFromScratch(v: ParsedValues): Promise<number> {
 export interface RunOptions {
   out: string;
   tokenizerJson?: string;
+  /** Tokenizer files to copy into each checkpoint (name -> path), for tokenizers without a tokenizer.json form (Marian). */
+  tokenizerFiles?: Record<string, string>;
   info: Record<string, unknown>;
   quiet: boolean;
   resume: boolean;
@@ -322,7 +324,7 @@ export async function runSeq2SeqTraining(model: Seq2SeqModel, task: Seq2SeqTask,
       saveSeq2SeqCheckpoint(model, r.out, s, opts, {
         ...(r.tokenizerJson !== undefined ? { tokenizerJson: r.tokenizerJson } : {}),
         ...(r.generationConfig ? { generationConfig: r.generationConfig } : {}),
-        copyFiles: { 'metrics.jsonl': scratch },
+        copyFiles: { ...r.tokenizerFiles, 'metrics.jsonl': scratch },
         extraFiles: { 'loss.svg': lossCurveSvg(series, `${r.out}: loss`), 'loss.png': encodePng(raster.width, raster.height, raster.rgba) },
         info: r.info,
       });

@@ -11,6 +11,7 @@ export * from './elementwise';
 export * from './rnn';
 export * from './peak';
 export * from './optim';
+export * from './quant';
 
 /** First byte after the module's static data; the JS allocator starts above it. */
 export function heap_base(): usize {

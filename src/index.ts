@@ -10,7 +10,7 @@ export * from './optim/index.js';
 
 export { GPT, KVCache, gptConfig, gptParameterCount, GPT_PRESETS, GPT_DEFAULTS, CHECKPOINT_RULES, type GPTConfig, type GPTForwardOptions, type GPTOutput, type GPTPresetName } from './models/gpt.js';
 export { gptSizes, type SizeReport } from './models/sizes.js';
-export { fromPretrained, savePretrained, readGPTConfig, loadStateDict, gptStateDict, SUPPORTED_MODEL_TYPES, type PretrainedGPT, type SaveOptions } from './models/pretrained.js';
+export { fromPretrained, savePretrained, readGPTConfig, loadStateDict, gptStateDict, SUPPORTED_MODEL_TYPES, type PretrainedGPT, type SaveOptions, type LoadOptions } from './models/pretrained.js';
 
 export { RNNSeq2Seq, rnnSeq2SeqConfig, RNN_SEQ2SEQ_PRESETS, ATTENTION_KINDS, selectSourceRows, selectStateRows, type RNNSeq2SeqConfig, type AttentionKind, type EncodedSource, type DecoderState, type RNNSeq2SeqOutput } from './models/rnn_attention.js';
 export { stepperFromRNNSeq2Seq, type RNNSeq2SeqStepper, type RNNSeq2SeqStepperOptions } from './generate/rnn_seq2seq.js';
@@ -78,3 +78,6 @@ export { generateSeq2Seq, seq2seqStepper, padSources, type Seq2SeqGenerateOption
 export { trainSeq2Seq, pairsTask, objectiveTask, collatePairs, evaluateSeq2Seq, newSeq2SeqTrainState, SEQ2SEQ_TRAIN_DEFAULTS, type Seq2SeqPair, type Seq2SeqTask, type Seq2SeqTrainOptions } from './train/seq2seq.js';
 export { saveSeq2SeqCheckpoint, loadSeq2SeqTrainingState } from './train/seq2seq_checkpoint.js';
 export { AutoModelForSeq2SeqLM, Seq2SeqLM, translationPipeline, summarizationPipeline, text2textPipeline, TEXT2TEXT_TASKS, type Text2TextPipeline, type Text2TextOptions } from './pipelines/text2text.js';
+
+export * from './quant/index.js';
+export { quantizeFolder, writeQuantizedFolder, quantizationReport } from './quant/folder.js';

@@ -8,7 +8,8 @@
 // matmul or attention.
 //
 // Four kinds of work, and only four:
-//   matmul / linearBackward   the products (weights packed once and cached by the tensor's version)
+//   matmul / linearBackward   the products (weights packed once and cached by the tensor's version);
+//                             quantizedMatmul, the product with an int8/int4 weight (inference)
 //   attentionForward/Backward one fused attention for every model: q, k, v, out are strided views, masks
 //                             are per-query key ranges + padding + head mask, an optional additive bias
 //   runRows                   every elementwise or row-wise op with real arithmetic per element (GELU,
@@ -281,6 +282,75 @@ export function rowOperandLength(kind: RowOperand | RowOutput, rows: number, col
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Quantised weights (inference): see src/quant/format.ts for how they are made and kernels/quant.ts for the math
+
+/**
+ * A weight matrix stored quantised, as N rows (outputs) of K inputs — torch.nn.Linear's (out, in) layout,
+ * whatever layout the float weight had — with one float32 scale per `groupSize` consecutive inputs of a row:
+ *   weight (j, k) = scales[j·G + ⌊k / groupSize⌋] · q(j, k),   G = K / groupSize  (groupSize = K: per row)
+ *   bits 8: q(j, k) = data[j·K + k] read as a signed byte (−127..127)
+ *   bits 4: q(j, k) = nibble − 8, the low nibble of data[j·K/2 + ⌊k/2⌋] for even k, the high one for odd k
+ * data and scales are best allocated with Backend.allocate (then the WebAssembly kernels read them in place).
+ */
+export interface QuantizedWeight {
+  readonly bits: 4 | 8;
+  /** Outputs: rows of the stored matrix. */
+  readonly n: number;
+  /** Inputs: weights per row. */
+  readonly k: number;
+  /** Inputs sharing one scale (divides K; K itself for one scale per row). */
+  readonly groupSize: number;
+  /** N·K bytes (int8) or N·K/2 (int4), row-major. */
+  readonly data: Uint8Array;
+  /** (N, K / groupSize) float32. */
+  readonly scales: Float32Array;
+}
+
+/** out (rows, N) = a (rows, K) · Wᵀ (+ bias (N)), W dequantised as QuantizedWeight describes. */
+export interface QuantizedMatmulSpec {
+  rows: number;
+  bias?: Float32Array;
+}
+
+/**
+ * Row j of a quantised weight as numbers: into[k] = scale[j, ⌊k / groupSize⌋] · q(j, k) for k < K. The
+ * definition every quantised kernel is tested against. Example: `dequantizeRow(w, 0, new Float32Array(w.k))`.
+ */
+export function dequantizeRow(w: QuantizedWeight, j: number, into: Float32Array | Float64Array): void {
+  const { k: K, groupSize, data, scales } = w;
+  const G = K / groupSize;
+  if (w.bits === 8) {
+    const q = new Int8Array(data.buffer, data.byteOffset + j * K, K); // the bytes as signed values
+    for (let k = 0; k < K; k++) into[k] = scales[j * G + Math.floor(k / groupSize)]! * q[k]!;
+  } else {
+    const row = j * (K / 2);
+    for (let k = 0; k < K; k++) {
+      const byte = data[row + (k >> 1)]!;
+      const nibble = k % 2 === 0 ? byte & 15 : byte >> 4;
+      into[k] = scales[j * G + Math.floor(k / groupSize)]! * (nibble - 8);
+    }
+  }
+}
+
+/** The shape rules of a quantised product (both backends check them); errors name the field and the numbers. */
+export function checkQuantized(op: string, a: Float32Array, w: QuantizedWeight, out: Float32Array, spec: QuantizedMatmulSpec): void {
+  const { rows } = spec;
+  const { bits, n, k, groupSize } = w;
+  if (bits !== 8 && bits !== 4) throw new RangeError(`${op}: weight bits must be 8 or 4, got ${String(bits)}`);
+  for (const [name, v] of [['rows', rows], ['n', n], ['k', k], ['groupSize', groupSize]] as const) {
+    if (!Number.isInteger(v) || v < (name === 'rows' ? 0 : 1)) throw new RangeError(`${op}: ${name} must be a ${name === 'rows' ? 'non-negative' : 'positive'} integer, got ${v}`);
+  }
+  if (k % groupSize !== 0) throw new RangeError(`${op}: groupSize ${groupSize} does not divide K = ${k}`);
+  if (bits === 4 && k % 2 !== 0) throw new RangeError(`${op}: int4 weights need an even K (two per byte), got ${k}`);
+  const bytes = bits === 8 ? n * k : (n * k) / 2;
+  if (w.data.length < bytes) throw new RangeError(`${op}: weight data has ${w.data.length} bytes, (N, K) = (${n}, ${k}) at ${bits} bits needs ${bytes}`);
+  if (w.scales.length < n * (k / groupSize)) throw new RangeError(`${op}: weight scales have ${w.scales.length} values, (N, K / groupSize) = (${n}, ${k / groupSize}) needs ${n * (k / groupSize)}`);
+  if (a.length < rows * k) throw new RangeError(`${op}: A has ${a.length} elements, (rows, K) = (${rows}, ${k}) needs ${rows * k}`);
+  if (out.length < rows * n) throw new RangeError(`${op}: out has ${out.length} elements, (rows, N) = (${rows}, ${n}) needs ${rows * n}`);
+  if (spec.bias && spec.bias.length < n) throw new RangeError(`${op}: bias has ${spec.bias.length} elements, N = ${n} needed`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 
 export interface Backend {
   readonly name: string;
@@ -313,6 +383,14 @@ export interface Backend {
     dOut: AttnOperand,
     grads: AttentionGrads,
   ): void;
+
+  /**
+   * out (rows, N) = a (rows, K) · Wᵀ (+ bias) for a quantised weight W (inference only: there is no backward).
+   * The reference dequantises each weight as it goes; the WebAssembly backend quantises each row of `a` to int8
+   * in blocks of 32 and multiplies with integer dot products (a few rows), or dequantises W a block of rows
+   * at a time for its GEMM (many rows). See kernels/quant.ts.
+   */
+  quantizedMatmul(a: Float32Array, w: QuantizedWeight, out: Float32Array, spec: QuantizedMatmulSpec): void;
 
   /** Run a row kernel over (rows, cols); inputs and outputs in the kernel's operand order (see RowKernel). */
   runRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params?: readonly number[]): void;

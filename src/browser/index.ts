@@ -37,6 +37,7 @@ export { buildTokenStream, randomBatch, sequentialBatches, bitsPerByte, type Tok
 export { Tokenizer, trainTokenizer, type Encoding } from '../tokenizers/index.js';
 export * from '../io/index.js'; // safetensors bytes in and out, float16 conversion, JSON checking
 export { CausalLM, type CausalLMForwardOptions } from '../pipelines/text_generation.js';
+export * from '../quant/index.js'; // int8 / int4 weights: quantizeModel, QuantizedTensor, quantised folders
 
 export { fromPretrained, AutoModelForCausalLM, pipeline, readSafetensorsStream, type LoadOptions, type TextGenerationPipeline } from './load.js';
 export { loadTokenizer } from './load_tokenizer.js';

@@ -17,10 +17,11 @@ import { GPT, CHECKPOINT_RULES } from '../models/gpt.js';
 import { gptConfigFromHF, loadStateDict, type GenerationDefaults, type PretrainedGPT } from '../models/pretrained.js';
 import { openSafetensors, parseSafetensorsHeader, safetensorsHeaderLength, SafetensorsError, type SafetensorsReader } from '../io/safetensors.js';
 import { parseJson } from '../io/json.js';
+import { checkpointNames, loadQuantizedStateDict, quantizedLoadPlan, type QuantizeOnLoad } from '../quant/load.js';
 import { CausalLM } from '../pipelines/text_generation.js';
 import { collect, openFolder, type ByteStream, type FileProgress, type Folder, type FolderOptions, type FolderSource } from './folder.js';
 
-export interface LoadOptions extends FolderOptions {
+export interface LoadOptions extends FolderOptions, QuantizeOnLoad {
   /** Called as each file arrives (model.safetensors is the big one). */
   onProgress?: (p: FileProgress) => void;
 }
@@ -60,7 +61,8 @@ async function json(folder: Folder, name: string, what: string): Promise<unknown
 }
 
 /**
- * Load a GPT-2-family folder from a URL or picked files: config, weights, generation defaults, tokenizer.
+ * Load a GPT-2-family folder from a URL or picked files: config, weights, generation defaults, tokenizer. A
+ * quantised folder loads as it is; `dtype: 'int8' | 'int4'` quantises a float folder while loading.
  * Example: `const { model } = await fromPretrained('/models/shakespeare/')`.
  */
 export async function fromPretrained(source: FolderSource, opts: LoadOptions = {}): Promise<PretrainedGPT> {
@@ -76,7 +78,10 @@ export async function fromPretrained(source: FolderSource, opts: LoadOptions = {
   }
   const reader = await readSafetensorsStream(stream);
   const model = new GPT(config, undefined, { init: false });
-  loadStateDict(model, reader, CHECKPOINT_RULES, `${folder.where}model.safetensors`);
+  // A quantised folder (attn quantize), or `dtype: 'int8' | 'int4'` to quantise while loading: src/quant, as on Node.
+  const plan = quantizedLoadPlan(rawConfig, `${folder.where}config.json`, opts);
+  if (plan) loadQuantizedStateDict(model, reader, checkpointNames(CHECKPOINT_RULES), `${folder.where}model.safetensors`, plan.config, plan.quantize);
+  else loadStateDict(model, reader, CHECKPOINT_RULES, `${folder.where}model.safetensors`);
   model.train(false);
   const generationConfig = ((await json(folder, 'generation_config.json', 'generation config')) ?? {}) as GenerationDefaults;
   const tokenizerJson = await folder.text('tokenizer.json');

@@ -9,6 +9,7 @@
 
 import type { GPT } from '../models/gpt.js';
 import { gptConfigToHF, gptStateDict, type GenerationDefaults } from '../models/pretrained.js';
+import { withQuantizationConfig } from '../quant/load.js';
 import { serializeSafetensors } from '../io/safetensors.js';
 import { zipFiles } from './zip.js';
 
@@ -29,7 +30,8 @@ export function savePretrainedFiles(model: GPT, opts: SaveFilesOptions = {}): Ma
   const text = new TextEncoder();
   const generation = opts.generationConfig ?? { bos_token_id: cfg.bos_token_id, eos_token_id: cfg.eos_token_id };
   const files = new Map<string, Uint8Array>();
-  files.set('config.json', text.encode(JSON.stringify(gptConfigToHF(cfg), null, 2) + '\n'));
+  const hf = withQuantizationConfig(gptConfigToHF(cfg), model); // a quantised model is saved as a quantised folder
+  files.set('config.json', text.encode(JSON.stringify(hf, null, 2) + '\n'));
   files.set('generation_config.json', text.encode(JSON.stringify({ _from_model_config: true, ...generation, transformers_version: '4.36.2' }, null, 2) + '\n'));
   files.set('model.safetensors', serializeSafetensors(gptStateDict(model), { format: 'pt' }));
   if (opts.tokenizerJson !== undefined) files.set('tokenizer.json', text.encode(opts.tokenizerJson));

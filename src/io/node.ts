@@ -82,6 +82,10 @@ export function openSafetensorsFile(path: string): SafetensorsReader {
       if (!open) throw new SafetensorsError(path, t.name, 'file was already closed');
       return readTensor(fd, header, t, path, alloc);
     },
+    (t, into) => {
+      if (!open) throw new SafetensorsError(path, t.name, 'file was already closed');
+      readExactly(fd, into, header.dataStart + t.begin, path, `tensor ${JSON.stringify(t.name)}`);
+    },
     () => {
       if (open) closeSync(fd);
       open = false;

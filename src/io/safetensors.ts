@@ -430,6 +430,12 @@ export interface SafetensorsReader {
    * directly instead of into a temporary). Example: `reader.get('wte.weight', (n) => backend.allocate(n))`.
    */
   get(name: string, alloc?: (n: number) => Float32Array): LoadedTensor;
+  /**
+   * A tensor's bytes as stored, unconverted (row-major, little-endian): for data the engine decodes itself,
+   * such as quantised weights (I8, U8). `into`: the array to read the bytes into (n bytes, e.g. in a backend's
+   * memory). Example: `reader.bytes('h.0.mlp.c_fc.weight', (n) => new Uint8Array(n))`.
+   */
+  bytes(name: string, into?: (n: number) => Uint8Array): Uint8Array;
   /** Release the file (no-op for in-memory buffers). */
   close(): void;
 }
@@ -454,6 +460,7 @@ export function missingTensorError(header: SafetensorsHeader, name: string): Saf
 export function readerOver(
   header: SafetensorsHeader,
   read: (t: TensorInfo, alloc?: (n: number) => Float32Array) => TensorData,
+  readBytes: (t: TensorInfo, into: Uint8Array) => void,
   close: () => void = () => {},
 ): SafetensorsReader {
   const info = (name: string): TensorInfo => {
@@ -470,6 +477,14 @@ export function readerOver(
     get(name, alloc) {
       const t = info(name);
       return { dtype: t.dtype, shape: [...t.shape], data: read(t, alloc) };
+    },
+    bytes(name, into) {
+      const t = info(name);
+      const n = t.end - t.begin;
+      const out = into ? into(n) : new Uint8Array(n);
+      if (out.length < n) throw new SafetensorsError(header.fileName, name, `internal: bytes() was given ${out.length} bytes of room for ${n}`);
+      readBytes(t, out.length === n ? out : out.subarray(0, n));
+      return out;
     },
     close,
   };
@@ -490,10 +505,15 @@ export function placeFloats(data: Float32Array, alloc: (n: number) => Float32Arr
 export function openSafetensors(bytes: Uint8Array, fileName = '<buffer>', opts: { copy?: boolean } = {}): SafetensorsReader {
   const header = parseSafetensorsHeader(bytes, fileName);
   const copy = opts.copy ?? false;
-  return readerOver(header, (t, alloc) => {
-    const data = decodeTensor(t, bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end), fileName, { copy: copy || alloc !== undefined });
-    return alloc && data instanceof Float32Array ? placeFloats(data, alloc) : data;
-  });
+  const raw = (t: TensorInfo) => bytes.subarray(header.dataStart + t.begin, header.dataStart + t.end);
+  return readerOver(
+    header,
+    (t, alloc) => {
+      const data = decodeTensor(t, raw(t), fileName, { copy: copy || alloc !== undefined });
+      return alloc && data instanceof Float32Array ? placeFloats(data, alloc) : data;
+    },
+    (t, into) => into.set(raw(t)),
+  );
 }
 
 /**
@@ -512,14 +532,15 @@ export function readSafetensors(bytes: Uint8Array, fileName = '<buffer>', opts: 
 // writing
 
 /**
- * A tensor to save. `dtype` defaults to F32 for a Float32Array, I32 for an Int32Array, BOOL for a Uint8Array.
- * Float32Array may also be stored as F16, BF16 (rounded to nearest even) or F64; Int32Array as any integer
- * dtype (an error if a value does not fit); Uint8Array as BOOL (values 0/1) or U8.
+ * A tensor to save. `dtype` defaults to F32 for a Float32Array, I32 for an Int32Array, BOOL for a Uint8Array,
+ * I8 for an Int8Array. Float32Array may also be stored as F16, BF16 (rounded to nearest even) or F64; Int32Array
+ * as any integer dtype (an error if a value does not fit); Uint8Array as BOOL (values 0/1) or U8; Int8Array
+ * only as I8 (its bytes as they are: quantised weights).
  */
 export interface TensorToSave {
   dtype?: SafetensorsDtype;
   shape: readonly number[];
-  data: TensorData;
+  data: TensorData | Int8Array;
 }
 
 export type TensorsToSave = ReadonlyMap<string, TensorToSave> | Readonly<Record<string, TensorToSave>>;
@@ -529,7 +550,7 @@ export interface PlannedTensor {
   name: string;
   dtype: SafetensorsDtype;
   shape: number[];
-  data: TensorData;
+  data: TensorData | Int8Array;
   begin: number;
   end: number;
 }
@@ -568,11 +589,11 @@ function checkTensorToSave(name: string, t: TensorToSave, fileName: string): Pla
   const data = t.data;
   if (data.length !== numel) throw err(`data has ${data.length} elements but shape ${describe(t.shape)} needs ${numel}`);
 
-  const kind = data instanceof Float32Array ? 'Float32Array' : data instanceof Int32Array ? 'Int32Array' : data instanceof Uint8Array ? 'Uint8Array' : null;
-  if (kind === null) throw err(`data must be a Float32Array, Int32Array or Uint8Array`);
-  const dtype = t.dtype ?? (kind === 'Float32Array' ? 'F32' : kind === 'Int32Array' ? 'I32' : 'BOOL');
+  const kind = data instanceof Float32Array ? 'Float32Array' : data instanceof Int32Array ? 'Int32Array' : data instanceof Uint8Array ? 'Uint8Array' : data instanceof Int8Array ? 'Int8Array' : null;
+  if (kind === null) throw err(`data must be a Float32Array, Int32Array, Uint8Array or Int8Array`);
+  const dtype = t.dtype ?? (kind === 'Float32Array' ? 'F32' : kind === 'Int32Array' ? 'I32' : kind === 'Int8Array' ? 'I8' : 'BOOL');
   if (!isSafetensorsDtype(dtype)) throw err(`dtype ${describe(dtype)} is not one attn writes; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`);
-  const allowed = kind === 'Float32Array' ? FLOAT_DTYPES : kind === 'Int32Array' ? INT_DTYPES : ['BOOL', 'U8'];
+  const allowed = kind === 'Float32Array' ? FLOAT_DTYPES : kind === 'Int32Array' ? INT_DTYPES : kind === 'Int8Array' ? ['I8'] : ['BOOL', 'U8'];
   if (!allowed.includes(dtype)) throw err(`a ${kind} cannot be saved as ${dtype}; use one of ${allowed.join(', ')}`);
 
   // Values that the chosen dtype cannot hold are an error, not a silent wrap-around.
@@ -585,7 +606,7 @@ function checkTensorToSave(name: string, t: TensorToSave, fileName: string): Pla
     U8: [0, 255],
     BOOL: [0, 1],
   };
-  const r = range[dtype];
+  const r = kind === 'Int8Array' ? undefined : range[dtype]; // an Int8Array's values always fit I8
   if (r !== undefined) {
     for (let i = 0; i < data.length; i++) {
       const v = data[i]!;
@@ -659,7 +680,7 @@ export function encodeTensor(t: PlannedTensor): Uint8Array {
     case 'I16':
       return bytesOf(Int16Array.from(d));
     case 'I8':
-      return bytesOf(Int8Array.from(d));
+      return d instanceof Int8Array ? bytesOf(d) : bytesOf(Int8Array.from(d));
     case 'U16':
       return bytesOf(Uint16Array.from(d));
     case 'U32':

@@ -25,6 +25,7 @@ import type { TensorToSave, SafetensorsReader } from '../io/safetensors.js';
 import { Tokenizer } from '../tokenizers/index.js';
 import { bertFromVocabTxt, byteLevelFromVocabMerges, addTokensFromJSON, type TokenizerConfig } from '../tokenizers/legacy_files.js';
 import { SUPPORTED_MODEL_TYPES, type SaveOptions } from './pretrained.js';
+import { addStateEntry, loadQuantizedStateDict, quantizedLoadPlan, withQuantizationConfig, type CheckpointNames, type QuantizeOnLoad } from '../quant/load.js';
 import {
   BERT_DEFAULTS,
   FAMILIES,
@@ -263,6 +264,42 @@ export function checkpointNameOf(name: string, fam: FamilyRules, head: BertHead)
   return head === 'base' && key.startsWith(fam.prefix) ? key.slice(fam.prefix.length) : key;
 }
 
+/**
+ * A checkpoint key → attn's name, or null for keys to skip (buffers such as position_ids). `prefixed`: whether
+ * the file's keys carry the family's prefix (a bare encoder saved by transformers has none; it is added here).
+ */
+function attnNameOfKey(key: string, fam: FamilyRules, head: BertHead, prefixed: boolean): string | null {
+  let name = prefixed ? key : fam.prefix + key;
+  name = name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias'); // TF-era LayerNorm names (transformers renames them too)
+  if (fam.ignore.some((re) => re.test(name))) return null;
+  return attnNameOf(name, fam, head);
+}
+
+/**
+ * The key mapping of a quantised folder (or one quantised while loading, src/quant/load.ts), for the model's own
+ * head only: the same names as loadBertStateDict, keys of other heads and unread poolers set aside in `unused`.
+ */
+function bertCheckpointNames(model: BertAnyModel, keys: readonly string[]): { names: CheckpointNames; unused: string[] } {
+  const fam = FAMILIES[model.config.model_type];
+  const params = new Set(model.namedParameters().map(([n]) => n));
+  const prefixed = keys.some((k) => k.startsWith(fam.prefix));
+  const unused: string[] = [];
+  const names: CheckpointNames = {
+    nameOf(key) {
+      const name = attnNameOfKey(key, fam, model.head, prefixed);
+      if (name === null || params.has(name) || inEncoder(name)) return name; // an encoder key with no place: unexpected
+      unused.push(key);
+      return null;
+    },
+    tiedCopyOf(key) {
+      const name = attnNameOfKey(key, fam, model.head, prefixed);
+      const original = name === null ? undefined : TIED_COPIES[name];
+      return original !== undefined && params.has(original) ? original : null;
+    },
+  };
+  return { names, unused };
+}
+
 /** The encoder proper (embeddings and layers): must match a checkpoint exactly. */
 function inEncoder(name: string): boolean {
   return name.startsWith('bert.embeddings.') || name.startsWith('bert.encoder.');
@@ -293,10 +330,8 @@ export function loadBertStateDict(model: BertAnyModel, reader: SafetensorsReader
   const unexpected: string[] = [];
   const unused: string[] = [];
   for (const key of keys) {
-    let name = prefixed ? key : fam.prefix + key;
-    name = name.replace(/\.gamma$/, '.weight').replace(/\.beta$/, '.bias'); // TF-era LayerNorm names (transformers renames them too)
-    if (fam.ignore.some((re) => re.test(name))) continue;
-    name = attnNameOf(name, fam, head);
+    const name = attnNameOfKey(key, fam, head, prefixed);
+    if (name === null) continue;
     const original = TIED_COPIES[name];
     if (original !== undefined) {
       if (params.has(original)) tied.push([key, original]);
@@ -356,11 +391,14 @@ export function loadBertStateDict(model: BertAnyModel, reader: SafetensorsReader
   return { newlyInitialized, unused };
 }
 
-/** The model's weights under the checkpoint's key names (tied copies left out, as save_pretrained does). */
+/**
+ * The model's weights under the checkpoint's key names (tied copies left out, as save_pretrained does); a
+ * quantised weight as its values + `_scale` (src/quant/load.ts).
+ */
 export function bertStateDict(model: BertAnyModel): Map<string, TensorToSave> {
   const fam = FAMILIES[model.config.model_type];
   const out = new Map<string, TensorToSave>();
-  for (const [name, p] of model.namedParameters()) out.set(checkpointNameOf(name, fam, model.head), { shape: p.shape, data: p.toFloat32Array() });
+  for (const [name, p] of model.namedParameters()) addStateEntry(out, checkpointNameOf(name, fam, model.head), p); // quantised weights too
   return out;
 }
 
@@ -419,7 +457,8 @@ export interface PretrainedBert {
   dir: string;
 }
 
-export interface FromPretrainedBertOptions {
+/** `dtype` 'int8' | 'int4' (QuantizeOnLoad): quantise a float folder's Linear and Embedding weights while loading. */
+export interface FromPretrainedBertOptions extends QuantizeOnLoad {
   /** Build this head instead of the folder's own (its new weights are initialised, see the report). */
   head?: BertHead;
   /** Labels of a new classification head (replaces the folder's id2label). */
@@ -431,7 +470,8 @@ export interface FromPretrainedBertOptions {
 
 /**
  * Load a BERT / RoBERTa / DistilBERT folder. `fromPretrainedBert('models/bert-base-uncased').model.forward(ids)`.
- * Accepts both key styles (LayerNorm gamma/beta, position_ids buffers) and bare-encoder checkpoints.
+ * Accepts both key styles (LayerNorm gamma/beta, position_ids buffers) and bare-encoder checkpoints. A quantised
+ * folder (`attn quantize`) loads as it is; `{ dtype: 'int8' }` quantises a float one while loading (own head only).
  * Does not handle: sharded checkpoints, pytorch_model.bin, TensorFlow/Flax weights.
  */
 export function fromPretrainedBert(dir: string, opts: FromPretrainedBertOptions = {}): PretrainedBert {
@@ -452,11 +492,22 @@ function loadBertFolder(dir: string, opts: FromPretrainedBertOptions): Pretraine
     const alt = ['pytorch_model.bin', 'model.safetensors.index.json', 'tf_model.h5'].find((f) => existsSync(join(dir, f)));
     throw new Error(`${weights} not found${alt ? ` (the folder has ${alt}, which attn does not read; convert it to a single model.safetensors)` : ''}`);
   }
-  const model = createBertModel(config, head, { init: head !== parsed.head || opts.id2label !== undefined, rng: new Rng(opts.seed ?? 1337) });
+  const newHead = head !== parsed.head || opts.id2label !== undefined;
+  // A quantised folder, or `dtype: 'int8' | 'int4'` to quantise while loading (src/quant): inference with the
+  // folder's own head (a new head would need training, and quantised weights do not train).
+  const plan = quantizedLoadPlan(readJsonFile(cfgFile, 'model config'), cfgFile, opts);
+  if (plan && newHead) {
+    throw new Error(`${dir}: a ${plan.config ? `quantised (int${plan.config.bits}) folder` : 'model quantised while loading'} keeps the folder's own head (${parsed.head}); a new head (${head}${opts.id2label ? `, ${opts.id2label.length} labels` : ''}) needs training, which needs the float model`);
+  }
+  const model = createBertModel(config, head, { init: newHead, rng: new Rng(opts.seed ?? 1337) });
   const reader = openSafetensorsFile(weights);
   let report: BertLoadReport;
   try {
-    report = loadBertStateDict(model, reader, weights, { strictHeads: head === parsed.head && opts.id2label === undefined });
+    if (plan) {
+      const { names, unused } = bertCheckpointNames(model, reader.names());
+      loadQuantizedStateDict(model, reader, names, weights, plan.config, plan.quantize);
+      report = { newlyInitialized: [], unused };
+    } else report = loadBertStateDict(model, reader, weights, { strictHeads: !newHead });
   } finally {
     reader.close();
   }
@@ -468,7 +519,7 @@ function loadBertFolder(dir: string, opts: FromPretrainedBertOptions): Pretraine
 
 export interface SaveBertOptions extends Omit<SaveOptions, 'generationConfig' | 'tokenizerJson'> {
   /** Written as tokenizer.json (+ a tokenizer_config.json naming its special tokens). */
-  tokenizer?: Tokenizer;
+  tokenizer?: Tokenizer | null; // null (what fromPretrainedBert returns for a folder without one): none written
 }
 
 /**
@@ -479,7 +530,7 @@ export interface SaveBertOptions extends Omit<SaveOptions, 'generationConfig' | 
 export function saveBertPretrained(model: BertAnyModel, dir: string, opts: SaveBertOptions = {}): void {
   const cfg = model.config;
   writeDirAtomic(dir, (tmp) => {
-    writeFileSync(join(tmp, 'config.json'), JSON.stringify(bertConfigToHF(cfg, model.head), null, 2) + '\n');
+    writeFileSync(join(tmp, 'config.json'), JSON.stringify(withQuantizationConfig(bertConfigToHF(cfg, model.head), model), null, 2) + '\n');
     // transformers writes a generation_config.json for BertForMaskedLM (it can generate, in its book), with the pad id.
     if (cfg.model_type === 'bert' && model.head === 'masked-lm') {
       writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify({ _from_model_config: true, pad_token_id: cfg.pad_token_id, transformers_version: '4.36.2' }, null, 2) + '\n');

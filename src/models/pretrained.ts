@@ -16,9 +16,10 @@ import { fromStorage } from '../tensor/index.js';
 import { openSafetensorsFile, saveSafetensorsFile } from '../io/node.js';
 import { readDirConsistent, readJsonFile, writeDirAtomic } from '../io/atomic.js';
 import type { TensorToSave, SafetensorsReader } from '../io/safetensors.js';
+import { checkpointNames, loadQuantizedStateDict, quantizedLoadPlan, quantizedStateDict, withQuantizationConfig, type QuantizeOnLoad } from '../quant/load.js';
 
-/** Model types this version can load: GPT-2 here, the BERT family in bert_pretrained.ts. */
-export const SUPPORTED_MODEL_TYPES = ['gpt2', 'bert', 'roberta', 'distilbert'] as const;
+/** Model types this version can load: GPT-2 here, the BERT family in bert_pretrained.ts, Marian and T5 in seq2seq_pretrained.ts. */
+export const SUPPORTED_MODEL_TYPES = ['gpt2', 'bert', 'roberta', 'distilbert', 'marian', 't5'] as const;
 
 /**
  * The model_type of a folder's config.json (to pick a loader): `readModelType('models/gpt2')` → "gpt2".
@@ -61,10 +62,13 @@ export function gptConfigFromHF(raw: unknown, file: string): GPTConfig {
   const type = raw['model_type'];
   if (type !== 'gpt2') {
     const encoder = type === 'bert' || type === 'roberta' || type === 'distilbert';
+    const encDec = type === 'marian' || type === 't5';
     throw new Error(
       encoder
         ? `${file}: model_type ${JSON.stringify(type)} is an encoder, not a GPT: load it with fromPretrainedBert or an AutoModelFor… class (attn pipeline / attn forward work on it)`
-        : `${file}: model_type ${JSON.stringify(type)} is not supported; attn loads: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
+        : encDec
+          ? `${file}: model_type ${JSON.stringify(type)} is an encoder-decoder, not a GPT: load it with fromPretrainedSeq2Seq or AutoModelForSeq2SeqLM (attn generate --source, attn pipeline translation and attn forward --decoder-input-ids work on it)`
+          : `${file}: model_type ${JSON.stringify(type)} is not supported; attn loads: ${SUPPORTED_MODEL_TYPES.join(', ')}`,
     );
   }
   const out: Partial<GPTConfig> = {};
@@ -205,13 +209,20 @@ export interface PretrainedGPT {
  * Accepts both key styles (`transformer.h.0...` and the original `h.0...`), skips the attn.bias mask buffers,
  * ties the LM head. Does not handle: sharded checkpoints (model-00001-of-00002.safetensors), pytorch_model.bin.
  */
-export function fromPretrained(dir: string): PretrainedGPT {
+export function fromPretrained(dir: string, opts: LoadOptions = {}): PretrainedGPT {
   // Another process (attn train) may be replacing this folder right now: read one whole version of it, and
   // never rename or delete anything here (the writer tidies up after itself).
-  return readDirConsistent(dir, (d) => ({ ...loadGPTFolder(d), dir }));
+  return readDirConsistent(dir, (d) => ({ ...loadGPTFolder(d, opts), dir }));
 }
 
-function loadGPTFolder(dir: string): PretrainedGPT {
+/**
+ * How to load. `dtype` 'int8' | 'int4' quantises the float weights while reading them (src/quant/load.ts), with
+ * `groupSize` inputs per scale (default: per output channel for int8, 32 for int4) and the embedding / tied head
+ * too unless `quantizeEmbeddings` is false. A quantised folder loads as it is, without options.
+ */
+export type LoadOptions = QuantizeOnLoad;
+
+function loadGPTFolder(dir: string, opts: LoadOptions): PretrainedGPT {
   const config = readGPTConfig(dir);
   const weights = join(dir, 'model.safetensors');
   if (!existsSync(weights)) {
@@ -221,7 +232,10 @@ function loadGPTFolder(dir: string): PretrainedGPT {
   const model = new GPT(config, undefined, { init: false });
   const reader = openSafetensorsFile(weights);
   try {
-    loadStateDict(model, reader, CHECKPOINT_RULES, weights);
+    // A quantised folder (config.json has quantization_config), or quantising while loading: src/quant.
+    const plan = quantizedLoadPlan(readJsonFile(join(dir, 'config.json'), 'model config'), join(dir, 'config.json'), opts);
+    if (plan) loadQuantizedStateDict(model, reader, checkpointNames(CHECKPOINT_RULES), weights, plan.config, plan.quantize);
+    else loadStateDict(model, reader, CHECKPOINT_RULES, weights);
   } finally {
     reader.close();
   }
@@ -238,7 +252,7 @@ function loadGPTFolder(dir: string): PretrainedGPT {
 
 export interface SaveOptions {
   /** tokenizer.json text to write beside the model. */
-  tokenizerJson?: string;
+  tokenizerJson?: string | null; // null (what fromPretrained returns for a folder without one): none written
   generationConfig?: GenerationDefaults;
   /** More files for the same atomic folder write: name → contents (training state, metrics). */
   extraFiles?: Record<string, string | Uint8Array>;
@@ -248,26 +262,29 @@ export interface SaveOptions {
   copyFiles?: Record<string, string>;
 }
 
-/** The model's weights under the checkpoint's key names (tied head omitted, as save_pretrained does). */
+/**
+ * The model's weights under the checkpoint's key names (tied head omitted, as save_pretrained does). A quantised
+ * model's quantised weights are saved as src/quant/load.ts describes (values + `_scale`).
+ */
 export function gptStateDict(model: GPT): Map<string, TensorToSave> {
-  const out = new Map<string, TensorToSave>();
-  for (const [name, p] of model.namedParameters()) out.set(CHECKPOINT_RULES.prefix + name, { shape: p.shape, data: p.toFloat32Array() });
-  return out;
+  return quantizedStateDict(model, CHECKPOINT_RULES.prefix);
 }
 
 /**
  * Write `dir` as a Hugging Face folder, atomically as a whole (a kill at any moment leaves the old folder or
  * the new one, never a mix): config.json, model.safetensors, generation_config.json, and tokenizer.json when given.
+ * A quantised model (src/quant) is written as a quantised folder (`quantization_config` in config.json).
  * Example: `savePretrained(model, 'runs/my-gpt', { tokenizerJson })`.
  */
 export function savePretrained(model: GPT, dir: string, opts: SaveOptions = {}): void {
   const cfg = model.config;
   const generation = opts.generationConfig ?? { bos_token_id: cfg.bos_token_id, eos_token_id: cfg.eos_token_id };
   writeDirAtomic(dir, (tmp) => {
-    writeFileSync(join(tmp, 'config.json'), JSON.stringify(gptConfigToHF(cfg), null, 2) + '\n');
+    // A quantised model (src/quant) says so in config.json, as `attn quantize` writes it.
+    writeFileSync(join(tmp, 'config.json'), JSON.stringify(withQuantizationConfig(gptConfigToHF(cfg), model), null, 2) + '\n');
     writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify({ _from_model_config: true, ...generation, transformers_version: '4.36.2' }, null, 2) + '\n');
     saveSafetensorsFile(join(tmp, 'model.safetensors'), gptStateDict(model), { format: 'pt' });
-    if (opts.tokenizerJson !== undefined) writeFileSync(join(tmp, 'tokenizer.json'), opts.tokenizerJson);
+    if (opts.tokenizerJson !== undefined && opts.tokenizerJson !== null) writeFileSync(join(tmp, 'tokenizer.json'), opts.tokenizerJson);
     for (const [name, data] of Object.entries(opts.extraFiles ?? {})) writeFileSync(join(tmp, name), data);
     for (const [name, tensors] of Object.entries(opts.extraTensors ?? {})) saveSafetensorsFile(join(tmp, name), tensors, { format: 'attn' });
     for (const [name, from] of Object.entries(opts.copyFiles ?? {})) if (existsSync(from)) copyFileSync(from, join(tmp, name));

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { Transformer, transformerConfig, TRANSFORMER_DEFAULTS, CHECKPOINT_RULES as MARIAN_RULES, type TransformerConfig } from './transformer.js';
 import { T5, t5Config, T5_DEFAULTS, CHECKPOINT_RULES as T5_RULES, type T5Config } from './t5.js';
 import { loadStateDict, type SaveOptions } from './pretrained.js';
+import { addStateEntry, checkpointNames, loadQuantizedStateDict, quantizedLoadPlan, withQuantizationConfig, type QuantizeOnLoad } from '../quant/load.js';
 import { openSafetensorsFile, saveSafetensorsFile } from '../io/node.js';
 import { readDirConsistent, readJsonFile, writeDirAtomic } from '../io/atomic.js';
 import type { TensorToSave } from '../io/safetensors.js';
@@ -143,12 +144,21 @@ function weightsFile(dir: string): string {
   return weights;
 }
 
-function loadMarian(dir: string, raw: Record<string, unknown>): Transformer {
+function loadMarian(dir: string, raw: Record<string, unknown>, opts: QuantizeOnLoad): Transformer {
   const config = marianConfigFromHF(raw, join(dir, 'config.json'));
   const weights = weightsFile(dir);
   const model = new Transformer(config, undefined, { init: false });
   const reader = openSafetensorsFile(weights);
   try {
+    // A quantised folder, or quantising while loading (src/quant): the same names; stored copies of `shared` are
+    // checked against it there (the tied copies below).
+    const plan = quantizedLoadPlan(raw, join(dir, 'config.json'), opts);
+    if (plan) {
+      const tied = new Set([MARIAN_RULES.tiedHead, 'model.encoder.embed_tokens.weight', 'model.decoder.embed_tokens.weight']);
+      const names = { ...checkpointNames({ prefix: MARIAN_RULES.prefix, ignore: MARIAN_RULES.ignore }), tiedCopyOf: (key: string) => (tied.has(key) ? 'shared.weight' : null) };
+      loadQuantizedStateDict(model, reader, names, weights, plan.config, plan.quantize);
+      return model;
+    }
     loadStateDict(model, reader, { prefix: MARIAN_RULES.prefix, ignore: MARIAN_RULES.ignore }, weights);
     // A stored output layer must be the shared embedding (Marian ties them); anything else is another model.
     for (const key of [MARIAN_RULES.tiedHead, 'model.encoder.embed_tokens.weight', 'model.decoder.embed_tokens.weight']) {
@@ -169,7 +179,7 @@ export function marianStateDict(model: Transformer): Map<string, TensorToSave> {
   const out = new Map<string, TensorToSave>();
   for (const [name, p] of model.namedParameters()) {
     const key = MARIAN_RULES.unprefixed.includes(name) ? name : MARIAN_RULES.prefix + name;
-    out.set(key, { shape: p.shape, data: p.toFloat32Array() });
+    addStateEntry(out, key, p); // a quantised weight as its values + `_scale` (src/quant/load.ts)
   }
   return out;
 }
@@ -208,7 +218,7 @@ export function t5ConfigToHF(cfg: T5Config): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-function loadT5(dir: string, raw: Record<string, unknown>): T5 {
+function loadT5(dir: string, raw: Record<string, unknown>, opts: QuantizeOnLoad): T5 {
   const config = t5ConfigFromHF(raw, join(dir, 'config.json'));
   const weights = weightsFile(dir);
   const model = new T5(config, undefined, { init: false });
@@ -216,6 +226,12 @@ function loadT5(dir: string, raw: Record<string, unknown>): T5 {
   try {
     // A tied model may still find lm_head.weight in the file (older checkpoints): it must equal shared.
     const tiedCopy = config.tie_word_embeddings && reader.names().includes('lm_head.weight');
+    const plan = quantizedLoadPlan(raw, join(dir, 'config.json'), opts); // quantised folder / quantising while loading
+    if (plan) {
+      const names = { ...checkpointNames({ prefix: '', ignore: T5_RULES.ignore }), tiedCopyOf: (key: string) => (tiedCopy && key === 'lm_head.weight' ? 'shared.weight' : null) };
+      loadQuantizedStateDict(model, reader, names, weights, plan.config, plan.quantize);
+      return model;
+    }
     loadStateDict(model, reader, { prefix: '', ignore: tiedCopy ? [...T5_RULES.ignore, /^lm_head\.weight$/] : T5_RULES.ignore }, weights);
     if (tiedCopy) {
       const t = reader.get('lm_head.weight').data;
@@ -233,7 +249,7 @@ function loadT5(dir: string, raw: Record<string, unknown>): T5 {
 /** T5's state dict under save_pretrained's key names (no prefix; the tied head is not stored). */
 export function t5StateDict(model: T5): Map<string, TensorToSave> {
   const out = new Map<string, TensorToSave>();
-  for (const [name, p] of model.namedParameters()) out.set(name, { shape: p.shape, data: p.toFloat32Array() });
+  for (const [name, p] of model.namedParameters()) addStateEntry(out, name, p); // quantised weights as values + `_scale`
   return out;
 }
 
@@ -242,20 +258,21 @@ export function t5StateDict(model: T5): Map<string, TensorToSave> {
 
 /**
  * Load a Marian or T5 folder. Example: `const { model, generationConfig } = fromPretrainedSeq2Seq('models/opus-mt-en-de')`.
- * Does not handle: sharded checkpoints, pytorch_model.bin, Marian's source.spm + vocab.json without a
- * tokenizer.json (tokenizerJson is then null).
+ * A quantised folder (`attn quantize`) loads as it is; `{ dtype: 'int8' | 'int4' }` quantises a float one while loading.
+ * Does not handle: sharded checkpoints, pytorch_model.bin. tokenizerJson is null when the folder has no
+ * tokenizer.json (an opus-mt folder's source.spm + vocab.json are read by loadTokenizerFromFolder).
  */
-export function fromPretrainedSeq2Seq(dir: string): PretrainedSeq2Seq {
+export function fromPretrainedSeq2Seq(dir: string, opts: QuantizeOnLoad = {}): PretrainedSeq2Seq {
   // A reader never changes the folder (a writer may be swapping it right now): read one consistent version.
-  return readDirConsistent(dir, (d) => ({ ...loadSeq2SeqFolder(d), dir }));
+  return readDirConsistent(dir, (d) => ({ ...loadSeq2SeqFolder(d, opts), dir }));
 }
 
-function loadSeq2SeqFolder(dir: string): PretrainedSeq2Seq {
+function loadSeq2SeqFolder(dir: string, opts: QuantizeOnLoad): PretrainedSeq2Seq {
   const type = readModelType(dir);
   const raw = readJsonFile(join(dir, 'config.json'), 'model config') as Record<string, unknown>;
   let model: Seq2SeqModel;
-  if (type === 'marian') model = loadMarian(dir, raw);
-  else if (type === 't5') model = loadT5(dir, raw);
+  if (type === 'marian') model = loadMarian(dir, raw, opts);
+  else if (type === 't5') model = loadT5(dir, raw, opts);
   else throw new Error(`${join(dir, 'config.json')}: model_type "${type}" is not an encoder-decoder attn loads (${SEQ2SEQ_MODEL_TYPES.join(', ')})`);
   model.train(false);
   const generationConfig = readGeneration(dir, raw);
@@ -280,14 +297,14 @@ export function defaultGenerationConfig(model: Seq2SeqModel): Record<string, unk
  */
 export function saveSeq2Seq(model: Seq2SeqModel, dir: string, opts: SaveOptions & { generationConfig?: Record<string, unknown> } = {}): void {
   const isMarian = model instanceof Transformer;
-  const config = isMarian ? marianConfigToHF(model.config) : t5ConfigToHF(model.config);
+  const config = withQuantizationConfig(isMarian ? marianConfigToHF(model.config) : t5ConfigToHF(model.config), model); // + quantization_config when quantised
   const tensors = isMarian ? marianStateDict(model) : t5StateDict(model);
   const generation = { _from_model_config: opts.generationConfig === undefined, ...(opts.generationConfig ?? defaultGenerationConfig(model)), transformers_version: '4.36.2' };
   writeDirAtomic(dir, (tmp) => {
     writeFileSync(join(tmp, 'config.json'), JSON.stringify(config, null, 2) + '\n');
     writeFileSync(join(tmp, 'generation_config.json'), JSON.stringify(generation, null, 2) + '\n');
     saveSafetensorsFile(join(tmp, 'model.safetensors'), tensors, { format: 'pt' });
-    if (opts.tokenizerJson !== undefined) writeFileSync(join(tmp, 'tokenizer.json'), opts.tokenizerJson);
+    if (opts.tokenizerJson !== undefined && opts.tokenizerJson !== null) writeFileSync(join(tmp, 'tokenizer.json'), opts.tokenizerJson);
     for (const [name, data] of Object.entries(opts.extraFiles ?? {})) writeFileSync(join(tmp, name), data);
     for (const [name, t] of Object.entries(opts.extraTensors ?? {})) saveSafetensorsFile(join(tmp, name), t, { format: 'attn' });
     for (const [name, from] of Object.entries(opts.copyFiles ?? {})) if (existsSync(from)) copyFileSync(from, join(tmp, name));

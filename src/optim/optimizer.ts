@@ -4,6 +4,7 @@
 //   const opt = new AdamW([{ params: decay, weightDecay: 0.1 }, { params: noDecay, weightDecay: 0 }], { lr: 6e-4 });
 //   opt.lr = schedule(step); loss.backward(); opt.step(); opt.zeroGrad();
 import { Tensor } from '../tensor/index.js';
+import { asQuantized } from '../quant/ops.js';
 
 /** A list of parameters with optional per-group overrides of the optimizer's options. */
 export type ParamGroupInput<H> = { params: Tensor[] } & Partial<H>;
@@ -22,6 +23,7 @@ export abstract class Optimizer<H extends { lr: number }> {
       g.params.forEach((p, i) => {
         const where = `${name}: parameter ${i} of group ${gi}`;
         if (!(p instanceof Tensor)) throw new TypeError(`${where} is not a Tensor`);
+        if (asQuantized(p)) throw new TypeError(`${where} is ${String(p)}: quantised weights are for inference; train or fine-tune the float model`);
         if (p.dtype !== 'float32') throw new TypeError(`${where} is ${p.dtype}; only float32 tensors can be optimized`);
         if (!p.isLeaf) throw new TypeError(`${where} (shape [${p.shape.join(', ')}]) is computed by an op, not a leaf; optimize the leaf tensors`);
         if (!p.isContiguous()) throw new TypeError(`${where} (shape [${p.shape.join(', ')}]) is a non-contiguous view; optimize the underlying tensor`);

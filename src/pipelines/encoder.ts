@@ -13,6 +13,7 @@
 import { tensor, noGrad, type Tensor } from '../tensor/index.js';
 import type { BertAnyModel, BertConfig, BertHead, BertHeadOutput, BertProblemType, QuestionAnsweringOutput } from '../models/bert.js';
 import { fromPretrainedBert, saveBertPretrained, type BertLoadReport } from '../models/bert_pretrained.js';
+import type { QuantizeOnLoad } from '../quant/load.js';
 import { collateInputs, encodedInput, type EncodedBatch, type EncodedInput } from '../data/batch.js';
 import type { Tokenizer, Encoding } from '../tokenizers/index.js';
 
@@ -145,7 +146,8 @@ export function softmaxRow(x: ArrayLike<number>): number[] {
   return e.map((v) => v / s);
 }
 
-export interface AutoLoadOptions {
+/** `dtype: 'int8' | 'int4'` quantises a float folder while loading (own head only); quantised folders load as they are. */
+export interface AutoLoadOptions extends QuantizeOnLoad {
   /** Labels of a new classification head (replaces the folder's head when they differ). */
   id2label?: string[];
   /** Labels LABEL_0 … LABEL_{n−1} for a new head, when id2label is not given. */
@@ -158,7 +160,8 @@ function autoFor(head: BertHead) {
     /** Load `dir` with this head (a new, initialised head if the folder has another; see `report`). */
     fromPretrained(dir: string, opts: AutoLoadOptions = {}): EncoderModel {
       const id2label = opts.id2label ?? (opts.numLabels !== undefined ? Array.from({ length: opts.numLabels }, (_, i) => `LABEL_${i}`) : undefined);
-      return new EncoderModel(fromPretrainedBert(dir, { head, ...(id2label ? { id2label } : {}), ...(opts.problemType !== undefined ? { problemType: opts.problemType } : {}) }));
+      const quant = { ...(opts.dtype ? { dtype: opts.dtype } : {}), ...(opts.groupSize !== undefined ? { groupSize: opts.groupSize } : {}), ...(opts.quantizeEmbeddings !== undefined ? { quantizeEmbeddings: opts.quantizeEmbeddings } : {}) };
+      return new EncoderModel(fromPretrainedBert(dir, { head, ...quant, ...(id2label ? { id2label } : {}), ...(opts.problemType !== undefined ? { problemType: opts.problemType } : {}) }));
     },
   };
 }

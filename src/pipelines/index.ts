@@ -15,6 +15,7 @@
 import { readModelType } from '../models/pretrained.js';
 import { BERT_FAMILIES } from '../models/bert_pretrained.js';
 import type { BertHead } from '../models/bert.js';
+import type { QuantizeOnLoad } from '../quant/load.js';
 import { pipeline as textGeneration, type TextGenerationPipeline } from './text_generation.js';
 import { EncoderModel, AutoModel, AutoModelForMaskedLM, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoModelForQuestionAnswering } from './encoder.js';
 import { fillMaskPipeline, type FillMaskPipeline } from './fill_mask.js';
@@ -34,29 +35,31 @@ export type PipelineTask =
   | 'text-generation';
 
 /** The tasks and what they need from a folder. */
-export const PIPELINE_TASKS: Record<Exclude<PipelineTask, 'text-generation'>, { head: BertHead; load: (dir: string) => EncoderModel }> = {
-  'fill-mask': { head: 'masked-lm', load: (d) => AutoModelForMaskedLM.fromPretrained(d) },
-  'text-classification': { head: 'sequence-classification', load: (d) => AutoModelForSequenceClassification.fromPretrained(d) },
-  'sentiment-analysis': { head: 'sequence-classification', load: (d) => AutoModelForSequenceClassification.fromPretrained(d) },
-  'token-classification': { head: 'token-classification', load: (d) => AutoModelForTokenClassification.fromPretrained(d) },
-  ner: { head: 'token-classification', load: (d) => AutoModelForTokenClassification.fromPretrained(d) },
-  'question-answering': { head: 'question-answering', load: (d) => AutoModelForQuestionAnswering.fromPretrained(d) },
-  'feature-extraction': { head: 'base', load: (d) => AutoModel.fromPretrained(d) },
+export const PIPELINE_TASKS: Record<Exclude<PipelineTask, 'text-generation'>, { head: BertHead; load: (dir: string, opts?: QuantizeOnLoad) => EncoderModel }> = {
+  'fill-mask': { head: 'masked-lm', load: (d, o) => AutoModelForMaskedLM.fromPretrained(d, o) },
+  'text-classification': { head: 'sequence-classification', load: (d, o) => AutoModelForSequenceClassification.fromPretrained(d, o) },
+  'sentiment-analysis': { head: 'sequence-classification', load: (d, o) => AutoModelForSequenceClassification.fromPretrained(d, o) },
+  'token-classification': { head: 'token-classification', load: (d, o) => AutoModelForTokenClassification.fromPretrained(d, o) },
+  ner: { head: 'token-classification', load: (d, o) => AutoModelForTokenClassification.fromPretrained(d, o) },
+  'question-answering': { head: 'question-answering', load: (d, o) => AutoModelForQuestionAnswering.fromPretrained(d, o) },
+  'feature-extraction': { head: 'base', load: (d, o) => AutoModel.fromPretrained(d, o) },
 };
 
-export function pipeline(task: 'fill-mask', dir: string): FillMaskPipeline;
-export function pipeline(task: 'text-classification' | 'sentiment-analysis', dir: string): TextClassificationPipeline;
-export function pipeline(task: 'token-classification' | 'ner', dir: string): TokenClassificationPipeline;
-export function pipeline(task: 'question-answering', dir: string): QuestionAnsweringPipeline;
-export function pipeline(task: 'feature-extraction', dir: string): FeatureExtractionPipeline;
-export function pipeline(task: 'text-generation', dir: string): TextGenerationPipeline;
+export function pipeline(task: 'fill-mask', dir: string, opts?: QuantizeOnLoad): FillMaskPipeline;
+export function pipeline(task: 'text-classification' | 'sentiment-analysis', dir: string, opts?: QuantizeOnLoad): TextClassificationPipeline;
+export function pipeline(task: 'token-classification' | 'ner', dir: string, opts?: QuantizeOnLoad): TokenClassificationPipeline;
+export function pipeline(task: 'question-answering', dir: string, opts?: QuantizeOnLoad): QuestionAnsweringPipeline;
+export function pipeline(task: 'feature-extraction', dir: string, opts?: QuantizeOnLoad): FeatureExtractionPipeline;
+export function pipeline(task: 'text-generation', dir: string, opts?: QuantizeOnLoad): TextGenerationPipeline;
 /**
  * A pipeline for `task` over the model folder `dir`. Example: `pipeline('ner', 'runs/conll')('I live in Berlin')`.
  * A folder whose head differs from the task's (an MLM checkpoint for text-classification) gets a new, untrained
  * head: fine for trying the plumbing, useless for predictions; fine-tune it first (`attn finetune`).
+ * `opts.dtype` 'int8' | 'int4' quantises a float folder's weights while loading (src/quant); a quantised folder
+ * (`attn quantize`) loads as it is: `pipeline('fill-mask', dir, { dtype: 'int8' })`.
  */
-export function pipeline(task: PipelineTask, dir: string): unknown {
-  if (task === 'text-generation') return textGeneration(task, dir);
+export function pipeline(task: PipelineTask, dir: string, opts: QuantizeOnLoad = {}): unknown {
+  if (task === 'text-generation') return textGeneration(task, dir, opts);
   const spec = PIPELINE_TASKS[task as Exclude<PipelineTask, 'text-generation'>];
   const name: string = task;
   if (!spec && ['translation', 'summarization', 'text2text-generation'].includes(name)) {
@@ -68,7 +71,7 @@ export function pipeline(task: PipelineTask, dir: string): unknown {
   if (!(BERT_FAMILIES as readonly string[]).includes(type)) {
     throw new Error(`pipeline '${task}' needs an encoder model (${BERT_FAMILIES.join(', ')}); ${dir} holds a "${type}" model${type === 'gpt2' ? ' (use text-generation)' : ''}`);
   }
-  return fromEncoder(task as Exclude<PipelineTask, 'text-generation'>, spec.load(dir));
+  return fromEncoder(task as Exclude<PipelineTask, 'text-generation'>, spec.load(dir, opts));
 }
 
 /** A pipeline over a model already loaded (to share one model between tasks, or after fine-tuning in memory). */

@@ -20,6 +20,7 @@
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import type { QuantizeOnLoad } from '../quant/load.js';
 import { fromPretrainedSeq2Seq, seq2seqForward, type PretrainedSeq2Seq, type Seq2SeqForwardResult, type Seq2SeqModel } from '../models/seq2seq_pretrained.js';
 import { generateSeq2Seq, type Seq2SeqGenerateOptions } from '../generate/seq2seq.js';
 import type { GenerateOutput } from '../generate/index.js';
@@ -92,12 +93,16 @@ export class Seq2SeqLM {
 }
 
 export const AutoModelForSeq2SeqLM = {
-  /** Load a Marian or T5 folder with its tokenizer (tokenizer.json, else spiece.model and the other older files). */
-  async fromPretrained(dir: string): Promise<Seq2SeqLM> {
-    const loaded = fromPretrainedSeq2Seq(dir);
+  /**
+   * Load a Marian or T5 folder with its tokenizer (tokenizer.json, else spiece.model, Marian's source.spm +
+   * vocab.json, ...). `opts.dtype` 'int8' | 'int4' quantises a float folder while loading; a quantised folder
+   * loads as it is.
+   */
+  async fromPretrained(dir: string, opts: QuantizeOnLoad = {}): Promise<Seq2SeqLM> {
+    const loaded = fromPretrainedSeq2Seq(dir, opts);
     let tokenizer: Tokenizer | null = null;
     if (loaded.tokenizerJson !== null) tokenizer = Tokenizer.fromJSON(loaded.tokenizerJson);
-    else if (['spiece.model', 'sentencepiece.bpe.model', 'tokenizer.model', 'vocab.txt', 'vocab.json'].some((f) => existsSync(join(dir, f)))) tokenizer = await loadTokenizerFromFolder(dir);
+    else if (['spiece.model', 'sentencepiece.bpe.model', 'tokenizer.model', 'source.spm', 'vocab.txt', 'vocab.json'].some((f) => existsSync(join(dir, f)))) tokenizer = await loadTokenizerFromFolder(dir);
     const raw = readJsonFile(join(dir, 'config.json'), 'model config') as { task_specific_params?: unknown };
     const tsp = raw.task_specific_params;
     const taskParams = typeof tsp === 'object' && tsp !== null && !Array.isArray(tsp) ? (tsp as Record<string, Record<string, unknown>>) : {};
@@ -134,10 +139,10 @@ function makePipeline<K extends string>(lm: Seq2SeqLM, key: K, task: string, pre
  * `await translationPipeline(dir)` → `translate(text | texts, options)` → `[{ translation_text }]`.
  * `task` may name languages as transformers does ('translation_en_to_de': T5's prefix comes from config.json).
  */
-export async function translationPipeline(dir: string, opts: { task?: string; prefix?: string } = {}): Promise<Text2TextPipeline<'translation_text'>> {
+export async function translationPipeline(dir: string, opts: { task?: string; prefix?: string } & QuantizeOnLoad = {}): Promise<Text2TextPipeline<'translation_text'>> {
   const task = opts.task ?? 'translation';
   if (!/^translation(_[a-z]+_to_[a-z]+)?$/.test(task)) throw new Error(`translation pipeline: task '${task}' must be translation or translation_xx_to_yy`);
-  const lm = await AutoModelForSeq2SeqLM.fromPretrained(dir);
+  const lm = await AutoModelForSeq2SeqLM.fromPretrained(dir, opts);
   let t = task;
   if (t === 'translation' && lm.modelType === 't5') {
     // T5 without languages: the first translation task of its config, as transformers would need one.
@@ -147,13 +152,13 @@ export async function translationPipeline(dir: string, opts: { task?: string; pr
 }
 
 /** `await summarizationPipeline(dir)` → `summarize(text | texts, options)` → `[{ summary_text }]`. */
-export async function summarizationPipeline(dir: string, opts: { prefix?: string } = {}): Promise<Text2TextPipeline<'summary_text'>> {
-  return makePipeline(await AutoModelForSeq2SeqLM.fromPretrained(dir), 'summary_text', 'summarization', opts.prefix);
+export async function summarizationPipeline(dir: string, opts: { prefix?: string } & QuantizeOnLoad = {}): Promise<Text2TextPipeline<'summary_text'>> {
+  return makePipeline(await AutoModelForSeq2SeqLM.fromPretrained(dir, opts), 'summary_text', 'summarization', opts.prefix);
 }
 
 /** `await text2textPipeline(dir)` → `t2t(text | texts, options)` → `[{ generated_text }]` (no prefix added). */
-export async function text2textPipeline(dir: string, opts: { prefix?: string } = {}): Promise<Text2TextPipeline<'generated_text'>> {
-  return makePipeline(await AutoModelForSeq2SeqLM.fromPretrained(dir), 'generated_text', 'text2text-generation', opts.prefix);
+export async function text2textPipeline(dir: string, opts: { prefix?: string } & QuantizeOnLoad = {}): Promise<Text2TextPipeline<'generated_text'>> {
+  return makePipeline(await AutoModelForSeq2SeqLM.fromPretrained(dir, opts), 'generated_text', 'text2text-generation', opts.prefix);
 }
 
 /** The tasks this file serves, for a pipeline() dispatcher: name → factory. */

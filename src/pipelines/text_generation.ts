@@ -13,7 +13,7 @@
 // generation loop (src/generate) and the tokenizer (src/tokenizers). Node-only (reads folders).
 
 import { tensor, noGrad, type Tensor } from '../tensor/index.js';
-import { fromPretrained, savePretrained, type PretrainedGPT, type GenerationDefaults } from '../models/pretrained.js';
+import { fromPretrained, savePretrained, type LoadOptions, type PretrainedGPT, type GenerationDefaults } from '../models/pretrained.js';
 import type { GPT, GPTConfig, GPTOutput } from '../models/gpt.js';
 import { generate, streamText, type GenerateOptions, type GenerateOutput } from '../generate/index.js';
 import { stepperFromModel } from '../generate/from_model.js';
@@ -109,18 +109,24 @@ function stripBookkeeping(g: Record<string, unknown>): Record<string, unknown> {
 }
 
 export const AutoModelForCausalLM = {
-  /** Load a GPT-2-family folder; see CausalLM. */
-  fromPretrained(dir: string): CausalLM {
-    return new CausalLM(fromPretrained(dir));
+  /**
+   * Load a GPT-2-family folder (float or quantised); see CausalLM. `opts.dtype` 'int8' | 'int4' quantises a
+   * float folder's weights as they are read (src/quant): `AutoModelForCausalLM.fromPretrained(dir, { dtype: 'int8' })`.
+   */
+  fromPretrained(dir: string, opts: LoadOptions = {}): CausalLM {
+    return new CausalLM(fromPretrained(dir, opts));
   },
 };
 
 export type TextGenerationPipeline = (text: string, options?: GenerateOptions) => Array<{ generated_text: string }>;
 
-/** transformers.js style: `pipeline('text-generation', dir)(prompt, options)` → [{ generated_text }] (prompt included, as HF). */
-export function pipeline(task: 'text-generation', dir: string): TextGenerationPipeline {
+/**
+ * transformers.js style: `pipeline('text-generation', dir)(prompt, options)` → [{ generated_text }] (prompt
+ * included, as HF). `opts.dtype` quantises while loading: `pipeline('text-generation', dir, { dtype: 'int8' })`.
+ */
+export function pipeline(task: 'text-generation', dir: string, opts: LoadOptions = {}): TextGenerationPipeline {
   if (task !== 'text-generation') throw new Error(`pipeline: task '${String(task)}' is not supported yet; supported: text-generation`);
-  const lm = AutoModelForCausalLM.fromPretrained(dir);
+  const lm = AutoModelForCausalLM.fromPretrained(dir, opts);
   return (text, options = {}) => {
     const tok = lm.tokenizer;
     if (!tok) throw new Error(`pipeline: ${dir} has no tokenizer`);

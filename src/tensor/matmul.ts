@@ -13,6 +13,7 @@ import { fromOp, type GradSink } from './autograd.js';
 import { expand, reshape, squeeze, unsqueeze } from './ops_shape.js';
 import { broadcastShapes, expectFloat, fmtShape, readContiguous, sameShape, shapeSize } from './shape.js';
 import { Tensor } from './tensor.js';
+import { asQuantized, quantizedLinear } from '../quant/ops.js';
 
 /** How the backend sees one operand: (rows, cols) per batch entry, maybe stored transposed. */
 interface MatOperand {
@@ -223,9 +224,13 @@ function matmulGradB(
  *   'out_in' (torch.nn.Linear, the default): W is (out, in), y = x·Wᵀ + b
  *   'in_out' (GPT-2's Conv1D):               W is (in, out), y = x·W + b
  * The bias goes to the backend with the product (MatmulSpec.bias), which starts its sums from it.
+ * W may be a QuantizedTensor (src/quant): then Backend.quantizedMatmul computes y, and there is no backward.
  * Backward: dx = dy·op(W)ᵀ, dW = xᵀ·dy ('in_out') or dyᵀ·x ('out_in'), db = Σ_rows dy.
  */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 'in_out' | 'out_in' = 'out_in'): Tensor {
+  // A quantised weight (src/quant: int8/int4 values + scales) goes to its own kernels; inference only.
+  const q = asQuantized(weight);
+  if (q) return quantizedLinear(x, q, bias, layout);
   expectFloat('linear', x, 'input');
   expectFloat('linear', weight, 'weight');
   if (layout !== 'in_out' && layout !== 'out_in') throw new RangeError(`linear: layout must be 'in_out' or 'out_in', got '${String(layout)}'`);

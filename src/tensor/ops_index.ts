@@ -4,12 +4,16 @@
 import { fromOp } from './autograd.js';
 import { expectFloat, expectInt, fmtShape, normalizeDim, readContiguous, shapeSize } from './shape.js';
 import { Tensor } from './tensor.js';
+import { asQuantized, quantizedEmbedding } from '../quant/ops.js';
 
 /**
  * Looks up rows of a table: weight (V, C), ids int32 of any shape → (...ids.shape, C).
  * `embedding(wte, ids)` with ids (B, T) gives (B, T, C). Backward: dW[id] += g for every position.
  */
 export function embedding(weight: Tensor, ids: Tensor): Tensor {
+  // A quantised table (src/quant) gives its rows dequantised; inference only.
+  const q = asQuantized(weight);
+  if (q) return quantizedEmbedding(q, ids);
   expectFloat('embedding', weight, 'weight');
   if (!(ids instanceof Tensor)) throw new TypeError(`embedding: ids must be an int32 Tensor, got ${typeof ids}`);
   expectInt('embedding', ids, 'ids');

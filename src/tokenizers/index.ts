@@ -39,6 +39,7 @@ export {
   type SentencePieceTokenizerOptions,
   type PieceType,
 } from './sentencepiece_model.js';
+export { marianTokenizer, readMarianVocab, isMarianTokenizer, MarianVocabModel, MarianDecoder, MARIAN_FILES, type MarianFiles } from './marian.js';
 export { gpt2, GPT2_END_OF_TEXT, GPT2_END_OF_TEXT_ID } from './gpt2.js';
 export { StreamDecoder, type TokenBytesSource } from './stream_decoder.js';
 export { bytesToUnicode, unicodeToBytes } from './byte_level.js';

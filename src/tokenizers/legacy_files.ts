@@ -24,7 +24,7 @@ import { Tokenizer } from './tokenizer.js';
 export type TokenizerConfig = Record<string, unknown>;
 
 /** A special token as the config gives it: its text, and the AddedToken flags when it is written as an object. */
-interface ConfigToken {
+export interface ConfigToken {
   content: string;
   lstrip: boolean;
   rstrip: boolean;
@@ -32,7 +32,7 @@ interface ConfigToken {
 }
 
 /** Read `key` of the config: "[CLS]", or {"content": "<mask>", "lstrip": true, ...}; undefined when absent. */
-function configToken(config: TokenizerConfig, key: string, where: string): ConfigToken | undefined {
+export function configToken(config: TokenizerConfig, key: string, where: string): ConfigToken | undefined {
   const v = config[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return { content: v, lstrip: false, rstrip: false, singleWord: false };

@@ -7,6 +7,7 @@
 //
 //   const tok = await loadTokenizer('bert/tokenizer.json');   // or a folder, a vocab.txt, a .model, or 'gpt2'
 //   const t5 = await loadTokenizerFromFolder('models/t5-small'); // tokenizer.json, else the older files
+//   const mt = await loadTokenizerFromFolder('models/opus-mt-en-de'); // source.spm + target.spm + vocab.json
 //   await saveTokenizer(tok, 'out/tokenizer.json');           // written to a temp file, then renamed
 
 import { randomBytes } from 'node:crypto';
@@ -14,6 +15,7 @@ import { mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promis
 import { dirname, join } from 'node:path';
 import { readTextChunks, type FileReadReport } from './node_files.js';
 import { addTokensFromJSON, bertFromVocabTxt, byteLevelFromVocabMerges, type TokenizerConfig } from './legacy_files.js';
+import { marianTokenizer } from './marian.js';
 import { tokenizerFromSentencePiece } from './sentencepiece_model.js';
 import { Tokenizer } from './tokenizer.js';
 import { createTrainer, type TrainTokenizerOptions } from './train.js';
@@ -52,7 +54,7 @@ async function readJsonIfThere(path: string): Promise<TokenizerConfig | undefine
   }
 }
 
-/** SentencePiece model files, in the order we look for them (T5, XLM-R / mBART, Llama, Marian). */
+/** SentencePiece model files, in the order we look for them (T5, XLM-R / mBART, Llama). */
 const SENTENCEPIECE_FILES = ['spiece.model', 'sentencepiece.bpe.model', 'tokenizer.model'];
 
 /**
@@ -62,9 +64,10 @@ const SENTENCEPIECE_FILES = ['spiece.model', 'sentencepiece.bpe.model', 'tokeniz
  *   - vocab.txt                    BERT WordPiece;
  *   - spiece.model, sentencepiece.bpe.model or tokenizer.model   a SentencePiece unigram model (T5 gets its
  *                                  "</s>" after the text when tokenizer_config.json names T5Tokenizer);
+ *   - source.spm + target.spm + vocab.json   a Marian (opus-mt) folder: source.spm's pieces numbered by
+ *                                  vocab.json, as transformers' MarianTokenizer does (marian.ts);
  * with tokenizer_config.json / special_tokens_map.json (lowercasing, prefix space, special tokens) and
- * added_tokens.json applied. Marian folders (source.spm + vocab.json) are refused: their ids come from
- * vocab.json, not from the SentencePiece model.
+ * added_tokens.json applied.
  * Example: `const tok = await loadTokenizerFromFolder('models/bert-base-cased')`.
  */
 export async function loadTokenizerFromFolder(dir: string): Promise<Tokenizer> {
@@ -92,11 +95,14 @@ export async function loadTokenizerFromFolder(dir: string): Promise<Tokenizer> {
       return finish(byteLevelFromVocabMerges(vocab, merges, config, where));
     }
     if (await exists(file('vocab.txt'))) return finish(bertFromVocabTxt(await readText(file('vocab.txt'), 'loadTokenizerFromFolder'), config, where));
-    if ((await exists(file('source.spm'))) && (await exists(file('vocab.json')))) {
-      throw new Error(
-        'a Marian folder (source.spm, target.spm, vocab.json): its ids come from vocab.json, which attn does not map; ' +
-          'convert it to tokenizer.json with transformers, or load source.spm alone with loadTokenizer for its own ids',
-      );
+    if (await exists(file('source.spm'))) {
+      // A Marian (opus-mt) folder: source.spm splits, vocab.json numbers, target.spm joins (marian.ts).
+      for (const name of ['vocab.json', 'target.spm']) {
+        if (!(await exists(file(name)))) throw new Error(`a Marian folder (source.spm, target.spm, vocab.json) without ${name}: ${file(name)} is missing`);
+      }
+      const [sourceSpm, targetSpm, vocab] = await Promise.all([readFile(file('source.spm')), readFile(file('target.spm')), readText(file('vocab.json'), 'loadTokenizerFromFolder')]);
+      const names = { sourceSpm: file('source.spm'), targetSpm: file('target.spm'), vocab: file('vocab.json'), config: where };
+      return finish(marianTokenizer({ sourceSpm: new Uint8Array(sourceSpm), targetSpm: new Uint8Array(targetSpm), vocab, config, names }));
     }
     for (const name of SENTENCEPIECE_FILES) {
       if (!(await exists(file(name)))) continue;
@@ -108,7 +114,7 @@ export async function loadTokenizerFromFolder(dir: string): Promise<Tokenizer> {
     throw new Error(`loadTokenizerFromFolder: ${dir}: ${(e as Error).message}`);
   }
   throw new Error(
-    `loadTokenizerFromFolder: the folder ${dir} has no tokenizer.json, vocab.json + merges.txt, vocab.txt or SentencePiece model (${SENTENCEPIECE_FILES.join(', ')})`,
+    `loadTokenizerFromFolder: the folder ${dir} has no tokenizer.json, vocab.json + merges.txt, vocab.txt or SentencePiece model (${SENTENCEPIECE_FILES.join(', ')}, or Marian's source.spm + target.spm + vocab.json)`,
   );
 }
 

@@ -27,7 +27,7 @@
 //   - otherwise (Llama-2 style): Precompiled(charsmap), Prepend "▁" (add_dummy_prefix), spaces -> "▁", no
 //     pre-tokenizer; decoder "▁" -> " ", byte fallback, strip the first space.
 // Not supported (an error says so): SentencePiece BPE / word / char models, treat_whitespace_as_suffix,
-// escape_whitespaces false. Marian's vocab.json (ids that differ from the .model's) is not read here.
+// escape_whitespaces false. Marian's vocab.json (ids that differ from the .model's) is read by marian.ts.
 
 import { ByteFallbackDecoder, FuseDecoder, MetaspaceDecoder, ReplaceDecoder, SequenceDecoder, StripDecoder, type Decoder } from './decoders.js';
 import { Prepend, Replace, ReplacePattern, SequenceNormalizer, Strip, type Normalizer } from './normalizers.js';
@@ -221,6 +221,51 @@ export function tokenizerFromSentencePiece(input: Uint8Array | SentencePieceMode
   const what = options.what ?? 'SentencePiece model';
   const m = input instanceof Uint8Array ? parseSentencePieceModel(input, what) : input;
   const t = m.trainer;
+  const { normalizer, preTokenizer, decoder } = sentencePiecePipeline(m, what); // checks that attn reads the model
+  const unkId = t.unkId >= 0 && t.unkId < m.pieces.length ? t.unkId : null;
+  const model = new Unigram(
+    m.pieces.map((p): [string, number] => [p.piece, p.score]),
+    { unkId, byteFallback: t.byteFallback },
+  );
+
+  const addedTokens = m.pieces.flatMap((p, id) =>
+    p.type === 'control' || p.type === 'unknown' || p.type === 'user_defined'
+      ? [{ id, content: p.piece, single_word: false, lstrip: false, rstrip: false, normalized: false, special: p.type !== 'user_defined' }]
+      : [],
+  );
+  const template: Array<[string, number]> = [];
+  for (const [wanted, id, name] of [[options.addBos, t.bosId, 'bos_id'], [options.addEos, t.eosId, 'eos_id']] as const) {
+    if (!wanted) continue;
+    if (id < 0 || id >= m.pieces.length) throw new Error(`${what}: asked to add ${name}, but the model has none (${name} = ${id})`);
+    template.push([m.pieces[id]!.piece, id]);
+  }
+  let postProcessor: TemplateProcessing | null = null;
+  if (template.length > 0) {
+    const bos = options.addBos ? `${m.pieces[t.bosId]!.piece} ` : '';
+    const eos = options.addEos ? ` ${m.pieces[t.eosId]!.piece}` : '';
+    postProcessor = TemplateProcessing.fromStrings(`${bos}$A${eos}`, `${bos}$A${eos} ${bos}$B:1${eos}:1`.replace(/ +/g, ' ').trim(), template);
+  }
+  return new Tokenizer({
+    model,
+    normalizer,
+    preTokenizer,
+    postProcessor,
+    decoder,
+    addedTokens,
+    truncation: null,
+    padding: null,
+  });
+}
+
+/**
+ * The text steps around the model that a SentencePiece model's settings ask for (see the top of this file):
+ * the normalizer, the Metaspace pre-tokenizer (null in the Llama-2 style) and the decoder. Shared by
+ * tokenizerFromSentencePiece and Marian's tokenizer (marian.ts), whose ids come from elsewhere. Throws for the
+ * models attn does not read (BPE / word / char, treat_whitespace_as_suffix, escape_whitespaces false).
+ * Example: `sentencePiecePipeline(parseSentencePieceModel(bytes), 'spiece.model').preTokenizer` is a Metaspace.
+ */
+export function sentencePiecePipeline(m: SentencePieceModel, what: string): { normalizer: Normalizer | null; preTokenizer: Metaspace | null; decoder: Decoder } {
+  const t = m.trainer;
   const n = m.normalizer;
   if (t.modelType !== 'unigram') {
     throw new Error(
@@ -230,11 +275,6 @@ export function tokenizerFromSentencePiece(input: Uint8Array | SentencePieceMode
   }
   if (t.treatWhitespaceAsSuffix) throw new Error(`${what}: treat_whitespace_as_suffix is not supported`);
   if (!n.escapeWhitespaces) throw new Error(`${what}: escape_whitespaces false (spaces kept as spaces, not "▁") is not supported`);
-  const unkId = t.unkId >= 0 && t.unkId < m.pieces.length ? t.unkId : null;
-  const model = new Unigram(
-    m.pieces.map((p): [string, number] => [p.piece, p.score]),
-    { unkId, byteFallback: t.byteFallback },
-  );
 
   const normalizers: Normalizer[] = [];
   if (n.precompiledCharsmap.length > 0) {
@@ -262,31 +302,5 @@ export function tokenizerFromSentencePiece(input: Uint8Array | SentencePieceMode
     decoder = new SequenceDecoder(steps);
   }
 
-  const addedTokens = m.pieces.flatMap((p, id) =>
-    p.type === 'control' || p.type === 'unknown' || p.type === 'user_defined'
-      ? [{ id, content: p.piece, single_word: false, lstrip: false, rstrip: false, normalized: false, special: p.type !== 'user_defined' }]
-      : [],
-  );
-  const template: Array<[string, number]> = [];
-  for (const [wanted, id, name] of [[options.addBos, t.bosId, 'bos_id'], [options.addEos, t.eosId, 'eos_id']] as const) {
-    if (!wanted) continue;
-    if (id < 0 || id >= m.pieces.length) throw new Error(`${what}: asked to add ${name}, but the model has none (${name} = ${id})`);
-    template.push([m.pieces[id]!.piece, id]);
-  }
-  let postProcessor: TemplateProcessing | null = null;
-  if (template.length > 0) {
-    const bos = options.addBos ? `${m.pieces[t.bosId]!.piece} ` : '';
-    const eos = options.addEos ? ` ${m.pieces[t.eosId]!.piece}` : '';
-    postProcessor = TemplateProcessing.fromStrings(`${bos}$A${eos}`, `${bos}$A${eos} ${bos}$B:1${eos}:1`.replace(/ +/g, ' ').trim(), template);
-  }
-  return new Tokenizer({
-    model,
-    normalizer: normalizers.length === 0 ? null : normalizers.length === 1 ? normalizers[0]! : new SequenceNormalizer(normalizers),
-    preTokenizer,
-    postProcessor,
-    decoder,
-    addedTokens,
-    truncation: null,
-    padding: null,
-  });
+  return { normalizer: normalizers.length === 0 ? null : normalizers.length === 1 ? normalizers[0]! : new SequenceNormalizer(normalizers), preTokenizer, decoder };
 }

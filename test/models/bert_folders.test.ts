@@ -98,7 +98,7 @@ test('bad folders: unknown model_type or head, mismatched tokenizer, missing or 
     const withCfg = (c: Record<string, unknown>) => writeFileSync(cfgPath, JSON.stringify(c));
 
     withCfg({ ...cfg, model_type: 'xlnet' });
-    assert.throws(() => fromPretrainedBert(m), /config\.json: model_type "xlnet" is not supported; attn loads: gpt2, bert, roberta, distilbert/);
+    assert.throws(() => fromPretrainedBert(m), /config\.json: model_type "xlnet" is not supported; attn loads: gpt2, bert, roberta, distilbert, marian, t5/);
     withCfg({ ...cfg, architectures: ['BertForMultipleChoice'] });
     assert.throws(() => fromPretrainedBert(m), /architecture "BertForMultipleChoice" is not supported for model_type "bert"; supported: BertModel, BertForMaskedLM/);
     withCfg({ ...cfg, architectures: ['RobertaForMaskedLM'] });

@@ -139,7 +139,7 @@ describe('folders: what wins, added tokens, SentencePiece, errors', () => {
     await assert.rejects(loadTokenizerFromFolder(folder('empty', {})), /the folder .*empty has no tokenizer\.json, vocab\.json \+ merges\.txt, vocab\.txt or SentencePiece model/);
     await assert.rejects(
       loadTokenizerFromFolder(folder('marian', { 'source.spm': unigramFixtureBytes('spm-rules.model'), 'vocab.json': '{}' })),
-      /a Marian folder .*its ids come from vocab\.json/,
+      /a Marian folder .* without target\.spm: .*marian.target\.spm is missing/,
     );
     await assert.rejects(loadTokenizerFromFolder(folder('badcfg', { 'vocab.txt': bertVocabTxt(), 'tokenizer_config.json': '{nope' })), /tokenizer_config\.json is not a valid JSON object/);
     await assert.rejects(

@@ -5,8 +5,8 @@
 // available, so the loops are ordered so that the innermost one walks memory with stride 1.
 //
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
-import type { AttentionGrads, AttentionOutputs, AttentionSpec, AttnOperand, Backend, LinearSpec, MatmulSpec, RowKernel } from '../backend.js';
-import { checkAttention, checkRows, dropKeeps, dropoutOf } from '../backend.js';
+import type { AttentionGrads, AttentionOutputs, AttentionSpec, AttnOperand, Backend, LinearSpec, MatmulSpec, QuantizedMatmulSpec, QuantizedWeight, RowKernel } from '../backend.js';
+import { checkAttention, checkQuantized, checkRows, dequantizeRow, dropKeeps, dropoutOf } from '../backend.js';
 
 export class JsBackend implements Backend {
   readonly name = 'js';
@@ -245,6 +245,26 @@ export class JsBackend implements Backend {
       const acc = new Float64Array(outF);
       for (let r = 0; r < R; r++) for (let j = 0; j < outF; j++) acc[j] += dy[r * outF + j];
       db.set(acc);
+    }
+  }
+
+  /**
+   * out[r, j] = bias[j] + Σ_k a[r, k] · w(j, k), each weight dequantised as it is read (dequantizeRow:
+   * w(j, k) = scale[j, ⌊k / groupSize⌋] · q(j, k)), summed in float64. The activations stay exact here: this is
+   * the definition; the WebAssembly kernels also round each activation to 8 bits (kernels/quant.ts).
+   */
+  quantizedMatmul(a: Float32Array, w: QuantizedWeight, out: Float32Array, spec: QuantizedMatmulSpec): void {
+    checkQuantized('quantizedMatmul (js)', a, w, out, spec);
+    const { rows: R, bias } = spec;
+    const { n: N, k: K } = w;
+    const row = new Float64Array(K); // one dequantised weight row, used for every row of a
+    for (let j = 0; j < N; j++) {
+      dequantizeRow(w, j, row);
+      for (let r = 0; r < R; r++) {
+        let s = bias ? bias[j]! : 0;
+        for (let k = 0; k < K; k++) s += a[r * K + k]! * row[k]!;
+        out[r * N + j] = s;
+      }
     }
   }
 

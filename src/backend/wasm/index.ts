@@ -10,7 +10,7 @@
 //
 //   const backend = createWasmBackend(nodePlatform, { threads: 2 });   // or setBackend('wasm', { threads: 2 })
 
-import type { AttentionGrads, AttentionOutputs, AttentionSpec, AttnOperand, Backend, LinearSpec, MatmulSpec, RowKernel } from '../backend.js';
+import type { AttentionGrads, AttentionOutputs, AttentionSpec, AttnOperand, Backend, LinearSpec, MatmulSpec, QuantizedMatmulSpec, QuantizedWeight, RowKernel } from '../backend.js';
 import type { BackendOptions } from '../index.js';
 import { WasmAttention } from './attention.js';
 import { WasmHeap, WorkArea } from './heap.js';
@@ -18,6 +18,7 @@ import { hasRelaxedSimd, hasSharedMemory, hasSimd, instantiateKernels, type Kern
 import { DEFAULT_CACHE_BYTES, WasmMatmul, type MatmulProfile } from './matmul.js';
 import type { WasmPlatform } from './platform.js';
 import { CTRL_WORDS, MAX_ARGS, ThreadPool } from './pool.js';
+import { WasmQuantMatmul } from './quant.js';
 import { WasmRows } from './rows.js';
 
 export type { WasmPlatform } from './platform.js';
@@ -57,6 +58,7 @@ export class WasmBackend implements Backend {
   private readonly mm: WasmMatmul;
   private readonly attn: WasmAttention;
   private readonly rows: WasmRows;
+  private readonly quant: WasmQuantMatmul;
 
   constructor(platform: WasmPlatform, opts: WasmBackendOptions = {}) {
     if (!hasSimd()) throw new Error('this JavaScript engine has no WebAssembly SIMD');
@@ -86,6 +88,7 @@ export class WasmBackend implements Backend {
     this.mm = new WasmMatmul(kernels, heap, work, this.pool, budget);
     this.attn = new WasmAttention(kernels, heap, work, this.pool);
     this.rows = new WasmRows(heap, work, this.pool);
+    this.quant = new WasmQuantMatmul(kernels, heap, work, this.pool, this.mm);
   }
 
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
@@ -111,6 +114,10 @@ export class WasmBackend implements Backend {
     grads: AttentionGrads,
   ): void {
     this.attn.backward(spec, q, k, v, out, lse, dOut, grads);
+  }
+
+  quantizedMatmul(a: Float32Array, w: QuantizedWeight, out: Float32Array, spec: QuantizedMatmulSpec): void {
+    this.quant.matmul(a, w, out, spec);
   }
 
   runRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params: readonly number[] = []): void {

@@ -223,7 +223,7 @@ export class WasmMatmul {
   }
 
   /** Bytes of per-thread GEMM scratch for every thread of the pool. */
-  private scratchBytes(): number {
+  scratchBytes(): number {
     return this.pool.threads * alignUp(this.kernels.gemm_scratch_bytes());
   }
 
@@ -295,9 +295,10 @@ export class WasmMatmul {
 
   /**
    * One GEMM on operands already in WebAssembly memory (byte addresses): pack B from bRaw into bp, then run
-   * the tiles of C on the pool. Returns [pack ms, gemm ms] when profiling.
+   * the tiles of C on the pool. Returns [pack ms, gemm ms] when profiling. (Also used by quant.ts, for blocks
+   * of a dequantised weight.)
    */
-  private gemmInMemory(
+  gemmInMemory(
     spec: MatmulSpec,
     p: { a: number; bRaw: number; bp: number; c: number; bias: number; scratch: number },
     parallel: boolean,
