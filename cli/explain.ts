@@ -24,7 +24,7 @@ const RECORDS = {
 
 const COMMON = {
   model: { type: 'string', value: 'DIR', help: 'a model folder (config.json, model.safetensors, tokenizer.json)' },
-  tokenizer: { type: 'string', value: 'PATH|gpt2', help: 'tokenizer when the folder has none' },
+  tokenizer: { type: 'string', value: 'PATH|gpt2', help: 'tokenizer when the folder has none (tokenizer.json, vocab.txt, a SentencePiece model or a folder)' },
   out: { type: 'string', value: 'DIR', help: 'output folder (replaced as a whole)' },
   threads: { type: 'string', value: 'N', help: 'worker threads for the WASM kernels (default: all cores)' },
   json: { type: 'boolean', help: 'print one JSON object with the results' },
@@ -279,14 +279,16 @@ async function loadModel(v: ParsedValues, dir: string) {
   const threads = num(v, 'threads', { int: true, min: 1 });
   if (threads !== undefined) (await import('../src/backend/index.js')).setBackend('wasm', { threads });
   const { loadExplainable } = await import('../src/explain/node.js');
-  const { Tokenizer } = await import('../src/tokenizers/index.js');
-  const { readFileSync, existsSync } = await import('node:fs');
+  const { loadTokenizer, loadTokenizerFromFolder } = await import('../src/tokenizers/node.js');
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
   const t = str(v, 'tokenizer');
   let tokenizer;
-  if (t === 'gpt2') tokenizer = Tokenizer.gpt2();
-  else if (t !== undefined) {
-    if (!existsSync(t)) throw new UsageError(`tokenizer not found: ${t}`);
-    tokenizer = Tokenizer.fromJSON(readFileSync(t, 'utf8'));
+  if (t !== undefined) {
+    if (t !== 'gpt2' && !existsSync(t)) throw new UsageError(`tokenizer not found: ${t}`);
+    tokenizer = await loadTokenizer(t); // 'gpt2', a tokenizer.json, vocab.txt, a SentencePiece model or a folder
+  } else if (!existsSync(join(dir, 'tokenizer.json')) && ['spiece.model', 'sentencepiece.bpe.model', 'tokenizer.model', 'source.spm'].some((f) => existsSync(join(dir, f)))) {
+    tokenizer = await loadTokenizerFromFolder(dir); // a T5 or Marian folder without tokenizer.json
   }
   return loadExplainable(dir, tokenizer ? { tokenizer } : {});
 }

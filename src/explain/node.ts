@@ -38,7 +38,7 @@ const LOADERS: Record<string, (dir: string, tokenizer: Tokenizer | null) => Expl
 function seq2seqLoader(dir: string, tok: Tokenizer | null): Explainable {
   const loaded = fromPretrainedSeq2Seq(dir);
   const t = tok ?? (loaded.tokenizerJson !== null ? Tokenizer.fromJSON(loaded.tokenizerJson) : null);
-  if (!t) throw new Error(`${dir} has no tokenizer.json; pass --tokenizer PATH`);
+  if (!t) throw new Error(`${dir} has no tokenizer.json; pass a tokenizer (--tokenizer PATH, or in code loadTokenizerFromFolder(dir) for SentencePiece and Marian files)`);
   return new Seq2SeqExplainer(loaded.model, t, { family: loaded.modelType });
 }
 

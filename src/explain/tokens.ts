@@ -4,19 +4,16 @@
 // tokens. Whitespace is made visible: space ␣, newline ↵, tab ⇥ (a SentencePiece "▁" is a space too).
 import type { Encoding, Tokenizer } from '../tokenizers/index.js';
 import { byteLevelToBytes } from '../tokenizers/byte_level.js';
+import { ByteLevelDecoder, SequenceDecoder, type Decoder } from '../tokenizers/decoders.js';
 import type { TokenView } from './explainable.js';
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Whether the tokenizer decodes with GPT-2's byte-level alphabet (alone or inside a Sequence decoder). */
 export function isByteLevel(tokenizer: Tokenizer): boolean {
-  const walk = (d: unknown): boolean => {
-    if (typeof d !== 'object' || d === null) return false;
-    const o = d as { type?: unknown; decoders?: unknown };
-    if (o.type === 'ByteLevel') return true;
-    return Array.isArray(o.decoders) && o.decoders.some(walk);
-  };
-  return walk(tokenizer.toJSON().decoder);
+  // The decoder objects themselves, not toJSON(): some tokenizers (Marian's) have no tokenizer.json form.
+  const walk = (d: Decoder | null): boolean => d instanceof ByteLevelDecoder || (d instanceof SequenceDecoder && d.decoders.some(walk));
+  return walk(tokenizer.decoder);
 }
 
 /** Spaces, newlines and tabs made visible. Example: `visibleWhitespace(' to\n')` is '␣to↵'. */

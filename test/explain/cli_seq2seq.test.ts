@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,7 @@ import { saveSeq2Seq } from '../../src/models/seq2seq_pretrained.js';
 import { trainTokenizer } from '../../src/tokenizers/index.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+const FIX = new URL('../../../test/fixtures/', import.meta.url).pathname;
 
 function attn(...args: string[]): { code: number; out: string; err: string } {
   const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1' }, timeout: 120_000 });
@@ -62,4 +63,17 @@ test('attn explain prune on a T5 folder: token-accuracy curve; --save is refused
   assert.equal(s.code, 2);
   assert.match(s.err, /t5 models cannot be pruned physically/);
   assert.ok(!/\n\s+at /.test(s.err), 'no stack trace');
+});
+
+test('a Marian folder without tokenizer.json (source.spm + vocab.json): tokens as SentencePiece splits them', () => {
+  const dir = join(tmp, 'marian');
+  mkdirSync(dir);
+  for (const f of ['config.json', 'model.safetensors', 'generation_config.json']) cpSync(join(FIX, 'marian-tiny', f), join(dir, f));
+  for (const f of ['source.spm', 'target.spm', 'vocab.json', 'tokenizer_config.json', 'special_tokens_map.json']) cpSync(join(FIX, 'marian-tok', f), join(dir, f));
+  const want = (JSON.parse(readFileSync(join(FIX, 'marian-tok', 'expected.json'), 'utf8')) as { encodings: Array<{ text: string; pieces: string[] }> }).encodings[0]!;
+  const out = join(tmp, 'marian-report');
+  const r = attn('explain', '--model', dir, '--text', want.text, '--pair', 'Alice', '--out', out);
+  assert.equal(r.code, 0, r.err);
+  const maps = JSON.parse(readFileSync(join(out, 'maps.json'), 'utf8')) as { groups: Array<{ kind: string; queries: Array<{ text: string }> }> };
+  assert.deepEqual(maps.groups[0]!.queries.map((q) => q.text), [...want.pieces.map((p) => p.replace(/\u2581/g, '␣')), '</s>']);
 });
