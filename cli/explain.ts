@@ -156,8 +156,11 @@ export async function explainCommand(argv: string[]): Promise<number> {
     const heads = acc.result({ positionalThreshold: thresholds.positional, rareThreshold: thresholds.rare, noopThreshold: thresholds.noop });
     sections.stats = { heads, layouts, inputs: chosen.length, thresholds };
     json['heads.json'] = { inputs: chosen.length, thresholds, heads };
-    const objective = await objectiveFor(x, src, { importanceTokens: num(v, 'importance-tokens', { int: true, min: 0 })! });
-    if (objective && layouts.length > 0) {
+    const quantized = await quantizedBits(dir);
+    const objective = quantized === null ? await objectiveFor(x, src, { importanceTokens: num(v, 'importance-tokens', { int: true, min: 0 })! }) : null;
+    if (quantized !== null) {
+      notes.push(`head importance needs gradients through float weights; ${dir} is quantised (int${quantized}), so run --data on the float folder it was made from for importance`);
+    } else if (objective && layouts.length > 0) {
       const ibar = new ProgressBar(objective.batches, 'head importance ');
       sections.importance = ex.headImportance(layouts, objective, { onBatch: (d) => ibar.update(d) });
       ibar.done();
@@ -203,6 +206,8 @@ async function pruneCommand(argv: string[]): Promise<number> {
   const say = (s: string) => {
     if (!quiet && !v['json']) console.log(s);
   };
+  const quantized = await quantizedBits(dir);
+  if (quantized !== null) throw new UsageError(`${dir} is quantised (int${quantized}): head importance needs gradients through float weights, and pruning float weights; run attn explain prune on the float folder it was made from, then quantise the pruned folder`);
   const x = await loadModel(v, dir);
   const ex = await import('../src/explain/index.js');
   const layouts = x.heads();
@@ -291,6 +296,17 @@ async function loadModel(v: ParsedValues, dir: string) {
     tokenizer = await loadTokenizerFromFolder(dir); // a T5 or Marian folder without tokenizer.json
   }
   return loadExplainable(dir, tokenizer ? { tokenizer } : {});
+}
+
+/** The bits of a quantised folder (`attn quantize`: quantization_config in config.json), or null for a float one. */
+async function quantizedBits(dir: string): Promise<number | null> {
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { readJsonFile } = await import('../src/io/atomic.js');
+  const file = join(dir, 'config.json');
+  if (!existsSync(file)) return null; // loading the model says what is missing
+  const raw = readJsonFile(file, 'model config') as { quantization_config?: { bits?: number } | null };
+  return raw.quantization_config ? raw.quantization_config.bits ?? 0 : null;
 }
 
 type TextClassificationExample = import('../src/data/classification.js').TextClassificationExample;

@@ -77,6 +77,15 @@ test('bad input: a head that does not exist, a missing text, a model without map
   assert.equal(m.code, 1);
   assert.match(m.err, /model_type "rnn-seq2seq" has no attention maps in this build of attn; it explains: gpt2/);
   assert.ok(!/\n\s+at /.test(h.err + t.err + m.err), 'no stack traces');
+  // A quantised folder: maps and roles yes; importance and pruning need float weights, and say so.
+  const q = join(dir, 'q8');
+  assert.equal(attn('quantize', '--model', model, '--bits', '8', '--out', q).code, 0);
+  const qe = attn('explain', '--model', q, '--text', 'the fox', '--data', corpus, '--max-inputs', '2', '--out', join(dir, 'q8-report'), '--json');
+  assert.equal(qe.code, 0, qe.err);
+  assert.ok((JSON.parse(qe.out) as { notes: string[] }).notes.some((n) => /is quantised \(int8\), so run --data on the float folder/.test(n)));
+  const qp = attn('explain', 'prune', '--model', q, '--data', corpus, '--out', join(dir, 'x'));
+  assert.equal(qp.code, 2);
+  assert.match(qp.err, /is quantised \(int8\): head importance needs gradients through float weights/);
 });
 
 test('attn explain prune: the curve, then a pruned folder that loads and scores as the masked model', () => {
