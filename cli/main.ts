@@ -14,6 +14,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<(argv: str
   info: { summary: 'parameters, FLOPs per token and memory of a model or preset', load: async () => (await import('./info.js')).infoCommand },
   tokenizer: { summary: 'train, encode and decode with BPE, WordPiece and Unigram tokenizers', load: async () => (await import('./tokenizer.js')).tokenizerCommand },
   serve: { summary: 'the playground in your browser: tokenize, generate, attention maps, train a tiny GPT', load: async () => (await import('./serve.js')).serveCommand },
+  explain: { summary: 'attention maps as an HTML report, what each head does, head importance and pruning', load: async () => (await import('./explain.js')).explainCommand },
   forward: { summary: "print a model's raw outputs (logits, hidden states, attentions) for token ids", load: async () => (await import('./forward.js')).forwardCommand },
   pipeline: { summary: 'fill-mask, classification, NER, question answering, embeddings, generation on texts', load: async () => (await import('./pipeline.js')).pipelineCommand },
   g2p: { summary: 'grapheme-to-phoneme on CMUdict: train the 2017 Transformer, score WER/PER, predict', load: async () => (await import('./g2p.js')).g2pCommand },

@@ -22,9 +22,10 @@ function hex(c: string): RGB {
 
 /**
  * 5×7 glyphs (one number per row, 5 bits, high bit = leftmost pixel), the classic LCD character shapes.
- * Lower-case letters are drawn as capitals; anything not here is a hollow box.
+ * Lower-case letters are drawn as capitals; anything not here is a hollow box. (src/explain/figure.ts draws its
+ * PNG labels with these too.)
  */
-const FONT: Record<string, number[]> = {
+export const FONT: Record<string, number[]> = {
   A: [14, 17, 17, 31, 17, 17, 17], B: [30, 17, 17, 30, 17, 17, 30], C: [14, 17, 16, 16, 16, 17, 14], D: [28, 18, 17, 17, 17, 18, 28],
   E: [31, 16, 16, 30, 16, 16, 31], F: [31, 16, 16, 30, 16, 16, 16], G: [14, 17, 16, 23, 17, 17, 15], H: [17, 17, 17, 31, 17, 17, 17],
   I: [14, 4, 4, 4, 4, 4, 14], J: [7, 2, 2, 2, 2, 18, 12], K: [17, 18, 20, 24, 20, 18, 17], L: [16, 16, 16, 16, 16, 16, 31],
@@ -41,7 +42,7 @@ const FONT: Record<string, number[]> = {
   '>': [8, 4, 2, 1, 2, 4, 8], '_': [0, 0, 0, 0, 0, 0, 31], '=': [0, 0, 31, 0, 31, 0, 0], '·': [0, 0, 0, 12, 12, 0, 0],
   '$': [4, 15, 20, 14, 5, 30, 4], '#': [10, 10, 31, 10, 31, 10, 10],
 };
-const BOX = [31, 17, 17, 17, 17, 17, 31];
+export const BOX = [31, 17, 17, 17, 17, 17, 31];
 
 class Canvas {
   readonly rgba: Uint8Array;

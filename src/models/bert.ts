@@ -71,6 +71,12 @@ export interface BertConfig {
   id2label: string[];
   /** How the sequence classifier's loss is computed; null: inferred from L and the labels' dtype, as HF. */
   problem_type: BertProblemType | null;
+  /**
+   * Heads removed by pruning, by layer: { "0": [1, 3] } (Hugging Face's `pruned_heads`, original head indices).
+   * Layer i then has H − pruned_heads[i].length heads of size D = C / H: its query/key/value make
+   * (H − pruned) · D values and attention.output.dense reads them (src/explain/adapters/bert.ts prunes).
+   */
+  pruned_heads: Record<string, number[]>;
 }
 
 export const BERT_DEFAULTS: BertConfig = {
@@ -95,6 +101,7 @@ export const BERT_DEFAULTS: BertConfig = {
   qa_dropout: 0,
   id2label: ['LABEL_0', 'LABEL_1'],
   problem_type: null,
+  pruned_heads: {},
 };
 
 /**
@@ -149,7 +156,33 @@ export function bertConfig(opts: Partial<BertConfig> & { preset?: BertPresetName
   if (!Number.isInteger(cfg.pad_token_id) || cfg.pad_token_id < 0 || cfg.pad_token_id >= cfg.vocab_size) {
     throw new Error(`pad_token_id ${cfg.pad_token_id} is not an id of a vocabulary of ${cfg.vocab_size}`);
   }
+  cfg.pruned_heads = checkPrunedHeads(cfg.pruned_heads, cfg.num_hidden_layers, cfg.num_attention_heads);
   return cfg;
+}
+
+/**
+ * pruned_heads checked and normalised (layer keys as decimal strings, heads sorted and unique, no empty lists).
+ * Each layer keeps at least one head: a layer without heads would need empty query/key/value projections.
+ */
+function checkPrunedHeads(raw: unknown, layers: number, H: number): Record<string, number[]> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`BERT config pruned_heads must be an object {layer: [heads]}, got ${JSON.stringify(raw)}`);
+  const out: Record<string, number[]> = {};
+  for (const [key, heads] of Object.entries(raw)) {
+    const layer = Number(key);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= layers || String(layer) !== key) throw new Error(`BERT config pruned_heads: layer "${key}" is not in 0..${layers - 1}`);
+    if (!Array.isArray(heads) || heads.some((h) => !Number.isInteger(h) || h < 0 || h >= H)) {
+      throw new Error(`BERT config pruned_heads["${key}"] must list heads in 0..${H - 1}, got ${JSON.stringify(heads)}`);
+    }
+    const unique = [...new Set(heads as number[])].sort((a, b) => a - b);
+    if (unique.length >= H) throw new Error(`BERT config pruned_heads["${key}"] removes all ${H} heads of layer ${key}; a layer keeps at least one head`);
+    if (unique.length > 0) out[key] = unique;
+  }
+  return out;
+}
+
+/** Heads of layer i after pruning: num_attention_heads − |pruned_heads[i]|. */
+export function bertLayerHeads(cfg: BertConfig, layer: number): number {
+  return cfg.num_attention_heads - (cfg.pruned_heads[String(layer)]?.length ?? 0);
 }
 
 /** Parameters of the encoder (embeddings + layers, + the pooler when `pooler`), the heads not included. */
@@ -157,8 +190,12 @@ export function bertParameterCount(cfg: BertConfig, opts: { pooler?: boolean } =
   const C = cfg.hidden_size;
   const F = cfg.intermediate_size;
   const embeddings = (cfg.vocab_size + cfg.max_position_embeddings + cfg.type_vocab_size) * C + 2 * C;
-  const layer = 4 * (C * C + C) + (C * F + F) + (F * C + C) + 2 * 2 * C;
-  return embeddings + cfg.num_hidden_layers * layer + (opts.pooler ?? true ? C * C + C : 0);
+  let layers = 0;
+  for (let i = 0; i < cfg.num_hidden_layers; i++) {
+    const A = (bertLayerHeads(cfg, i) * C) / cfg.num_attention_heads; // attention width: C unless heads were pruned
+    layers += 3 * (C * A + A) + (A * C + C) + (C * F + F) + (F * C + C) + 2 * 2 * C;
+  }
+  return embeddings + layers + (opts.pooler ?? true ? C * C + C : 0);
 }
 
 // -----------------------------------------------------------------------------------------------------------
@@ -171,8 +208,12 @@ export interface BertForwardOptions {
   tokenTypeIds?: Tensor;
   /** (B, T) int32 positions. Default 0..T−1 (BERT, DistilBERT), or counted after the padding id (RoBERTa). */
   positionIds?: Tensor;
-  /** Scales each head's output: (H) for every layer or (num_layers, H); 0 removes a head (HF's head_mask). */
-  headMask?: Tensor | Float32Array;
+  /**
+   * Scales each head's output, HF's head_mask: (H) for every layer, (num_layers, H), or one entry per layer
+   * ((H_i) or (B, H_i), null = none), the form a pruned model with different heads per layer takes. 0 removes a
+   * head; a Tensor that requires grad gets ∂L/∂mask (head importance, src/explain/importance.ts).
+   */
+  headMask?: Tensor | Float32Array | ReadonlyArray<Tensor | Float32Array | null>;
   outputAttentions?: boolean;
   outputHiddenStates?: boolean;
   /** Random numbers for dropout (training only). */
@@ -250,21 +291,24 @@ class AddAndNorm extends Module {
 }
 
 class BertAttention extends Module {
-  self: BertSelfAttention; // q, k, v projections and the attention itself; heads side by side out: (B, T, C)
-  output: AddAndNorm; // mixes the heads (dense), adds the residual, normalizes
+  self: BertSelfAttention; // q, k, v projections and the attention itself; heads side by side out: (B, T, H·D)
+  output: AddAndNorm; // mixes the heads (dense, H·D → C), adds the residual, normalizes
 
-  constructor(cfg: BertConfig) {
+  constructor(cfg: BertConfig, layerIdx: number) {
     super();
     const C = cfg.hidden_size;
+    const D = C / cfg.num_attention_heads;
+    const H = bertLayerHeads(cfg, layerIdx); // num_attention_heads, less the heads pruned from this layer
     this.self = new MultiHeadAttention({
       dim: C,
-      heads: cfg.num_attention_heads,
+      heads: H,
+      headDim: D,
       projections: 'separate',
       names: { q: 'query', k: 'key', v: 'value' },
       outProjection: false, // BERT keeps it in attention.output.dense
       dropout: cfg.attention_probs_dropout_prob,
     }) as BertSelfAttention;
-    this.output = new AddAndNorm(C, C, cfg.layer_norm_eps, FAMILIES[cfg.model_type].attentionOutputDropout ? cfg.hidden_dropout_prob : 0);
+    this.output = new AddAndNorm(H * D, C, cfg.layer_norm_eps, FAMILIES[cfg.model_type].attentionOutputDropout ? cfg.hidden_dropout_prob : 0);
   }
 }
 
@@ -286,9 +330,9 @@ class BertLayer extends Module {
   intermediate: BertIntermediate;
   output: AddAndNorm; // F → C, residual, LayerNorm
 
-  constructor(cfg: BertConfig) {
+  constructor(cfg: BertConfig, layerIdx: number) {
     super();
-    this.attention = new BertAttention(cfg);
+    this.attention = new BertAttention(cfg, layerIdx);
     this.intermediate = new BertIntermediate(cfg);
     this.output = new AddAndNorm(cfg.intermediate_size, cfg.hidden_size, cfg.layer_norm_eps, cfg.hidden_dropout_prob);
   }
@@ -305,7 +349,7 @@ class BertEncoder extends Module {
   layer: BertLayer[];
   constructor(cfg: BertConfig) {
     super();
-    this.layer = Array.from({ length: cfg.num_hidden_layers }, () => new BertLayer(cfg));
+    this.layer = Array.from({ length: cfg.num_hidden_layers }, (_, i) => new BertLayer(cfg, i));
   }
 }
 
@@ -363,13 +407,13 @@ export class BertModel extends Module {
     if (cfg.type_vocab_size > 0) types = opts.tokenTypeIds ? checkBT(opts.tokenTypeIds, B, T, 'tokenTypeIds') : tensor(new Int32Array(B * T), [B, T], { dtype: 'int32' });
     else if (opts.tokenTypeIds) throw new Error(`${cfg.model_type} has no token type embeddings (type_vocab_size 0); do not pass tokenTypeIds`);
     const keyMask = opts.attentionMask ? maskBytes(checkBT(opts.attentionMask, B, T, 'attentionMask')) : undefined;
-    const headMask = opts.headMask === undefined ? undefined : headMaskPerLayer(opts.headMask, cfg.num_hidden_layers, cfg.num_attention_heads);
+    const headMask = opts.headMask === undefined ? undefined : headMaskPerLayer(opts.headMask, this.encoder.layer.map((l) => l.attention.self.heads));
 
     let x = this.embeddings.forward(inputIds, positions, types, opts.rng); // (B, T, C)
     const hiddenStates: Tensor[] = [x];
     const attentions: Tensor[] = [];
     this.encoder.layer.forEach((layer, i) => {
-      const r = layer.forward(x, keyMask, headMask?.[i], opts.outputAttentions ?? false, opts.rng);
+      const r = layer.forward(x, keyMask, headMask?.[i] ?? undefined, opts.outputAttentions ?? false, opts.rng);
       x = r.x; // (B, T, C)
       hiddenStates.push(x);
       if (r.weights) attentions.push(r.weights); // (B, H, T, T)
@@ -428,15 +472,34 @@ function maskBytes(mask: Tensor): Uint8Array {
   return bytes;
 }
 
-/** HF's get_head_mask: (H) applies to every layer, (num_layers, H) gives each layer its own row. */
-function headMaskPerLayer(m: Tensor | Float32Array, layers: number, H: number): Array<Tensor | Float32Array> {
-  const n = m instanceof Tensor ? m.size : m.length;
-  if (n === H && (!(m instanceof Tensor) || m.ndim === 1)) return Array.from({ length: layers }, () => m);
-  if (n !== layers * H || (m instanceof Tensor && m.ndim !== 2)) {
-    const got = m instanceof Tensor ? `shape [${m.shape.join(', ')}]` : `${n} values`;
-    throw new Error(`headMask must be (H) = [${H}] or (num_layers, H) = [${layers}, ${H}], got ${got}`);
+/**
+ * HF's get_head_mask: (H) applies to every layer, (num_layers, H) gives each layer its own row; a list gives one
+ * entry per layer, checked against that layer's heads (`heads[i]`, fewer than H where heads were pruned).
+ */
+function headMaskPerLayer(m: NonNullable<BertForwardOptions['headMask']>, heads: readonly number[]): Array<Tensor | Float32Array | null> {
+  const layers = heads.length;
+  const size = (x: Tensor | Float32Array): number => (x instanceof Tensor ? x.size : x.length);
+  const fmt = (x: Tensor | Float32Array): string => (x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : `${x.length} values`);
+  if (Array.isArray(m)) {
+    const list = m as ReadonlyArray<Tensor | Float32Array | null>;
+    if (list.length !== layers) throw new Error(`headMask has ${list.length} entries, expected one per layer (${layers})`);
+    list.forEach((x, i) => {
+      if (x !== null && size(x) !== heads[i] && !(x instanceof Tensor && x.ndim === 2 && x.shape[1] === heads[i])) {
+        throw new Error(`headMask for layer ${i} must be (${heads[i]}) or (B, ${heads[i]}) (the layer's heads), got ${fmt(x)}`);
+      }
+    });
+    return [...list];
   }
-  return Array.from({ length: layers }, (_, i) => (m instanceof Tensor ? reshape(slice(m, 0, i, i + 1), [H]) : m.subarray(i * H, (i + 1) * H)));
+  const one = m as Tensor | Float32Array;
+  const H = heads[0]!;
+  const uniform = heads.every((h) => h === H);
+  const n = size(one);
+  if (uniform && n === H && (!(one instanceof Tensor) || one.ndim === 1)) return heads.map(() => one);
+  if (!uniform || n !== layers * H || (one instanceof Tensor && one.ndim !== 2)) {
+    const want = uniform ? `(H) = [${H}] or (num_layers, H) = [${layers}, ${H}]` : `one entry per layer (heads per layer: ${heads.join(', ')})`;
+    throw new Error(`headMask must be ${want}, got ${fmt(one)}`);
+  }
+  return heads.map((_, i) => (one instanceof Tensor ? reshape(slice(one, 0, i, i + 1), [H]) : one.subarray(i * H, (i + 1) * H)));
 }
 
 // -----------------------------------------------------------------------------------------------------------

@@ -130,6 +130,8 @@ export function bertConfigFromHF(raw: unknown, file: string): { config: BertConf
   } else {
     for (const key of BERT_CONFIG_FIELDS) set(key, key);
   }
+  // Hugging Face's pruned_heads ({"layer": [heads]}, any family): the layers are built without those heads.
+  if (raw['pruned_heads'] !== undefined && raw['pruned_heads'] !== null) out.pruned_heads = raw['pruned_heads'] as Record<string, number[]>; // checked by bertConfig
   const labels = readLabels(raw, file);
   if (labels) out.id2label = labels;
   const problem = raw['problem_type'];
@@ -214,6 +216,7 @@ export function bertConfigToHF(cfg: BertConfig, head: BertHead): Record<string, 
     fields['label2id'] = Object.fromEntries(cfg.id2label.map((l, i) => [l, i] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   }
   if (cfg.problem_type !== null) fields['problem_type'] = cfg.problem_type;
+  if (Object.keys(cfg.pruned_heads).length > 0) fields['pruned_heads'] = cfg.pruned_heads; // save_pretrained leaves the default {} out
   return Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 

@@ -9,7 +9,7 @@
 //
 // Shapes: B batch, S source positions, T decoder positions, C model width, H heads, V vocabulary.
 
-import { tensor, type Tensor } from '../tensor/index.js';
+import { reshape, slice, tensor, Tensor } from '../tensor/index.js';
 import type { KVCache } from '../nn/index.js';
 
 /** What the encoder returns (Hugging Face's BaseModelOutput). */
@@ -47,9 +47,20 @@ export interface Seq2SeqOutput {
   crossAttentions?: Tensor[];
 }
 
+/**
+ * A head mask (Hugging Face's head_mask, decoder_head_mask, cross_attn_head_mask): a factor per head on its
+ * attention probabilities, and so on its output; 0 removes the head. (H) for every layer, (layers, H) one row
+ * per layer, or one entry per layer ((H) or (B, H), null = none). A Tensor that requires grad gets ∂L/∂mask.
+ */
+export type HeadMaskOption = Tensor | Float32Array | ReadonlyArray<Tensor | Float32Array | null>;
+
 export interface DecodeOptions {
   /** (B, S) source mask: 1 for real source tokens, 0 for padding (hidden from cross-attention). */
   encoderAttentionMask?: Tensor | Uint8Array;
+  /** The decoder self-attention's head mask (HF's decoder_head_mask). */
+  headMask?: HeadMaskOption;
+  /** The cross-attention's head mask (HF's cross_attn_head_mask). */
+  crossAttentionHeadMask?: HeadMaskOption;
   /** Self-attention keys/values of earlier decoder positions and the source's cross-attention keys/values. */
   cache?: KVCache;
   outputAttentions?: boolean;
@@ -126,4 +137,29 @@ export function encoderLength(enc: Tensor | null, cache: KVCache | undefined, B:
   if (!k) throw new Error(`${who}: no encoder states given and the cache holds no cross-attention keys yet (pass the encoder's output on the first step)`);
   if (k.shape[0] !== B) throw new Error(`${who}: the cache holds ${k.shape[0]} rows, the decoder got ${B}`);
   return k.shape[1]!;
+}
+
+/**
+ * A HeadMaskOption as one mask per layer (HF's get_head_mask), each checked against the H heads of a layer.
+ * Example: `headMaskPerLayer(Float32Array.of(1, 0, 1, 1), 6, 4, 'encoder')` gives the same mask for 6 layers.
+ */
+export function headMaskPerLayer(m: HeadMaskOption, layers: number, H: number, what: string): Array<Tensor | Float32Array | null> {
+  const size = (x: Tensor | Float32Array): number => (x instanceof Tensor ? x.size : x.length);
+  const fmt = (x: Tensor | Float32Array): string => (x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : `${x.length} values`);
+  if (Array.isArray(m)) {
+    const list = m as ReadonlyArray<Tensor | Float32Array | null>;
+    if (list.length !== layers) throw new Error(`${what} head mask has ${list.length} entries, expected one per layer (${layers})`);
+    list.forEach((x, i) => {
+      if (x !== null && size(x) !== H && !(x instanceof Tensor && x.ndim === 2 && x.shape[1] === H)) {
+        throw new Error(`${what} head mask for layer ${i} must be (${H}) or (B, ${H}), got ${fmt(x)}`);
+      }
+    });
+    return [...list];
+  }
+  const one = m as Tensor | Float32Array;
+  if (size(one) === H && (!(one instanceof Tensor) || one.ndim === 1)) return Array.from({ length: layers }, () => one);
+  if (size(one) !== layers * H || (one instanceof Tensor && one.ndim !== 2)) {
+    throw new Error(`${what} head mask must be (H) = [${H}] or (layers, H) = [${layers}, ${H}], got ${fmt(one)}`);
+  }
+  return Array.from({ length: layers }, (_, i) => (one instanceof Tensor ? reshape(slice(one, 0, i, i + 1), [H]) : one.subarray(i * H, (i + 1) * H)));
 }

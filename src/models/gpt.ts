@@ -46,6 +46,11 @@ export interface GPTConfig {
   eos_token_id: number;
   /** attn extension: each token sees only the previous `sliding_window` tokens (0 = full causal). */
   sliding_window: number;
+  /**
+   * Heads removed by pruning, by layer: { "0": [1, 3] } (Hugging Face's `pruned_heads`, original head indices).
+   * Layer i then has n_head − pruned_heads[i].length heads of size n_embd / n_head (src/explain/prune.ts).
+   */
+  pruned_heads: Record<string, number[]>;
 }
 
 export const GPT_DEFAULTS: GPTConfig = {
@@ -68,6 +73,7 @@ export const GPT_DEFAULTS: GPTConfig = {
   bos_token_id: 50256,
   eos_token_id: 50256,
   sliding_window: 0,
+  pruned_heads: {},
 };
 
 /**
@@ -114,15 +120,45 @@ export function gptConfig(opts: Partial<GPTConfig> & { preset?: GPTPresetName } 
   for (const k of ['vocab_size', 'n_positions', 'n_embd', 'n_layer', 'n_head'] as const) {
     if (!Number.isInteger(cfg[k]) || cfg[k] <= 0) throw new Error(`GPT config ${k} must be a positive integer, got ${cfg[k]}`);
   }
+  cfg.pruned_heads = checkPrunedHeads(cfg.pruned_heads, cfg.n_layer, cfg.n_head);
   return cfg;
+}
+
+/**
+ * pruned_heads checked and normalised (layer keys as decimal strings, heads sorted, no empty lists). Each layer
+ * keeps at least one head: a layer without heads would need empty q/k/v projections.
+ */
+function checkPrunedHeads(raw: unknown, nLayer: number, nHead: number): Record<string, number[]> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`GPT config pruned_heads must be an object {layer: [heads]}, got ${JSON.stringify(raw)}`);
+  const out: Record<string, number[]> = {};
+  for (const [key, heads] of Object.entries(raw)) {
+    const layer = Number(key);
+    if (!Number.isInteger(layer) || layer < 0 || layer >= nLayer || String(layer) !== key) throw new Error(`GPT config pruned_heads: layer "${key}" is not in 0..${nLayer - 1}`);
+    if (!Array.isArray(heads) || heads.some((h) => !Number.isInteger(h) || h < 0 || h >= nHead)) {
+      throw new Error(`GPT config pruned_heads["${key}"] must list heads in 0..${nHead - 1}, got ${JSON.stringify(heads)}`);
+    }
+    const unique = [...new Set(heads as number[])].sort((a, b) => a - b);
+    if (unique.length >= nHead) throw new Error(`GPT config pruned_heads["${key}"] removes all ${nHead} heads of layer ${key}; a layer keeps at least one head`);
+    if (unique.length > 0) out[key] = unique;
+  }
+  return out;
+}
+
+/** Heads of layer i after pruning: n_head − |pruned_heads[i]|. */
+export function gptLayerHeads(cfg: GPTConfig, layer: number): number {
+  return cfg.n_head - (cfg.pruned_heads[String(layer)]?.length ?? 0);
 }
 
 /** Parameters of a config: wte + wpe + per block (2 LN, c_attn, c_proj, c_fc, c_proj) + ln_f (head tied). */
 export function gptParameterCount(cfg: GPTConfig): number {
   const C = cfg.n_embd;
   const F = cfg.n_inner ?? 4 * C;
-  const block = 2 * 2 * C + (C * 3 * C + 3 * C) + (C * C + C) + (C * F + F) + (F * C + C);
-  return cfg.vocab_size * C + cfg.n_positions * C + cfg.n_layer * block + 2 * C;
+  let blocks = 0;
+  for (let i = 0; i < cfg.n_layer; i++) {
+    const A = (gptLayerHeads(cfg, i) * C) / cfg.n_head; // attention width: C unless heads were pruned
+    blocks += 2 * 2 * C + (C * 3 * A + 3 * A) + (A * C + C) + (C * F + F) + (F * C + C);
+  }
+  return cfg.vocab_size * C + cfg.n_positions * C + blocks + 2 * C;
 }
 
 // -----------------------------------------------------------------------------------------------------------
@@ -139,6 +175,12 @@ export interface GPTForwardOptions {
   cache?: KVCache;
   /** (B, T) next-token targets; adds `loss`, the mean cross-entropy over targets that are not -100. */
   targets?: Tensor;
+  /**
+   * Scales each head's output, Hugging Face's head_mask: (nh) for every layer, (n_layer, nh), or one entry per
+   * layer ((nh_i) or (B, nh_i), null = no mask) — the per-layer form is what a pruned model with different head
+   * counts per layer takes. 0 removes a head; a Tensor that requires grad gets ∂L/∂mask (head importance).
+   */
+  headMask?: Tensor | Float32Array | ReadonlyArray<Tensor | Float32Array | null>;
   outputAttentions?: boolean;
   outputHiddenStates?: boolean;
   /**
@@ -155,7 +197,7 @@ export interface GPTOutput {
   loss?: Tensor; // scalar
   /** n_layer + 1 tensors (B, T, C): the embeddings, each block's output, the last one after ln_f (as HF). */
   hiddenStates?: Tensor[];
-  /** n_layer tensors (B, nh, T, S) of softmax probabilities. */
+  /** n_layer tensors (B, nh, T, S) of softmax probabilities (× headMask). */
   attentions?: Tensor[];
 }
 
@@ -203,7 +245,8 @@ class Block extends Module {
     this.ln_1 = new LayerNorm(C, cfg.layer_norm_epsilon);
     this.attn = new MultiHeadAttention({
       dim: C,
-      heads: cfg.n_head,
+      heads: gptLayerHeads(cfg, layerIdx), // n_head, less the heads pruned from this layer
+      headDim: hs,
       projections: 'fused',
       names: { qkv: 'c_attn', out: 'c_proj' },
       layout: 'in_out',
@@ -217,8 +260,8 @@ class Block extends Module {
     this.residDrop = cfg.resid_pdrop;
   }
 
-  forward(x: Tensor, keyMask: Uint8Array | undefined, cache: LayerKVCache | undefined, wantWeights: boolean, rng: Rng | undefined): { x: Tensor; weights?: Tensor } {
-    const a = this.attn.forward(this.ln_1.forward(x), { keyMask, cache, returnWeights: wantWeights, rng }); // (B, T, C)
+  forward(x: Tensor, keyMask: Uint8Array | undefined, headMask: Tensor | Float32Array | undefined, cache: LayerKVCache | undefined, wantWeights: boolean, rng: Rng | undefined): { x: Tensor; weights?: Tensor } {
+    const a = this.attn.forward(this.ln_1.forward(x), { keyMask, headMask, cache, returnWeights: wantWeights, rng }); // (B, T, C)
     let y = a.out;
     if (this.training && this.residDrop > 0) y = dropout(y, this.residDrop, { rng, training: true });
     x = add(x, y); // (B, T, C) residual
@@ -303,6 +346,7 @@ export class GPT extends Module {
       throw new Error(`GPT.forward: positionIds shape [${pos.shape.join(', ')}] must match input ids [${B}, ${T}]`);
     }
     const keyMask = opts.attentionMask ? maskToBytes(opts.attentionMask, B, S) : undefined;
+    const headMask = opts.headMask === undefined ? undefined : this.headMaskPerLayer(opts.headMask);
 
     let x = add(embedding(this.wte.weight, inputIds), embedding(this.wpe.weight, pos)); // (B, T, C)
     if (this.training && this.config.embd_pdrop > 0) x = dropout(x, this.config.embd_pdrop, { rng: opts.rng, training: true });
@@ -311,7 +355,7 @@ export class GPT extends Module {
     const attentions: Tensor[] = [];
     for (let i = 0; i < this.h.length; i++) {
       if (opts.outputHiddenStates) hiddenStates.push(x);
-      const r = this.h[i]!.forward(x, keyMask, opts.cache?.layers[i], opts.outputAttentions ?? false, opts.rng);
+      const r = this.h[i]!.forward(x, keyMask, headMask?.[i] ?? undefined, opts.cache?.layers[i], opts.outputAttentions ?? false, opts.rng);
       x = r.x; // (B, T, C)
       if (r.weights) attentions.push(r.weights); // (B, nh, T, S)
     }
@@ -336,6 +380,38 @@ export class GPT extends Module {
   /** A new, empty KV cache for this model. */
   newCache(): KVCache {
     return new KVCache(this.config.n_layer);
+  }
+
+  /** GPTForwardOptions.headMask → one mask (or none) per layer, each checked against that layer's heads. */
+  private headMaskPerLayer(m: NonNullable<GPTForwardOptions['headMask']>): Array<Tensor | Float32Array | null> {
+    const L = this.config.n_layer;
+    const heads = this.h.map((b) => b.attn.heads);
+    const size = (x: Tensor | Float32Array) => (x instanceof Tensor ? x.size : x.length);
+    const fmt = (x: Tensor | Float32Array) => (x instanceof Tensor ? `shape [${x.shape.join(', ')}]` : `${x.length} values`);
+    let perLayer: Array<Tensor | Float32Array | null>;
+    if (Array.isArray(m)) {
+      if (m.length !== L) throw new Error(`GPT.forward: headMask has ${m.length} entries, expected one per layer (${L})`);
+      perLayer = [...(m as ReadonlyArray<Tensor | Float32Array | null>)];
+    } else {
+      const one = m as Tensor | Float32Array;
+      const uniform = heads.every((h) => h === heads[0]);
+      if (uniform && size(one) === heads[0] && (!(one instanceof Tensor) || one.ndim === 1)) perLayer = heads.map(() => one);
+      else if (uniform && size(one) === L * heads[0]! && (!(one instanceof Tensor) || one.ndim === 2)) {
+        const H = heads[0]!;
+        perLayer = heads.map((_, i) => (one instanceof Tensor ? one.slice(0, i, i + 1).reshape([H]) : one.subarray(i * H, (i + 1) * H)));
+      } else {
+        const want = uniform ? `(nh) = [${heads[0]}] or (n_layer, nh) = [${L}, ${heads[0]}]` : `one entry per layer (heads per layer: ${heads.join(', ')})`;
+        throw new Error(`GPT.forward: headMask must be ${want}, got ${fmt(one)}`);
+      }
+    }
+    perLayer.forEach((x, i) => {
+      if (x === null) return;
+      const n = size(x);
+      if (n !== heads[i] && !(x instanceof Tensor && x.ndim === 2 && x.shape[1] === heads[i])) {
+        throw new Error(`GPT.forward: headMask for layer ${i} must be (${heads[i]}) or (B, ${heads[i]}) (the layer's heads), got ${fmt(x)}`);
+      }
+    });
+    return perLayer;
   }
 }
 

@@ -101,6 +101,7 @@ export function gptConfigToHF(cfg: GPTConfig): Record<string, unknown> {
   for (const [k, v] of Object.entries(cfg)) {
     if (k === 'sliding_window' && v === 0) continue; // our extension; written only when used
     if (k === 'tie_word_embeddings' && v === true) continue; // the default, which HF omits
+    if (k === 'pruned_heads' && Object.keys(v as object).length === 0) continue; // likewise ({} unless pruned)
     fields[k] = v;
   }
   return Object.fromEntries(Object.entries(fields).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));

@@ -26,7 +26,7 @@
 
 import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, mul, rmsNorm, dropout, ones, permute, reshape } from '../tensor/index.js';
 import { Module, Linear, Embedding, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache } from '../nn/index.js';
-import { checkTokenIds, decoderInputsFromLabels, encoderLength, maskBytes, type DecodeOptions, type DecoderOutput, type EncoderOutput, type Seq2SeqOutput } from './encoder_decoder.js';
+import { checkTokenIds, decoderInputsFromLabels, encoderLength, headMaskPerLayer, maskBytes, type DecodeOptions, type DecoderOutput, type EncoderOutput, type HeadMaskOption, type Seq2SeqOutput } from './encoder_decoder.js';
 import { seq2seqLoss } from './transformer.js';
 
 export { KVCache };
@@ -231,10 +231,10 @@ class T5LayerSelfAttention extends Module {
     this.layer_norm = new T5LayerNorm(cfg.d_model, cfg.layer_norm_epsilon);
     this.p = cfg.dropout_rate;
   }
-  forward(x: Tensor, o: { keyMask?: Uint8Array; bias: Tensor; cache?: LayerKVCache; wantWeights: boolean; rng?: Rng }): { x: Tensor; weights?: Tensor } {
+  forward(x: Tensor, o: { keyMask?: Uint8Array; bias: Tensor; cache?: LayerKVCache; headMask?: Tensor | Float32Array | null; wantWeights: boolean; rng?: Rng }): { x: Tensor; weights?: Tensor } {
     let weights: Tensor | undefined;
     x = residual(x, this.layer_norm, this.p, this.training, o.rng, (h) => {
-      const a = this.SelfAttention.forward(h, { keyMask: o.keyMask, bias: o.bias, cache: o.cache, returnWeights: o.wantWeights, rng: o.rng });
+      const a = this.SelfAttention.forward(h, { keyMask: o.keyMask, bias: o.bias, cache: o.cache, headMask: o.headMask ?? undefined, returnWeights: o.wantWeights, rng: o.rng });
       weights = a.weights;
       return a.out;
     });
@@ -252,11 +252,11 @@ class T5LayerCrossAttention extends Module {
     this.layer_norm = new T5LayerNorm(cfg.d_model, cfg.layer_norm_epsilon);
     this.p = cfg.dropout_rate;
   }
-  forward(x: Tensor, enc: Tensor | null, o: { keyMask?: Uint8Array; crossCache?: CrossAttentionCache; wantWeights: boolean; rng?: Rng }): { x: Tensor; weights?: Tensor } {
+  forward(x: Tensor, enc: Tensor | null, o: { keyMask?: Uint8Array; crossCache?: CrossAttentionCache; headMask?: Tensor | Float32Array | null; wantWeights: boolean; rng?: Rng }): { x: Tensor; weights?: Tensor } {
     let weights: Tensor | undefined;
     x = residual(x, this.layer_norm, this.p, this.training, o.rng, (h) => {
       // No position bias across the two sequences: where a source token sits relative to a target token means nothing.
-      const a = this.EncDecAttention.forward(h, { kv: enc ?? undefined, keyMask: o.keyMask, crossCache: o.crossCache, returnWeights: o.wantWeights, rng: o.rng });
+      const a = this.EncDecAttention.forward(h, { kv: enc ?? undefined, keyMask: o.keyMask, crossCache: o.crossCache, headMask: o.headMask ?? undefined, returnWeights: o.wantWeights, rng: o.rng });
       weights = a.weights;
       return a.out;
     });
@@ -345,6 +345,10 @@ export interface T5ForwardOptions {
   labelSmoothing?: number;
   encoderOutputs?: EncoderOutput;
   cache?: KVCache;
+  /** Head masks (HeadMaskOption): the encoder's (HF's head_mask), the decoder's self-attention and its cross-attention. */
+  headMask?: HeadMaskOption;
+  decoderHeadMask?: HeadMaskOption;
+  crossAttentionHeadMask?: HeadMaskOption;
   outputAttentions?: boolean;
   outputHiddenStates?: boolean;
   logitsToKeep?: number;
@@ -399,20 +403,21 @@ export class T5 extends Module {
   }
 
   /** The encoder: source ids (B, S) → states (B, S, C). Example: `model.encode(ids, { attentionMask })`. */
-  encode(inputIds: Tensor, opts: { attentionMask?: Tensor; outputAttentions?: boolean; outputHiddenStates?: boolean; rng?: Rng } = {}): EncoderOutput {
+  encode(inputIds: Tensor, opts: { attentionMask?: Tensor; headMask?: HeadMaskOption; outputAttentions?: boolean; outputHiddenStates?: boolean; rng?: Rng } = {}): EncoderOutput {
     checkTokenIds(inputIds, 'source ids', this.config.vocab_size);
     const [B, S] = inputIds.shape as [number, number];
     const keyMask = maskBytes(opts.attentionMask, B, S, 'T5.encode');
+    const headMask = opts.headMask && headMaskPerLayer(opts.headMask, this.encoder.block.length, this.config.num_heads, 'T5.encode: the encoder');
     const p = this.config.dropout_rate;
     const drop = (t: Tensor) => (this.training && p > 0 ? dropout(t, p, { rng: opts.rng, training: true }) : t);
     let x = drop(embedding(this.shared.weight, inputIds)); // (B, S, C), no scaling, no positions
     const bias = this.encoder.positionBias(S, S, 0, true, this.config); // (1, H, S, S), shared by every block
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
-    for (const block of this.encoder.block) {
+    for (const [i, block] of this.encoder.block.entries()) {
       if (opts.outputHiddenStates) hiddenStates.push(x);
       const [selfAttn, ff] = block.layer as [T5LayerSelfAttention, T5LayerFF];
-      const a = selfAttn.forward(x, { keyMask, bias, wantWeights: opts.outputAttentions ?? false, rng: opts.rng });
+      const a = selfAttn.forward(x, { keyMask, bias, headMask: headMask?.[i], wantWeights: opts.outputAttentions ?? false, rng: opts.rng });
       if (a.weights) attentions.push(a.weights); // (B, H, S, S)
       x = ff.forward(a.x, opts.rng); // (B, S, C)
     }
@@ -435,6 +440,9 @@ export class T5 extends Module {
     if (opts.cache && opts.cache.cross.length !== this.decoder.block.length) throw new Error('T5.decode: the cache needs cross-attention slots (use model.newCache())');
     const P = opts.cache?.length ?? 0;
     const encMask = maskBytes(opts.encoderAttentionMask, B, S, 'T5.decode');
+    const [L, H] = [this.decoder.block.length, this.config.num_heads];
+    const selfMask = opts.headMask && headMaskPerLayer(opts.headMask, L, H, 'T5.decode: the decoder self-attention');
+    const crossMask = opts.crossAttentionHeadMask && headMaskPerLayer(opts.crossAttentionHeadMask, L, H, 'T5.decode: the cross-attention');
     const want = opts.outputAttentions ?? false;
     const p = this.config.dropout_rate;
     const drop = (t: Tensor) => (this.training && p > 0 ? dropout(t, p, { rng: opts.rng, training: true }) : t);
@@ -446,9 +454,9 @@ export class T5 extends Module {
     this.decoder.block.forEach((block, i) => {
       if (opts.outputHiddenStates) hiddenStates.push(x);
       const [selfAttn, cross, ff] = block.layer as [T5LayerSelfAttention, T5LayerCrossAttention, T5LayerFF];
-      const a = selfAttn.forward(x, { bias, cache: opts.cache?.layers[i], wantWeights: want, rng: opts.rng });
+      const a = selfAttn.forward(x, { bias, cache: opts.cache?.layers[i], headMask: selfMask?.[i], wantWeights: want, rng: opts.rng });
       if (a.weights) attentions.push(a.weights); // (B, H, T, P + T)
-      const c = cross.forward(a.x, encoderHiddenStates, { keyMask: encMask, crossCache: opts.cache?.cross[i], wantWeights: want, rng: opts.rng });
+      const c = cross.forward(a.x, encoderHiddenStates, { keyMask: encMask, crossCache: opts.cache?.cross[i], headMask: crossMask?.[i], wantWeights: want, rng: opts.rng });
       if (c.weights) crossAttentions.push(c.weights); // (B, H, T, S)
       x = ff.forward(c.x, opts.rng); // (B, T, C)
     });
@@ -480,9 +488,11 @@ export class T5 extends Module {
       if (!opts.labels) throw new Error('T5.forward: give decoderInputIds or labels (the decoder needs its inputs)');
       dec = decoderInputsFromLabels(opts.labels, this.config.pad_token_id, this.config.decoder_start_token_id);
     }
-    const enc = opts.encoderOutputs ?? this.encode(inputIds, { attentionMask: opts.attentionMask, outputAttentions: opts.outputAttentions, outputHiddenStates: opts.outputHiddenStates, rng: opts.rng });
+    const enc = opts.encoderOutputs ?? this.encode(inputIds, { attentionMask: opts.attentionMask, headMask: opts.headMask, outputAttentions: opts.outputAttentions, outputHiddenStates: opts.outputHiddenStates, rng: opts.rng });
     const d = this.decode(dec, enc.lastHiddenState, {
       encoderAttentionMask: opts.attentionMask,
+      headMask: opts.decoderHeadMask,
+      crossAttentionHeadMask: opts.crossAttentionHeadMask,
       cache: opts.cache,
       outputAttentions: opts.outputAttentions,
       outputHiddenStates: opts.outputHiddenStates,

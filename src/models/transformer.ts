@@ -31,7 +31,7 @@
 
 import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, mul, crossEntropy, dropout, zeros } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache } from '../nn/index.js';
-import { checkTokenIds, decoderInputsFromLabels, encoderLength, maskBytes, type DecodeOptions, type DecoderOutput, type EncoderOutput, type Seq2SeqOutput } from './encoder_decoder.js';
+import { checkTokenIds, decoderInputsFromLabels, encoderLength, headMaskPerLayer, maskBytes, type DecodeOptions, type DecoderOutput, type EncoderOutput, type HeadMaskOption, type Seq2SeqOutput } from './encoder_decoder.js';
 
 export { KVCache };
 
@@ -235,10 +235,10 @@ class EncoderLayer extends Module {
     this.s = { preLN: cfg.normalize_before, act: cfg.activation_function, dropout: cfg.dropout, activationDropout: cfg.activation_dropout };
   }
 
-  forward(x: Tensor, keyMask: Uint8Array | undefined, wantWeights: boolean, rng: Rng | undefined): { x: Tensor; weights?: Tensor } {
+  forward(x: Tensor, keyMask: Uint8Array | undefined, headMask: Tensor | Float32Array | undefined, wantWeights: boolean, rng: Rng | undefined): { x: Tensor; weights?: Tensor } {
     let weights: Tensor | undefined;
     x = residual(x, this.self_attn_layer_norm, this.s, this.training, rng, (h) => {
-      const a = this.self_attn.forward(h, { keyMask, returnWeights: wantWeights, rng }); // (B, S, C)
+      const a = this.self_attn.forward(h, { keyMask, headMask, returnWeights: wantWeights, rng }); // (B, S, C)
       weights = a.weights; // (B, H, S, S)
       return a.out;
     });
@@ -283,18 +283,19 @@ class DecoderLayer extends Module {
     encMask: Uint8Array | undefined,
     cache: LayerKVCache | undefined,
     crossCache: CrossAttentionCache | undefined,
+    headMasks: { self?: Tensor | Float32Array; cross?: Tensor | Float32Array },
     wantWeights: boolean,
     rng: Rng | undefined,
   ): { x: Tensor; self?: Tensor; cross?: Tensor } {
     const out: { x: Tensor; self?: Tensor; cross?: Tensor } = { x };
     x = residual(x, this.self_attn_layer_norm, this.s, this.training, rng, (h) => {
-      const a = this.self_attn.forward(h, { cache, returnWeights: wantWeights, rng }); // (B, T, C)
+      const a = this.self_attn.forward(h, { cache, headMask: headMasks.self, returnWeights: wantWeights, rng }); // (B, T, C)
       if (a.weights) out.self = a.weights; // (B, H, T, P + T)
       return a.out;
     });
     x = residual(x, this.encoder_attn_layer_norm, this.s, this.training, rng, (h) => {
       // Keys and values come from the encoder's output; with a cache they are computed on the first step only.
-      const a = this.encoder_attn.forward(h, { kv: enc ?? undefined, keyMask: encMask, crossCache, returnWeights: wantWeights, rng }); // (B, T, C)
+      const a = this.encoder_attn.forward(h, { kv: enc ?? undefined, keyMask: encMask, crossCache, headMask: headMasks.cross, returnWeights: wantWeights, rng }); // (B, T, C)
       if (a.weights) out.cross = a.weights; // (B, H, T, S)
       return a.out;
     });
@@ -341,6 +342,11 @@ export interface TransformerForwardOptions {
   /** A precomputed encoder output (the encoder is then skipped). */
   encoderOutputs?: EncoderOutput;
   cache?: KVCache;
+  /** Head masks (src/models/encoder_decoder.ts, HeadMaskOption): the encoder's self-attention (HF's head_mask), */
+  headMask?: HeadMaskOption;
+  /** the decoder's self-attention (decoder_head_mask) and its cross-attention (cross_attn_head_mask). */
+  decoderHeadMask?: HeadMaskOption;
+  crossAttentionHeadMask?: HeadMaskOption;
   outputAttentions?: boolean;
   outputHiddenStates?: boolean;
   logitsToKeep?: number;
@@ -414,19 +420,20 @@ export class Transformer extends Module {
    * The encoder: source ids (B, S) → states (B, S, C).
    * Example: `model.encode(ids, { attentionMask })`. Errors on a source longer than max_position_embeddings.
    */
-  encode(inputIds: Tensor, opts: { attentionMask?: Tensor; outputAttentions?: boolean; outputHiddenStates?: boolean; rng?: Rng } = {}): EncoderOutput {
+  encode(inputIds: Tensor, opts: { attentionMask?: Tensor; headMask?: HeadMaskOption; outputAttentions?: boolean; outputHiddenStates?: boolean; rng?: Rng } = {}): EncoderOutput {
     checkTokenIds(inputIds, 'source ids', this.config.vocab_size);
     const [B, S] = inputIds.shape as [number, number];
     if (S > this.config.max_position_embeddings) {
       throw new Error(`cannot encode a source of ${S} tokens: max_position_embeddings is ${this.config.max_position_embeddings} (truncate the source, e.g. maxSourceLength)`);
     }
     const keyMask = maskBytes(opts.attentionMask, B, S, 'Transformer.encode');
+    const headMask = opts.headMask && headMaskPerLayer(opts.headMask, this.config.encoder_layers, this.config.encoder_attention_heads, 'Transformer.encode: the encoder');
     let x = this.embed(inputIds, 0, opts.rng); // (B, S, C)
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
-    for (const layer of this.encoder.layers) {
+    for (const [i, layer] of this.encoder.layers.entries()) {
       if (opts.outputHiddenStates) hiddenStates.push(x);
-      const r = layer.forward(x, keyMask, opts.outputAttentions ?? false, opts.rng);
+      const r = layer.forward(x, keyMask, headMask?.[i] ?? undefined, opts.outputAttentions ?? false, opts.rng);
       x = r.x; // (B, S, C)
       if (r.weights) attentions.push(r.weights); // (B, H, S, S)
     }
@@ -453,6 +460,9 @@ export class Transformer extends Module {
     }
     if (opts.cache && opts.cache.cross.length !== this.decoder.layers.length) throw new Error('Transformer.decode: the cache needs cross-attention slots (use model.newCache())');
     const encMask = maskBytes(opts.encoderAttentionMask, B, S, 'Transformer.decode');
+    const [L, H] = [this.config.decoder_layers, this.config.decoder_attention_heads];
+    const selfMask = opts.headMask && headMaskPerLayer(opts.headMask, L, H, 'Transformer.decode: the decoder self-attention');
+    const crossMask = opts.crossAttentionHeadMask && headMaskPerLayer(opts.crossAttentionHeadMask, L, H, 'Transformer.decode: the cross-attention');
     const want = opts.outputAttentions ?? false;
     let x = this.embed(decoderInputIds, P, opts.rng); // (B, T, C)
     const hiddenStates: Tensor[] = [];
@@ -460,7 +470,8 @@ export class Transformer extends Module {
     const crossAttentions: Tensor[] = [];
     this.decoder.layers.forEach((layer, i) => {
       if (opts.outputHiddenStates) hiddenStates.push(x);
-      const r = layer.forward(x, encoderHiddenStates, encMask, opts.cache?.layers[i], opts.cache?.cross[i], want, opts.rng);
+      const masks = { ...(selfMask?.[i] ? { self: selfMask[i]! } : {}), ...(crossMask?.[i] ? { cross: crossMask[i]! } : {}) };
+      const r = layer.forward(x, encoderHiddenStates, encMask, opts.cache?.layers[i], opts.cache?.cross[i], masks, want, opts.rng);
       x = r.x; // (B, T, C)
       if (r.self) attentions.push(r.self);
       if (r.cross) crossAttentions.push(r.cross);
@@ -490,9 +501,11 @@ export class Transformer extends Module {
       if (!opts.labels) throw new Error('Transformer.forward: give decoderInputIds or labels (the decoder needs its inputs)');
       dec = decoderInputsFromLabels(opts.labels, this.config.pad_token_id, this.config.decoder_start_token_id);
     }
-    const enc = opts.encoderOutputs ?? this.encode(inputIds, { attentionMask: opts.attentionMask, outputAttentions: opts.outputAttentions, outputHiddenStates: opts.outputHiddenStates, rng: opts.rng });
+    const enc = opts.encoderOutputs ?? this.encode(inputIds, { attentionMask: opts.attentionMask, headMask: opts.headMask, outputAttentions: opts.outputAttentions, outputHiddenStates: opts.outputHiddenStates, rng: opts.rng });
     const d = this.decode(dec, enc.lastHiddenState, {
       encoderAttentionMask: opts.attentionMask,
+      headMask: opts.decoderHeadMask,
+      crossAttentionHeadMask: opts.crossAttentionHeadMask,
       cache: opts.cache,
       outputAttentions: opts.outputAttentions,
       outputHiddenStates: opts.outputHiddenStates,
