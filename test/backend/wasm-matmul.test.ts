@@ -37,6 +37,7 @@ const cases: Case[] = [
   { batch: 1, m: 3, n: 65, k: 33, a: 'own', b: 'own' },
   { batch: 1, m: 4, n: 100, k: 9, a: 'own', b: 'own' },
   { batch: 1, m: 1, n: 99, k: 1, a: 'own', b: 'own' },
+  { batch: 1, m: 1, n: 37, k: 19, a: 'own', b: 'own' }, // one row: four rows of B per pass plus 3 more, 9 vectors + 1 column
   { batch: 2, m: 2, n: 41, k: 13, a: 'own', b: 'shared' }, // two batch entries × 2 rows against one weight: 4 rows
   { batch: 2, m: 1, n: 23, k: 11, a: 'shared', b: 'shared' }, // one row and one weight shared by both entries
   { batch: 1, m: 4, n: 3072, k: 768, a: 'own', b: 'own' }, // 4 beams through a GPT-2 MLP, on several threads
