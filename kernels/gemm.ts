@@ -518,11 +518,11 @@ function gemmSmallKN(a: usize, m: i32, k: i32, n: i32, b: usize, c: usize, add: 
  */
 function gemvDotsNK(a: usize, k: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void {
   const ld = <usize>k << 2;
-  for (let j = j0; j < j1; j++) store1(c + (<usize>j << 2), dotRow4(a, b + <usize>j * ld, k), add, bias != 0 ? bias + (<usize>j << 2) : 0);
+  for (let j = j0; j < j1; j++) store1(c + (<usize>j << 2), dotRow(a, b + <usize>j * ld, k), add, bias != 0 ? bias + (<usize>j << 2) : 0);
 }
 
 /** Σ_p x[p]·y[p] over k floats, 16 at a time in four independent sums. */
-function dotRow4(x: usize, y: usize, k: i32): f32 {
+function dotRow(x: usize, y: usize, k: i32): f32 {
   let e0 = f32x4.splat(0), e1 = e0, e2 = e0, e3 = e0;
   let p = 0;
   for (; p + 16 <= k; p += 16) {
@@ -539,15 +539,6 @@ function dotRow4(x: usize, y: usize, k: i32): f32 {
   return s;
 }
 
-/** Σ_p x[p]·y[p] over k floats. */
-function dotRow(x: usize, y: usize, k: i32): f32 {
-  let acc = f32x4.splat(0);
-  let p = 0;
-  for (; p + 4 <= k; p += 4) acc = madd(v128.load(x + (<usize>p << 2)), v128.load(y + (<usize>p << 2)), acc);
-  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-  for (; p < k; p++) s += load<f32>(x + (<usize>p << 2)) * load<f32>(y + (<usize>p << 2));
-  return s;
-}
 
 /** 2–4 rows of A, B (N, K): 2 rows of B × m rows of A per step (up to 8 accumulators), each B row read once. */
 function gemmSmallNK(a: usize, m: i32, k: i32, b: usize, c: usize, n: i32, add: i32, bias: usize, j0: i32, j1: i32): void {
