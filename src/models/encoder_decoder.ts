@@ -9,7 +9,7 @@
 //
 // Shapes: B batch, S source positions, T decoder positions, C model width, H heads, V vocabulary.
 
-import { reshape, slice, tensor, Tensor } from '../tensor/index.js';
+import { crossEntropy, reshape, slice, tensor, Tensor, type Rng } from '../tensor/index.js';
 import type { KVCache } from '../nn/index.js';
 
 /** What the encoder returns (Hugging Face's BaseModelOutput). */
@@ -162,4 +162,75 @@ export function headMaskPerLayer(m: HeadMaskOption, layers: number, H: number, w
     throw new Error(`${what} head mask must be (H) = [${H}] or (layers, H) = [${layers}, ${H}], got ${fmt(one)}`);
   }
   return Array.from({ length: layers }, (_, i) => (one instanceof Tensor ? reshape(slice(one, 0, i, i + 1), [H]) : one.subarray(i * H, (i + 1) * H)));
+}
+
+/** The options of a teacher-forced forward, the same for every encoder-decoder (Hugging Face's names). */
+export interface Seq2SeqForwardOptions {
+  /** (B, S) source mask: 1 for real tokens, 0 for padding. */
+  attentionMask?: Tensor;
+  /** (B, T) decoder inputs; derived from labels (shifted right) when absent. */
+  decoderInputIds?: Tensor;
+  /** (B, T) targets; adds `loss`, the mean cross-entropy over labels that are not -100. */
+  labels?: Tensor;
+  /** Label smoothing ε of the loss: the target distribution is (1 − ε)·one-hot + ε/V. */
+  labelSmoothing?: number;
+  /** A precomputed encoder output (the encoder is then skipped). */
+  encoderOutputs?: EncoderOutput;
+  cache?: KVCache;
+  /** Head masks (HeadMaskOption): the encoder's self-attention (HF's head_mask), */
+  headMask?: HeadMaskOption;
+  /** the decoder's self-attention (decoder_head_mask) and its cross-attention (cross_attn_head_mask). */
+  decoderHeadMask?: HeadMaskOption;
+  crossAttentionHeadMask?: HeadMaskOption;
+  outputAttentions?: boolean;
+  outputHiddenStates?: boolean;
+  logitsToKeep?: number;
+  /** Random numbers for dropout (training only). */
+  rng?: Rng;
+}
+
+/** What teacherForced needs of a model: its encoder, its decoder and its special tokens. */
+export interface EncoderDecoderParts {
+  readonly config: { pad_token_id: number; decoder_start_token_id: number };
+  encode(inputIds: Tensor, opts: { attentionMask?: Tensor; headMask?: HeadMaskOption; outputAttentions?: boolean; outputHiddenStates?: boolean; rng?: Rng }): EncoderOutput;
+  decode(decoderInputIds: Tensor, encoderHiddenStates: Tensor | null, opts: DecodeOptions & { rng?: Rng }): DecoderOutput;
+}
+
+/**
+ * The teacher-forced forward every encoder-decoder shares: encode the source (unless given), decode the target
+ * inputs (the labels shifted right when absent) against it, and add the loss with labels.
+ * Example: `teacherForced(model, src, { attentionMask, labels }, 'T5.forward')`.
+ */
+export function teacherForced(model: EncoderDecoderParts, inputIds: Tensor, opts: Seq2SeqForwardOptions, who: string): Seq2SeqOutput {
+  let dec = opts.decoderInputIds;
+  if (!dec) {
+    if (!opts.labels) throw new Error(`${who}: give decoderInputIds or labels (the decoder needs its inputs)`);
+    dec = decoderInputsFromLabels(opts.labels, model.config.pad_token_id, model.config.decoder_start_token_id);
+  }
+  const enc = opts.encoderOutputs ?? model.encode(inputIds, { attentionMask: opts.attentionMask, headMask: opts.headMask, outputAttentions: opts.outputAttentions, outputHiddenStates: opts.outputHiddenStates, rng: opts.rng });
+  const d = model.decode(dec, enc.lastHiddenState, {
+    encoderAttentionMask: opts.attentionMask,
+    headMask: opts.decoderHeadMask,
+    crossAttentionHeadMask: opts.crossAttentionHeadMask,
+    cache: opts.cache,
+    outputAttentions: opts.outputAttentions,
+    outputHiddenStates: opts.outputHiddenStates,
+    logitsToKeep: opts.labels ? 0 : opts.logitsToKeep,
+    rng: opts.rng,
+  });
+  const out: Seq2SeqOutput = { logits: d.logits, encoderLastHiddenState: enc.lastHiddenState };
+  if (opts.labels) out.loss = seq2seqLoss(d.logits, opts.labels, opts.labelSmoothing ?? 0);
+  if (enc.hiddenStates) out.encoderHiddenStates = enc.hiddenStates;
+  if (enc.attentions) out.encoderAttentions = enc.attentions;
+  if (d.hiddenStates) out.decoderHiddenStates = d.hiddenStates;
+  if (d.attentions) out.decoderAttentions = d.attentions;
+  if (d.crossAttentions) out.crossAttentions = d.crossAttentions;
+  return out;
+}
+
+/** Mean (label-smoothed) cross-entropy of logits (B, T, V) against labels (B, T), skipping -100. */
+export function seq2seqLoss(logits: Tensor, labels: Tensor, labelSmoothing = 0): Tensor {
+  const [B, T, V] = logits.shape as [number, number, number];
+  if (labels.shape[0] !== B || labels.shape[1] !== T) throw new Error(`labels [${labels.shape.join(', ')}] do not match the logits [${B}, ${T}, ${V}]`);
+  return crossEntropy(logits.reshape(B * T, V), labels.reshape(B * T), { ignoreIndex: -100, labelSmoothing });
 }

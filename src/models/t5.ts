@@ -26,8 +26,7 @@
 
 import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, mul, rmsNorm, dropout, ones, permute, reshape } from '../tensor/index.js';
 import { Module, Linear, Embedding, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache } from '../nn/index.js';
-import { checkTokenIds, decoderInputsFromLabels, encoderLength, headMaskPerLayer, maskBytes, type DecodeOptions, type DecoderOutput, type EncoderOutput, type HeadMaskOption, type Seq2SeqOutput } from './encoder_decoder.js';
-import { seq2seqLoss } from './transformer.js';
+import { checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, teacherForced, type DecodeOptions, type DecoderOutput, type EncoderOutput, type HeadMaskOption, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
 
 export { KVCache };
 
@@ -338,22 +337,8 @@ class T5Stack extends Module {
 // -----------------------------------------------------------------------------------------------------------
 // The whole model.
 
-export interface T5ForwardOptions {
-  attentionMask?: Tensor; // (B, S)
-  decoderInputIds?: Tensor; // (B, T); derived from labels when absent
-  labels?: Tensor; // (B, T)
-  labelSmoothing?: number;
-  encoderOutputs?: EncoderOutput;
-  cache?: KVCache;
-  /** Head masks (HeadMaskOption): the encoder's (HF's head_mask), the decoder's self-attention and its cross-attention. */
-  headMask?: HeadMaskOption;
-  decoderHeadMask?: HeadMaskOption;
-  crossAttentionHeadMask?: HeadMaskOption;
-  outputAttentions?: boolean;
-  outputHiddenStates?: boolean;
-  logitsToKeep?: number;
-  rng?: Rng;
-}
+/** The forward's options: encoder_decoder.ts's Seq2SeqForwardOptions. */
+export type T5ForwardOptions = Seq2SeqForwardOptions;
 
 export class T5 extends Module {
   readonly config: T5Config;
@@ -483,30 +468,7 @@ export class T5 extends Module {
 
   /** Teacher-forced forward: `model.forward(src, { attentionMask, labels })` → logits (B, T, V) and the loss. */
   forward(inputIds: Tensor, opts: T5ForwardOptions = {}): Seq2SeqOutput {
-    let dec = opts.decoderInputIds;
-    if (!dec) {
-      if (!opts.labels) throw new Error('T5.forward: give decoderInputIds or labels (the decoder needs its inputs)');
-      dec = decoderInputsFromLabels(opts.labels, this.config.pad_token_id, this.config.decoder_start_token_id);
-    }
-    const enc = opts.encoderOutputs ?? this.encode(inputIds, { attentionMask: opts.attentionMask, headMask: opts.headMask, outputAttentions: opts.outputAttentions, outputHiddenStates: opts.outputHiddenStates, rng: opts.rng });
-    const d = this.decode(dec, enc.lastHiddenState, {
-      encoderAttentionMask: opts.attentionMask,
-      headMask: opts.decoderHeadMask,
-      crossAttentionHeadMask: opts.crossAttentionHeadMask,
-      cache: opts.cache,
-      outputAttentions: opts.outputAttentions,
-      outputHiddenStates: opts.outputHiddenStates,
-      logitsToKeep: opts.labels ? 0 : opts.logitsToKeep,
-      rng: opts.rng,
-    });
-    const out: Seq2SeqOutput = { logits: d.logits, encoderLastHiddenState: enc.lastHiddenState };
-    if (opts.labels) out.loss = seq2seqLoss(d.logits, opts.labels, opts.labelSmoothing ?? 0);
-    if (enc.hiddenStates) out.encoderHiddenStates = enc.hiddenStates;
-    if (enc.attentions) out.encoderAttentions = enc.attentions;
-    if (d.hiddenStates) out.decoderHiddenStates = d.hiddenStates;
-    if (d.attentions) out.decoderAttentions = d.attentions;
-    if (d.crossAttentions) out.crossAttentions = d.crossAttentions;
-    return out;
+    return teacherForced(this, inputIds, opts, 'T5.forward');
   }
 
   /** A new, empty cache: per decoder block a self-attention cache and a cross-attention slot. */

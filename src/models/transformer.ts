@@ -29,9 +29,9 @@
 // What this file does not do: separate source and target vocabularies (Marian's share_encoder_decoder_embeddings
 // false / decoder_vocab_size), learned position embeddings (BART), layer drop.
 
-import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, mul, crossEntropy, dropout, zeros } from '../tensor/index.js';
+import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, mul, dropout, zeros } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache } from '../nn/index.js';
-import { checkTokenIds, decoderInputsFromLabels, encoderLength, headMaskPerLayer, maskBytes, type DecodeOptions, type DecoderOutput, type EncoderOutput, type HeadMaskOption, type Seq2SeqOutput } from './encoder_decoder.js';
+import { checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, seq2seqLoss, teacherForced, type DecodeOptions, type DecoderOutput, type EncoderOutput, type HeadMaskOption, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
 
 export { KVCache };
 
@@ -330,29 +330,8 @@ class Decoder extends Module {
 // -----------------------------------------------------------------------------------------------------------
 // The whole model.
 
-export interface TransformerForwardOptions {
-  /** (B, S) source mask: 1 for real tokens, 0 for padding. */
-  attentionMask?: Tensor;
-  /** (B, T) decoder inputs; derived from labels (shifted right) when absent. */
-  decoderInputIds?: Tensor;
-  /** (B, T) targets; adds `loss`, the mean cross-entropy over labels that are not -100. */
-  labels?: Tensor;
-  /** Label smoothing ε of the loss (the paper uses 0.1): the target distribution is (1 − ε)·one-hot + ε/V. */
-  labelSmoothing?: number;
-  /** A precomputed encoder output (the encoder is then skipped). */
-  encoderOutputs?: EncoderOutput;
-  cache?: KVCache;
-  /** Head masks (src/models/encoder_decoder.ts, HeadMaskOption): the encoder's self-attention (HF's head_mask), */
-  headMask?: HeadMaskOption;
-  /** the decoder's self-attention (decoder_head_mask) and its cross-attention (cross_attn_head_mask). */
-  decoderHeadMask?: HeadMaskOption;
-  crossAttentionHeadMask?: HeadMaskOption;
-  outputAttentions?: boolean;
-  outputHiddenStates?: boolean;
-  logitsToKeep?: number;
-  /** Random numbers for dropout (training only). */
-  rng?: Rng;
-}
+/** The forward's options: encoder_decoder.ts's Seq2SeqForwardOptions (label smoothing: the paper uses 0.1). */
+export type TransformerForwardOptions = Seq2SeqForwardOptions;
 
 export class Transformer extends Module {
   readonly config: TransformerConfig;
@@ -496,30 +475,7 @@ export class Transformer extends Module {
    * `model.forward(src, { attentionMask, labels })` derives the decoder inputs by shifting the labels right.
    */
   forward(inputIds: Tensor, opts: TransformerForwardOptions = {}): Seq2SeqOutput {
-    let dec = opts.decoderInputIds;
-    if (!dec) {
-      if (!opts.labels) throw new Error('Transformer.forward: give decoderInputIds or labels (the decoder needs its inputs)');
-      dec = decoderInputsFromLabels(opts.labels, this.config.pad_token_id, this.config.decoder_start_token_id);
-    }
-    const enc = opts.encoderOutputs ?? this.encode(inputIds, { attentionMask: opts.attentionMask, headMask: opts.headMask, outputAttentions: opts.outputAttentions, outputHiddenStates: opts.outputHiddenStates, rng: opts.rng });
-    const d = this.decode(dec, enc.lastHiddenState, {
-      encoderAttentionMask: opts.attentionMask,
-      headMask: opts.decoderHeadMask,
-      crossAttentionHeadMask: opts.crossAttentionHeadMask,
-      cache: opts.cache,
-      outputAttentions: opts.outputAttentions,
-      outputHiddenStates: opts.outputHiddenStates,
-      logitsToKeep: opts.labels ? 0 : opts.logitsToKeep,
-      rng: opts.rng,
-    });
-    const out: Seq2SeqOutput = { logits: d.logits, encoderLastHiddenState: enc.lastHiddenState };
-    if (opts.labels) out.loss = seq2seqLoss(d.logits, opts.labels, opts.labelSmoothing ?? 0);
-    if (enc.hiddenStates) out.encoderHiddenStates = enc.hiddenStates;
-    if (enc.attentions) out.encoderAttentions = enc.attentions;
-    if (d.hiddenStates) out.decoderHiddenStates = d.hiddenStates;
-    if (d.attentions) out.decoderAttentions = d.attentions;
-    if (d.crossAttentions) out.crossAttentions = d.crossAttentions;
-    return out;
+    return teacherForced(this, inputIds, opts, 'Transformer.forward');
   }
 
   /** A new, empty cache: per decoder layer a self-attention cache and a cross-attention slot. */
@@ -528,12 +484,7 @@ export class Transformer extends Module {
   }
 }
 
-/** Mean (label-smoothed) cross-entropy of logits (B, T, V) against labels (B, T), skipping -100. */
-export function seq2seqLoss(logits: Tensor, labels: Tensor, labelSmoothing = 0): Tensor {
-  const [B, T, V] = logits.shape as [number, number, number];
-  if (labels.shape[0] !== B || labels.shape[1] !== T) throw new Error(`labels [${labels.shape.join(', ')}] do not match the logits [${B}, ${T}, ${V}]`);
-  return crossEntropy(logits.reshape(B * T, V), labels.reshape(B * T), { ignoreIndex: -100, labelSmoothing });
-}
+export { seq2seqLoss }; // defined in encoder_decoder.ts, beside the forward that uses it
 
 // -----------------------------------------------------------------------------------------------------------
 // Checkpoint names: how a Hugging Face Marian state dict maps onto this model's parameter names.
