@@ -31,6 +31,7 @@ import { classificationReport } from '../metrics/classification.js';
 import { seqevalScores } from '../metrics/seqeval.js';
 import { squadExactMatch, squadF1 } from '../metrics/squad.js';
 import { shuffle } from './objectives/sampling.js';
+import { StepBudget } from './time_budget.js';
 
 export type FinetuneTaskName = 'text-classification' | 'token-classification' | 'question-answering';
 
@@ -330,12 +331,12 @@ export async function finetune(model: BertForSequenceClassification | BertForTok
   let schedule = linearWithWarmup({ warmup: Math.min(opts.warmupSteps, totalSteps), total: totalSteps, maxLr: opts.lr, minLr: 0 });
   const t0 = performance.now();
   const elapsed = () => (performance.now() - t0) / 1000;
+  const budget = new StepBudget(opts.timeLimitSec, totalSteps, 0, t0);
   let step = 0;
   let best: FinetuneResult['best'] = null;
   let sinceBest = 0;
   let stoppedBy: FinetuneResult['stoppedBy'] = 'epochs';
   let evalSec = 0;
-  let calibrated = false;
   let epoch = 0;
   model.train(true);
   const evaluateNow = (): void => {
@@ -360,20 +361,16 @@ export async function finetune(model: BertForSequenceClassification | BertForTok
     const order = Array.from({ length: task.size }, (_, i) => i);
     shuffle(order, rng);
     for (let b = 0; b < perEpoch; b++) {
-      if (opts.timeLimitSec > 0 && elapsed() >= opts.timeLimitSec) {
+      const now = performance.now();
+      if (budget.spent(now)) {
         stoppedBy = 'time';
         break outer;
       }
-      // With a time budget, fit the schedule to the steps that fit once the step time is known (after 5 steps).
-      if (opts.timeLimitSec > 0 && !calibrated && step === 5) {
-        calibrated = true;
-        const perStep = elapsed() / step;
-        const reserve = Math.max(evalSec, 0.05 * opts.timeLimitSec);
-        const fit = Math.max(step + 1, Math.floor((opts.timeLimitSec - reserve) / perStep));
-        if (fit < totalSteps) {
-          totalSteps = fit;
-          schedule = linearWithWarmup({ warmup: Math.min(opts.warmupSteps, totalSteps), total: totalSteps, maxLr: opts.lr, minLr: 0 });
-        }
+      // With a time budget, the schedule is re-fitted to the steps that fit as steps are timed (time_budget.ts).
+      const fit = budget.refit(step, now, evalSec);
+      if (fit !== null && fit !== totalSteps) {
+        totalSteps = fit;
+        schedule = linearWithWarmup({ warmup: Math.min(opts.warmupSteps, totalSteps), total: totalSteps, maxLr: opts.lr, minLr: 0 });
       }
       if (step >= totalSteps) {
         stoppedBy = 'time';

@@ -19,6 +19,7 @@ import type { Module } from '../nn/index.js';
 import type { Seq2SeqOutput } from '../models/encoder_decoder.js';
 import { makeOptimizer, type TrainState } from './trainer.js';
 import { spanCorruption, prefixLm, ul2Example, shuffle, type Denoiser } from './objectives/index.js';
+import { StepBudget } from './time_budget.js';
 
 /** One training example: encoder ids and decoder targets (each with its EOS, as the tokenizer gives them). */
 export interface Seq2SeqPair {
@@ -282,13 +283,11 @@ export async function trainSeq2Seq(model: Seq2SeqTrainable, task: Seq2SeqTask, s
   let totalSteps = opts.steps;
   const makeSchedule = () => cosineWithWarmup({ warmup: Math.min(opts.warmupSteps, totalSteps), total: totalSteps, maxLr: opts.lr, minLr: opts.minLr });
   let schedule = makeSchedule();
-  const calibrateFrom = state.step + 2;
-  const calibrateAt = state.step + 8;
-  let calibrateStart = 0;
   let evalSec = 0;
   const params = model.parameters();
   const optimizer: AdamW = state.optimizer;
   const t0 = performance.now();
+  const budget = new StepBudget(opts.timeLimitSec, opts.steps, state.step, t0);
   const elapsed = () => state.elapsedSec + (performance.now() - t0) / 1000;
   let lastEval: Seq2SeqEvalRecord | null = null;
   let stoppedBy: Seq2SeqTrainResult['stoppedBy'] = 'steps';
@@ -306,22 +305,15 @@ export async function trainSeq2Seq(model: Seq2SeqTrainable, task: Seq2SeqTask, s
   };
 
   while (state.step < totalSteps) {
-    if (opts.timeLimitSec > 0 && (performance.now() - t0) / 1000 >= opts.timeLimitSec) {
+    const stepStart = performance.now();
+    if (budget.spent(stepStart)) {
       stoppedBy = 'time';
       break;
     }
-    const stepStart = performance.now();
-    if (opts.timeLimitSec > 0 && state.step === calibrateFrom) calibrateStart = stepStart;
-    if (opts.timeLimitSec > 0 && state.step >= calibrateAt && (state.step - calibrateAt) % 20 === 0) {
-      // Average step time so far (evaluations included) → the steps that fit in what is left, less one evaluation.
-      const perStep = (stepStart - calibrateStart) / 1000 / (state.step - calibrateFrom);
-      const reserve = evalSec > 0 ? evalSec : 0.03 * opts.timeLimitSec;
-      const remaining = opts.timeLimitSec - (stepStart - t0) / 1000 - reserve;
-      const fit = Math.min(opts.steps, Math.max(state.step + 1, state.step + Math.floor(remaining / perStep)));
-      if (fit !== totalSteps) {
-        totalSteps = fit;
-        schedule = makeSchedule();
-      }
+    const fit = budget.refit(state.step, stepStart, evalSec);
+    if (fit !== null && fit !== totalSteps) {
+      totalSteps = fit;
+      schedule = makeSchedule();
     }
     const batch = collatePairs(task.sample(opts.batchSize, rng), model.config.pad_token_id);
     const { loss } = model.forward(batch.inputIds, { attentionMask: batch.attentionMask, labels: batch.labels, labelSmoothing: opts.labelSmoothing, rng });

@@ -17,6 +17,7 @@ import { AdamW, clipGradNorm, cosineWithWarmup } from '../optim/index.js';
 import type { GPT } from '../models/gpt.js';
 import type { Module } from '../nn/index.js';
 import { randomBatch, sequentialBatches, bitsPerByte, type TokenStream } from './data.js';
+import { StepBudget } from './time_budget.js';
 
 export interface TrainOptions {
   /** Optimizer steps to run in total (counting steps done before a resume). */
@@ -201,19 +202,15 @@ export async function runTrainLoop<S extends EvalScores>(model: Module, objectiv
   const rng = new Rng(opts.seed);
   rng.setState(state.rngState);
   // With a time limit, the number of steps is not known in advance; the cosine schedule should still end at
-  // minLr when time runs out. So after a few steps, and again every 20 steps, we measure the average time per
-  // step so far (evaluations included) and set `totalSteps` to what fits in the remaining budget, less the time
-  // of the final evaluation. Runs bounded by steps only are untouched, which keeps them exactly reproducible.
+  // minLr when time runs out, so `totalSteps` is re-fitted to the budget as steps are timed (time_budget.ts).
   let totalSteps = opts.steps;
   const makeSchedule = () => cosineWithWarmup({ warmup: Math.min(opts.warmupSteps, totalSteps), total: totalSteps, maxLr: opts.lr, minLr: opts.minLr });
   let schedule = makeSchedule();
-  const calibrateFrom = state.step + 2; // skip the first steps (JIT warm-up, first-touch allocations)
-  const calibrateAt = state.step + 8;
-  let calibrateStart = 0;
   let evalSec = 0; // duration of the last evaluation: the reserve for the final one
   const params = model.parameters();
   const optimizer = state.optimizer;
   const t0 = performance.now();
+  const budget = new StepBudget(opts.timeLimitSec, opts.steps, state.step, t0);
   const elapsed = () => state.elapsedSec + (performance.now() - t0) / 1000;
   let lastEval: EvalRecord<S> | null = null;
   let stoppedBy: TrainResult['stoppedBy'] = 'steps';
@@ -231,21 +228,15 @@ export async function runTrainLoop<S extends EvalScores>(model: Module, objectiv
   };
 
   while (state.step < totalSteps) {
-    if (opts.timeLimitSec > 0 && (performance.now() - t0) / 1000 >= opts.timeLimitSec) {
+    const stepStart = performance.now();
+    if (budget.spent(stepStart)) {
       stoppedBy = 'time';
       break;
     }
-    const stepStart = performance.now();
-    if (opts.timeLimitSec > 0 && state.step === calibrateFrom) calibrateStart = stepStart;
-    if (opts.timeLimitSec > 0 && state.step >= calibrateAt && (state.step - calibrateAt) % 20 === 0) {
-      const perStep = (stepStart - calibrateStart) / 1000 / (state.step - calibrateFrom);
-      const reserve = evalSec > 0 ? evalSec : 0.03 * opts.timeLimitSec;
-      const remaining = opts.timeLimitSec - (stepStart - t0) / 1000 - reserve;
-      const fit = Math.min(opts.steps, Math.max(state.step + 1, state.step + Math.floor(remaining / perStep)));
-      if (fit !== totalSteps) {
-        totalSteps = fit;
-        schedule = makeSchedule();
-      }
+    const fit = budget.refit(state.step, stepStart, evalSec);
+    if (fit !== null && fit !== totalSteps) {
+      totalSteps = fit;
+      schedule = makeSchedule();
     }
     let lossSum = 0;
     for (let micro = 0; micro < opts.gradAccum; micro++) {
