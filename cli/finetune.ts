@@ -28,6 +28,7 @@ export const FINETUNE: CommandSpec = {
     'max-length': { type: 'string', value: 'N', help: 'tokens per example (default 128; 384 for question answering; at most the model\'s)' },
     warmup: { type: 'string', value: 'N', help: 'warmup steps', default: '0' },
     'weight-decay': { type: 'string', value: 'W', help: 'AdamW weight decay on matrices', default: '0.01' },
+    dropout: { type: 'string', value: 'P', help: "set the model's hidden and attention dropout (default: the folder's config)" },
     seed: { type: 'string', value: 'N', help: 'seed of the new head, the shuffling and dropout', default: '42' },
     time: { type: 'string', value: 'MIN', help: 'stop after MIN minutes (the schedule is fitted to the steps that fit)' },
     'early-stopping': { type: 'string', value: 'N', help: 'stop after N evaluations without improvement (0 = off)', default: '0' },
@@ -166,7 +167,9 @@ export async function runFinetune(v: Record<string, string | boolean | string[] 
   }
 
   // 2. Model and tokenizer.
-  const loaded = fromPretrainedBert(dir, { head, ...(id2label && head !== 'question-answering' ? { id2label } : {}), seed: opts.seed });
+  const dropoutP = num(v, 'dropout', { min: 0 });
+  if (dropoutP !== undefined && dropoutP >= 1) throw new UsageError(`--dropout must be below 1, got ${dropoutP}`);
+  const loaded = fromPretrainedBert(dir, { head, ...(id2label && head !== 'question-answering' ? { id2label } : {}), seed: opts.seed, ...(dropoutP !== undefined ? { dropout: dropoutP } : {}) });
   const tokArg = str(v, 'tokenizer');
   const tokenizer = tokArg ? TokenizerClass.fromJSON(readFileSync(tokArg, 'utf8')) : loaded.tokenizer;
   if (!tokenizer) throw new UsageError(`${dir} has no tokenizer (tokenizer.json, vocab.txt or vocab.json + merges.txt); pass --tokenizer PATH`);

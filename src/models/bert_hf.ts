@@ -426,6 +426,11 @@ export interface FromPretrainedBertOptions extends QuantizeOnLoad {
   problemType?: BertProblemType | null;
   /** Seed of the new head's initialisation. Default 1337. */
   seed?: number;
+  /**
+   * Set hidden_dropout_prob and attention_probs_dropout_prob (DistilBERT: dropout, attention_dropout), e.g. 0.1 to
+   * fine-tune a model that was pretrained without dropout. The saved config records the new value.
+   */
+  dropout?: number;
 }
 
 /**
@@ -453,6 +458,10 @@ export function bertFolderConfig(raw: unknown, cfgFile: string, opts: FromPretra
   let config = parsed.config;
   if (opts.id2label) config = bertConfig({ ...config, id2label: opts.id2label });
   if (opts.problemType !== undefined) config = { ...config, problem_type: opts.problemType };
+  if (opts.dropout !== undefined) {
+    if (!(opts.dropout >= 0 && opts.dropout < 1)) throw new Error(`dropout must be in [0, 1), got ${opts.dropout}`);
+    config = { ...config, hidden_dropout_prob: opts.dropout, attention_probs_dropout_prob: opts.dropout };
+  }
   return { config, head: opts.head ?? parsed.head, folderHead: parsed.head };
 }
 

@@ -41,6 +41,20 @@ test('a new head on a checkpoint: encoder loaded, head fresh, the old head repor
   assert.ok(other.report.unused.includes('classifier.weight'));
 });
 
+test('dropout override: the config says it, training drops, evaluation does not', () => {
+  const d = fromPretrainedBert(fixture('bert-tiny-mlm'), { head: 'sequence-classification', id2label: ['neg', 'pos'], dropout: 0.25 });
+  assert.equal(d.config.hidden_dropout_prob, 0.25);
+  assert.equal(d.config.attention_probs_dropout_prob, 0.25);
+  const ids = tensor(Int32Array.from([101, 544, 103, 436, 102]), [1, 5], { dtype: 'int32' });
+  const evalOut = noGrad(() => d.model.bert.forward(ids).lastHiddenState.toFloat32Array());
+  d.model.train(true);
+  const trainOut = noGrad(() => d.model.bert.forward(ids, { rng: new Rng(1) }).lastHiddenState.toFloat32Array());
+  d.model.train(false);
+  assert.notDeepEqual(trainOut, evalOut);
+  assert.deepEqual(noGrad(() => d.model.bert.forward(ids).lastHiddenState.toFloat32Array()), evalOut);
+  assert.throws(() => fromPretrainedBert(fixture('bert-tiny-mlm'), { dropout: 1 }), /dropout must be in \[0, 1\), got 1/);
+});
+
 test('a bare encoder checkpoint (keys without "bert.") loads, and saves the way BertModel does', () => {
   const dir = scratch();
   try {
