@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { passagesOf, spread, gutenbergDir } from '../../cli/example.js';
+import { passagesOf, windowsOf, spread, gutenbergDir } from '../../cli/example.js';
 import { decodeUtf8Lossy } from '../../src/train/corpus.js';
 
 const MAIN = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
@@ -17,6 +17,8 @@ test('passagesOf drops the title line and cuts whole words; spread picks evenly'
   assert.deepEqual(passagesOf('[Emma by Jane Austen 1816]\nOne two  three\nfour five six seven', 3), ['One two three', 'four five six']);
   assert.deepEqual(spread([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 5), [0, 2, 4, 6, 8]);
   assert.deepEqual(spread([1, 2], 5), [1, 2]);
+  assert.deepEqual(windowsOf(['a', 'b', 'c', 'd', 'e'], 2, 2), [{ text: 'a b', start: 0 }, { text: 'c d', start: 2 }]);
+  assert.deepEqual(windowsOf(['a', 'b', 'c'], 2, 1).map((w) => w.start), [0, 1]);
 });
 
 test('attn example authorship --scale tiny: end to end, split by position, majority baseline by definition', () => {
@@ -33,7 +35,7 @@ test('attn example authorship --scale tiny: end to end, split by position, major
     };
     assert.deepEqual(res.authors, ['austen', 'carroll', 'melville', 'shakespeare']);
     for (const f of ['train.jsonl', 'validation.jsonl', 'test.jsonl', 'results.json', 'bert-mlm/config.json', 'classifier/config.json']) assert.ok(existsSync(join(out, f)), f);
-    const read = (f: string) => readFileSync(join(out, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string; book: string });
+    const read = (f: string) => readFileSync(join(out, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { text: string; label: string; book: string; start: number });
     const train = read('train.jsonl');
     const testSet = read('test.jsonl');
     assert.equal(train.length, res.passages.train);
@@ -41,17 +43,24 @@ test('attn example authorship --scale tiny: end to end, split by position, major
     // No test passage was seen in training or pretraining, and each comes after the training passages of its book.
     const pretrain = readdirSync(join(out, 'pretrain')).filter((f) => f.endsWith('.txt')).map((f) => readFileSync(join(out, 'pretrain', f), 'utf8')).join('\n');
     const trainTexts = new Set(train.map((p) => p.text));
-    const order = new Map<string, Map<string, number>>(); // book → passage → its index in the book
-    for (const book of new Set(testSet.map((p) => p.book))) {
-      const ps = passagesOf(decodeUtf8Lossy(readFileSync(join(gutenbergDir(), book))).text, 32);
-      order.set(book, new Map(ps.map((x, i) => [x, i])));
+    // Each passage is the book's words at its `start` (the book split here by whitespace, after the title line).
+    const bookWords = new Map<string, string[]>();
+    for (const p of [...train, ...testSet]) {
+      if (!bookWords.has(p.book)) {
+        const text = decodeUtf8Lossy(readFileSync(join(gutenbergDir(), p.book))).text;
+        bookWords.set(p.book, text.slice(text.indexOf('\n') + 1).split(/\s+/).filter((w) => w !== ''));
+      }
+      assert.equal(p.text, bookWords.get(p.book)!.slice(p.start, p.start + 32).join(' '), `${p.book}@${p.start}`);
     }
     for (const p of testSet) {
       assert.ok(!trainTexts.has(p.text) && !pretrain.includes(p.text), 'a test passage leaked into training');
-      const at = order.get(p.book)!;
-      const lastTrain = Math.max(...train.filter((t) => t.book === p.book).map((t) => at.get(t.text)!));
-      assert.ok(at.get(p.text)! > lastTrain, `${p.book}: a test passage comes before a training passage`);
+      const lastTrainEnd = Math.max(...train.filter((t) => t.book === p.book).map((t) => t.start + 32));
+      assert.ok(p.start >= lastTrainEnd, `${p.book}: a test passage overlaps or comes before a training passage`);
     }
+    // Every author has the same number of training passages (windows overlap for an author with little text).
+    const perAuthor = new Map<string, number>();
+    for (const p of train) perAuthor.set(p.label, (perAuthor.get(p.label) ?? 0) + 1);
+    assert.deepEqual([...perAuthor.values()], [24, 24, 24, 24]);
     // Majority class: the most frequent training label; its accuracy is its share of the test set, and its
     // macro-F1 is its own F1 (precision = share, recall 1) over the number of authors.
     const counts = new Map<string, number>();
