@@ -18,6 +18,7 @@ export type {
   RowOutput,
 } from './backend.js';
 export { attentionMaskRanges } from './backend.js';
+export type { RecurrentCell, RecurrentSpec, RecurrentOperands, RecurrentGradients } from './recurrent.js';
 
 export interface BackendOptions {
   /** Worker threads for large kernels; defaults to the number of cores. The calling thread counts as one. */
