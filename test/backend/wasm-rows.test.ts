@@ -1,5 +1,5 @@
 // Every row kernel (the elementwise and row-wise ops: GELU in both forms, layer norm, RMS norm, the
-// log-softmax rows of cross-entropy) on the WebAssembly backend against its plain-TypeScript reference, for
+// log-softmax rows of cross-entropy, dropout, the fused dropout + residual + layer norm) on the WebAssembly backend against its plain-TypeScript reference, for
 // both kernel builds with 1 and 2 threads (with 2, every call goes through the pool), on lengths and row
 // widths that are not multiples of the 4-lane vectors or of the per-task chunks. GELU is also checked against
 // float64 formulas (Math.tanh, and an erf computed here by series and continued fraction: oracles outside both
@@ -13,7 +13,17 @@ import {
   GELU_TANH_BACKWARD,
   GELU_TANH_FORWARD,
 } from '../../src/tensor/ops_elementwise.js';
-import { LAYER_NORM_BACKWARD, LAYER_NORM_FORWARD, LOG_SOFTMAX_ROWS, RMS_NORM_BACKWARD, RMS_NORM_FORWARD } from '../../src/tensor/ops_nn.js';
+import {
+  ADD_LAYER_NORM_BACKWARD,
+  ADD_LAYER_NORM_FORWARD,
+  DROPOUT,
+  LAYER_NORM_BACKWARD,
+  LAYER_NORM_FORWARD,
+  LOG_SOFTMAX_ROWS,
+  RMS_NORM_BACKWARD,
+  RMS_NORM_FORWARD,
+} from '../../src/tensor/ops_nn.js';
+import { dropThreshold, lowbias32 } from '../../src/backend/backend.js';
 import { ADAMW_STEP } from '../../src/optim/adamw.js';
 import { assertClose, maxAbs, randomArray, reference, rng, wasmBackend, wasmConfigs } from './_wasm.js';
 
@@ -149,6 +159,50 @@ for (const { label, simd, threads } of wasmConfigs()) {
           const rb = both(be, RMS_NORM_BACKWARD, rows, cols, [x, w, rms.want[1]!, g], [], skip);
           if (withGx) assertClose(rb.got[0]!, rb.want[0]!, maxAbs(rms.want[1]!) * (cols + 1) * 5, 2e-6, `rmsNorm gx, ${label}`);
           assertClose(rb.got[1]!, rb.want[1]!, rows * (Math.sqrt(cols) + 1), 1e-6, `rmsNorm gw, ${label}`);
+        }
+      }
+    });
+
+    test('dropout matches the reference mask bit for bit, keeps about 1 − p, and is its own backward', () => {
+      for (const n of lengths) {
+        for (const p of [0.1, 0.5, 0.9]) {
+          const x = randomArray(n, rng(n + 3));
+          const params = [dropThreshold(p), 1 / (1 - p), lowbias32(1234567 + n)];
+          const d = both(be, DROPOUT, n, 1, [x], params);
+          // The same kept elements on both sides, scaled by the same float32 1/(1 − p): exactly equal.
+          assert.deepEqual(Array.from(d.got[0]!), Array.from(d.want[0]!), `dropout p=${p}, n=${n}`);
+          if (n === 70_001) {
+            const kept = d.got[0]!.filter((v) => v !== 0).length / n;
+            assert.ok(Math.abs(kept - (1 - p)) < 0.01, `kept ${kept} of the elements at p = ${p}`);
+          }
+        }
+      }
+    });
+
+    test('add & layer norm (dropout, residual add, layer norm fused) forward and backward match the reference', () => {
+      for (const [rows, cols] of rowShapes) {
+        for (const p of [0, 0.25]) {
+          const next = rng(rows * 1000 + cols + 7);
+          const x = randomArray(rows * cols, next).map((v, i) => 2 * v * (1 + (Math.floor(i / cols) % 3)));
+          const res = randomArray(rows * cols, next).map((v) => 3 + v);
+          const w = randomArray(cols, next);
+          const b = randomArray(cols, next);
+          const g = randomArray(rows * cols, next);
+          const drop = p > 0 ? [dropThreshold(p), 1 / (1 - p), lowbias32(99 + rows)] : [0, 1, 0];
+          const label = `rows ${rows}, cols ${cols}, p ${p}`;
+          const f = both(be, ADD_LAYER_NORM_FORWARD, rows, cols, [x, res, w, b], [1e-5, ...drop]);
+          assertClose(f.got[0]!, f.want[0]!, Math.sqrt(cols) + 1, 1e-5, `addLayerNorm out, ${label}`);
+          assertClose(f.got[1]!, f.want[1]!, maxAbs(f.want[1]!), 1e-6, `addLayerNorm mean, ${label}`);
+          assertClose(f.got[2]!, f.want[2]!, maxAbs(f.want[2]!), 1e-5, `addLayerNorm rstd, ${label}`);
+          for (const withGx of [true, false]) {
+            const skip = withGx ? [] : [1];
+            const bw = both(be, ADD_LAYER_NORM_BACKWARD, rows, cols, [x, res, w, f.want[1]!, f.want[2]!, g], drop, skip);
+            const scale = maxAbs(f.want[2]!) * (cols + 1) * (p > 0 ? 1 / (1 - p) : 1);
+            assertClose(bw.got[0]!, bw.want[0]!, scale, 2e-6, `addLayerNorm dz, ${label}`);
+            if (withGx) assertClose(bw.got[1]!, bw.want[1]!, scale, 2e-6, `addLayerNorm dx, ${label}`);
+            assertClose(bw.got[2]!, bw.want[2]!, rows * (Math.sqrt(cols) + 1), 1e-6, `addLayerNorm gw, ${label}`);
+            assertClose(bw.got[3]!, bw.want[3]!, rows, 1e-6, `addLayerNorm gb, ${label}`);
+          }
         }
       }
     });
