@@ -25,6 +25,7 @@ import {
 } from '../../src/tensor/ops_nn.js';
 import { dropThreshold, lowbias32 } from '../../src/backend/backend.js';
 import { ADAMW_STEP } from '../../src/optim/adamw.js';
+import { SCALE, SUM_OF_SQUARES } from '../../src/optim/schedule.js';
 import { assertClose, maxAbs, randomArray, reference, rng, wasmBackend, wasmConfigs } from './_wasm.js';
 
 const lengths = [1, 3, 4, 7, 17, 127, 1000, 70_001];
@@ -249,6 +250,19 @@ for (const { label, simd, threads } of wasmConfigs()) {
           assertClose(mm, want[1]!, 1, 1e-6, `m, ${label}`);
           assertClose(vv, want[2]!, maxAbs(want[2]!), 1e-6, `v, ${label}`);
         }
+      }
+    });
+
+    test('gradient clipping\'s sum of squares and rescale match the reference', () => {
+      for (const n of lengths) {
+        const x = randomArray(n, rng(n + 11)).map((v) => v * 3);
+        const s = both(be, SUM_OF_SQUARES, n, 1, [x], []);
+        let want = 0; // float64, independently of both backends
+        for (let i = 0; i < n; i++) want += x[i]! * x[i]!;
+        assert.ok(Math.abs(s.got[0]![0]! - want) <= 1e-6 * want + 1e-30, `Σx² of ${n}: ${s.got[0]} vs ${want}`);
+        assert.ok(Math.abs(s.want[0]![0]! - want) <= 1e-6 * want + 1e-30, `reference Σx² of ${n}: ${s.want[0]} vs ${want}`);
+        const y = both(be, SCALE, n, 1, [x], [0.37]);
+        assert.deepEqual(Array.from(y.got[0]!), Array.from(y.want[0]!), `scale, n=${n}`);
       }
     });
 
