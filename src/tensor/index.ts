@@ -21,7 +21,7 @@ export { sum, mean, max } from './ops_reduce.js';
 export { reshape, transpose, permute, slice, expand, unsqueeze, squeeze, contiguous, cat, split, stack } from './ops_shape.js';
 export { additiveScores } from './ops_additive.js';
 export { lstmLayer, gruLayer, lstmDirections, gruDirections, type RecurrentLayerOptions, type RecurrentDirection, type LSTMLayerResult, type GRULayerResult } from './ops_rnn.js';
-export { softmax, logSoftmax, layerNorm, rmsNorm, crossEntropy, dropout, type CrossEntropyOptions, type DropoutOptions } from './ops_nn.js';
+export { softmax, logSoftmax, layerNorm, addLayerNorm, rmsNorm, crossEntropy, dropout, type AddLayerNormOptions, type CrossEntropyOptions, type DropoutOptions } from './ops_nn.js';
 export { embedding, gather, indexSelect } from './ops_index.js';
 export { matmul, linear } from './matmul.js';
 export { attention, scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './attention.js';
