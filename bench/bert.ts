@@ -1,5 +1,5 @@
-// `npm run bench -- bert [--json] [--case NAME] [--threads N] [--contended] [--tiny]`: BERT throughput, tokens/s,
-// of attn next to the same BERT in PyTorch and onnxruntime (node and web), in the same run.
+// `npm run bench -- bert [--json] [--case NAME] [--threads N] [--contended] [--tiny] [--breakdown]`: BERT
+// throughput, tokens/s, of attn next to the same BERT in PyTorch and onnxruntime (node and web), in the same run.
 //
 // Cases (bench/_peers.ts, BERT_CASES, shared with the peers):
 //   forward-bert-base   BERT-base's shape (12 layers, 768 channels, 12 heads, FFN 3072, vocab 30522), a batch of
@@ -20,12 +20,21 @@
 // Each measurement runs in its own process (this file again, with --child), so the peak RSS row (MB) is that
 // one run's peak. `--tiny` shrinks every case (2 layers, 64 channels, batch 2 × 16) to check that the bench
 // runs end to end in seconds; its figures mean nothing.
+//
+// `--breakdown`: instead of the table, where attn's fine-tuning step goes, per thread count: the phases
+// (forward, backward, clip, AdamW, zero grads) and inside them the backend's kernels (GEMMs with their FLOP
+// rate and share of the SIMD limit, attention, each row kernel), the rest being JavaScript between kernels
+// (the cheap elementwise ops, dropout's masks, copies, the tape). The forward case has no breakdown.
 import { setBackend } from '../src/backend/index.js';
 import { nodePlatform } from '../src/platform/node.js';
-import { createWasmBackend } from '../src/backend/wasm/index.js';
+import { chooseVariant } from '../src/backend/wasm/index.js';
+import { fmaPeak } from './_peak.js';
 import { BertModel, BertForSequenceClassification, bertConfig, bertParameterCount } from '../src/models/bert.js';
 import { AdamW, clipGradNorm } from '../src/optim/index.js';
-import { Rng, noGrad, tensor } from '../src/tensor/index.js';
+import { Rng, noGrad, tensor, type Tensor } from '../src/tensor/index.js';
+import { getBackend } from '../src/backend/index.js';
+import type { Backend, LinearSpec, MatmulSpec, RowKernel } from '../src/backend/backend.js';
+import type { WasmBackend } from '../src/backend/wasm/index.js';
 import { newReport, report, parseCaseArgs, runAttnChild, wantJson, withContention, type BenchReport, type BenchRow } from './_common.js';
 import { BERT_CASES, bertPeers, type BertCase } from './_peers.js';
 
@@ -92,6 +101,24 @@ function runAttn(c: BertCase, threads: number): BertResult {
     const s = median(times);
     return { tokens_per_s: (c.batch * c.seq) / s, seconds: s, runs: times.length, params: model.numParameters(), peak_rss_mb: rss() };
   }
+  const ft = fineTuner(c);
+  for (let i = 0; i < (c.warmup ?? 2); i++) ft.step(i);
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < (c.min_steps ?? 5) || performance.now() - start < (c.min_s ?? 3) * 1000) {
+    const t0 = performance.now();
+    ft.step(times.length);
+    times.push((performance.now() - t0) / 1000);
+  }
+  const s = median(times);
+  return { tokens_per_s: (c.batch * c.seq) / s, seconds: s, runs: times.length, params: ft.params, first_loss: ft.losses[0]!, peak_rss_mb: rss() };
+}
+
+/**
+ * The fine-tuning step of a 'finetune' case: forward with labels, backward, clip, AdamW, zero the grads.
+ * `phase` wraps each part (the breakdown times them; the plain run passes nothing).
+ */
+function fineTuner(c: BertCase, phase: (name: string, fn: () => void) => void = (_n, fn) => fn()) {
   const cfg = configOf(c, c.dropout ?? 0.1);
   const model = new BertForSequenceClassification(cfg, { rng: new Rng(1337) });
   model.train(true);
@@ -109,45 +136,108 @@ function runAttn(c: BertCase, threads: number): BertResult {
   const losses: number[] = [];
   const step = (i: number): void => {
     const x = batches[i % batches.length]!;
-    const loss = model.forward(x.ids, { tokenTypeIds: x.types, attentionMask: x.mask, labels: x.labels, rng }).loss!;
-    losses.push(loss.item());
-    loss.backward();
-    clipGradNorm(params, 1.0);
-    optimizer.step();
-    optimizer.zeroGrad();
+    let loss: Tensor | null = null;
+    phase('forward (incl. loss)', () => {
+      loss = model.forward(x.ids, { tokenTypeIds: x.types, attentionMask: x.mask, labels: x.labels, rng }).loss!;
+      losses.push(loss.item());
+    });
+    phase('backward', () => loss!.backward());
+    phase('clip grad norm', () => clipGradNorm(params, 1.0));
+    phase('AdamW step', () => optimizer.step());
+    phase('zero grads', () => optimizer.zeroGrad());
   };
-  for (let i = 0; i < (c.warmup ?? 2); i++) step(i);
-  const times: number[] = [];
-  const start = performance.now();
-  while (times.length < (c.min_steps ?? 5) || performance.now() - start < (c.min_s ?? 3) * 1000) {
-    const t0 = performance.now();
-    step(times.length);
-    times.push((performance.now() - t0) / 1000);
-  }
-  const s = median(times);
-  return { tokens_per_s: (c.batch * c.seq) / s, seconds: s, runs: times.length, params: model.numParameters(), first_loss: losses[0]!, peak_rss_mb: rss() };
+  return { step, losses, params: model.numParameters() };
 }
 
 // -----------------------------------------------------------------------------------------------------------
-// The 128-bit SIMD limit (the same measurement as bench/matmul.ts's fmaPeak).
+// --breakdown: where the fine-tuning step's time goes (runs in a child process: `--breakdown-child CASE THREADS`).
 
-/** GFLOP/s of kernels/peak.ts's fma_peak on one thread: 80 flops per iteration, best of 5 runs of 2·10⁷. */
-function fmaPeak(): number {
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
-  const variant = createWasmBackend(nodePlatform, { threads: 1 }).variant; // the kernels the backend picked
-  const exports = new WebAssembly.Instance(nodePlatform.loadKernels(variant), { env: { memory } }).exports;
-  const fn = exports['fma_peak'];
-  if (typeof fn !== 'function') throw new Error('the kernel module has no fma_peak export; rebuild with `npm run build`');
-  const iters = 2e7;
-  fn(1e5);
-  let best = Infinity;
-  for (let i = 0; i < 5; i++) {
-    const t = performance.now();
-    fn(iters);
-    best = Math.min(best, performance.now() - t);
-  }
-  return (iters * 80) / (best * 1e6);
+/** Seconds, FLOPs and calls per kernel name, filled while a step runs. */
+type KernelTimes = Map<string, { s: number; flops: number; calls: number }>;
+
+/**
+ * Wrap the backend's kernel entry points with timers (measurement only: the bench's own backend instance).
+ * GEMM FLOPs: 2·m·n·k per product; a linear layer's backward does up to two (dx and dW). Attention FLOPs:
+ * 4·B·H·Tq·Tk·D forward (q·kᵀ and p·v), 2.5 times that backward (the scores again, then dv, dp, dq, dk).
+ */
+function instrument(be: Backend, times: KernelTimes): void {
+  const add = (name: string, s: number, flops: number): void => {
+    const e = times.get(name) ?? { s: 0, flops: 0, calls: 0 };
+    e.s += s;
+    e.flops += flops;
+    e.calls++;
+    times.set(name, e);
+  };
+  const timed = <A extends unknown[]>(fn: (...a: A) => void, name: (...a: A) => string, flops: (...a: A) => number) =>
+    (...a: A): void => {
+      const t0 = performance.now();
+      fn(...a);
+      add(name(...a), (performance.now() - t0) / 1000, flops(...a));
+    };
+  const mm = be.matmul.bind(be);
+  be.matmul = timed(mm, () => 'gemm (forward)', (_a, _b, _o, sp: MatmulSpec) => 2 * sp.batch * sp.m * sp.n * sp.k);
+  const lb = be.linearBackward.bind(be);
+  be.linearBackward = timed(lb, () => 'gemm (linear backward)', (_x, _w, _dy, sp: LinearSpec, dx, dw) => 2 * sp.rows * sp.inF * sp.outF * ((dx ? 1 : 0) + (dw ? 1 : 0)));
+  const attnFlops = (sp: { batch: number; heads: number; tq: number; tk: number; headDim: number }) => 4 * sp.batch * sp.heads * sp.tq * sp.tk * sp.headDim;
+  const af = be.attentionForward.bind(be);
+  be.attentionForward = timed(af, () => 'attention forward', (sp) => attnFlops(sp));
+  const ab = be.attentionBackward.bind(be);
+  be.attentionBackward = timed(ab, () => 'attention backward', (sp) => 2.5 * attnFlops(sp));
+  const rr = be.runRows.bind(be);
+  be.runRows = timed(rr, (k: RowKernel) => `rows: ${k.name}`, () => 0);
 }
+
+/** One case's breakdown: per phase and per kernel, milliseconds per step (mean of the timed steps). */
+interface Breakdown {
+  step_ms: number;
+  phases: Record<string, number>; // ms per step
+  kernels: Record<string, { ms: number; gflops: number; calls: number }>; // per step
+  peak_gflops: number; // one core's f32x4 multiply-add peak
+  threads: number;
+}
+
+function breakdownAttn(c: BertCase, threads: number): Breakdown {
+  const be = setBackend('wasm', { threads }) as WasmBackend;
+  const peak = fmaPeak(be.variant);
+  const phases = new Map<string, number>();
+  const ft = fineTuner(c, (name, fn) => {
+    const t0 = performance.now();
+    fn();
+    phases.set(name, (phases.get(name) ?? 0) + (performance.now() - t0));
+  });
+  for (let i = 0; i < (c.warmup ?? 2); i++) ft.step(i);
+  phases.clear();
+  const times: KernelTimes = new Map();
+  instrument(getBackend(), times);
+  const n = Math.max(c.min_steps ?? 5, 3);
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) ft.step(i);
+  const stepMs = (performance.now() - t0) / n;
+  const kernels: Breakdown['kernels'] = {};
+  for (const [k, v] of [...times].sort((a, b) => b[1].s - a[1].s)) kernels[k] = { ms: (v.s * 1000) / n, gflops: v.flops > 0 ? v.flops / v.s / 1e9 : 0, calls: v.calls / n };
+  return { step_ms: stepMs, phases: Object.fromEntries([...phases].map(([k, v]) => [k, v / n])), kernels, peak_gflops: peak, threads };
+}
+
+function printBreakdown(c: BertCase, b: Breakdown): void {
+  const limit = b.peak_gflops * b.threads;
+  console.log(`\n${c.name}, ${b.threads} thread${b.threads > 1 ? 's' : ''}: ${b.step_ms.toFixed(1)} ms per step (${((c.batch * c.seq) / (b.step_ms / 1000)).toFixed(0)} tokens/s); SIMD limit ${limit.toFixed(1)} GFLOP/s (${b.peak_gflops.toFixed(1)} per core)`);
+  for (const [k, ms] of Object.entries(b.phases)) console.log(`  ${k.padEnd(28)} ${ms.toFixed(1).padStart(8)} ms  ${((100 * ms) / b.step_ms).toFixed(0).padStart(3)} %`);
+  let kernelMs = 0;
+  let flops = 0;
+  console.log('  kernels:');
+  for (const [k, v] of Object.entries(b.kernels)) {
+    kernelMs += v.ms;
+    flops += v.gflops * v.ms * 1e6;
+    const rate = v.gflops > 0 ? `  ${v.gflops.toFixed(1)} GFLOP/s = ${((100 * v.gflops) / limit).toFixed(0)} % of the limit` : '';
+    console.log(`    ${k.padEnd(30)} ${v.ms.toFixed(1).padStart(8)} ms  ${((100 * v.ms) / b.step_ms).toFixed(0).padStart(3)} %  ${v.calls.toFixed(0).padStart(4)} calls${rate}`);
+  }
+  const rest = b.step_ms - kernelMs;
+  console.log(`    ${'JavaScript between kernels'.padEnd(30)} ${rest.toFixed(1).padStart(8)} ms  ${((100 * rest) / b.step_ms).toFixed(0).padStart(3)} %`);
+  console.log(`  whole step: ${(flops / (b.step_ms * 1e6)).toFixed(1)} GFLOP/s (GEMMs and attention) = ${((100 * flops) / (b.step_ms * 1e6) / limit).toFixed(0)} % of the limit`);
+}
+
+// -----------------------------------------------------------------------------------------------------------
+// The 128-bit SIMD limit (bench/_peak.ts, as bench/matmul.ts measures it).
 
 /** Forward FLOPs per token: 2 per matmul weight (q, k, v, out, FFN in and out), plus 4·T·C per layer of attention. */
 function forwardFlopsPerToken(c: BertCase): number {
@@ -175,11 +265,21 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(runAttn(JSON.parse(argv[1]!) as BertCase, Number(argv[2]))) + '\n');
     return;
   }
+  if (argv[0] === '--breakdown-child') {
+    process.stdout.write(JSON.stringify(breakdownAttn(JSON.parse(argv[1]!) as BertCase, Number(argv[2]))) + '\n');
+    return;
+  }
   const small = argv.includes('--tiny');
   const all = small ? BERT_CASES.map(tiny) : [...BERT_CASES];
-  const { cases, threads: threadList, loads } = parseCaseArgs('bert', all, argv.filter((a) => a !== '--tiny'));
+  const { cases, threads: threadList, loads } = parseCaseArgs('bert', all, argv.filter((a) => a !== '--tiny' && a !== '--breakdown'));
+  if (argv.includes('--breakdown')) {
+    for (const c of cases.filter((c) => c.mode === 'finetune')) {
+      for (const threads of threadList) printBreakdown(c, runAttnChild<Breakdown>(import.meta.url, 'bert', c, threads, '--breakdown-child'));
+    }
+    return;
+  }
   const r = newReport('bert');
-  const peak = fmaPeak();
+  const peak = fmaPeak(chooseVariant(nodePlatform)); // the kernels the backend picks
   for (const c of cases) {
     for (const contended of loads) {
       const load = contended ? { contended: true } : {};

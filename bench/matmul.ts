@@ -1,11 +1,12 @@
 // `npm run bench -- matmul [--json]`: single-precision matrix multiply, GFLOP/s, attn's WebAssembly backend
 // side by side with @tensorflow/tfjs-backend-wasm (XNNPACK) and NumPy on OpenBLAS, in the same run.
 //
-// Cases are M×N×K (C = A·B with A (M, K), B (K, N)): two square ones and the two big products of a GPT-2
-// small block on 252 tokens (c_fc 768 → 3072 and c_proj 3072 → 768). Each is timed (median of ≥ 3 runs and
-// ≥ 1 s) with 1 and 2 threads. attn's number is a whole Backend.matmul call: copying A and B into WebAssembly
-// memory, packing B, the multiply, copying C out. Extra attn rows show the same call with B packed once
-// (a weight, MatmulSpec.bVersion), and how many ms of the call are the copies in and out.
+// Cases are M×N×K (C = A·B with A (M, K), B (K, N)): two square ones, the two big products of a GPT-2
+// small block on 252 tokens (c_fc 768 → 3072 and c_proj 3072 → 768), and c_fc for 4 rows (beam search: a
+// product bound by streaming B from memory, which matmul reads in place instead of packing). Each is timed
+// (median of ≥ 3 runs and ≥ 1 s) with 1 and 2 threads. attn's number is a whole Backend.matmul call: copying A
+// and B into WebAssembly memory, packing B, the multiply, copying C out. Extra attn rows show the same call
+// with B packed once (a weight, MatmulSpec.bVersion), and how many ms of the call are the copies in and out.
 //
 // Context: the f32x4 multiply-add peak of one core as WebAssembly sees it (kernels/peak.ts: ten independent
 // multiply-add chains, no memory traffic) is measured first, and each 1-thread attn row says what share of it
@@ -28,6 +29,7 @@ const CASES: [number, number, number][] = [
   [1536, 1536, 1536],
   [252, 3072, 768],
   [252, 768, 3072],
+  [4, 3072, 768], // 4 beams (or a batch of 4) decoding through GPT-2's c_fc: B streamed, not packed
 ];
 const THREADS = [1, 2];
 

@@ -3,7 +3,8 @@
 //
 //   lstm-layer          a 2-layer bidirectional LSTM, input and hidden 256, batch 32, 50 steps: forward and
 //                       backward of sum(output · g) with the input requiring grad (torch.nn.LSTM against
-//                       attn's LSTM module: one op per layer and direction, fused cell kernels);
+//                       attn's LSTM module: one op per layer, its time loop one backend call per pass with the
+//                       two directions on two threads when there are two);
 //   train-bahdanau-g2p  one training step (forward, backward, clipping, AdamW) of a Bahdanau G2P model (GRU,
 //                       the 'g2p' preset of src/models/rnn_attention.ts: E 64, H 128, Hd 256, A 128) on a batch
 //                       of 64 words with CMUdict-like lengths (3–12 letters), against the same model written as

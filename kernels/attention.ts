@@ -35,6 +35,7 @@
 // rest is exp (~5 ns per key for 4 rows) and copying q, k, v in and the results out.
 
 import { madd, hsum4, exp4, lnPositive } from './simd';
+import { dropKeep4 } from './dropout_mask';
 
 /** Query rows per block (one v128 of scores per key). */
 const QB: i32 = 4;
@@ -365,18 +366,11 @@ function addGradBias4(t: usize, nk: i32, j0: i32, d0: usize, rowBytes: usize, nr
 /**
  * Attention dropout's mask for 4 query rows and key j: lane r is 1/(1 − p) when probability (row r, j) is kept,
  * else 0. rowBase lane r = (row index)·Tk + hash(seed), so rowBase + j is the probability's flat index plus
- * the seed hash; it is kept when lowbias32 of that is ≥ threshold (unsigned), exactly as dropKeeps in
- * src/backend/backend.ts computes it.
+ * the seed hash; dropKeep4 (kernels/dropout_mask.ts, the one dropout mask of every kernel) decides from that.
  */
 // @ts-ignore: decorator
 @inline function dropMask4(rowBase: v128, j: i32, threshold: v128, keepScale: v128): v128 {
-  let x = i32x4.add(rowBase, i32x4.splat(j));
-  x = v128.xor(x, i32x4.shr_u(x, 16));
-  x = i32x4.mul(x, i32x4.splat(0x7feb352d));
-  x = v128.xor(x, i32x4.shr_u(x, 15));
-  x = i32x4.mul(x, i32x4.splat(<i32>0x846ca68b));
-  x = v128.xor(x, i32x4.shr_u(x, 16));
-  return v128.and(i32x4.ge_u(x, threshold), keepScale);
+  return dropKeep4(i32x4.add(rowBase, i32x4.splat(j)), threshold, keepScale);
 }
 
 /** [row(i0)·tk + seedHash, …, row(i0 + 3)·tk + seedHash] for the mask: row(i) = bh·tq + i. */

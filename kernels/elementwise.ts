@@ -16,6 +16,7 @@
 // Addresses are byte offsets into the shared memory (usize); counts are i32.
 
 import { exp4, lnPositive, madd } from './simd';
+import { dropKeep4 } from './dropout_mask';
 
 const SQRT_2_OVER_PI: f32 = 0.7978845608028654;
 const GELU_C: f32 = 0.044715;
@@ -514,5 +515,204 @@ export function colsum_task(t: i32, thread: i32, x: usize, out: usize, rows: i32
       p += ld;
     }
     store<f32>(out + (<usize>j << 2), s);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Dropout, and dropout fused with the residual add and layer norm that follow it in a post-LN block
+
+/** [i + seedHash, i + 1 + seedHash, i + 2 + seedHash, i + 3 + seedHash]: the hash inputs of elements i..i+3. */
+// @ts-ignore: decorator
+@inline function dropIndex4(i: i32, seedHash: i32): v128 {
+  return i32x4.add(i32x4.splat(i + seedHash), i32x4(0, 1, 2, 3));
+}
+
+/**
+ * y = x·mask over this task's elements (element i kept, times 1/(1 − p), by dropKeep4 of i + seedHash).
+ * Dropout's forward and backward are this same product (gx = g·mask).
+ */
+export function dropout_task(
+  t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32,
+  x: usize, y: usize, threshold: i32, scale: f32, seedHash: i32,
+): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
+  const thr = i32x4.splat(threshold);
+  const s4 = f32x4.splat(scale);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.mul(v128.load(x + o), dropKeep4(dropIndex4(i, seedHash), thr, s4)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(x + o) * f32x4.extract_lane(dropKeep4(i32x4.splat(i + seedHash), thr, s4), 0));
+  }
+}
+
+/**
+ * z = x·mask + res of row r's element j (flat index r·c + j; mask as dropout_task's, or 1 when threshold = 0),
+ * four lanes at byte offset o of the row.
+ */
+// @ts-ignore: decorator
+@inline function dropAdd4(x: usize, res: usize, o: usize, idx: i32, threshold: i32, thr: v128, s4: v128, seedHash: i32): v128 {
+  const xv = v128.load(x + o);
+  const m = threshold != 0 ? f32x4.mul(xv, dropKeep4(dropIndex4(idx, seedHash), thr, s4)) : xv;
+  return f32x4.add(m, v128.load(res + o));
+}
+// @ts-ignore: decorator
+@inline function dropAdd(x: usize, res: usize, o: usize, idx: i32, threshold: i32, thr: v128, s4: v128, seedHash: i32): f32 {
+  const xv = load<f32>(x + o);
+  const m = threshold != 0 ? xv * f32x4.extract_lane(dropKeep4(i32x4.splat(idx + seedHash), thr, s4), 0) : xv;
+  return m + load<f32>(res + o);
+}
+
+/**
+ * "Add & norm" of a post-LN block over this task's rows of c floats: z = dropout(x) + res, y = LN(z) =
+ * (z − μ)·r·w + b, with μ and r saved for backward (z is not: backward rebuilds it from x, res and the seed).
+ * z is first written into y's row, which the normalization then overwrites in place.
+ */
+export function add_layernorm_forward_task(
+  t: i32, thread: i32, rows: i32, c: i32, rowsPerTask: i32,
+  x: usize, res: usize, w: usize, b: usize, y: usize, mean: usize, rstd: usize,
+  eps: f32, threshold: i32, scale: f32, seedHash: i32,
+): void {
+  const r0 = t * rowsPerTask;
+  const r1 = min(rows, r0 + rowsPerTask);
+  const thr = i32x4.splat(threshold);
+  const s4 = f32x4.splat(scale);
+  for (let r = r0; r < r1; r++) {
+    const row = (<usize>r * <usize>c) << 2;
+    const xr = x + row;
+    const rr = res + row;
+    const yr = y + row;
+    const base = r * c;
+    // z into y, and Σz
+    let a0 = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const z = dropAdd4(xr, rr, o, base + j, threshold, thr, s4, seedHash);
+      v128.store(yr + o, z);
+      a0 = f32x4.add(a0, z);
+    }
+    let sum = hadd(a0);
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      const z = dropAdd(xr, rr, o, base + j, threshold, thr, s4, seedHash);
+      store<f32>(yr + o, z);
+      sum += z;
+    }
+    const mu = sum / <f32>c;
+    // Second pass for the variance: Σ(z − μ)² is exact where Σz² − cμ² cancels.
+    const m4 = f32x4.splat(mu);
+    let v0 = f32x4.splat(0);
+    j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const d = f32x4.sub(v128.load(yr + (<usize>j << 2)), m4);
+      v0 = madd(d, d, v0);
+    }
+    let vs = hadd(v0);
+    for (; j < c; j++) {
+      const d = load<f32>(yr + (<usize>j << 2)) - mu;
+      vs += d * d;
+    }
+    const rs: f32 = 1 / Mathf.sqrt(vs / <f32>c + eps);
+    store<f32>(mean + (<usize>r << 2), mu);
+    store<f32>(rstd + (<usize>r << 2), rs);
+    const r4 = f32x4.splat(rs);
+    j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(f32x4.sub(v128.load(yr + o), m4), r4);
+      v128.store(yr + o, madd(xh, v128.load(w + o), v128.load(b + o)));
+    }
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      store<f32>(yr + o, (load<f32>(yr + o) - mu) * rs * load<f32>(w + o) + load<f32>(b + o));
+    }
+  }
+}
+
+/**
+ * Backward of add_layernorm over this task's rows, with z = dropout(x) + res rebuilt and x̂ = (z − μ)·r:
+ *   dz = r·(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)), ĝ = g·w  (the residual's gradient; z is first written into gz's
+ *   row, then overwritten by dz),  dx = dz·mask (skipped when gx = 0),
+ * and this task's partial sums of dw = Σ g·x̂ and db = Σ g at gwPart / gbPart + t·c floats.
+ */
+export function add_layernorm_backward_task(
+  t: i32, thread: i32, rows: i32, c: i32, rowsPerTask: i32,
+  x: usize, res: usize, w: usize, mean: usize, rstd: usize, g: usize, gz: usize, gx: usize, gwPart: usize, gbPart: usize,
+  threshold: i32, scale: f32, seedHash: i32,
+): void {
+  const r0 = t * rowsPerTask;
+  const r1 = min(rows, r0 + rowsPerTask);
+  const gw = gwPart + ((<usize>t * <usize>c) << 2);
+  const gb = gbPart + ((<usize>t * <usize>c) << 2);
+  memory.fill(gw, 0, <usize>c << 2);
+  memory.fill(gb, 0, <usize>c << 2);
+  const thr = i32x4.splat(threshold);
+  const s4 = f32x4.splat(scale);
+  for (let r = r0; r < r1; r++) {
+    const row = (<usize>r * <usize>c) << 2;
+    const xr = x + row;
+    const rr = res + row;
+    const gr = g + row;
+    const zr = gz + row;
+    const base = r * c;
+    const mu = load<f32>(mean + (<usize>r << 2));
+    const rs = load<f32>(rstd + (<usize>r << 2));
+    const m4 = f32x4.splat(mu);
+    const r4 = f32x4.splat(rs);
+    // One pass: z (kept in gz's row), Σĝ, Σĝ·x̂, and the dw/db partial sums.
+    let sg = f32x4.splat(0), sgx = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const z = dropAdd4(xr, rr, o, base + j, threshold, thr, s4, seedHash);
+      v128.store(zr + o, z);
+      const xh = f32x4.mul(f32x4.sub(z, m4), r4);
+      const gj = v128.load(gr + o);
+      const gh = f32x4.mul(gj, v128.load(w + o));
+      sg = f32x4.add(sg, gh);
+      sgx = madd(gh, xh, sgx);
+      v128.store(gw + o, madd(gj, xh, v128.load(gw + o)));
+      v128.store(gb + o, f32x4.add(gj, v128.load(gb + o)));
+    }
+    let sgs = hadd(sg);
+    let sgxs = hadd(sgx);
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      const z = dropAdd(xr, rr, o, base + j, threshold, thr, s4, seedHash);
+      store<f32>(zr + o, z);
+      const xh = (z - mu) * rs;
+      const gj = load<f32>(gr + o);
+      const gh = gj * load<f32>(w + o);
+      sgs += gh;
+      sgxs += gh * xh;
+      store<f32>(gw + o, load<f32>(gw + o) + gj * xh);
+      store<f32>(gb + o, load<f32>(gb + o) + gj);
+    }
+    // dz = r·ĝ − r·mean(ĝ) − x̂·r·mean(ĝ·x̂), then dx = dz·mask
+    const a4 = f32x4.splat(rs * (sgs / <f32>c));
+    const cc = rs * (sgxs / <f32>c);
+    const c4 = f32x4.splat(cc);
+    const a = rs * (sgs / <f32>c);
+    const gxr = gx + row;
+    j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const xh = f32x4.mul(f32x4.sub(v128.load(zr + o), m4), r4);
+      const gh = f32x4.mul(v128.load(gr + o), v128.load(w + o));
+      const dz = f32x4.sub(f32x4.sub(f32x4.mul(r4, gh), a4), f32x4.mul(xh, c4));
+      v128.store(zr + o, dz);
+      if (gx != 0) v128.store(gxr + o, threshold != 0 ? f32x4.mul(dz, dropKeep4(dropIndex4(base + j, seedHash), thr, s4)) : dz);
+    }
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      const xh = (load<f32>(zr + o) - mu) * rs;
+      const dz = rs * load<f32>(gr + o) * load<f32>(w + o) - a - xh * cc;
+      store<f32>(zr + o, dz);
+      if (gx != 0) store<f32>(gxr + o, threshold != 0 ? dz * f32x4.extract_lane(dropKeep4(i32x4.splat(base + j + seedHash), thr, s4), 0) : dz);
+    }
   }
 }

@@ -360,13 +360,17 @@ function copyEdge(tmp: usize, c: usize, ldc: i32, rows: i32, cols: i32, add: boo
 // A few rows: matrix-vector products reading B where it is
 
 /**
- * Task t of C = op(A)·op(B) (+ C) (+ bias) for a few rows of A (m ≤ 4): columns [t·colsPerTask, …) of C for
- * every row, reading B in its stored layout, unpacked. With one token at a time (decoding) the product is a
- * matrix-vector product: every element of B is used once per row of A, so the time is how fast B streams from
- * memory, and packing B first would only add a pass over it (and a packed copy to keep).
- *   transB = 0, B stored (K, N) (GPT-2's Conv1D): C[r, j] = Σ_p A[r, p]·B[p, j]; rows of B stream by, and a
- *     tile of C's columns stays in registers;
- *   transB = 1, B stored (N, K) (torch.nn.Linear): C[r, j] = A[r, :]·B[j, :], dot products of contiguous rows.
+ * Task t of C = op(A)·op(B) (+ C) (+ bias) for a few rows of A (m ≤ 8; with more, src/backend/wasm/matmul.ts
+ * packs B and runs gemm_task): columns [t·colsPerTask, …) of C for every row, reading B in its stored layout,
+ * unpacked. With one token at a time (decoding) the product is a matrix-vector product: every element of B is
+ * used once per row of A, so the time is how fast B streams from memory, and packing B first would only add a
+ * pass over it (and a packed copy to keep). With a few rows (beams, a small batch) each value of B, once
+ * loaded, is used for several rows, so four rows should cost one pass over B plus four times the multiply-adds —
+ * which holds only while B is read as one or two long contiguous streams, never as many short ones:
+ *   transB = 0, B stored (K, N) (GPT-2's Conv1D): C[r, j] = Σ_p A[r, p]·B[p, j]; rows of B stream by and are
+ *     multiplied into the rows of C, which stay in L1;
+ *   transB = 1, B stored (N, K) (torch.nn.Linear): C[r, j] = A[r, :]·B[j, :]; each row of B is dotted with all
+ *     the rows of A at once (A stays in L1).
  * a: A (m, K) contiguous; c: C (m, N) contiguous; bias: 0 or N floats; accumulate ≠ 0 adds into C.
  */
 export function gemv_task(
@@ -376,23 +380,24 @@ export function gemv_task(
   const j0 = t * colsPerTask;
   const j1 = min(n, j0 + colsPerTask);
   if (j0 >= j1) return;
-  if (transB == 0) {
-    if (m == 1) gemvRowsKN(a, k, n, b, c, accumulate, bias, j0, j1);
-    else gemmSmallKN(a, m, k, n, b, c, accumulate, bias, j0, j1);
-  } else {
-    if (m == 1) gemvDotsNK(a, k, b, c, accumulate, bias, j0, j1);
-    else gemmSmallNK(a, m, k, b, c, n, accumulate, bias, j0, j1);
+  // Rows in groups of up to four, each group one pass over B: the sums of four rows are all the registers
+  // hold next to B's values. (One pass for 5–8 rows, with one register per row, ran 1.3–1.7× slower than
+  // two passes: per value of B it needs as many loads of A, or stores of C, as multiply-adds.)
+  const lda = <usize>k << 2, ldc = <usize>n << 2;
+  for (let r0 = 0; r0 < m; r0 += 4) {
+    const rows = min(4, m - r0);
+    const ar = a + <usize>r0 * lda, cr = c + <usize>r0 * ldc;
+    if (transB == 0) {
+      if (rows == 1) gemvRowsKN(ar, k, n, b, cr, accumulate, bias, j0, j1);
+      else gemmSmallKN(ar, rows, k, n, b, cr, accumulate, bias, j0, j1);
+    } else {
+      if (rows == 1) gemvDotsNK(ar, k, b, cr, accumulate, bias, j0, j1);
+      else gemmSmallNK(ar, rows, k, b, cr, n, accumulate, bias, j0, j1);
+    }
   }
 }
 
-/** Store a vector of 4 results to dst (+ dst when accumulating) (+ bias). */
-// @ts-ignore: decorator
-@inline function store4(dst: usize, x: v128, add: i32, bias: usize): void {
-  if (bias != 0) x = f32x4.add(x, v128.load(bias));
-  if (add != 0) x = f32x4.add(x, v128.load(dst));
-  v128.store(dst, x);
-}
-
+/** Store one result to dst (+ dst when accumulating) (+ bias). */
 // @ts-ignore: decorator
 @inline function store1(dst: usize, x: f32, add: i32, bias: usize): void {
   if (bias != 0) x += load<f32>(bias);
@@ -443,75 +448,6 @@ function gemvRowsKN(a: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias
   }
 }
 
-/** 2–4 rows of A, B (K, N): 8 columns × m rows in up to 8 accumulators; each row of B is read once for all rows. */
-function gemmSmallKN(a: usize, m: i32, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void {
-  const ld = <usize>n << 2;
-  const lda = <usize>k << 2;
-  const a1 = a + lda, a2 = a + (m > 2 ? 2 * lda : lda), a3 = a + <usize>(m - 1) * lda; // rows past m repeat the last
-  let j = j0;
-  for (; j < j1; j += 8) {
-    const cols = min(8, j1 - j);
-    let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
-    let bp = b + (<usize>j << 2);
-    const full = cols == 8;
-    for (let p = 0; p < k; p++) {
-      let b0: v128, b1: v128;
-      if (full) {
-        b0 = v128.load(bp);
-        b1 = v128.load(bp, 16);
-      } else {
-        b0 = f32x4.splat(0);
-        b1 = f32x4.splat(0);
-        for (let q = 0; q < cols; q++) {
-          const x = load<f32>(bp + (<usize>q << 2));
-          if (q == 0) b0 = f32x4.replace_lane(b0, 0, x);
-          else if (q == 1) b0 = f32x4.replace_lane(b0, 1, x);
-          else if (q == 2) b0 = f32x4.replace_lane(b0, 2, x);
-          else if (q == 3) b0 = f32x4.replace_lane(b0, 3, x);
-          else if (q == 4) b1 = f32x4.replace_lane(b1, 0, x);
-          else if (q == 5) b1 = f32x4.replace_lane(b1, 1, x);
-          else b1 = f32x4.replace_lane(b1, 2, x);
-        }
-      }
-      const o = <usize>p << 2;
-      const x0 = v128.load32_splat(a + o);
-      c00 = madd(x0, b0, c00);
-      c01 = madd(x0, b1, c01);
-      const x1 = v128.load32_splat(a1 + o);
-      c10 = madd(x1, b0, c10);
-      c11 = madd(x1, b1, c11);
-      const x2 = v128.load32_splat(a2 + o);
-      c20 = madd(x2, b0, c20);
-      c21 = madd(x2, b1, c21);
-      const x3 = v128.load32_splat(a3 + o);
-      c30 = madd(x3, b0, c30);
-      c31 = madd(x3, b1, c31);
-      bp += ld;
-    }
-    // Rows: through a small buffer-free path, lane by lane at the edge.
-    for (let r = 0; r < m; r++) {
-      const lo = r == 0 ? c00 : r == 1 ? c10 : r == 2 ? c20 : c30;
-      const hi = r == 0 ? c01 : r == 1 ? c11 : r == 2 ? c21 : c31;
-      const dst = c + ((<usize>r * <usize>n + <usize>j) << 2);
-      const bb: usize = bias != 0 ? bias + (<usize>j << 2) : 0;
-      if (full) {
-        store4(dst, lo, add, bb);
-        store4(dst + 16, hi, add, bb != 0 ? bb + 16 : 0);
-      } else {
-        for (let q = 0; q < cols; q++) {
-          const x = q < 4 ? laneOf(lo, q) : laneOf(hi, q - 4);
-          store1(dst + (<usize>q << 2), x, add, bb != 0 ? bb + (<usize>q << 2) : 0);
-        }
-      }
-    }
-  }
-}
-
-// @ts-ignore: decorator
-@inline function laneOf(v: v128, q: i32): f32 {
-  return q == 0 ? f32x4.extract_lane(v, 0) : q == 1 ? f32x4.extract_lane(v, 1) : q == 2 ? f32x4.extract_lane(v, 2) : f32x4.extract_lane(v, 3);
-}
-
 /**
  * One row of A, B (N, K): c[j] = A·B[j, :] for j in j0..j1, one row of B at a time — a single contiguous stream
  * (reading four rows side by side ran ~25 % slower: more streams for the prefetcher to follow).
@@ -539,49 +475,190 @@ function dotRow(x: usize, y: usize, k: i32): f32 {
   return s;
 }
 
+/**
+ * Floats of C a block of gemmSmallKN keeps in L1 while B's rows stream by (16 KiB: half of a 32 KiB L1 data
+ * cache, leaving room for B's streams). With m rows that is KN_BLOCK_FLOATS / m columns: 2048 for two rows,
+ * 1024 for four.
+ */
+const KN_BLOCK_FLOATS: i32 = 4096;
 
-/** 2–4 rows of A, B (N, K): 2 rows of B × m rows of A per step (up to 8 accumulators), each B row read once. */
+/**
+ * 2–4 rows of A, B (K, N): C[r, j0..j1) = Σ_p A[r, p]·B[p, j0..j1) for every r < m — gemvRowsKN for several
+ * rows at once. Row p of B is loaded once, 4 values at a time, and each vector is multiplied into all m rows of
+ * C. C's rows are summed in place, so the columns are cut into blocks whose m rows fit in L1 (KN_BLOCK_FLOATS);
+ * within a block each row of B is still read as one contiguous run of at least 4 KiB. (The strips of 8
+ * columns this replaced, with C in registers and B read down a column at a stride of N floats, streamed a
+ * 768 × 3072 weight at under half the speed for four rows.)
+ */
+function gemmSmallKN(a: usize, m: i32, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void {
+  const width = max(4, (KN_BLOCK_FLOATS / m) & ~3);
+  for (let jb = j0; jb < j1; jb += width) {
+    const je = min(j1, jb + width);
+    // One function per row count: inside each, the count is a constant, so each keeps exactly m vectors of A
+    // per row of B in registers and has no per-row branches left in its inner loop.
+    if (m == 2) rowsKN2(a, k, n, b, c, add, bias, jb, je);
+    else if (m == 3) rowsKN3(a, k, n, b, c, add, bias, jb, je);
+    else rowsKN4(a, k, n, b, c, add, bias, jb, je);
+  }
+}
+
+// Separate (not inlined) functions: inlined into one, the optimizer merges the copies back into one loop
+// with the row count as a variable (measured: four rows at half the speed).
+function rowsKN2(a: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void { rowsKN(2, a, k, n, b, c, add, bias, j0, j1); }
+function rowsKN3(a: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void { rowsKN(3, a, k, n, b, c, add, bias, j0, j1); }
+function rowsKN4(a: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void { rowsKN(4, a, k, n, b, c, add, bias, j0, j1); }
+
+/**
+ * The block j0..j1 of gemmSmallKN for R ≤ 4 rows (R a constant after inlining: the `R > r` tests fold away).
+ * Per pair of vectors of B: two loads, then for each row a load of C, two multiply-adds and a store.
+ */
+// @ts-ignore: decorator
+@inline function rowsKN(R: i32, a: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void {
+  const ld = <usize>n << 2; // bytes between rows of B, and between rows of C
+  const lda = <usize>k << 2;
+  const cols = j1 - j0;
+  const v = cols & ~3; // whole vectors; the last cols − v columns are scalar
+  const c0 = c + (<usize>j0 << 2);
+  // Each row of C's block starts as its old value (accumulate) or 0, plus the bias.
+  for (let r = 0; r < R; r++) {
+    for (let j = 0; j < cols; j++) {
+      const dst = c0 + <usize>r * ld + (<usize>j << 2);
+      let x: f32 = add != 0 ? load<f32>(dst) : 0;
+      if (bias != 0) x += load<f32>(bias + (<usize>(j0 + j) << 2));
+      store<f32>(dst, x);
+    }
+  }
+  // Two rows of B per pass, p and p + kh (kh = ⌊k/2⌋), so each vector of C is loaded and stored once per two
+  // multiply-adds, not one (with one row of B per pass, four rows of C made 4 stores per 16 bytes of B, and
+  // the stores set the pace: 1.5–2× slower). The two rows come from the two halves of B, each read front to
+  // back: two long streams, rather than neighbouring rows p, p + 1 (two short streams that restart every pass).
+  const kh = k >> 1;
+  for (let p = 0; p < kh; p++) {
+    const ap = a + (<usize>p << 2), aq = ap + (<usize>kh << 2);
+    const x0 = v128.load32_splat(ap), y0 = v128.load32_splat(aq);
+    const x1 = R > 1 ? v128.load32_splat(ap + lda) : x0, y1 = R > 1 ? v128.load32_splat(aq + lda) : y0;
+    const x2 = R > 2 ? v128.load32_splat(ap + 2 * lda) : x0, y2 = R > 2 ? v128.load32_splat(aq + 2 * lda) : y0;
+    const x3 = R > 3 ? v128.load32_splat(ap + 3 * lda) : x0, y3 = R > 3 ? v128.load32_splat(aq + 3 * lda) : y0;
+    const bp = b + <usize>p * ld + (<usize>j0 << 2);
+    const bq = bp + <usize>kh * ld;
+    let j = 0;
+    for (; j < v; j += 4) {
+      const o = <usize>j << 2;
+      const w = v128.load(bp + o), u = v128.load(bq + o);
+      const d = c0 + o;
+      v128.store(d, madd(y0, u, madd(x0, w, v128.load(d))));
+      if (R > 1) v128.store(d + ld, madd(y1, u, madd(x1, w, v128.load(d + ld))));
+      if (R > 2) v128.store(d + 2 * ld, madd(y2, u, madd(x2, w, v128.load(d + 2 * ld))));
+      if (R > 3) v128.store(d + 3 * ld, madd(y3, u, madd(x3, w, v128.load(d + 3 * ld))));
+    }
+    for (; j < cols; j++) {
+      const o = <usize>j << 2;
+      const w = load<f32>(bp + o), u = load<f32>(bq + o);
+      for (let r = 0; r < R; r++) {
+        const d = c0 + <usize>r * ld + o;
+        store<f32>(d, load<f32>(d) + load<f32>(ap + <usize>r * lda) * w + load<f32>(aq + <usize>r * lda) * u);
+      }
+    }
+  }
+  // With k odd, the last row of B on its own.
+  if (k & 1) {
+    const p = k - 1;
+    const ap = a + (<usize>p << 2);
+    const x0 = v128.load32_splat(ap);
+    const x1 = R > 1 ? v128.load32_splat(ap + lda) : x0;
+    const x2 = R > 2 ? v128.load32_splat(ap + 2 * lda) : x0;
+    const x3 = R > 3 ? v128.load32_splat(ap + 3 * lda) : x0;
+    const bRow = b + <usize>p * ld + (<usize>j0 << 2);
+    let j = 0;
+    for (; j < v; j += 4) {
+      const o = <usize>j << 2;
+      const w = v128.load(bRow + o);
+      const d = c0 + o;
+      v128.store(d, madd(x0, w, v128.load(d)));
+      if (R > 1) v128.store(d + ld, madd(x1, w, v128.load(d + ld)));
+      if (R > 2) v128.store(d + 2 * ld, madd(x2, w, v128.load(d + 2 * ld)));
+      if (R > 3) v128.store(d + 3 * ld, madd(x3, w, v128.load(d + 3 * ld)));
+    }
+    for (; j < cols; j++) {
+      const o = <usize>j << 2;
+      const w = load<f32>(bRow + o);
+      for (let r = 0; r < R; r++) {
+        const d = c0 + <usize>r * ld + o;
+        store<f32>(d, load<f32>(d) + load<f32>(ap + <usize>r * lda) * w);
+      }
+    }
+  }
+}
+
+/**
+ * 2–4 rows of A, B (N, K): c[r, j] = A[r, :]·B[j, :] for j in j0..j1. Two rows of B at a time, each vector of
+ * them multiplied with all four rows of A (8 accumulators: 6 loads per 8 multiply-adds, where one row of B at a
+ * time needs 10 and ran 25 % slower with B in cache). The two rows are not neighbours but j and j + h, h half
+ * the range: the first half of the range and the second are each read front to back, two long contiguous
+ * streams. (Neighbouring rows j and j + 1, the kernel this replaced, make a pair of new 2 KiB streams every step
+ * down a 512-wide weight, and ran the 58 101 × 512 output layer of a translation model, far bigger than the
+ * caches, at a quarter of the speed of one row.) Rows of A past m repeat the last one (computed, never stored).
+ */
 function gemmSmallNK(a: usize, m: i32, k: i32, b: usize, c: usize, n: i32, add: i32, bias: usize, j0: i32, j1: i32): void {
-  const ld = <usize>k << 2;
-  const a1 = a + ld, a2 = a + (m > 2 ? 2 * ld : ld), a3 = a + <usize>(m - 1) * ld;
+  const ld = <usize>k << 2; // bytes between rows of B, and between rows of A
+  const a1 = a + (m > 1 ? ld : 0), a2 = a + <usize>min(2, m - 1) * ld, a3 = a + <usize>min(3, m - 1) * ld;
   const k4 = k & ~3;
-  for (let j = j0; j < j1; j += 2) {
-    const two = j + 1 < j1;
-    const b0 = b + <usize>j * ld;
-    const b1 = two ? b0 + ld : b0;
-    let s00 = f32x4.splat(0), s01 = s00, s10 = s00, s11 = s00, s20 = s00, s21 = s00, s30 = s00, s31 = s00;
+  const h = (j1 - j0 + 1) >> 1; // rows j0 + i and j0 + h + i go together; with an odd count the middle row is alone
+  for (let i = 0; i < h; i++) {
+    const ja = j0 + i;
+    const jb = j0 + h + i;
+    const two = jb < j1;
+    const ba = b + <usize>ja * ld;
+    const bb = two ? b + <usize>jb * ld : ba;
+    let s0 = f32x4.splat(0), t0 = s0, s1 = s0, t1 = s0, s2 = s0, t2 = s0, s3 = s0, t3 = s0; // s: row ja, t: row jb
     let p = 0;
     for (; p < k4; p += 4) {
       const o = <usize>p << 2;
-      const w0 = v128.load(b0 + o);
-      const w1 = v128.load(b1 + o);
+      const wa = v128.load(ba + o), wb = v128.load(bb + o);
       const x0 = v128.load(a + o);
-      s00 = madd(x0, w0, s00);
-      s01 = madd(x0, w1, s01);
+      s0 = madd(x0, wa, s0);
+      t0 = madd(x0, wb, t0);
       const x1 = v128.load(a1 + o);
-      s10 = madd(x1, w0, s10);
-      s11 = madd(x1, w1, s11);
+      s1 = madd(x1, wa, s1);
+      t1 = madd(x1, wb, t1);
       const x2 = v128.load(a2 + o);
-      s20 = madd(x2, w0, s20);
-      s21 = madd(x2, w1, s21);
+      s2 = madd(x2, wa, s2);
+      t2 = madd(x2, wb, t2);
       const x3 = v128.load(a3 + o);
-      s30 = madd(x3, w0, s30);
-      s31 = madd(x3, w1, s31);
+      s3 = madd(x3, wa, s3);
+      t3 = madd(x3, wb, t3);
     }
-    const h0 = hsum4(s00, s01, s10, s11); // [r0·b0, r0·b1, r1·b0, r1·b1]
-    const h1 = hsum4(s20, s21, s30, s31);
-    for (let r = 0; r < m; r++) {
-      const ar = r == 0 ? a : r == 1 ? a1 : r == 2 ? a2 : a3;
-      let d0 = r == 0 ? f32x4.extract_lane(h0, 0) : r == 1 ? f32x4.extract_lane(h0, 2) : r == 2 ? f32x4.extract_lane(h1, 0) : f32x4.extract_lane(h1, 2);
-      let d1 = r == 0 ? f32x4.extract_lane(h0, 1) : r == 1 ? f32x4.extract_lane(h0, 3) : r == 2 ? f32x4.extract_lane(h1, 1) : f32x4.extract_lane(h1, 3);
-      for (let q = p; q < k; q++) {
-        const x = load<f32>(ar + (<usize>q << 2));
-        d0 += x * load<f32>(b0 + (<usize>q << 2));
-        d1 += x * load<f32>(b1 + (<usize>q << 2));
-      }
-      const dst = c + ((<usize>r * <usize>n + <usize>j) << 2);
-      store1(dst, d0, add, bias != 0 ? bias + (<usize>j << 2) : 0);
-      if (two) store1(dst + 4, d1, add, bias != 0 ? bias + (<usize>(j + 1) << 2) : 0);
+    // [A₀·B_ja, A₁·B_ja, A₂·B_ja, A₃·B_ja] and the same for jb, then the last k mod 4 products.
+    let ya = hsum4(s0, s1, s2, s3);
+    let yb = hsum4(t0, t1, t2, t3);
+    for (; p < k; p++) {
+      const x = column4(a, a1, a2, a3, p);
+      ya = madd(x, v128.load32_splat(ba + (<usize>p << 2)), ya);
+      yb = madd(x, v128.load32_splat(bb + (<usize>p << 2)), yb);
     }
+    storeColumn(c, n, m, ja, ya, add, bias);
+    if (two) storeColumn(c, n, m, jb, yb, add, bias);
   }
+}
+
+/** [r0[p], r1[p], r2[p], r3[p]]: one value from each of four rows. */
+// @ts-ignore: decorator
+@inline function column4(r0: usize, r1: usize, r2: usize, r3: usize, p: i32): v128 {
+  const o = <usize>p << 2;
+  let x = v128.load32_splat(r0 + o);
+  x = f32x4.replace_lane(x, 1, load<f32>(r1 + o));
+  x = f32x4.replace_lane(x, 2, load<f32>(r2 + o));
+  return f32x4.replace_lane(x, 3, load<f32>(r3 + o));
+}
+
+/** Lane r of y to C[r, j] (row stride n floats) for r < rows (≤ 4), each + bias[j] and + its old value when adding. */
+// @ts-ignore: decorator
+@inline function storeColumn(c: usize, n: i32, rows: i32, j: i32, y: v128, add: i32, bias: usize): void {
+  const dst = c + (<usize>j << 2);
+  const ldc = <usize>n << 2;
+  const bj: usize = bias != 0 ? bias + (<usize>j << 2) : 0;
+  store1(dst, f32x4.extract_lane(y, 0), add, bj);
+  if (rows > 1) store1(dst + ldc, f32x4.extract_lane(y, 1), add, bj);
+  if (rows > 2) store1(dst + 2 * ldc, f32x4.extract_lane(y, 2), add, bj);
+  if (rows > 3) store1(dst + 3 * ldc, f32x4.extract_lane(y, 3), add, bj);
 }

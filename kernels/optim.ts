@@ -1,4 +1,4 @@
-// Optimizer updates, four lanes at a time: the SIMD twins of the RowKernels in src/optim (their `reference` is
+// Optimizer updates and gradient clipping, four lanes at a time: the SIMD twins of the RowKernels in src/optim (their `reference` is
 // the formula, and the tests compare the two). Row-kernel convention (see kernels/elementwise.ts):
 //   name_task(t, thread, rows, cols, rowsPerTask, ...input pointers, ...output pointers, ...params)
 // An update is an elementwise job (cols = 1) whose outputs are its inputs: a parameter and its moments that
@@ -39,5 +39,44 @@ export function adamw_step_task(
     store<f32>(mOut + o, mi);
     store<f32>(vOut + o, vi);
     store<f32>(pOut + o, load<f32>(p + o) * decay - (stepSize * mi) / (Mathf.sqrt(vi) * invBc2Sqrt + eps));
+  }
+}
+
+/**
+ * This task's part of Σx² (gradient clipping's squared norm), summed in float64 (two lanes of each four
+ * squares at a time) and stored as one float at out + t·4; the caller adds the tasks' parts.
+ */
+export function sum_squares_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, out: usize): void {
+  const i1 = min(rows, (t + 1) * rowsPerTask) * cols;
+  let i = t * rowsPerTask * cols;
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+  for (; i + 4 <= i1; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const lo = f64x2.promote_low_f32x4(v);
+    const hi = f64x2.promote_low_f32x4(i8x16.shuffle(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7));
+    a0 = f64x2.add(a0, f64x2.mul(lo, lo));
+    a1 = f64x2.add(a1, f64x2.mul(hi, hi));
+  }
+  const a = f64x2.add(a0, a1);
+  let s = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
+  for (; i < i1; i++) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    s += v * v;
+  }
+  store<f32>(out + (<usize>t << 2), <f32>s);
+}
+
+/** y = x·s over this task's elements (gradient clipping's rescale; y may be x). */
+export function scale_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, y: usize, s: f32): void {
+  const i1 = min(rows, (t + 1) * rowsPerTask) * cols;
+  let i = t * rowsPerTask * cols;
+  const s4 = f32x4.splat(s);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.mul(v128.load(x + o), s4));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(x + o) * s);
   }
 }

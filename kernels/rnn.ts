@@ -1,19 +1,25 @@
-// One time step of an LSTM or GRU cell, forward and backward, four hidden units at a time: the SIMD twins of
-// LSTM_CELL_FORWARD/BACKWARD and GRU_CELL_FORWARD/BACKWARD in src/tensor/ops_rnn.ts (whose `reference` is
-// the formula; the tests compare the two). The matmuls of a step (x·W_ihᵀ, h·W_hhᵀ) run in gemm.ts; what is
-// left per step is this: add the input and recurrent parts and the biases, three sigmoids and two tanh per
-// hidden unit, the cell update, and for backward the chain rule through all of it — one pass over the
-// (B, H) block instead of a dozen small ops.
+// The time loop of a recurrent layer (LSTM or GRU), forward and backward through time, as one task per
+// direction: the SIMD twins of the reference in src/backend/recurrent.ts (which spells out every formula; the
+// tests compare the two). src/backend/wasm/recurrent.ts packs W_hh once, lays out a descriptor per direction
+// and runs one task per direction on the pool, so a bidirectional layer runs its two directions on two threads
+// side by side, each loop on one core with no synchronisation per step. Per step a task does:
 //
-// Row-kernel convention (see kernels/elementwise.ts): name_task(t, thread, rows, cols, rowsPerTask,
-// ...input pointers, ...output pointers) computes rows [t·rowsPerTask, (t+1)·rowsPerTask); here rows are
-// batch entries and cols = H hidden units. Gate operands arrive one (B, H) block per gate; biases are
-// 'perCol' (H floats); the mask is 'perRow' (1 = a real step of that sequence, 0 = padding, where the state
-// is carried over unchanged and the output is 0).
+//   forward   gates_t (B, G·H) += h_{t−1}·W_hhᵀ     (LSTM: gates_t held x·W_ihᵀ + b_ih + b_hh)
+//             then one pass over the row: activations, the new state, the output, and the activations saved
+//             in place of the pre-activations (backward needs only them)
+//   backward  one pass over the row: the gate gradients da_t (B, G·H) from dh = dy_t + the gradient arriving
+//             from step t+1, then  dh_{t−1} = da_t·W_hh (+ dh itself on padded rows, where it passes through)
 //
-// Addresses are byte offsets into the shared memory (usize); counts are i32.
+// The products are gemm.ts's gemm_task on the calling thread (W_hh packed once per call); what is written here
+// is the cell math, four hidden units at a time, with the gates of a row side by side: (i | f | g | o) for the
+// LSTM, (r | z | n) for the GRU, H floats each. A padded step (mask 0: past the end of that sequence) carries
+// the state over unchanged, outputs 0 and saves zeros.
+//
+// Addresses are byte offsets into the shared memory (usize); counts are i32. A direction's arrays arrive as a
+// descriptor of i32 words (the word order is listed above each task and in src/backend/wasm/recurrent.ts).
 
 import { exp4 } from './simd';
+import { gemm_task, MC } from './gemm';
 
 /** σ(x) = 1/(1 + e^(−x)) on four lanes (exp4 saturates, so ±∞-ish inputs give exactly 0 or 1). */
 // @ts-ignore: decorator
@@ -54,235 +60,301 @@ import { exp4 } from './simd';
 @inline function rowEnd(t: i32, rows: i32, rowsPerTask: i32): i32 { return min(rows, (t + 1) * rowsPerTask); }
 
 // ---------------------------------------------------------------------------------------------------------
+// The pieces every sequence task shares
+
+/** Bytes per direction descriptor: DESC_WORDS i32 words (src/backend/wasm/recurrent.ts writes them). */
+const DESC_BYTES: usize = 12 * 4;
+
+/** Word w of a descriptor, as an address or a count. */
+// @ts-ignore: decorator
+@inline function word(d: usize, w: i32): usize {
+  return <usize>load<u32>(d + (<usize>w << 2));
+}
+
+/**
+ * C (m, n) (+)= A (m, k)·B for the packed B at bp, every row tile on this thread: the per-step product of the
+ * recurrence (m = B rows, so one or two 128-row tiles). The thread's own gemm scratch keeps the tasks of two
+ * directions apart.
+ */
+// @ts-ignore: decorator
+@inline function stepProduct(thread: i32, a: usize, m: i32, n: i32, k: i32, bp: usize, c: usize, accumulate: i32, scratch: usize, scratchStride: i32): void {
+  const tiles = (m + MC - 1) / MC;
+  for (let mt = 0; mt < tiles; mt++) gemm_task(mt, thread, a, 0, m, n, k, 0, bp, 0, c, accumulate, n, scratch, scratchStride, 0);
+}
+
+/** Is row b of step t a real step (mask ≠ 0)? */
+// @ts-ignore: decorator
+@inline function real(mask: usize, t: i32, B: i32, b: i32): bool {
+  return load<f32>(mask + ((<usize>t * <usize>B + <usize>b) << 2)) != 0;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // LSTM
 
-/** LSTM forward for the units at byte offset o of the row (ob: the same units in the bias vectors). */
+/**
+ * LSTM forward for the units at byte offset o of a row: g points at the row's gates (i | f | g | o, gb bytes
+ * each), holding the pre-activations a_k on entry and the activations on exit.
+ *   i = σ(a_i), f = σ(a_f), g = tanh(a_g), o = σ(a_o),  c = f·c_prev + i·g,  h = o·tanh(c)
+ */
 // @ts-ignore: decorator
-@inline function lstmForwardAt(
-  o: usize, ob: usize, scalar: bool,
-  xi: usize, xf: usize, xg: usize, xo: usize, hi: usize, hf: usize, hg: usize, ho: usize,
-  bi: usize, bf: usize, bg: usize, bo: usize, cPrev: usize,
-  h: usize, c: usize, y: usize, si: usize, sf: usize, sg: usize, so: usize,
-): void {
-  const i = sigmoid4(f32x4.add(f32x4.add(ld(xi + o, scalar), ld(hi + o, scalar)), ld(bi + ob, scalar)));
-  const f = sigmoid4(f32x4.add(f32x4.add(ld(xf + o, scalar), ld(hf + o, scalar)), ld(bf + ob, scalar)));
-  const g = tanh4(f32x4.add(f32x4.add(ld(xg + o, scalar), ld(hg + o, scalar)), ld(bg + ob, scalar)));
-  const og = sigmoid4(f32x4.add(f32x4.add(ld(xo + o, scalar), ld(ho + o, scalar)), ld(bo + ob, scalar)));
-  const cn = f32x4.add(f32x4.mul(f, ld(cPrev + o, scalar)), f32x4.mul(i, g)); // c = f·c_prev + i·g
-  const hn = f32x4.mul(og, tanh4(cn)); // h = o·tanh(c)
-  st(c + o, cn, scalar);
-  st(h + o, hn, scalar);
-  st(y + o, hn, scalar);
-  st(si + o, i, scalar);
-  st(sf + o, f, scalar);
-  st(sg + o, g, scalar);
-  st(so + o, og, scalar);
+@inline function lstmForwardAt(o: usize, scalar: bool, g: usize, gb: usize, cPrev: usize, cNext: usize, hNext: usize, y: usize): void {
+  const pi = g + o, pf = pi + gb, pg = pf + gb, po = pg + gb;
+  const i = sigmoid4(ld(pi, scalar));
+  const f = sigmoid4(ld(pf, scalar));
+  const gg = tanh4(ld(pg, scalar));
+  const og = sigmoid4(ld(po, scalar));
+  const c = f32x4.add(f32x4.mul(f, ld(cPrev + o, scalar)), f32x4.mul(i, gg));
+  const h = f32x4.mul(og, tanh4(c));
+  st(cNext + o, c, scalar);
+  st(hNext + o, h, scalar);
+  st(y + o, h, scalar);
+  st(pi, i, scalar);
+  st(pf, f, scalar);
+  st(pg, gg, scalar);
+  st(po, og, scalar);
 }
 
-export function lstm_cell_forward_task(
-  t: i32, thread: i32, rows: i32, H: i32, rowsPerTask: i32,
-  xi: usize, xf: usize, xg: usize, xo: usize, hi: usize, hf: usize, hg: usize, ho: usize,
-  bi: usize, bf: usize, bg: usize, bo: usize, cPrev: usize, hPrev: usize, mask: usize,
-  h: usize, c: usize, y: usize, si: usize, sf: usize, sg: usize, so: usize,
-): void {
-  const r1 = rowEnd(t, rows, rowsPerTask);
-  const bytes = <usize>H << 2;
-  for (let r = t * rowsPerTask; r < r1; r++) {
-    const row = <usize>r * bytes;
-    if (load<f32>(mask + (<usize>r << 2)) == 0) {
-      // Padding: the state passes through, the output and the saved gates are 0.
-      memory.copy(c + row, cPrev + row, bytes);
-      memory.copy(h + row, hPrev + row, bytes);
-      memory.fill(y + row, 0, bytes);
-      memory.fill(si + row, 0, bytes);
-      memory.fill(sf + row, 0, bytes);
-      memory.fill(sg + row, 0, bytes);
-      memory.fill(so + row, 0, bytes);
-      continue;
-    }
-    let j = 0;
-    for (; j + 4 <= H; j += 4) {
-      const ob = <usize>j << 2;
-      lstmForwardAt(row + ob, ob, false, xi, xf, xg, xo, hi, hf, hg, ho, bi, bf, bg, bo, cPrev, h, c, y, si, sf, sg, so);
-    }
-    for (; j < H; j++) {
-      const ob = <usize>j << 2;
-      lstmForwardAt(row + ob, ob, true, xi, xf, xg, xo, hi, hf, hg, ho, bi, bf, bg, bo, cPrev, h, c, y, si, sf, sg, so);
+/**
+ * One LSTM direction forward (task t = direction t). Descriptor words: 0 reverse, 1 packed W_hhᵀ (K = H,
+ * N = 4H), 2 mask (T, B), 3 gates (T, B, 4H), 4 h (T+1, B, H), 5 c (T+1, B, H), 6 out (T, B, H).
+ * State slots: step t reads slot t and writes t+1 (reverse: reads t+1, writes t).
+ */
+export function lstm_sequence_forward_task(t: i32, thread: i32, T: i32, B: i32, H: i32, desc: usize, scratch: usize, scratchStride: i32): void {
+  const d = desc + <usize>t * DESC_BYTES;
+  const reverse = word(d, 0) != 0;
+  const whh = word(d, 1), mask = word(d, 2), gates = word(d, 3), h = word(d, 4), c = word(d, 5), out = word(d, 6);
+  const hb = <usize>H << 2; // bytes of H floats: one row of a state, one gate of a row of gates
+  const state = <usize>B * hb; // one (B, H) slot
+  const gRow = hb << 2; // one row of gates: 4H floats
+  for (let s = 0; s < T; s++) {
+    const tt = reverse ? T - 1 - s : s;
+    const prev = <usize>(reverse ? tt + 1 : tt), next = <usize>(reverse ? tt : tt + 1);
+    const gt = gates + <usize>tt * <usize>B * gRow;
+    stepProduct(thread, h + prev * state, B, 4 * H, H, whh, gt, 1, scratch, scratchStride); // a = x·W_ihᵀ + b + h·W_hhᵀ
+    for (let b = 0; b < B; b++) {
+      const row = <usize>b * hb;
+      const hPrev = h + prev * state + row, hNext = h + next * state + row;
+      const cPrev = c + prev * state + row, cNext = c + next * state + row;
+      const y = out + <usize>tt * state + row;
+      const g = gt + <usize>b * gRow;
+      if (!real(mask, tt, B, b)) {
+        // Padding: the state passes through, the output and the saved gates are 0.
+        memory.copy(hNext, hPrev, hb);
+        memory.copy(cNext, cPrev, hb);
+        memory.fill(y, 0, hb);
+        memory.fill(g, 0, gRow);
+        continue;
+      }
+      let j = 0;
+      for (; j + 4 <= H; j += 4) lstmForwardAt(<usize>j << 2, false, g, hb, cPrev, cNext, hNext, y);
+      for (; j < H; j++) lstmForwardAt(<usize>j << 2, true, g, hb, cPrev, cNext, hNext, y);
     }
   }
 }
 
-/** LSTM backward for the units at byte offset o (formulas beside LSTM_CELL_BACKWARD). */
+/**
+ * LSTM backward for the units at byte offset o of a row (formulas in src/backend/recurrent.ts): dh = dy + the
+ * gradient reaching h_t; with tc = tanh(c_t), dc_total = dc + dh·o·(1 − tc²):
+ *   da_i = dc_total·g·i(1−i), da_f = dc_total·c_prev·f(1−f), da_g = dc_total·i·(1−g²), da_o = dh·tc·o(1−o),
+ *   dc_prev = dc_total·f (written over dc), and 0 into x (the product da·W_hh adds the rest).
+ */
 // @ts-ignore: decorator
-@inline function lstmBackwardAt(
-  o: usize, scalar: bool,
-  si: usize, sf: usize, sg: usize, so: usize, cPrev: usize, c: usize, dy: usize,
-  pi: usize, pf: usize, pg: usize, po: usize, dhPass: usize, dc: usize,
-  dai: usize, daf: usize, dag: usize, dao: usize, dcPrev: usize, dhOut: usize,
-): void {
+@inline function lstmBackwardAt(o: usize, scalar: bool, g: usize, gb: usize, da: usize, cPrev: usize, cNext: usize, dy: usize, dh: usize, dc: usize, x: usize): void {
   const one = f32x4.splat(1);
-  const carried = f32x4.add(f32x4.add(f32x4.add(ld(pi + o, scalar), ld(pf + o, scalar)), f32x4.add(ld(pg + o, scalar), ld(po + o, scalar))), ld(dhPass + o, scalar));
-  const dh = f32x4.add(ld(dy + o, scalar), carried);
-  const i = ld(si + o, scalar);
-  const f = ld(sf + o, scalar);
-  const g = ld(sg + o, scalar);
-  const og = ld(so + o, scalar);
-  const tc = tanh4(ld(c + o, scalar));
-  // dc_total = dc + dh·o·(1 − tanh²c)
-  const dct = f32x4.add(ld(dc + o, scalar), f32x4.mul(f32x4.mul(dh, og), f32x4.sub(one, f32x4.mul(tc, tc))));
-  st(dai + o, f32x4.mul(f32x4.mul(dct, g), f32x4.mul(i, f32x4.sub(one, i))), scalar);
-  st(daf + o, f32x4.mul(f32x4.mul(dct, ld(cPrev + o, scalar)), f32x4.mul(f, f32x4.sub(one, f))), scalar);
-  st(dag + o, f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(g, g))), scalar);
-  st(dao + o, f32x4.mul(f32x4.mul(dh, tc), f32x4.mul(og, f32x4.sub(one, og))), scalar);
-  st(dcPrev + o, f32x4.mul(dct, f), scalar);
-  st(dhOut + o, f32x4.splat(0), scalar);
+  const pi = g + o, pf = pi + gb, pg = pf + gb, po = pg + gb;
+  const qi = da + o, qf = qi + gb, qg = qf + gb, qo = qg + gb;
+  const dhv = f32x4.add(ld(dy + o, scalar), ld(dh + o, scalar));
+  const i = ld(pi, scalar), f = ld(pf, scalar), gg = ld(pg, scalar), og = ld(po, scalar);
+  const tc = tanh4(ld(cNext + o, scalar));
+  const dct = f32x4.add(ld(dc + o, scalar), f32x4.mul(f32x4.mul(dhv, og), f32x4.sub(one, f32x4.mul(tc, tc))));
+  st(qi, f32x4.mul(f32x4.mul(dct, gg), f32x4.mul(i, f32x4.sub(one, i))), scalar);
+  st(qf, f32x4.mul(f32x4.mul(dct, ld(cPrev + o, scalar)), f32x4.mul(f, f32x4.sub(one, f))), scalar);
+  st(qg, f32x4.mul(f32x4.mul(dct, i), f32x4.sub(one, f32x4.mul(gg, gg))), scalar);
+  st(qo, f32x4.mul(f32x4.mul(dhv, tc), f32x4.mul(og, f32x4.sub(one, og))), scalar);
+  st(dc + o, f32x4.mul(dct, f), scalar);
+  st(x + o, f32x4.splat(0), scalar);
 }
 
-/** Padding in backward: da = 0, dc passes through, and so does the whole gradient reaching h. */
-// @ts-ignore: decorator
-@inline function passAt(o: usize, scalar: bool, p0: usize, p1: usize, p2: usize, p3: usize, dhPass: usize, dhOut: usize): void {
-  st(dhOut + o, f32x4.add(f32x4.add(f32x4.add(ld(p0 + o, scalar), ld(p1 + o, scalar)), f32x4.add(ld(p2 + o, scalar), ld(p3 + o, scalar))), ld(dhPass + o, scalar)), scalar);
-}
-
-export function lstm_cell_backward_task(
-  t: i32, thread: i32, rows: i32, H: i32, rowsPerTask: i32,
-  si: usize, sf: usize, sg: usize, so: usize, cPrev: usize, c: usize, dy: usize,
-  pi: usize, pf: usize, pg: usize, po: usize, dhPass: usize, dc: usize, mask: usize,
-  dai: usize, daf: usize, dag: usize, dao: usize, dcPrev: usize, dhOut: usize,
-): void {
-  const r1 = rowEnd(t, rows, rowsPerTask);
-  const bytes = <usize>H << 2;
-  for (let r = t * rowsPerTask; r < r1; r++) {
-    const row = <usize>r * bytes;
-    let j = 0;
-    if (load<f32>(mask + (<usize>r << 2)) == 0) {
-      memory.fill(dai + row, 0, bytes);
-      memory.fill(daf + row, 0, bytes);
-      memory.fill(dag + row, 0, bytes);
-      memory.fill(dao + row, 0, bytes);
-      memory.copy(dcPrev + row, dc + row, bytes);
-      for (; j + 4 <= H; j += 4) passAt(row + (<usize>j << 2), false, pi, pf, pg, po, dhPass, dhOut);
-      for (; j < H; j++) passAt(row + (<usize>j << 2), true, pi, pf, pg, po, dhPass, dhOut);
-      continue;
+/**
+ * One LSTM direction backward (task t = direction t), steps in the reverse of the forward's order.
+ * Descriptor words: 0 reverse, 1 packed W_hh (K = 4H, N = H), 2 mask, 3 gates (the saved activations),
+ * 5 c (T+1, B, H), 6 dy (T, B, H), 7 dh (B, H), 8 dc (B, H), 9 dGates (T, B, 4H), 10 x (B, H) scratch,
+ * 11 needDh0. dh and dc hold the gradients of the final state on entry and of the initial state on exit (dh
+ * only when needDh0: otherwise the last product, which only the initial state's gradient needs, is skipped).
+ */
+export function lstm_sequence_backward_task(t: i32, thread: i32, T: i32, B: i32, H: i32, desc: usize, scratch: usize, scratchStride: i32): void {
+  const d = desc + <usize>t * DESC_BYTES;
+  const reverse = word(d, 0) != 0;
+  const whh = word(d, 1), mask = word(d, 2), gates = word(d, 3), c = word(d, 5), dy = word(d, 6);
+  const dhIn = word(d, 7), dc = word(d, 8), dGates = word(d, 9), xIn = word(d, 10);
+  const needDh0 = word(d, 11) != 0;
+  const hb = <usize>H << 2;
+  const state = <usize>B * hb;
+  const gRow = hb << 2;
+  let dh = dhIn, x = xIn; // the gradient reaching h_t, and the one being built for h_{t−1}: swapped per step
+  for (let s = T - 1; s >= 0; s--) {
+    const tt = reverse ? T - 1 - s : s;
+    const prev = <usize>(reverse ? tt + 1 : tt), next = <usize>(reverse ? tt : tt + 1);
+    const gt = gates + <usize>tt * <usize>B * gRow;
+    const dat = dGates + <usize>tt * <usize>B * gRow;
+    for (let b = 0; b < B; b++) {
+      const row = <usize>b * hb;
+      const g = gt + <usize>b * gRow, da = dat + <usize>b * gRow;
+      if (!real(mask, tt, B, b)) {
+        // Nothing happened at this step: no gate gradient, dc and dh pass to the previous state unchanged.
+        memory.fill(da, 0, gRow);
+        memory.copy(x + row, dh + row, hb);
+        continue;
+      }
+      const cPrev = c + prev * state + row, cNext = c + next * state + row;
+      const dyr = dy + <usize>tt * state + row;
+      let j = 0;
+      for (; j + 4 <= H; j += 4) lstmBackwardAt(<usize>j << 2, false, g, hb, da, cPrev, cNext, dyr, dh + row, dc + row, x + row);
+      for (; j < H; j++) lstmBackwardAt(<usize>j << 2, true, g, hb, da, cPrev, cNext, dyr, dh + row, dc + row, x + row);
     }
-    for (; j + 4 <= H; j += 4) {
-      lstmBackwardAt(row + (<usize>j << 2), false, si, sf, sg, so, cPrev, c, dy, pi, pf, pg, po, dhPass, dc, dai, daf, dag, dao, dcPrev, dhOut);
-    }
-    for (; j < H; j++) {
-      lstmBackwardAt(row + (<usize>j << 2), true, si, sf, sg, so, cPrev, c, dy, pi, pf, pg, po, dhPass, dc, dai, daf, dag, dao, dcPrev, dhOut);
-    }
+    if (s > 0 || needDh0) stepProduct(thread, dat, B, H, 4 * H, whh, x, 1, scratch, scratchStride); // x += da_t·W_hh
+    const swap = dh;
+    dh = x;
+    x = swap;
   }
+  if (dh != dhIn) memory.copy(dhIn, dh, state);
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // GRU
 
-/** GRU forward for the units at byte offset o (ob in the biases); formulas beside GRU_CELL_FORWARD. */
+/**
+ * GRU forward for the units at byte offset o: g points at the row's gates (r | z | n, gb bytes each) holding
+ * the input-side pre-activations (x·W_ihᵀ + b_ih, with b_hr and b_hz folded in) and gh at h_{t−1}·W_hhᵀ.
+ *   r = σ(gx_r + gh_r), z = σ(gx_z + gh_z), hn = gh_n + b_hn, n = tanh(gx_n + r·hn), h = (1 − z)·n + z·h_prev
+ * r, z, n are saved over the pre-activations, hn at hnOut.
+ */
 // @ts-ignore: decorator
-@inline function gruForwardAt(
-  o: usize, ob: usize, scalar: bool,
-  xr: usize, xz: usize, xn: usize, hr: usize, hz: usize, hnIn: usize, br: usize, bz: usize, bin: usize, bhn: usize, hPrev: usize,
-  h: usize, y: usize, sr: usize, sz: usize, sn: usize, shn: usize,
-): void {
+@inline function gruForwardAt(o: usize, scalar: bool, g: usize, gh: usize, gb: usize, bhn: usize, hPrev: usize, hNext: usize, y: usize, hnOut: usize): void {
   const one = f32x4.splat(1);
-  const r = sigmoid4(f32x4.add(f32x4.add(ld(xr + o, scalar), ld(hr + o, scalar)), ld(br + ob, scalar)));
-  const z = sigmoid4(f32x4.add(f32x4.add(ld(xz + o, scalar), ld(hz + o, scalar)), ld(bz + ob, scalar)));
-  const hn = f32x4.add(ld(hnIn + o, scalar), ld(bhn + ob, scalar)); // W_hn h + b_hn
-  const n = tanh4(f32x4.add(f32x4.add(ld(xn + o, scalar), ld(bin + ob, scalar)), f32x4.mul(r, hn)));
-  const hp = ld(hPrev + o, scalar);
-  const hv = f32x4.add(f32x4.mul(f32x4.sub(one, z), n), f32x4.mul(z, hp)); // (1 − z)·n + z·h_prev
-  st(h + o, hv, scalar);
-  st(y + o, hv, scalar);
-  st(sr + o, r, scalar);
-  st(sz + o, z, scalar);
-  st(sn + o, n, scalar);
-  st(shn + o, hn, scalar);
+  const pr = g + o, pz = pr + gb, pn = pz + gb;
+  const qr = gh + o, qz = qr + gb, qn = qz + gb;
+  const r = sigmoid4(f32x4.add(ld(pr, scalar), ld(qr, scalar)));
+  const z = sigmoid4(f32x4.add(ld(pz, scalar), ld(qz, scalar)));
+  const hn = f32x4.add(ld(qn, scalar), ld(bhn + o, scalar));
+  const n = tanh4(f32x4.add(ld(pn, scalar), f32x4.mul(r, hn)));
+  const h = f32x4.add(f32x4.mul(f32x4.sub(one, z), n), f32x4.mul(z, ld(hPrev + o, scalar)));
+  st(hNext + o, h, scalar);
+  st(y + o, h, scalar);
+  st(hnOut + o, hn, scalar);
+  st(pr, r, scalar);
+  st(pz, z, scalar);
+  st(pn, n, scalar);
 }
 
-export function gru_cell_forward_task(
-  t: i32, thread: i32, rows: i32, H: i32, rowsPerTask: i32,
-  xr: usize, xz: usize, xn: usize, hr: usize, hz: usize, hnIn: usize, br: usize, bz: usize, bin: usize, bhn: usize,
-  hPrev: usize, mask: usize,
-  h: usize, y: usize, sr: usize, sz: usize, sn: usize, shn: usize,
-): void {
-  const r1 = rowEnd(t, rows, rowsPerTask);
-  const bytes = <usize>H << 2;
-  for (let r = t * rowsPerTask; r < r1; r++) {
-    const row = <usize>r * bytes;
-    if (load<f32>(mask + (<usize>r << 2)) == 0) {
-      memory.copy(h + row, hPrev + row, bytes);
-      memory.fill(y + row, 0, bytes);
-      memory.fill(sr + row, 0, bytes);
-      memory.fill(sz + row, 0, bytes);
-      memory.fill(sn + row, 0, bytes);
-      memory.fill(shn + row, 0, bytes);
-      continue;
-    }
-    let j = 0;
-    for (; j + 4 <= H; j += 4) {
-      const ob = <usize>j << 2;
-      gruForwardAt(row + ob, ob, false, xr, xz, xn, hr, hz, hnIn, br, bz, bin, bhn, hPrev, h, y, sr, sz, sn, shn);
-    }
-    for (; j < H; j++) {
-      const ob = <usize>j << 2;
-      gruForwardAt(row + ob, ob, true, xr, xz, xn, hr, hz, hnIn, br, bz, bin, bhn, hPrev, h, y, sr, sz, sn, shn);
+/**
+ * One GRU direction forward (task t = direction t). Descriptor words: 0 reverse, 1 packed W_hhᵀ (K = H,
+ * N = 3H), 2 mask, 3 gates (T, B, 3H), 4 h (T+1, B, H), 5 hn (T, B, H), 6 out (T, B, H), 7 b_hn (H),
+ * 8 gh (B, 3H) scratch.
+ */
+export function gru_sequence_forward_task(t: i32, thread: i32, T: i32, B: i32, H: i32, desc: usize, scratch: usize, scratchStride: i32): void {
+  const d = desc + <usize>t * DESC_BYTES;
+  const reverse = word(d, 0) != 0;
+  const whh = word(d, 1), mask = word(d, 2), gates = word(d, 3), h = word(d, 4), hnAll = word(d, 5), out = word(d, 6);
+  const bhn = word(d, 7), gh = word(d, 8);
+  const hb = <usize>H << 2;
+  const state = <usize>B * hb;
+  const gRow: usize = 3 * hb;
+  for (let s = 0; s < T; s++) {
+    const tt = reverse ? T - 1 - s : s;
+    const prev = <usize>(reverse ? tt + 1 : tt), next = <usize>(reverse ? tt : tt + 1);
+    const gt = gates + <usize>tt * <usize>B * gRow;
+    stepProduct(thread, h + prev * state, B, 3 * H, H, whh, gh, 0, scratch, scratchStride); // gh = h·W_hhᵀ
+    for (let b = 0; b < B; b++) {
+      const row = <usize>b * hb;
+      const hPrev = h + prev * state + row, hNext = h + next * state + row;
+      const y = out + <usize>tt * state + row;
+      const hn = hnAll + <usize>tt * state + row;
+      const g = gt + <usize>b * gRow;
+      if (!real(mask, tt, B, b)) {
+        memory.copy(hNext, hPrev, hb);
+        memory.fill(y, 0, hb);
+        memory.fill(hn, 0, hb);
+        memory.fill(g, 0, gRow);
+        continue;
+      }
+      const q = gh + <usize>b * gRow;
+      let j = 0;
+      for (; j + 4 <= H; j += 4) gruForwardAt(<usize>j << 2, false, g, q, hb, bhn, hPrev, hNext, y, hn);
+      for (; j < H; j++) gruForwardAt(<usize>j << 2, true, g, q, hb, bhn, hPrev, hNext, y, hn);
     }
   }
 }
 
-/** GRU backward for the units at byte offset o (formulas beside GRU_CELL_BACKWARD). */
+/**
+ * GRU backward for the units at byte offset o (formulas in src/backend/recurrent.ts), dh = dy + the gradient
+ * reaching h_t:  da_n = dh·(1 − z)·(1 − n²),  da_r = da_n·hn·r(1 − r),  da_z = dh·(h_prev − n)·z(1 − z);
+ * the input side gets (da_r, da_z, da_n), the recurrent side (da_r, da_z, da_n·r), and x = dh·z (the direct
+ * path h_prev → h; the product dRec·W_hh adds the rest).
+ */
 // @ts-ignore: decorator
-@inline function gruBackwardAt(
-  o: usize, scalar: bool,
-  sr: usize, sz: usize, sn: usize, shn: usize, hPrev: usize, dy: usize, pr: usize, pz: usize, pn: usize, dhPass: usize,
-  dar: usize, daz: usize, dan: usize, dghn: usize, dhOut: usize,
-): void {
+@inline function gruBackwardAt(o: usize, scalar: bool, g: usize, gb: usize, hn: usize, hPrev: usize, dy: usize, dh: usize, da: usize, dr: usize, x: usize): void {
   const one = f32x4.splat(1);
-  const carried = f32x4.add(f32x4.add(ld(pr + o, scalar), ld(pz + o, scalar)), f32x4.add(ld(pn + o, scalar), ld(dhPass + o, scalar)));
-  const dh = f32x4.add(ld(dy + o, scalar), carried);
-  const r = ld(sr + o, scalar);
-  const z = ld(sz + o, scalar);
-  const n = ld(sn + o, scalar);
-  const an = f32x4.mul(f32x4.mul(dh, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n))); // dh·(1 − z)·(1 − n²)
-  st(dan + o, an, scalar);
-  st(dghn + o, f32x4.mul(an, r), scalar);
-  st(dar + o, f32x4.mul(f32x4.mul(an, ld(shn + o, scalar)), f32x4.mul(r, f32x4.sub(one, r))), scalar);
-  st(daz + o, f32x4.mul(f32x4.mul(dh, f32x4.sub(ld(hPrev + o, scalar), n)), f32x4.mul(z, f32x4.sub(one, z))), scalar);
-  st(dhOut + o, f32x4.mul(dh, z), scalar);
+  const dhv = f32x4.add(ld(dy + o, scalar), ld(dh + o, scalar));
+  const pr = g + o;
+  const r = ld(pr, scalar), z = ld(pr + gb, scalar), n = ld(pr + 2 * gb, scalar);
+  const an = f32x4.mul(f32x4.mul(dhv, f32x4.sub(one, z)), f32x4.sub(one, f32x4.mul(n, n)));
+  const ar = f32x4.mul(f32x4.mul(an, ld(hn + o, scalar)), f32x4.mul(r, f32x4.sub(one, r)));
+  const az = f32x4.mul(f32x4.mul(dhv, f32x4.sub(ld(hPrev + o, scalar), n)), f32x4.mul(z, f32x4.sub(one, z)));
+  const qa = da + o, qr = dr + o;
+  st(qa, ar, scalar);
+  st(qa + gb, az, scalar);
+  st(qa + 2 * gb, an, scalar);
+  st(qr, ar, scalar);
+  st(qr + gb, az, scalar);
+  st(qr + 2 * gb, f32x4.mul(an, r), scalar);
+  st(x + o, f32x4.mul(dhv, z), scalar);
 }
 
-/** GRU padding in backward: da = 0 and the gradient reaching h passes to h_prev. */
-// @ts-ignore: decorator
-@inline function gruPassAt(o: usize, scalar: bool, pr: usize, pz: usize, pn: usize, dhPass: usize, dhOut: usize): void {
-  st(dhOut + o, f32x4.add(f32x4.add(ld(pr + o, scalar), ld(pz + o, scalar)), f32x4.add(ld(pn + o, scalar), ld(dhPass + o, scalar))), scalar);
-}
-
-export function gru_cell_backward_task(
-  t: i32, thread: i32, rows: i32, H: i32, rowsPerTask: i32,
-  sr: usize, sz: usize, sn: usize, shn: usize, hPrev: usize, dy: usize, pr: usize, pz: usize, pn: usize, dhPass: usize, mask: usize,
-  dar: usize, daz: usize, dan: usize, dghn: usize, dhOut: usize,
-): void {
-  const r1 = rowEnd(t, rows, rowsPerTask);
-  const bytes = <usize>H << 2;
-  for (let r = t * rowsPerTask; r < r1; r++) {
-    const row = <usize>r * bytes;
-    let j = 0;
-    if (load<f32>(mask + (<usize>r << 2)) == 0) {
-      memory.fill(dar + row, 0, bytes);
-      memory.fill(daz + row, 0, bytes);
-      memory.fill(dan + row, 0, bytes);
-      memory.fill(dghn + row, 0, bytes);
-      for (; j + 4 <= H; j += 4) gruPassAt(row + (<usize>j << 2), false, pr, pz, pn, dhPass, dhOut);
-      for (; j < H; j++) gruPassAt(row + (<usize>j << 2), true, pr, pz, pn, dhPass, dhOut);
-      continue;
+/**
+ * One GRU direction backward (task t = direction t). Descriptor words: 0 reverse, 1 packed W_hh (K = 3H,
+ * N = H), 2 mask, 3 gates (saved r, z, n), 4 h (T+1, B, H), 5 hn (T, B, H), 6 dy, 7 dh (B, H), 8 dRec
+ * (T, B, 3H), 9 dGates (T, B, 3H), 10 x (B, H) scratch, 11 needDh0 (as for the LSTM).
+ */
+export function gru_sequence_backward_task(t: i32, thread: i32, T: i32, B: i32, H: i32, desc: usize, scratch: usize, scratchStride: i32): void {
+  const d = desc + <usize>t * DESC_BYTES;
+  const reverse = word(d, 0) != 0;
+  const whh = word(d, 1), mask = word(d, 2), gates = word(d, 3), h = word(d, 4), hnAll = word(d, 5), dy = word(d, 6);
+  const dhIn = word(d, 7), dRec = word(d, 8), dGates = word(d, 9), xIn = word(d, 10);
+  const needDh0 = word(d, 11) != 0;
+  const hb = <usize>H << 2;
+  const state = <usize>B * hb;
+  const gRow: usize = 3 * hb;
+  let dh = dhIn, x = xIn;
+  for (let s = T - 1; s >= 0; s--) {
+    const tt = reverse ? T - 1 - s : s;
+    const prev = <usize>(reverse ? tt + 1 : tt);
+    const gt = gates + <usize>tt * <usize>B * gRow;
+    const dat = dGates + <usize>tt * <usize>B * gRow;
+    const drt = dRec + <usize>tt * <usize>B * gRow;
+    for (let b = 0; b < B; b++) {
+      const row = <usize>b * hb;
+      const da = dat + <usize>b * gRow, dr = drt + <usize>b * gRow;
+      if (!real(mask, tt, B, b)) {
+        memory.fill(da, 0, gRow);
+        memory.fill(dr, 0, gRow);
+        memory.copy(x + row, dh + row, hb);
+        continue;
+      }
+      const g = gt + <usize>b * gRow;
+      const hPrev = h + prev * state + row;
+      const hn = hnAll + <usize>tt * state + row;
+      const dyr = dy + <usize>tt * state + row;
+      let j = 0;
+      for (; j + 4 <= H; j += 4) gruBackwardAt(<usize>j << 2, false, g, hb, hn, hPrev, dyr, dh + row, da, dr, x + row);
+      for (; j < H; j++) gruBackwardAt(<usize>j << 2, true, g, hb, hn, hPrev, dyr, dh + row, da, dr, x + row);
     }
-    for (; j + 4 <= H; j += 4) {
-      gruBackwardAt(row + (<usize>j << 2), false, sr, sz, sn, shn, hPrev, dy, pr, pz, pn, dhPass, dar, daz, dan, dghn, dhOut);
-    }
-    for (; j < H; j++) {
-      gruBackwardAt(row + (<usize>j << 2), true, sr, sz, sn, shn, hPrev, dy, pr, pz, pn, dhPass, dar, daz, dan, dghn, dhOut);
-    }
+    if (s > 0 || needDh0) stepProduct(thread, drt, B, H, 3 * H, whh, x, 1, scratch, scratchStride); // x += dRec_t·W_hh
+    const swap = dh;
+    dh = x;
+    x = swap;
   }
+  if (dh != dhIn) memory.copy(dhIn, dh, state);
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 // runs SIMD kernels there on a worker pool, and copies results out. That copy is O(n²) next to the O(n³) of a
 // matmul or attention.
 //
-// Four kinds of work, and only four:
+// Five kinds of work, and only five:
 //   matmul / linearBackward   the products (weights packed once and cached by the tensor's version);
 //                             quantizedMatmul, the product with an int8/int4 weight (inference)
 //   attentionForward/Backward one fused attention for every model: q, k, v, out are strided views, masks
@@ -15,10 +15,13 @@
 //   runRows                   every elementwise or row-wise op with real arithmetic per element (GELU,
 //                             layer/RMS norm, log-softmax, ...): a RowKernel names its operands and carries its
 //                             plain-TS reference; the WebAssembly build has a task of the same name
+//   recurrentForward/Backward the time loop of an LSTM or GRU layer, every step in one call (a step is too small
+//                             to pay for a call of its own; src/backend/recurrent.ts)
 // Adding such an op means writing its RowKernel (reference math) beside the op in src/tensor and its SIMD
 // task in kernels/ — no new Backend method (docs/ENGINE_API.md walks through an example).
 //
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
+import type { RecurrentGradients, RecurrentOperands, RecurrentSpec } from './recurrent.js';
 
 /**
  * out[b] = op(A[b]) · op(B[b]) (+ out[b] when accumulate), for b in 0..batch-1, all row-major.
@@ -391,6 +394,15 @@ export interface Backend {
    * at a time for its GEMM (many rows). See kernels/quant.ts.
    */
   quantizedMatmul(a: Float32Array, w: QuantizedWeight, out: Float32Array, spec: QuantizedMatmulSpec): void;
+
+  /**
+   * The time loop of a recurrent layer, every step of every given direction (src/backend/recurrent.ts has the
+   * operands' contract and the formulas). Directions are independent: a parallel backend runs them side by side.
+   */
+  recurrentForward(spec: RecurrentSpec, dirs: readonly RecurrentOperands[]): void;
+
+  /** Backward through time of recurrentForward, on the same operands (as forward left them) and their gradients. */
+  recurrentBackward(spec: RecurrentSpec, dirs: readonly RecurrentOperands[], grads: readonly RecurrentGradients[]): void;
 
   /** Run a row kernel over (rows, cols); inputs and outputs in the kernel's operand order (see RowKernel). */
   runRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params?: readonly number[]): void;

@@ -17,7 +17,8 @@ export type {
   RowOperand,
   RowOutput,
 } from './backend.js';
-export { attentionMaskRanges } from './backend.js';
+export { attentionMaskRanges, dropKeeps, dropThreshold, lowbias32 } from './backend.js';
+export type { RecurrentCell, RecurrentSpec, RecurrentOperands, RecurrentGradients } from './recurrent.js';
 
 export interface BackendOptions {
   /** Worker threads for large kernels; defaults to the number of cores. The calling thread counts as one. */

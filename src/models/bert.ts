@@ -30,7 +30,7 @@
 // What this file does not do: relative position embeddings (position_embedding_type "relative_key"), BERT as a
 // decoder (cross-attention, is_decoder), the next-sentence-prediction and multiple-choice heads.
 
-import { Tensor, Rng, tensor, linear, gelu, relu, tanh, embedding, add, sub, mul, exp, log, neg, mean, crossEntropy, dropout, indexSelect, reshape, slice } from '../tensor/index.js';
+import { Tensor, Rng, tensor, linear, gelu, relu, tanh, embedding, add, addLayerNorm, sub, mul, exp, log, neg, mean, crossEntropy, dropout, indexSelect, reshape, slice } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, setInitEnabled } from '../nn/index.js';
 
 // -----------------------------------------------------------------------------------------------------------
@@ -270,7 +270,10 @@ class BertEmbeddings extends Module {
 /** The attention module with BERT's projection names (query, key, value; the output dense lives in `output`). */
 type BertSelfAttention = MultiHeadAttention & { readonly query: Linear; readonly key: Linear; readonly value: Linear };
 
-/** dense → dropout → LayerNorm(· + residual): the end of both sub-layers ("BertSelfOutput", "BertOutput"). */
+/**
+ * dense → dropout → LayerNorm(· + residual): the end of both sub-layers ("BertSelfOutput", "BertOutput").
+ * The last three are one fused op, addLayerNorm (src/tensor/ops_nn.ts): one pass over the rows each way.
+ */
 class AddAndNorm extends Module {
   dense: Linear;
   LayerNorm: LayerNorm;
@@ -284,9 +287,9 @@ class AddAndNorm extends Module {
   }
 
   forward(h: Tensor, residual: Tensor, rng: Rng | undefined): Tensor {
-    let y = this.dense.forward(h); // (B, T, C)
-    if (this.training && this.drop > 0) y = dropout(y, this.drop, { rng, training: true });
-    return this.LayerNorm.forward(add(y, residual)); // (B, T, C)
+    const y = this.dense.forward(h); // (B, T, C)
+    const ln = this.LayerNorm;
+    return addLayerNorm(y, residual, ln.weight, ln.bias, ln.eps, { dropout: this.training ? this.drop : 0, rng }); // LN(dropout(y) + residual) (B, T, C)
   }
 }
 

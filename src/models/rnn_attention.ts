@@ -344,7 +344,11 @@ export class RNNSeq2Seq extends Module {
     const enc = this.encode(src, srcLengths);
     const kind = this.config.attention;
     const parallel = tf === 1 && (kind === 'none' || ((kind === 'luong-dot' || kind === 'luong-general') && !this.config.input_feeding));
-    const out = parallel ? this.decodeParallel(enc, decoderInput) : this.decodeSteps(enc, decoderInput, tf, opts.rng);
+    const out = parallel
+      ? this.decodeParallel(enc, decoderInput)
+      : tf === 1 && kind === 'bahdanau'
+        ? this.decodeBahdanau(enc, decoderInput)
+        : this.decodeSteps(enc, decoderInput, tf, opts.rng);
     const res: RNNSeq2SeqOutput = { logits: out.logits };
     if (out.attentions) res.attentions = out.attentions;
     if (opts.targets) {
@@ -375,6 +379,32 @@ export class RNNSeq2Seq extends Module {
     const out: { logits: Tensor; attentions?: Tensor } = { logits: stack(logits, 1) }; // (B, T, V)
     if (weights.length) out.attentions = stack(weights, 1); // (B, T, S)
     return out;
+  }
+
+  /**
+   * Bahdanau attention with teacher forcing: the recurrence is step by step (the context c_t is computed from
+   * s_{t−1}), but what does not feed back into it runs once for all T steps: the embeddings before the loop,
+   * and o_t = tanh(combine([s_t; c_t; e_t])) and the logits after it, as single products over T·B rows instead
+   * of T small ones (and one weight gradient each instead of T summed). Same numbers as decodeSteps.
+   */
+  private decodeBahdanau(enc: EncodedSource, decoderInput: Tensor): { logits: Tensor; attentions: Tensor } {
+    const [B, T] = decoderInput.shape as [number, number];
+    const e = this.drop(embedding(this.tgt_embed.weight, decoderInput.transpose(0, 1).contiguous())); // (T, B, E)
+    let state = this.initialState(enc);
+    const states: Tensor[] = [];
+    const contexts: Tensor[] = [];
+    const weights: Tensor[] = [];
+    for (let t = 0; t < T; t++) {
+      const et = e.slice(0, t, t + 1).reshape([B, -1]); // (B, E)
+      const a = this.attend(enc, state.h.slice(0, state.h.shape[0]! - 1).reshape([B, -1])); // reads s_{t−1} (top layer)
+      const r = this.runDecoder(cat([et, a.context], 1).reshape([1, B, -1]), state);
+      state = { h: r.h, c: r.c, feed: null };
+      states.push(r.output.reshape([B, -1])); // s_t (B, Hd)
+      contexts.push(a.context); // c_t (B, 2H)
+      weights.push(a.weights.detach());
+    }
+    const o = tanh(this.combine.forward(cat([stack(states, 1), stack(contexts, 1), e.transpose(0, 1)], 2))); // (B, T, Hd)
+    return { logits: this.logits(o), attentions: stack(weights, 1) }; // (B, T, V), (B, T, S)
   }
 
   /** All T steps at once (teacher forcing; the decoder's inputs are known in advance). Same numbers as decodeSteps. */

@@ -17,7 +17,8 @@
 // Hugging Face state dict loads by a plain walk over names; this module reaches them through its `_`-prefixed
 // references, which the parameter walk skips.
 
-import { attention, reshape, slice, Tensor, type AttentionOptions, type Rng } from '../tensor/index.js';
+import { attention, cat, linear, reshape, slice, Tensor, type AttentionOptions, type Rng } from '../tensor/index.js';
+import { asQuantized } from '../quant/ops.js';
 import { Linear } from './layers.js';
 import { Module } from './module.js';
 
@@ -69,6 +70,13 @@ export interface AttentionCallOptions {
   rng?: Rng;
 }
 
+/**
+ * Self-attention over at least this many rows (B·T) with separate q, k, v projections runs them as one product
+ * of the stacked weights. Below it (generating a token or a few) each product streams its weight where it is,
+ * and stacking would copy all three weights per call for a product bound by reading them.
+ */
+const FUSE_MIN_ROWS = 32;
+
 export class MultiHeadAttention extends Module {
   readonly heads: number;
   readonly headDim: number;
@@ -119,6 +127,12 @@ export class MultiHeadAttention extends Module {
     this._out = outProjection ? own(names.out, 'out', lin(inner, dim)) : null;
   }
 
+  /** Whether the separate q, k, v projections can be stacked into one product (float weights, same layout). */
+  private stackable(): boolean {
+    const ps = [this._q!, this._k!, this._v!];
+    return ps.every((p) => p.layout === ps[0]!.layout && p.inFeatures === ps[0]!.inFeatures && !asQuantized(p.weight) && (p.bias === null) === (ps[0]!.bias === null));
+  }
+
   /** The projections, for models that initialise or inspect them: { qkv | q, k, v; out }. */
   get projections(): { qkv: Linear | null; q: Linear | null; k: Linear | null; v: Linear | null; out: Linear | null } {
     return { qkv: this._qkv, q: this._q, k: this._k, v: this._v, out: this._out };
@@ -141,6 +155,19 @@ export class MultiHeadAttention extends Module {
     if (this._qkv) {
       // One matmul for q, k and v; each is a strided view of its third of the (B, T, 3·H·D) result.
       const qkv = this._qkv.forward(x); // (B, T, 3·H·D)
+      q = heads(slice(qkv, 2, 0, inner), T);
+      k = heads(slice(qkv, 2, inner, 2 * inner), T);
+      v = heads(slice(qkv, 2, 2 * inner, 3 * inner), T);
+    } else if (!o.kv && !o.crossCache && B * T >= FUSE_MIN_ROWS && this.stackable()) {
+      // Self-attention with three projections of x: one matmul with their weights stacked, then as above.
+      // The product reads x once instead of three times and sums dx inside one backward GEMM instead of adding
+      // three; stacking copies 3·H·D·C weights (cat's backward splits the gradient back to each projection),
+      // which is little next to a product over B·T rows.
+      const [wq, wk, wv] = [this._q!, this._k!, this._v!];
+      const layout = wq.layout;
+      const w = cat([wq.weight, wk.weight, wv.weight], layout === 'out_in' ? 0 : 1); // (3·H·D, C) or (C, 3·H·D)
+      const b = wq.bias ? cat([wq.bias, wk.bias!, wv.bias!], 0) : null; // (3·H·D)
+      const qkv = linear(x, w, b, layout); // (B, T, 3·H·D)
       q = heads(slice(qkv, 2, 0, inner), T);
       k = heads(slice(qkv, 2, inner, 2 * inner), T);
       v = heads(slice(qkv, 2, 2 * inner, 3 * inner), T);

@@ -13,9 +13,10 @@
 //
 // Padded batches: `lengths` (B) gives each sequence's real length; the padded steps of a sequence neither
 // change its state nor produce output (0), exactly what PyTorch computes on a packed sequence
-// (pack_padded_sequence → LSTM → pad_packed_sequence). The math of one layer, forward and backward through
-// time, is one op (lstmLayer / gruLayer in src/tensor/ops_rnn.ts); this file stacks layers and directions.
-import { cat, dropout, fromStorage, getDefaultRng, gruLayer, lstmLayer, rand, stack, zeros, type Rng, Tensor } from '../tensor/index.js';
+// (pack_padded_sequence → LSTM → pad_packed_sequence). The math of one layer, both directions, forward and
+// backward through time, is one op (lstmDirections / gruDirections in src/tensor/ops_rnn.ts, which lets the
+// backend run the two directions side by side); this file stacks the layers.
+import { cat, dropout, fromStorage, getDefaultRng, gruDirections, lstmDirections, rand, stack, zeros, type RecurrentDirection, type Rng, Tensor } from '../tensor/index.js';
 import { Module } from './module.js';
 import { setInitEnabled } from './layers.js';
 
@@ -143,11 +144,11 @@ class RecurrentStack extends Module {
     return this.hasBias ? this.param(name) : null;
   }
 
-  /** The stack of layers and directions; `cell` runs one layer in one direction. */
+  /** The stack of layers; `layer` runs the directions of one layer (as one op) and returns one result per direction. */
   protected runStack(
     input: Tensor,
     opts: RNNForwardOptions,
-    cell: (x: Tensor, k: number, sfx: string, reverse: boolean) => { out: Tensor; h: Tensor; c?: Tensor },
+    layer: (x: Tensor, dirs: RecurrentDirection[]) => { out: Tensor; h: Tensor; c?: Tensor }[],
   ): { output: Tensor; hs: Tensor[]; cs: Tensor[] } {
     const m = this.mode;
     if (!(input instanceof Tensor) || input.ndim !== 3) {
@@ -167,9 +168,18 @@ class RecurrentStack extends Module {
     const cs: Tensor[] = [];
     let layerIn = x;
     for (let l = 0; l < this.numLayers; l++) {
-      const outs: Tensor[] = [];
+      const dirs: RecurrentDirection[] = [];
       for (let d = 0; d < this.directions; d++) {
-        const r = cell(layerIn, l * this.directions + d, `_l${l}${d === 1 ? '_reverse' : ''}`, d === 1);
+        const k = l * this.directions + d; // this direction's index in h0, c0, h_n, c_n
+        const sfx = `_l${l}${d === 1 ? '_reverse' : ''}`;
+        dirs.push({
+          wIh: this.param(`weight_ih${sfx}`), wHh: this.param(`weight_hh${sfx}`),
+          bIh: this.optionalParam(`bias_ih${sfx}`), bHh: this.optionalParam(`bias_hh${sfx}`),
+          h0: this.stateAt(opts.h0, k), c0: this.stateAt(opts.c0, k), reverse: d === 1,
+        });
+      }
+      const outs: Tensor[] = [];
+      for (const r of layer(layerIn, dirs)) {
         outs.push(r.out); // (T, B, H)
         hs.push(r.h);
         if (r.c) cs.push(r.c);
@@ -246,13 +256,7 @@ export class LSTM extends RecurrentStack {
   }
 
   forward(input: Tensor, opts: RNNForwardOptions = {}): LSTMOutput {
-    const r = this.runStack(input, opts, (x, k, sfx, reverse) =>
-      lstmLayer(
-        x, this.stateAt(opts.h0, k), this.stateAt(opts.c0, k),
-        this.param(`weight_ih${sfx}`), this.param(`weight_hh${sfx}`), this.optionalParam(`bias_ih${sfx}`), this.optionalParam(`bias_hh${sfx}`),
-        { lengths: opts.lengths ?? null, reverse },
-      ),
-    );
+    const r = this.runStack(input, opts, (x, dirs) => lstmDirections(x, dirs, { lengths: opts.lengths ?? null }));
     return { output: r.output, h_n: stack(r.hs, 0), c_n: stack(r.cs, 0) };
   }
 }
@@ -265,13 +269,7 @@ export class GRU extends RecurrentStack {
 
   forward(input: Tensor, opts: RNNForwardOptions = {}): RNNOutput {
     if (opts.c0) throw new RangeError('GRU: c0 was given, but a GRU has no cell state (only h0)');
-    const r = this.runStack(input, opts, (x, k, sfx, reverse) =>
-      gruLayer(
-        x, this.stateAt(opts.h0, k),
-        this.param(`weight_ih${sfx}`), this.param(`weight_hh${sfx}`), this.optionalParam(`bias_ih${sfx}`), this.optionalParam(`bias_hh${sfx}`),
-        { lengths: opts.lengths ?? null, reverse },
-      ),
-    );
+    const r = this.runStack(input, opts, (x, dirs) => gruDirections(x, dirs, { lengths: opts.lengths ?? null }));
     return { output: r.output, h_n: stack(r.hs, 0) };
   }
 }

@@ -1,35 +1,51 @@
 // Gradient clipping and learning-rate schedules.
+import { getBackend, type RowKernel } from '../backend/index.js';
 import { Tensor } from '../tensor/index.js';
 
-/** Σ g², with four independent accumulators so the additions do not wait on each other. */
-function sumOfSquares(g: Float32Array): number {
-  let s0 = 0;
-  let s1 = 0;
-  let s2 = 0;
-  let s3 = 0;
-  let i = 0;
-  for (; i + 4 <= g.length; i += 4) {
-    s0 += g[i] * g[i];
-    s1 += g[i + 1] * g[i + 1];
-    s2 += g[i + 2] * g[i + 2];
-    s3 += g[i + 3] * g[i + 3];
-  }
-  for (; i < g.length; i++) s0 += g[i] * g[i];
-  return s0 + s1 + s2 + s3;
-}
+/**
+ * Σx² of an array as a row kernel over single-element rows (out: one float, the sum; the WebAssembly task sums
+ * its share in float64 and the backend adds the tasks' shares).
+ */
+export const SUM_OF_SQUARES: RowKernel = {
+  name: 'sum_squares',
+  inputs: ['rows'],
+  outputs: ['colSum'],
+  reference(rows, cols, [x], [out]) {
+    let s = 0;
+    for (let i = 0; i < rows * cols; i++) s += x![i]! * x![i]!;
+    out![0] = s;
+  },
+};
+
+/** y = x·s elementwise (params [s]): clipping's rescale. */
+export const SCALE: RowKernel = {
+  name: 'scale',
+  inputs: ['rows'],
+  outputs: ['rows'],
+  reference(rows, cols, [x], [y], [s]) {
+    const f = Math.fround(s!); // the kernels take it as a float32
+    for (let i = 0; i < rows * cols; i++) y![i] = x![i]! * f;
+  },
+};
 
 /**
  * Scales all gradients together so their global L2 norm is at most maxNorm, as
  * torch.nn.utils.clip_grad_norm_: total = √(Σ‖g‖²); if total > maxNorm, g ← g · maxNorm / (total + 1e-6).
  * Returns the norm before clipping (worth logging: spikes mean trouble). Parameters without .grad are skipped.
+ * Both passes run on the backend (SIMD, on the pool): over a model's every gradient they are two passes over
+ * as many floats as it has parameters.
  */
 export function clipGradNorm(params: readonly Tensor[], maxNorm: number): number {
   if (!(maxNorm > 0)) throw new RangeError(`clipGradNorm: maxNorm must be > 0, got ${maxNorm}`);
+  const be = getBackend();
+  const part = new Float32Array(1);
   let sq = 0;
   for (const p of params) {
     if (!(p instanceof Tensor)) throw new TypeError('clipGradNorm: params must be Tensors');
     if (p.grad === null) continue;
-    sq += sumOfSquares(p.grad.toFloat32Array());
+    const g = p.grad.toFloat32Array();
+    be.runRows(SUM_OF_SQUARES, g.length, 1, [g], [part]);
+    sq += part[0]!;
   }
   const total = Math.sqrt(sq);
   const coef = maxNorm / (total + 1e-6);
@@ -38,7 +54,7 @@ export function clipGradNorm(params: readonly Tensor[], maxNorm: number): number
       if (p.grad === null) continue;
       if (!p.grad.isContiguous() || p.grad.offset !== 0 || p.grad.data.length !== p.grad.size) p.grad = p.grad.clone();
       const g = p.grad.data as Float32Array;
-      for (let i = 0; i < g.length; i++) g[i] *= coef;
+      be.runRows(SCALE, g.length, 1, [g], [g], [coef]);
     }
   }
   return total;

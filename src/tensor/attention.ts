@@ -194,6 +194,11 @@ function gradTargets(ts: readonly Tensor[]): GradTarget[] {
   for (const root of new Set(roots)) {
     if (!root) continue;
     const idx = targets.map((t, i) => (t.tensor === root ? i : -1)).filter((i) => i >= 0);
+    const bands = columnBands(idx.map((i) => ts[i]!), idx.map((i) => targets[i]!), root.size);
+    if (bands !== null) {
+      for (const i of idx) targets[i]!.covered = bands.covered;
+      continue;
+    }
     const marks = new Uint8Array(root.size);
     let marked = 0;
     let overlap = false;
@@ -223,6 +228,32 @@ function gradTargets(ts: readonly Tensor[]): GradTarget[] {
     }
   }
   return targets;
+}
+
+/**
+ * The common layouts without marking every element: operands whose heads sit side by side in rows of one
+ * stride (sh = D, the same st for all, sb = T·st), each a band of H·D columns starting at its offset within
+ * the row — one projection's (B, T, H, D) output, or q, k and v as thirds of GPT-2's (B, T, 3C). Bands that
+ * do not overlap never share an element; they cover the root when they fill its rows and it has no more.
+ * Returns null for any other layout (then every element is marked).
+ */
+function columnBands(ts: readonly Tensor[], targets: readonly GradTarget[], rootSize: number): { covered: boolean } | null {
+  const [B, T] = ts[0]!.shape as [number, number, number, number];
+  const st = targets[0]!.st;
+  const bands: [number, number][] = [];
+  for (let i = 0; i < ts.length; i++) {
+    const [b, t, H, D] = ts[i]!.shape as [number, number, number, number];
+    const o = targets[i]!;
+    if (b !== B || t !== T || o.st !== st || o.sh !== D || (B > 1 && o.sb !== T * st) || o.offset + H * D > st) return null;
+    bands.push([o.offset, o.offset + H * D]);
+  }
+  bands.sort((a, b) => a[0] - b[0]);
+  let width = 0;
+  for (let i = 0; i < bands.length; i++) {
+    if (i > 0 && bands[i]![0] < bands[i - 1]![1]) return null; // overlapping: leave it to the marks
+    width += bands[i]![1] - bands[i]![0];
+  }
+  return { covered: width === st && B * T * st === rootSize };
 }
 
 /** dξ (B, H) from the backend, summed over the batch when the mask was (H). */

@@ -20,8 +20,8 @@ export { add, sub, mul, div, neg, exp, log, sqrt, pow, tanh, relu, sigmoid, gelu
 export { sum, mean, max } from './ops_reduce.js';
 export { reshape, transpose, permute, slice, expand, unsqueeze, squeeze, contiguous, cat, split, stack } from './ops_shape.js';
 export { additiveScores } from './ops_additive.js';
-export { lstmLayer, gruLayer, type RecurrentLayerOptions, type LSTMLayerResult, type GRULayerResult } from './ops_rnn.js';
-export { softmax, logSoftmax, layerNorm, rmsNorm, crossEntropy, dropout, type CrossEntropyOptions, type DropoutOptions } from './ops_nn.js';
+export { lstmLayer, gruLayer, lstmDirections, gruDirections, type RecurrentLayerOptions, type RecurrentDirection, type LSTMLayerResult, type GRULayerResult } from './ops_rnn.js';
+export { softmax, logSoftmax, layerNorm, addLayerNorm, rmsNorm, crossEntropy, dropout, type AddLayerNormOptions, type CrossEntropyOptions, type DropoutOptions } from './ops_nn.js';
 export { embedding, gather, indexSelect } from './ops_index.js';
 export { matmul, linear } from './matmul.js';
 export { attention, scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './attention.js';

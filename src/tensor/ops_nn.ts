@@ -1,9 +1,10 @@
-// Fused neural-network ops: softmax, logSoftmax, layerNorm, rmsNorm, crossEntropy, dropout.
+// Fused neural-network ops: softmax, logSoftmax, layerNorm, rmsNorm, crossEntropy, dropout, and addLayerNorm
+// (a post-LN block's "add & norm": LN(dropout(x) + residual) in one pass).
 //
 // Each is one pass per row with an analytic backward, instead of a chain of small ops: fewer passes over
 // memory, fewer temporaries, and the numerically stable form (subtract the row max before exp) built in.
 // They work on the last dim; softmax/logSoftmax over another dim transpose it to the end first.
-import { getBackend, type RowKernel } from '../backend/index.js';
+import { dropKeeps, dropThreshold, getBackend, lowbias32, type RowKernel } from '../backend/index.js';
 import { fromOp, needsGrad } from './autograd.js';
 import { getDefaultRng, type Rng } from './rng.js';
 import { expectFloat, expectInt, fmtShape, normalizeDim, readContiguous } from './shape.js';
@@ -401,8 +402,30 @@ export interface DropoutOptions {
 }
 
 /**
+ * Dropout's mask as a row kernel over single-element rows: y_i = x_i·m_i, m_i = 1/(1 − p) when element i is
+ * kept, else 0. Whether it is kept is a hash of (i, seed) (dropKeeps in src/backend/backend.ts, the mask
+ * attention's dropout uses too), so the mask costs no random draws per element and is never stored:
+ * backward runs this same kernel on the output gradient (gx = g·m). params [threshold, 1/(1 − p), seedHash].
+ */
+export const DROPOUT: RowKernel = {
+  name: 'dropout',
+  inputs: ['rows'],
+  outputs: ['rows'],
+  reference(rows, cols, [x], [y], [threshold, scale, seedHash]) {
+    const s = Math.fround(scale!); // the kernels take it as a float32
+    for (let i = 0; i < rows * cols; i++) y![i] = x![i]! * (dropKeeps(seedHash!, i, threshold!) ? s : 0); // x·0 = −0 for x < 0, as the kernels
+  },
+};
+
+/** A dropout call's kernel params: the threshold p·2³², the survivors' scale 1/(1 − p), the seed's hash. */
+function dropParams(p: number, seed: number): [number, number, number] {
+  return [dropThreshold(p), p === 1 ? 0 : 1 / (1 - p), lowbias32(seed >>> 0)];
+}
+
+/**
  * Inverted dropout: each element is zeroed with probability p, survivors are scaled by 1/(1−p) so the
  * expected value is unchanged and evaluation needs no rescaling. Identity when p = 0 or not training.
+ * One 32-bit seed is drawn from the generator per call; the mask is a hash of each element's index and it.
  */
 export function dropout(x: Tensor, p: number, opts: DropoutOptions = {}): Tensor {
   expectFloat('dropout', x);
@@ -412,17 +435,100 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions = {}): Tensor
   const X = readContiguous(x) as Float32Array;
   const n = X.length;
   const out = new Float32Array(n);
-  const keep = new Uint8Array(n);
-  const scale = p === 1 ? 0 : 1 / (1 - p);
-  for (let i = 0; i < n; i++) {
-    if (rng.uniform() >= p) {
-      keep[i] = 1;
-      out[i] = X[i] * scale;
-    }
-  }
+  const params = dropParams(p, rng.uint32());
+  const be = getBackend();
+  be.runRows(DROPOUT, n, 1, [X], [out], params);
   return fromOp('dropout', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(n);
-    for (let i = 0; i < n; i++) if (keep[i]) gx[i] = g[i] * scale;
+    const gx = sink.alloc(n, false); // the backend writes every element
+    be.runRows(DROPOUT, n, 1, [g], [gx], params);
     sink.add(x, gx, true);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// addLayerNorm: the "add & norm" that ends each sub-layer of a post-LN transformer (BERT, the 2017 Transformer)
+// ---------------------------------------------------------------------------------------------------------
+
+/**
+ * y = LN(z), z = dropout(x) + res, per row of C = cols values (the layer-norm formulas above, on z).
+ * inputs x, res (rows), w, b (perCol); outputs y (rows), μ and r (perRow); params [eps, threshold, scale,
+ * seedHash] (threshold 0: no dropout). z is not kept: backward rebuilds it from x, res and the seed.
+ */
+export const ADD_LAYER_NORM_FORWARD: RowKernel = {
+  name: 'add_layernorm_forward',
+  inputs: ['rows', 'rows', 'perCol', 'perCol'],
+  outputs: ['rows', 'perRow', 'perRow'],
+  reference(rows, C, [x, res, w, b], [y, mean, rstd], [eps, threshold, scale, seedHash]) {
+    const m = (i: number): number => (threshold === 0 ? 1 : dropKeeps(seedHash!, i, threshold!) ? Math.fround(scale!) : 0);
+    const z = new Float32Array(rows * C);
+    for (let i = 0; i < rows * C; i++) z[i] = x![i]! * m(i) + res![i]!;
+    LAYER_NORM_FORWARD.reference(rows, C, [z, w!, b!], [y!, mean!, rstd!], [eps!]);
+  },
+};
+
+/**
+ * Its backward: with z rebuilt, dz is layer norm's dx (the residual's gradient) and dx = dz·m (m the dropout
+ * mask times 1/(1 − p), or 1); dw, db as layer norm's. inputs x, res, w, μ, r, g; outputs dz (rows), dx (rows;
+ * null to skip), dw and db (colSum); params [threshold, scale, seedHash].
+ */
+export const ADD_LAYER_NORM_BACKWARD: RowKernel = {
+  name: 'add_layernorm_backward',
+  inputs: ['rows', 'rows', 'perCol', 'perRow', 'perRow', 'rows'],
+  outputs: ['rows', 'rows', 'colSum', 'colSum'],
+  reference(rows, C, [x, res, w, mean, rstd, g], [gz, gx, gw, gb], [threshold, scale, seedHash]) {
+    const m = (i: number): number => (threshold === 0 ? 1 : dropKeeps(seedHash!, i, threshold!) ? Math.fround(scale!) : 0);
+    const z = new Float32Array(rows * C);
+    for (let i = 0; i < rows * C; i++) z[i] = x![i]! * m(i) + res![i]!;
+    LAYER_NORM_BACKWARD.reference(rows, C, [z, w!, mean!, rstd!, g!], [gz!, gw!, gb!], []);
+    if (gx) for (let i = 0; i < rows * C; i++) gx[i] = gz![i]! * m(i);
+  },
+};
+
+export interface AddLayerNormOptions {
+  /** Dropout probability on x before the add (training); default 0. */
+  dropout?: number;
+  /** Generator for the dropout seed; defaults to the global one. */
+  rng?: Rng;
+}
+
+/**
+ * LN(dropout(x) + residual) over the last dim, in one pass each way: the end of every sub-layer of a
+ * post-LN transformer (BERT's BertSelfOutput / BertOutput: dense → dropout → add the residual → LayerNorm).
+ * `addLayerNorm(dense(h), h, ln.weight, ln.bias, 1e-12, { dropout: 0.1, rng })`. x and residual have the same
+ * shape (no broadcasting); the dropout mask is dropout()'s for the same seed. Equal to
+ * layerNorm(add(dropout(x, p), residual), weight, bias, eps), with fewer passes over memory and no temporaries.
+ */
+export function addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5, opts: AddLayerNormOptions = {}): Tensor {
+  const { X, C, rows } = normInput('addLayerNorm', x, { weight, bias });
+  if (!(residual instanceof Tensor)) throw new TypeError(`addLayerNorm: residual must be a Tensor, got ${typeof residual}`);
+  expectFloat('addLayerNorm', residual, 'residual');
+  if (residual.ndim !== x.ndim || residual.shape.some((n, i) => n !== x.shape[i])) {
+    throw new RangeError(`addLayerNorm: residual has shape ${fmtShape(residual.shape)}, expected the input's shape ${fmtShape(x.shape)}`);
+  }
+  const p = opts.dropout ?? 0;
+  if (!(p >= 0 && p < 1)) throw new RangeError(`addLayerNorm: dropout must be in [0, 1), got ${p}`);
+  const R = readContiguous(residual) as Float32Array;
+  const W = weight ? (readContiguous(weight) as Float32Array) : new Float32Array(C).fill(1);
+  const Bs = bias ? (readContiguous(bias) as Float32Array) : new Float32Array(C);
+  const drop = p > 0 ? dropParams(p, (opts.rng ?? getDefaultRng()).uint32()) : ([0, 1, 0] as [number, number, number]);
+  const out = new Float32Array(X.length);
+  const mean = new Float32Array(rows);
+  const rstd = new Float32Array(rows);
+  const be = getBackend();
+  be.runRows(ADD_LAYER_NORM_FORWARD, rows, C, [X, R, W, Bs], [out, mean, rstd], [eps, ...drop]);
+  const inputs = [x, residual];
+  if (weight) inputs.push(weight);
+  if (bias) inputs.push(bias);
+  return fromOp('addLayerNorm', out, x.shape, inputs, (g, sink) => {
+    // dz always comes out (the kernel works in it); it is the residual's gradient.
+    const gz = sink.alloc(X.length, false);
+    const gx = x.requiresGrad ? sink.alloc(X.length, false) : null;
+    const gw = new Float32Array(C);
+    const gb = new Float32Array(C);
+    be.runRows(ADD_LAYER_NORM_BACKWARD, rows, C, [X, R, W, mean, rstd, g], [gz, gx, gw, gb], drop);
+    if (gx) sink.add(x, gx, true);
+    sink.add(residual, gz, true);
+    if (weight) sink.add(weight, gw, true);
+    if (bias) sink.add(bias, gb, true);
   });
 }

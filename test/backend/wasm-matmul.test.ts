@@ -32,7 +32,7 @@ const cases: Case[] = [
   { batch: 2, m: 67, n: 131, k: 300, a: 'own', b: 'shared' },
   { batch: 3, m: 33, n: 40, k: 257, a: 'own', b: 'own' },
   { batch: 1, m: 1, n: 2304, k: 768, a: 'own', b: 'own' }, // generating one token through a GPT-2 c_attn
-  // A few rows (M ≤ 4) read B where it is (gemv_task): every row count, widths around its 32/8/4 tiles.
+  // A few rows (M ≤ 8) read B where it is (gemv_task): every row count, widths around its 32/8/4 tiles.
   { batch: 1, m: 2, n: 37, k: 19, a: 'own', b: 'own' },
   { batch: 1, m: 3, n: 65, k: 33, a: 'own', b: 'own' },
   { batch: 1, m: 4, n: 100, k: 9, a: 'own', b: 'own' },
@@ -41,6 +41,17 @@ const cases: Case[] = [
   { batch: 2, m: 2, n: 41, k: 13, a: 'own', b: 'shared' }, // two batch entries × 2 rows against one weight: 4 rows
   { batch: 2, m: 1, n: 23, k: 11, a: 'shared', b: 'shared' }, // one row and one weight shared by both entries
   { batch: 1, m: 4, n: 3072, k: 768, a: 'own', b: 'own' }, // 4 beams through a GPT-2 MLP, on several threads
+  // 2–8 rows (gemv_task's several-row kernels): every row count, odd N and K (vector tails of B's rows for
+  // (N, K), scalar columns for (K, N)), K past the 8-value steps, N past the column blocks of B stored (K, N).
+  { batch: 1, m: 2, n: 1031, k: 21, a: 'own', b: 'own' },
+  { batch: 1, m: 3, n: 13, k: 35, a: 'own', b: 'own' },
+  { batch: 1, m: 4, n: 517, k: 15, a: 'own', b: 'own' },
+  { batch: 1, m: 5, n: 29, k: 43, a: 'own', b: 'own' },
+  { batch: 1, m: 6, n: 3, k: 5, a: 'own', b: 'own' },
+  { batch: 1, m: 7, n: 263, k: 27, a: 'own', b: 'own' },
+  { batch: 1, m: 8, n: 45, k: 131, a: 'own', b: 'own' },
+  { batch: 4, m: 2, n: 19, k: 23, a: 'own', b: 'shared' }, // 4 entries × 2 rows against one weight: 8 rows
+  { batch: 1, m: 8, n: 515, k: 515, a: 'own', b: 'own' }, // 8 rows on several threads, tails everywhere
 ];
 
 function runCase(c: Case, transA: boolean, transB: boolean, accumulate: boolean, seed: number, simd: 'relaxed' | 'baseline', threads: number, withBias = false): void {

@@ -1,5 +1,5 @@
 // Every row kernel (the elementwise and row-wise ops: GELU in both forms, layer norm, RMS norm, the
-// log-softmax rows of cross-entropy) on the WebAssembly backend against its plain-TypeScript reference, for
+// log-softmax rows of cross-entropy, dropout, the fused dropout + residual + layer norm) on the WebAssembly backend against its plain-TypeScript reference, for
 // both kernel builds with 1 and 2 threads (with 2, every call goes through the pool), on lengths and row
 // widths that are not multiples of the 4-lane vectors or of the per-task chunks. GELU is also checked against
 // float64 formulas (Math.tanh, and an erf computed here by series and continued fraction: oracles outside both
@@ -13,8 +13,19 @@ import {
   GELU_TANH_BACKWARD,
   GELU_TANH_FORWARD,
 } from '../../src/tensor/ops_elementwise.js';
-import { LAYER_NORM_BACKWARD, LAYER_NORM_FORWARD, LOG_SOFTMAX_ROWS, RMS_NORM_BACKWARD, RMS_NORM_FORWARD } from '../../src/tensor/ops_nn.js';
+import {
+  ADD_LAYER_NORM_BACKWARD,
+  ADD_LAYER_NORM_FORWARD,
+  DROPOUT,
+  LAYER_NORM_BACKWARD,
+  LAYER_NORM_FORWARD,
+  LOG_SOFTMAX_ROWS,
+  RMS_NORM_BACKWARD,
+  RMS_NORM_FORWARD,
+} from '../../src/tensor/ops_nn.js';
+import { dropThreshold, lowbias32 } from '../../src/backend/backend.js';
 import { ADAMW_STEP } from '../../src/optim/adamw.js';
+import { SCALE, SUM_OF_SQUARES } from '../../src/optim/schedule.js';
 import { assertClose, maxAbs, randomArray, reference, rng, wasmBackend, wasmConfigs } from './_wasm.js';
 
 const lengths = [1, 3, 4, 7, 17, 127, 1000, 70_001];
@@ -153,6 +164,50 @@ for (const { label, simd, threads } of wasmConfigs()) {
       }
     });
 
+    test('dropout matches the reference mask bit for bit, keeps about 1 − p, and is its own backward', () => {
+      for (const n of lengths) {
+        for (const p of [0.1, 0.5, 0.9]) {
+          const x = randomArray(n, rng(n + 3));
+          const params = [dropThreshold(p), 1 / (1 - p), lowbias32(1234567 + n)];
+          const d = both(be, DROPOUT, n, 1, [x], params);
+          // The same kept elements on both sides, scaled by the same float32 1/(1 − p): exactly equal.
+          assert.deepEqual(Array.from(d.got[0]!), Array.from(d.want[0]!), `dropout p=${p}, n=${n}`);
+          if (n === 70_001) {
+            const kept = d.got[0]!.filter((v) => v !== 0).length / n;
+            assert.ok(Math.abs(kept - (1 - p)) < 0.01, `kept ${kept} of the elements at p = ${p}`);
+          }
+        }
+      }
+    });
+
+    test('add & layer norm (dropout, residual add, layer norm fused) forward and backward match the reference', () => {
+      for (const [rows, cols] of rowShapes) {
+        for (const p of [0, 0.25]) {
+          const next = rng(rows * 1000 + cols + 7);
+          const x = randomArray(rows * cols, next).map((v, i) => 2 * v * (1 + (Math.floor(i / cols) % 3)));
+          const res = randomArray(rows * cols, next).map((v) => 3 + v);
+          const w = randomArray(cols, next);
+          const b = randomArray(cols, next);
+          const g = randomArray(rows * cols, next);
+          const drop = p > 0 ? [dropThreshold(p), 1 / (1 - p), lowbias32(99 + rows)] : [0, 1, 0];
+          const label = `rows ${rows}, cols ${cols}, p ${p}`;
+          const f = both(be, ADD_LAYER_NORM_FORWARD, rows, cols, [x, res, w, b], [1e-5, ...drop]);
+          assertClose(f.got[0]!, f.want[0]!, Math.sqrt(cols) + 1, 1e-5, `addLayerNorm out, ${label}`);
+          assertClose(f.got[1]!, f.want[1]!, maxAbs(f.want[1]!), 1e-6, `addLayerNorm mean, ${label}`);
+          assertClose(f.got[2]!, f.want[2]!, maxAbs(f.want[2]!), 1e-5, `addLayerNorm rstd, ${label}`);
+          for (const withGx of [true, false]) {
+            const skip = withGx ? [] : [1];
+            const bw = both(be, ADD_LAYER_NORM_BACKWARD, rows, cols, [x, res, w, f.want[1]!, f.want[2]!, g], drop, skip);
+            const scale = maxAbs(f.want[2]!) * (cols + 1) * (p > 0 ? 1 / (1 - p) : 1);
+            assertClose(bw.got[0]!, bw.want[0]!, scale, 2e-6, `addLayerNorm dz, ${label}`);
+            if (withGx) assertClose(bw.got[1]!, bw.want[1]!, scale, 2e-6, `addLayerNorm dx, ${label}`);
+            assertClose(bw.got[2]!, bw.want[2]!, rows * (Math.sqrt(cols) + 1), 1e-6, `addLayerNorm gw, ${label}`);
+            assertClose(bw.got[3]!, bw.want[3]!, rows, 1e-6, `addLayerNorm gb, ${label}`);
+          }
+        }
+      }
+    });
+
     test('log-softmax rows (cross-entropy) match the reference, with large logits and −∞ entries', () => {
       for (const [rows, cols] of [[1, 1], [3, 7], [17, 65], [5, 2048], [130, 3], [40, 1001], [4, 0]] as [number, number][]) {
         const next = rng(rows * 7 + cols);
@@ -195,6 +250,19 @@ for (const { label, simd, threads } of wasmConfigs()) {
           assertClose(mm, want[1]!, 1, 1e-6, `m, ${label}`);
           assertClose(vv, want[2]!, maxAbs(want[2]!), 1e-6, `v, ${label}`);
         }
+      }
+    });
+
+    test('gradient clipping\'s sum of squares and rescale match the reference', () => {
+      for (const n of lengths) {
+        const x = randomArray(n, rng(n + 11)).map((v) => v * 3);
+        const s = both(be, SUM_OF_SQUARES, n, 1, [x], []);
+        let want = 0; // float64, independently of both backends
+        for (let i = 0; i < n; i++) want += x[i]! * x[i]!;
+        assert.ok(Math.abs(s.got[0]![0]! - want) <= 1e-6 * want + 1e-30, `Σx² of ${n}: ${s.got[0]} vs ${want}`);
+        assert.ok(Math.abs(s.want[0]![0]! - want) <= 1e-6 * want + 1e-30, `reference Σx² of ${n}: ${s.want[0]} vs ${want}`);
+        const y = both(be, SCALE, n, 1, [x], [0.37]);
+        assert.deepEqual(Array.from(y.got[0]!), Array.from(y.want[0]!), `scale, n=${n}`);
       }
     });
 

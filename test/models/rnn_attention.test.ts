@@ -52,8 +52,9 @@ forEachBackend((backend) => {
     }
   }
 
-  for (const kind of ['none', 'luong-dot', 'luong-general'] as const) {
-    test(`${kind}: decoding all steps at once equals stepping (${backend})`, () => {
+  // none and Luong without input feeding decode all steps in one call; Bahdanau batches what follows the recurrence.
+  for (const kind of ['none', 'luong-dot', 'luong-general', 'bahdanau'] as const) {
+    test(`${kind}: teacher-forced decoding equals stepping (${backend})`, () => {
       const model = micro(kind, { input_feeding: false });
       noGrad(() => {
         const fast = model.forward(ids(SRC), LENGTHS, ids(DEC_IN));

@@ -154,6 +154,28 @@ forEachBackend(() => {
     gradcheck((v) => T.crossEntropy(v, ids([0, 1, 2, 3, -100, 1], [2, 3]), { labelSmoothing: 0.05 }), [l3]);
   });
 
+  test('addLayerNorm: LN(dropout(x) + residual), with and without dropout and affine parameters', () => {
+    const x = leaf([3, 4, 8], 31);
+    const r = leaf([3, 4, 8], 32, 1, 3);
+    const w = leaf([8], 33, 0.5, 1.5);
+    const b = leaf([8], 34);
+    gradcheck((v, res, ww, bb) => T.addLayerNorm(v, res, ww, bb, 1e-5), [x, r, w, b]);
+    gradcheck((v, res, ww, bb) => T.addLayerNorm(v, res, ww, bb, 1e-5, { dropout: 0.3, rng: new Rng(9) }), [x, r, w, b]);
+    gradcheck((v, res) => T.addLayerNorm(v, res, null, null, 1e-5, { dropout: 0.5, rng: new Rng(3) }), [x, r]);
+  });
+
+  test('addLayerNorm equals layerNorm(add(dropout(x), residual)) for the same seed', () => {
+    const x = leaf([5, 16], 35);
+    const r = leaf([5, 16], 36);
+    const w = leaf([16], 37, 0.5, 1.5);
+    const b = leaf([16], 38);
+    const fused = T.addLayerNorm(x, r, w, b, 1e-5, { dropout: 0.4, rng: new Rng(11) });
+    const chain = T.layerNorm(T.add(T.dropout(x, 0.4, { rng: new Rng(11) }), r), w, b, 1e-5);
+    const a = fused.toArray();
+    const e = chain.toArray();
+    for (let i = 0; i < a.length; i++) assert.ok(Math.abs(a[i]! - e[i]!) < 1e-5, `element ${i}: ${a[i]} vs ${e[i]}`);
+  });
+
   test('dropout (fixed seed gives the same mask each evaluation)', () => {
     const x = leaf([4, 6], 20);
     gradcheck((v) => T.dropout(v, 0.3, { rng: new Rng(7) }), [x]);

@@ -7,6 +7,7 @@
 // Shape letters: B batch, M/N/K matmul dims, H heads, Tq query length, Tk key length, D head size.
 import type { AttentionGrads, AttentionOutputs, AttentionSpec, AttnOperand, Backend, LinearSpec, MatmulSpec, QuantizedMatmulSpec, QuantizedWeight, RowKernel } from '../backend.js';
 import { checkAttention, checkQuantized, checkRows, dequantizeRow, dropKeeps, dropoutOf } from '../backend.js';
+import { recurrentBackwardReference, recurrentForwardReference, type RecurrentGradients, type RecurrentOperands, type RecurrentSpec } from '../recurrent.js';
 
 export class JsBackend implements Backend {
   readonly name = 'js';
@@ -272,6 +273,15 @@ export class JsBackend implements Backend {
   runRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params: readonly number[] = []): void {
     checkRows(kernel, rows, cols, inputs, outputs);
     kernel.reference(rows, cols, inputs, outputs, params);
+  }
+
+  /** The recurrent time loop, step by step as src/backend/recurrent.ts writes the formulas. */
+  recurrentForward(spec: RecurrentSpec, dirs: readonly RecurrentOperands[]): void {
+    recurrentForwardReference(spec, dirs);
+  }
+
+  recurrentBackward(spec: RecurrentSpec, dirs: readonly RecurrentOperands[], grads: readonly RecurrentGradients[]): void {
+    recurrentBackwardReference(spec, dirs, grads);
   }
 
   allocate(n: number): Float32Array {

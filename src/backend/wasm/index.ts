@@ -11,6 +11,7 @@
 //   const backend = createWasmBackend(nodePlatform, { threads: 2 });   // or setBackend('wasm', { threads: 2 })
 
 import type { AttentionGrads, AttentionOutputs, AttentionSpec, AttnOperand, Backend, LinearSpec, MatmulSpec, QuantizedMatmulSpec, QuantizedWeight, RowKernel } from '../backend.js';
+import type { RecurrentGradients, RecurrentOperands, RecurrentSpec } from '../recurrent.js';
 import type { BackendOptions } from '../index.js';
 import { WasmAttention } from './attention.js';
 import { WasmHeap, WorkArea } from './heap.js';
@@ -19,6 +20,7 @@ import { DEFAULT_CACHE_BYTES, WasmMatmul, type MatmulProfile } from './matmul.js
 import type { WasmPlatform } from './platform.js';
 import { CTRL_WORDS, MAX_ARGS, ThreadPool } from './pool.js';
 import { WasmQuantMatmul } from './quant.js';
+import { WasmRecurrent } from './recurrent.js';
 import { WasmRows } from './rows.js';
 
 export type { WasmPlatform } from './platform.js';
@@ -59,6 +61,7 @@ export class WasmBackend implements Backend {
   private readonly attn: WasmAttention;
   private readonly rows: WasmRows;
   private readonly quant: WasmQuantMatmul;
+  private readonly rec: WasmRecurrent;
 
   constructor(platform: WasmPlatform, opts: WasmBackendOptions = {}) {
     if (!hasSimd()) throw new Error('this JavaScript engine has no WebAssembly SIMD');
@@ -89,6 +92,7 @@ export class WasmBackend implements Backend {
     this.attn = new WasmAttention(kernels, heap, work, this.pool);
     this.rows = new WasmRows(heap, work, this.pool);
     this.quant = new WasmQuantMatmul(kernels, heap, work, this.pool, this.mm);
+    this.rec = new WasmRecurrent(kernels, heap, work, this.pool);
   }
 
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
@@ -118,6 +122,14 @@ export class WasmBackend implements Backend {
 
   quantizedMatmul(a: Float32Array, w: QuantizedWeight, out: Float32Array, spec: QuantizedMatmulSpec): void {
     this.quant.matmul(a, w, out, spec);
+  }
+
+  recurrentForward(spec: RecurrentSpec, dirs: readonly RecurrentOperands[]): void {
+    this.rec.forward(spec, dirs);
+  }
+
+  recurrentBackward(spec: RecurrentSpec, dirs: readonly RecurrentOperands[], grads: readonly RecurrentGradients[]): void {
+    this.rec.backward(spec, dirs, grads);
   }
 
   runRows(kernel: RowKernel, rows: number, cols: number, inputs: readonly Float32Array[], outputs: readonly (Float32Array | null)[], params: readonly number[] = []): void {
@@ -152,6 +164,7 @@ export class WasmBackend implements Backend {
   set parallelMinFlops(flops: number) {
     this.mm.parallelMinFlops = flops;
     this.attn.parallelMinFlops = flops;
+    this.rec.parallelMinFlops = flops;
     // Row jobs count elements, not flops, so only 0 (what tests set: always use the pool) carries over.
     if (flops === 0) this.rows.parallelMin = 0;
   }

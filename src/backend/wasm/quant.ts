@@ -4,7 +4,7 @@
 // Shape letters: M rows of A (tokens), N outputs, K inputs; kp = K rounded up to the 32-value activation block.
 //
 // Two ways, as for float weights (matmul.ts):
-//   a few rows (M ≤ SMALL_M: decoding, a few beams). The product streams W from memory once, so W's bytes are
+//   a few rows (M ≤ QUANT_SMALL_M = 4: decoding, a few beams). The product streams W from memory once, so W's bytes are
 //     the cost. Each row of A is quantised to int8 in blocks of 32 (quant_act_task, on the calling thread: a
 //     row is a few thousand values), then qgemv_task runs integer dot products over W's rows, the rows split
 //     between the threads.
@@ -19,11 +19,13 @@
 import { checkQuantized, type MatmulSpec, type QuantizedMatmulSpec, type QuantizedWeight } from '../backend.js';
 import type { KernelExports } from './kernels.js';
 import { Layout, WasmHeap, WorkArea } from './heap.js';
-import { SMALL_M, type WasmMatmul } from './matmul.js';
+import type { WasmMatmul } from './matmul.js';
 import type { ThreadPool } from './pool.js';
 
 /** Values per activation block (QUANT_BLOCK in kernels/quant.ts). */
 const BLOCK = 32;
+/** Up to this many rows of A take the integer path (qgemv_task keeps one sum per row in the lanes of a vector). */
+const QUANT_SMALL_M = 4;
 /** Bytes past W's last row qgemv_task may read (int8 rows whose K is not a multiple of 32). */
 export const QUANT_SLACK_BYTES = BLOCK;
 /** Most bytes of float32 one dequantised block of W takes on the GEMM path (about an L2 cache). */
@@ -46,7 +48,7 @@ export class WasmQuantMatmul {
     if (M === 0) return;
     const parallel = 2 * M * w.n * w.k >= this.mm.parallelMinFlops;
     if (parallel) this.pool.prewake(); // workers wake while we copy
-    if (M <= SMALL_M) this.gemv(a, w, out, spec, parallel);
+    if (M <= QUANT_SMALL_M) this.gemv(a, w, out, spec, parallel);
     else this.gemm(a, w, out, spec, parallel);
   }
 
