@@ -33,7 +33,7 @@ import { BertModel, BertForSequenceClassification, bertConfig, bertParameterCoun
 import { AdamW, clipGradNorm } from '../src/optim/index.js';
 import { Rng, noGrad, tensor, type Tensor } from '../src/tensor/index.js';
 import { getBackend } from '../src/backend/index.js';
-import type { Backend, LinearSpec, MatmulSpec, RowKernel } from '../src/backend/backend.js';
+import { instrument, type Breakdown, type KernelTimes } from './_breakdown.js';
 import type { WasmBackend } from '../src/backend/wasm/index.js';
 import { newReport, report, parseCaseArgs, runAttnChild, wantJson, withContention, type BenchReport, type BenchRow } from './_common.js';
 import { BERT_CASES, bertPeers, type BertCase } from './_peers.js';
@@ -151,50 +151,6 @@ function fineTuner(c: BertCase, phase: (name: string, fn: () => void) => void = 
 
 // -----------------------------------------------------------------------------------------------------------
 // --breakdown: where the fine-tuning step's time goes (runs in a child process: `--breakdown-child CASE THREADS`).
-
-/** Seconds, FLOPs and calls per kernel name, filled while a step runs. */
-type KernelTimes = Map<string, { s: number; flops: number; calls: number }>;
-
-/**
- * Wrap the backend's kernel entry points with timers (measurement only: the bench's own backend instance).
- * GEMM FLOPs: 2·m·n·k per product; a linear layer's backward does up to two (dx and dW). Attention FLOPs:
- * 4·B·H·Tq·Tk·D forward (q·kᵀ and p·v), 2.5 times that backward (the scores again, then dv, dp, dq, dk).
- */
-function instrument(be: Backend, times: KernelTimes): void {
-  const add = (name: string, s: number, flops: number): void => {
-    const e = times.get(name) ?? { s: 0, flops: 0, calls: 0 };
-    e.s += s;
-    e.flops += flops;
-    e.calls++;
-    times.set(name, e);
-  };
-  const timed = <A extends unknown[]>(fn: (...a: A) => void, name: (...a: A) => string, flops: (...a: A) => number) =>
-    (...a: A): void => {
-      const t0 = performance.now();
-      fn(...a);
-      add(name(...a), (performance.now() - t0) / 1000, flops(...a));
-    };
-  const mm = be.matmul.bind(be);
-  be.matmul = timed(mm, () => 'gemm (forward)', (_a, _b, _o, sp: MatmulSpec) => 2 * sp.batch * sp.m * sp.n * sp.k);
-  const lb = be.linearBackward.bind(be);
-  be.linearBackward = timed(lb, () => 'gemm (linear backward)', (_x, _w, _dy, sp: LinearSpec, dx, dw) => 2 * sp.rows * sp.inF * sp.outF * ((dx ? 1 : 0) + (dw ? 1 : 0)));
-  const attnFlops = (sp: { batch: number; heads: number; tq: number; tk: number; headDim: number }) => 4 * sp.batch * sp.heads * sp.tq * sp.tk * sp.headDim;
-  const af = be.attentionForward.bind(be);
-  be.attentionForward = timed(af, () => 'attention forward', (sp) => attnFlops(sp));
-  const ab = be.attentionBackward.bind(be);
-  be.attentionBackward = timed(ab, () => 'attention backward', (sp) => 2.5 * attnFlops(sp));
-  const rr = be.runRows.bind(be);
-  be.runRows = timed(rr, (k: RowKernel) => `rows: ${k.name}`, () => 0);
-}
-
-/** One case's breakdown: per phase and per kernel, milliseconds per step (mean of the timed steps). */
-interface Breakdown {
-  step_ms: number;
-  phases: Record<string, number>; // ms per step
-  kernels: Record<string, { ms: number; gflops: number; calls: number }>; // per step
-  peak_gflops: number; // one core's f32x4 multiply-add peak
-  threads: number;
-}
 
 function breakdownAttn(c: BertCase, threads: number): Breakdown {
   const be = setBackend('wasm', { threads }) as WasmBackend;
