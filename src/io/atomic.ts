@@ -169,7 +169,8 @@ export function readDirConsistent<T>(dir: string, read: (path: string) => T, att
     try {
       result = read(path);
     } catch (e) {
-      if (i + 1 < attempts && inode(path) !== before) continue; // swapped under us: read the new version
+      // Swapped under us (or the backup we were pointed at was deleted before we looked): read the new version.
+      if (i + 1 < attempts && (before === null || inode(path) !== before)) continue;
       throw e;
     }
     if (before !== null && inode(path) === before) return result;
