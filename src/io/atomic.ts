@@ -156,32 +156,40 @@ export function readableDir(dir: string): string | null {
 /**
  * Read a folder that a writer may be replacing at this moment, so that every file comes from one version
  * and the reader never changes anything (only the writer tidies up after itself: see recoverDirAtomic).
- * `read(path)` reads the folder at `path` (readableDir's choice); if the folder was swapped meanwhile — its
- * inode changed, or it vanished and made `read` fail — the whole read is repeated. An error that happens
- * while the folder stays put is the folder's own problem and is thrown as it is.
+ * `read(path)` reads the folder at `path` (readableDir's choice); if the folder was swapped meanwhile — it is
+ * no longer the one to read, or is another folder under the same name — the whole read is repeated. An
+ * error that happens while the folder stays put is the folder's own problem and is thrown as it is.
  * Example: `const config = readDirConsistent('ckpt', (d) => readJsonFile(join(d, 'config.json'), 'config'))`.
  */
 export function readDirConsistent<T>(dir: string, read: (path: string) => T, attempts = 50): T {
   for (let i = 0; ; i++) {
     const path = readableDir(dir) ?? resolve(dir); // none at all: let read() report the missing folder
-    const before = inode(path);
+    const before = identity(path);
+    // The read counts only if, afterwards, the same folder is still the one to read. A writer deletes its
+    // backup DIR.old-ID file by file only after DIR is back, so a backup that loses files while we read it is
+    // caught by DIR being the one to read again.
+    const unchanged = () => before !== null && identity(path) === before && (readableDir(dir) ?? resolve(dir)) === path;
     let result: T;
     try {
       result = read(path);
     } catch (e) {
-      // Swapped under us (or the backup we were pointed at was deleted before we looked): read the new version.
-      if (i + 1 < attempts && (before === null || inode(path) !== before)) continue;
-      throw e;
+      if (i + 1 < attempts && !unchanged()) continue; // swapped or deleted under us: read the new version
+      throw e; // the folder stayed put: the error is its own
     }
-    if (before !== null && inode(path) === before) return result;
+    if (unchanged()) return result;
     if (i + 1 >= attempts) throw new Error(`cannot read ${dir}: it was replaced ${attempts} times while being read`);
   }
 }
 
-/** The inode number of a path, or null when it does not exist (a swapped folder gets a new one). */
-function inode(path: string): number | null {
+/**
+ * Who a path is right now, or null when it does not exist: its inode number plus its birth and change times.
+ * The inode alone is not enough: ext4 hands a deleted folder's inode number to the next folder made, so after
+ * two swaps DIR can carry its old number again. A renamed or refilled folder gets a new change time.
+ */
+function identity(path: string): string | null {
   try {
-    return statSync(path).ino;
+    const st = statSync(path, { bigint: true });
+    return `${st.ino}:${st.birthtimeNs}:${st.ctimeNs}`;
   } catch {
     return null;
   }
