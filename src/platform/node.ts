@@ -8,11 +8,12 @@
 //      Node 24 rejects the flag). The flag must be set before any WebAssembly is compiled, and it is
 //      process-wide, so worker threads get it too. Users get the fused multiply-add without knowing the flag.
 //   2. registers the 'wasm' backend, which getBackend() then prefers over the reference 'js' backend.
-// It keeps fs, os, v8 and worker_threads out of src/backend/wasm, which must also run in a browser.
+// It keeps fs, os, v8, vm and worker_threads out of src/backend/wasm, which must also run in a browser.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { Worker } from 'node:worker_threads';
 import { registerBackend } from '../backend/index.js';
 import {
@@ -39,6 +40,29 @@ function enableRelaxedSimd(): void {
   } catch {
     // An engine that does not know the flag simply runs the baseline kernels.
   }
+}
+
+let gc: (() => void) | null | undefined; // undefined: not looked for yet; null: not available
+
+/**
+ * A full garbage collection: the global gc() of `node --expose-gc`, or else one obtained by setting that flag
+ * now and reading gc from a fresh context (the flag only affects contexts made after it is set).
+ */
+function fullCollection(): void {
+  if (gc === undefined) {
+    const given = (globalThis as { gc?: unknown }).gc;
+    if (typeof given === 'function') gc = given as () => void;
+    else {
+      try {
+        setFlagsFromString('--expose-gc');
+        const fn: unknown = runInNewContext('typeof gc === "function" ? gc : null');
+        gc = typeof fn === 'function' ? (fn as () => void) : null;
+      } catch {
+        gc = null; // the heap then reclaims only what the collector has found on its own
+      }
+    }
+  }
+  gc?.();
 }
 
 // dist/src/platform/node.js → dist/kernels/attn-*.wasm and the thread entry points beside this file.
@@ -79,6 +103,10 @@ export function createNodePlatform(opts: { supervisor?: URL } = {}): WasmPlatfor
         console.error('attn wasm supervisor thread:', e);
         for (const init of inits) markFailed(init, e);
       });
+    },
+
+    collectGarbage(): void {
+      fullCollection();
     },
 
     defaultThreads(): number {

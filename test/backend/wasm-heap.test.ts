@@ -38,6 +38,45 @@ describe('WasmHeap', () => {
     assert.equal(heap.f32[(p + 2 * PAGE) / 4 - 1], 7);
     assert.throws(() => heap.alloc(3 * PAGE), /out of WebAssembly memory: need 192\.0 KiB more.*limit 256\.0 KiB/);
   });
+
+  test('dropped arrays give their blocks back before the memory grows, with no finalizer having run', async () => {
+    // 24 arrays of 32 MiB (768 MiB) made and dropped one after another under a 256 MiB limit. The loop yields
+    // to the event loop between arrays (as any program between requests or files does) but allocates almost
+    // nothing on the JavaScript heap, so nothing makes V8 collect and no FinalizationRegistry callback comes:
+    // only the heap's own collection and sweep before growing make room. Without them the 8th array is
+    // "out of WebAssembly memory".
+    const limit = 256 << 20;
+    const memory = new WebAssembly.Memory({ initial: 16, maximum: limit / PAGE, shared: true });
+    const heap = new WasmHeap(memory, 0, limit, () => nodePlatform.collectGarbage!());
+    let sum = 0;
+    for (let i = 0; i < 24; i++) {
+      const a = heap.allocFloat32(8 << 20);
+      a[a.length - 1] = i;
+      sum += a[a.length - 1]!;
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.equal(sum, (23 * 24) / 2);
+    assert.ok(heap.usedBytes <= 4 * (32 << 20), `${heap.usedBytes} bytes still in use after the loop`);
+  });
+
+  test('an owned block freed early runs its onFree once, and its finalizer never frees the block reused there', async () => {
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 64, shared: true });
+    const heap = new WasmHeap(memory, 0, 64 * PAGE, () => nodePlatform.collectGarbage!());
+    let freed = 0;
+    let owner: object | null = {};
+    const p = heap.alloc(1000);
+    heap.own(owner, p, () => freed++);
+    heap.freeNow(p);
+    assert.equal(freed, 1);
+    const q = heap.alloc(1000); // the same address, now someone else's
+    assert.equal(q, p);
+    owner = null;
+    nodePlatform.collectGarbage!();
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r)); // finalizers, if any, run here
+    assert.equal(freed, 1, 'onFree ran again');
+    assert.equal(heap.usedBytes, 1024, 'the reused block was freed by a stale finalizer');
+    assert.throws(() => heap.own({}, 64 * PAGE - 64), /own\(\d+\) of an address that is not allocated/);
+  });
 });
 
 describe('wasm matmul and its memory', () => {

@@ -1,12 +1,22 @@
 // A small allocator over the one shared WebAssembly.Memory the kernels run on.
 //
 // Two kinds of blocks live there: the per-call work area (operands copied in, results, per-thread scratch),
-// which is reused by every call and only grows; and cached packed weight matrices, which live until their
-// Float32Array is garbage-collected or their version changes. Both come from this first-fit free list.
-// Blocks are 64-byte aligned (a cache line), which also keeps v128 loads aligned.
+// which is reused by every call and only grows; and blocks that belong to a JavaScript object — parameters
+// allocated here, copies of weights — which live until that object is garbage-collected. Both come from this
+// first-fit free list. Blocks are 64-byte aligned (a cache line), which also keeps v128 loads aligned.
 //
 // The memory grows on demand (never shrinks: WebAssembly memories cannot) up to its maximum; a request that
 // does not fit even then is an error that says how much was asked for.
+//
+// Why the heap collects garbage itself: a model's weights here are held by small JavaScript views, so the
+// JavaScript heap feels no pressure when a program drops model after model, and its collector may not run for
+// a long time — meanwhile the dead models' blocks stay taken and the memory grows to its 4 GiB limit. (Even after
+// a collection, FinalizationRegistry callbacks only run later, from the event loop.) So before the memory
+// grows, the heap asks the platform for a full collection (Node can; a browser cannot, and only what its
+// collector already found is reclaimed) and frees, at once, the blocks whose owner is gone. It sees an owner
+// as gone through a WeakRef, and JavaScript keeps a WeakRef's target alive until the synchronous job that
+// made (or read) the WeakRef ends: a model dropped before the program last returned to the event loop is
+// reclaimed this way, one made and dropped within the same run of code (or chain of promises) is not.
 
 const PAGE = 65536;
 const ALIGN = 64;
@@ -16,6 +26,17 @@ interface Span {
   size: number;
 }
 
+/** A block that lives as long as a JavaScript object (see WasmHeap.own). */
+interface Owner {
+  ref: WeakRef<object>;
+  bytes: number;
+  /** Called when the block is freed (by its owner's death or WasmHeap.freeNow). */
+  onFree: (() => void) | undefined;
+}
+
+/** Below this many bytes held by owned blocks, a grow does not bother forcing a garbage collection. */
+const COLLECT_MIN_OWNED = 64 << 20;
+
 export class WasmHeap {
   private readonly free: Span[] = []; // sorted by start, never adjacent (merged on free)
   private readonly used = new Map<number, number>(); // start → size
@@ -23,13 +44,23 @@ export class WasmHeap {
   private u8View: Uint8Array;
   /** Every buffer object the memory has had: a typed array over any of them lives in this memory. */
   private readonly buffers = new WeakSet<ArrayBufferLike>();
-  /** Frees the block behind an array handed out by allocFloat32 once the array is garbage-collected. */
-  private readonly finalizer = new FinalizationRegistry<number>((ptr) => this.release(ptr));
+  /** Blocks owned by JavaScript objects (ptr → owner), freed when the owner is collected. */
+  private readonly owners = new Map<number, Owner>();
+  private ownedBytes = 0;
+  /** The usual way owned blocks come back: after a collection, from the event loop. */
+  private readonly finalizer = new FinalizationRegistry<{ ptr: number; owner: Owner }>(({ ptr, owner }) => {
+    if (this.owners.get(ptr) === owner) this.freeOwned(ptr, owner); // else freed already (by sweep or free)
+  });
 
+  /**
+   * `collectGarbage`: a full, synchronous garbage collection, where the host can do one (Node: see
+   * src/platform/node.ts); the heap calls it before growing the memory when owned blocks are plentiful.
+   */
   constructor(
     readonly memory: WebAssembly.Memory,
     start: number,
     readonly maxBytes: number,
+    private readonly collectGarbage?: () => void,
   ) {
     const base = alignUp(start);
     const end = memory.buffer.byteLength;
@@ -48,8 +79,54 @@ export class WasmHeap {
     const ptr = this.alloc(n * 4);
     const view = new Float32Array(this.memory.buffer, ptr, n);
     view.fill(0); // the block may hold an earlier array's bytes
-    this.finalizer.register(view, ptr);
+    this.own(view, ptr);
     return view;
+  }
+
+  /**
+   * Tie the block at `ptr` (from alloc) to `target`: it is freed once `target` is garbage-collected, or by
+   * freeNow(ptr); `onFree` runs then. Example: matmul's copy of a weight array lives as long as that array.
+   */
+  own(target: object, ptr: number, onFree?: () => void): void {
+    const bytes = this.used.get(ptr);
+    if (bytes === undefined) throw new Error(`attn wasm heap: own(${ptr}) of an address that is not allocated`);
+    const owner: Owner = { ref: new WeakRef(target), bytes, onFree };
+    this.owners.set(ptr, owner);
+    this.ownedBytes += bytes;
+    this.finalizer.register(target, { ptr, owner }, owner);
+  }
+
+  /** Free a block now, whether or not it is owned (an owned one runs its onFree). */
+  freeNow(ptr: number): void {
+    const owner = this.owners.get(ptr);
+    if (owner) {
+      this.finalizer.unregister(owner);
+      this.freeOwned(ptr, owner);
+    } else this.release(ptr);
+  }
+
+  private freeOwned(ptr: number, owner: Owner): void {
+    this.owners.delete(ptr);
+    this.ownedBytes -= owner.bytes;
+    this.release(ptr);
+    owner.onFree?.();
+  }
+
+  /**
+   * Free every owned block whose owner has been collected, without waiting for the finalizers; with
+   * `collect`, run a full collection first. Returns the bytes freed. A WeakRef looked at during a synchronous
+   * job keeps its target alive until the job ends, so the sweep looks only after the collection.
+   */
+  reclaim(collect: boolean): number {
+    if (collect) this.collectGarbage?.();
+    let freed = 0;
+    for (const [ptr, owner] of this.owners) {
+      if (owner.ref.deref() !== undefined) continue;
+      this.finalizer.unregister(owner);
+      this.freeOwned(ptr, owner);
+      freed += owner.bytes;
+    }
+    return freed;
   }
 
   /** Whether `a` is a view of this memory (then a.byteOffset is its address and kernels can use it in place). */
@@ -68,6 +145,10 @@ export class WasmHeap {
   alloc(bytes: number): number {
     const size = alignUp(Math.max(bytes, 1));
     let i = this.free.findIndex((s) => s.size >= size);
+    if (i < 0 && this.ownedBytes >= Math.max(COLLECT_MIN_OWNED, size) && this.reclaim(this.collectGarbage !== undefined) > 0) {
+      // Dead models' blocks came back: perhaps enough to avoid growing (see the top of the file).
+      i = this.free.findIndex((s) => s.size >= size);
+    }
     if (i < 0) {
       this.grow(size);
       i = this.free.findIndex((s) => s.size >= size);

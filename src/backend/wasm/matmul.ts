@@ -72,7 +72,6 @@ interface WeightCopy {
 export class WasmMatmul {
   private readonly copies = new WeakMap<Float32Array, WeightCopy>();
   private copiedBytes = 0;
-  private readonly finalizer: FinalizationRegistry<WeightCopy>;
   profile: MatmulProfile | null = null;
   /** Below this many flops a call runs on the calling thread alone (tests set 0 to force the pool). */
   parallelMinFlops = PARALLEL_MIN_FLOPS;
@@ -84,7 +83,6 @@ export class WasmMatmul {
     private readonly pool: ThreadPool,
     private readonly cacheBudget: number = DEFAULT_CACHE_BYTES,
   ) {
-    this.finalizer = new FinalizationRegistry((c: WeightCopy) => this.dropCopy(c));
   }
 
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
@@ -263,10 +261,15 @@ export class WasmMatmul {
       } catch {
         return 0; // the memory is full: this weight is copied per call
       }
-      copy = { ptr, floats: b.length, version: NaN };
+      const made: WeightCopy = { ptr, floats: b.length, version: NaN };
       this.copiedBytes += bytes;
-      this.copies.set(b, copy);
-      this.finalizer.register(b, copy);
+      this.copies.set(b, made);
+      // The copy lives as long as the array (the heap frees it when the array is collected).
+      this.heap.own(b, ptr, () => {
+        this.copiedBytes -= bytes;
+        made.ptr = 0;
+      });
+      copy = made;
     }
     if (copy.version !== version) {
       this.heap.f32.set(b, copy.ptr / 4);
@@ -276,10 +279,7 @@ export class WasmMatmul {
   }
 
   private dropCopy(copy: WeightCopy): void {
-    if (copy.ptr === 0) return;
-    this.heap.release(copy.ptr);
-    this.copiedBytes -= copy.floats * 4;
-    copy.ptr = 0;
+    if (copy.ptr !== 0) this.heap.freeNow(copy.ptr); // its onFree (above) settles copiedBytes and ptr
   }
 
   /** C = op(A)·op(B) for a few rows of A (gemv_task), every operand already in memory; tasks split N. */

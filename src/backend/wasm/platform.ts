@@ -20,6 +20,11 @@ export interface WasmPlatform {
    * in a small supervisor thread that starts the workers and listens for their 'exit' events.
    */
   startWorkers(inits: WorkerInit[]): void;
+  /**
+   * A full, synchronous garbage collection, where the host offers one (Node does; browsers do not). The heap
+   * calls it before growing the memory, to free the blocks of models the program has dropped (see heap.ts).
+   */
+  collectGarbage?(): void;
   /** Threads to use when the user does not say: the number of cores. */
   defaultThreads(): number;
   /** An environment setting (ATTN_WASM_SIMD), or undefined where the platform has none. */
