@@ -1,4 +1,4 @@
-// Elementwise and row-wise kernels of a transformer block, four lanes at a time: GELU (tanh and erf forms),
+// Elementwise and row-wise kernels of a transformer block, four lanes at a time: ReLU, GELU (tanh and erf forms),
 // layer norm and RMS norm forward and backward, and the log-softmax rows of the cross-entropy loss.
 //
 // These are memory-light but arithmetic-heavy per element (a rational tanh or erf, a square root and a
@@ -70,6 +70,40 @@ function geluGate(x: f32): f32 {
 @inline function taskStart(t: i32, rowsPerTask: i32, cols: i32): i32 { return t * rowsPerTask * cols; }
 // @ts-ignore: decorator
 @inline function taskEnd(t: i32, rows: i32, rowsPerTask: i32, cols: i32): i32 { return min(rows, (t + 1) * rowsPerTask) * cols; }
+
+/**
+ * y = max(x, 0) (ReLU) over this task's elements. pmax(0, x) is `0 < x ? x : 0`, so NaN and −0 give +0, as the
+ * reference does. Branch-free: in TypeScript the sign test of random activations mispredicts half the time.
+ */
+export function relu_forward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, y: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
+  const zero = f32x4.splat(0);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.pmax(zero, v128.load(x + o)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v > 0 ? v : 0);
+  }
+}
+
+/** gx = g where x > 0, else 0 (ReLU's gradient; at x = 0 it is 0, as PyTorch's). */
+export function relu_backward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, g: usize, gx: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
+  const zero = f32x4.splat(0);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(gx + o, v128.and(v128.load(g + o), f32x4.gt(v128.load(x + o), zero)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(gx + o, load<f32>(x + o) > 0 ? load<f32>(g + o) : 0);
+  }
+}
 
 /** y = x·s (GELU, tanh form) over this task's elements. */
 export function gelu_tanh_forward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, y: usize): void {

