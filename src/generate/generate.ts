@@ -19,9 +19,11 @@
 // Shapes: B prompts, e = rows per prompt (num_beams, or num_return_sequences when sampling), rows = B·e after
 // the first step (B at prefill), L = current row length, S0 = padded prompt length, V = vocabulary.
 
+import { getBackend } from '../backend/index.js';
+import { LOG_SOFTMAX_ROWS } from '../tensor/ops_nn.js';
 import { BeamSearchScorer } from './beam.js';
 import { buildLogitsProcessors, buildLogitsWarpers, resolveGenerationConfig, type GenerationConfig, type ResolvedGenerationConfig } from './config.js';
-import { argmax, logSoftmaxInto, logSumExp, softmaxInto, topK } from './math.js';
+import { argmax, logSumExp, softmaxInto, topK } from './math.js';
 import { leftPad, positionIdsFromMask, type CausalLMStepper, type StepBatch } from './model.js';
 import { applyProcessors, type LogitsProcessor } from './processors.js';
 import { randomSeed, sampleIndex, seededUniform, type Uniform } from './rng.js';
@@ -461,8 +463,7 @@ class BeamRun implements Run {
     const L = this.tokens.length;
 
     // log_softmax per row, then the processors on the log-probabilities (all rows at once).
-    const logp = new Float32Array(rows * V);
-    for (let r = 0; r < rows; r++) logSoftmaxInto(logits.subarray(r * V, (r + 1) * V), logp.subarray(r * V, (r + 1) * V));
+    const logp = logSoftmaxRows(logits, rows, V);
     const v = this.tokens.view();
     applyProcessors(this.processors, { inputIds: v.inputIds, rows, length: L }, logp);
     if (cfg.output_scores) this.scores.push(Float32Array.from(logp));
@@ -504,6 +505,28 @@ class BeamRun implements Run {
     if (this.cfg.output_scores) out.scores = this.scores;
     return out;
   }
+}
+
+/**
+ * log_softmax of each of `rows` rows of V logits, as PyTorch computes it: (x − max) − log Σ e^(x − max). The
+ * backend finds log Σ e^(x − max) of the shifted rows (SIMD exp on every thread: in TypeScript, one Math.exp
+ * per logit was a tenth of a Marian beam-4 step); the max, the shift and the subtraction are passes here.
+ * Shifting first keeps the float32 log-sum small (≤ log V), so its rounding stays far below a beam score's.
+ */
+function logSoftmaxRows(logits: Float32Array, rows: number, V: number): Float32Array {
+  const logp = new Float32Array(rows * V);
+  for (let r = 0; r < rows; r++) {
+    let m = -Infinity;
+    for (let i = r * V; i < (r + 1) * V; i++) if (logits[i]! > m) m = logits[i]!;
+    for (let i = r * V; i < (r + 1) * V; i++) logp[i] = logits[i]! - m;
+  }
+  const logSum = new Float32Array(rows);
+  getBackend().runRows(LOG_SOFTMAX_ROWS, rows, V, [logp], [logSum, new Float32Array(rows), null]);
+  for (let r = 0; r < rows; r++) {
+    const l = logSum[r]!;
+    for (let i = r * V; i < (r + 1) * V; i++) logp[i] = logp[i]! - l;
+  }
+  return logp;
 }
 
 function createRun(stepper: CausalLMStepper, inputIds: readonly ArrayLike<number>[], options: GenerateOptions): Run {
