@@ -28,6 +28,7 @@ export const G2P: CommandSpec = {
     'batch-size': { type: 'string', value: 'B', help: 'words per batch', default: '64' },
     lr: { type: 'string', value: 'LR', help: 'peak learning rate', default: '0.001' },
     warmup: { type: 'string', value: 'N', help: 'warmup steps', default: '400' },
+    dropout: { type: 'string', value: 'P', help: "dropout on the layers' outputs and embeddings (default: the preset's, 0.1 for g2p)" },
     'label-smoothing': { type: 'string', value: 'E', help: 'label smoothing ε', default: '0.1' },
     'eval-every': { type: 'string', value: 'N', help: 'validation loss (1 000 words) and WER (500 words) every N steps', default: '1000' },
     beams: { type: 'string', value: 'N', help: 'beam search width for the test set (1 = greedy)', default: '1' },
@@ -114,6 +115,8 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
   const preset = str(v, 'preset')!;
   if (!(preset in TRANSFORMER_PRESETS)) throw new UsageError(`unknown preset '${preset}'; presets: ${Object.keys(TRANSFORMER_PRESETS).join(', ')}`);
   const seed = num(v, 'seed', { int: true })!;
+  const dropoutP = num(v, 'dropout', { min: 0 });
+  if (dropoutP !== undefined && dropoutP >= 1) throw new UsageError(`--dropout must be below 1, got ${dropoutP}`);
   const config = transformerConfig({
     preset: preset as keyof typeof TRANSFORMER_PRESETS,
     vocab_size: vocab.size,
@@ -122,6 +125,7 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
     eos_token_id: Vocab.EOS,
     max_position_embeddings: 64,
     normalize_before: v['normalize-before'] === true,
+    ...(dropoutP !== undefined ? { dropout: dropoutP } : {}),
   });
   const model = new Transformer(config, new Rng(seed));
   const time = num(v, 'time', { min: 0 });
@@ -138,7 +142,7 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
     seed,
   };
   say(`data: CMUdict, ${split.train.length} training words (${trainPairs.length} pronunciations), ${split.valid.length} validation, ${split.test.length} test words; vocabulary ${vocab.size} symbols`);
-  say(`model: Transformer ${config.encoder_layers}+${config.decoder_layers} layers, d_model ${config.d_model}, ${config.encoder_attention_heads} heads, FFN ${config.encoder_ffn_dim}, ${config.normalize_before ? 'pre' : 'post'}-LN: ${compact(transformerParameterCount(config))} parameters`);
+  say(`model: Transformer ${config.encoder_layers}+${config.decoder_layers} layers, d_model ${config.d_model}, ${config.encoder_attention_heads} heads, FFN ${config.encoder_ffn_dim}, ${config.normalize_before ? 'pre' : 'post'}-LN, dropout ${config.dropout}: ${compact(transformerParameterCount(config))} parameters`);
   say(`training: batch ${opts.batchSize} words, lr ${opts.lr} (warmup ${opts.warmupSteps}, cosine), label smoothing ${opts.labelSmoothing}, ${opts.timeLimitSec > 0 ? `${duration(opts.timeLimitSec)} budget` : `${opts.steps} steps`}, backend ${getBackend().name} (${getBackend().threads} threads), load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores`);
   const load: number[] = [];
   const probe = split.valid.slice(0, Math.min(limit ?? 500, 500));

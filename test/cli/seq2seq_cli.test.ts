@@ -113,8 +113,9 @@ test('attn g2p train → results.json, cross_attention.svg; predict and eval rea
   const dir = mkdtempSync(join(tmpdir(), 'attn-g2p-cli-'));
   try {
     const out = join(dir, 'g2p');
-    const t = attn('g2p', 'train', '--preset', 'tiny', '--steps', '3', '--warmup', '1', '--eval-every', '0', '--limit', '40', '--out', out, '--quiet');
+    const t = attn('g2p', 'train', '--preset', 'tiny', '--steps', '3', '--warmup', '1', '--eval-every', '0', '--limit', '40', '--dropout', '0.05', '--out', out, '--quiet');
     assert.equal(t.code, 0, t.err);
+    assert.equal((JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as { dropout: number }).dropout, 0.05, '--dropout is the saved config');
     const res = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { wer: number; per: number; testWords: number; examples: unknown[] };
     assert.equal(res.testWords, 40);
     assert.ok(res.wer >= 0 && res.wer <= 1 && res.per >= 0);
@@ -128,6 +129,7 @@ test('attn g2p train → results.json, cross_attention.svg; predict and eval rea
     const bad = attn('g2p', 'predict', '--model', out, 'x1');
     assert.match(bad.err, /'x1': only letters and apostrophes/);
     assert.match(attn('g2p', 'fly').err, /needs a subcommand: train, eval or predict \(got 'fly'\)/);
+    assert.match(attn('g2p', 'train', '--dropout', '1', '--out', join(dir, 'no')).err, /--dropout must be below 1, got 1/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
