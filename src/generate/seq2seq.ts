@@ -32,7 +32,14 @@ import type { RowSelectableCache } from './from_model.js';
  * the cross-attention keys/values — and the source mask (rows · S bytes).
  */
 export interface Seq2SeqLMModule<C extends RowSelectableCache = RowSelectableCache> {
-  readonly config: { readonly vocab_size: number; readonly decoder_start_token_id: number; readonly pad_token_id: number };
+  readonly config: {
+    readonly vocab_size: number;
+    readonly decoder_start_token_id: number;
+    readonly pad_token_id: number;
+    readonly eos_token_id?: number | readonly number[] | null;
+    readonly bos_token_id?: number | null;
+    readonly forced_eos_token_id?: number | null;
+  };
   readonly training: boolean;
   train(on?: boolean): unknown;
   encode(inputIds: Tensor, opts: { attentionMask?: Tensor }): { lastHiddenState: Tensor };
@@ -195,8 +202,22 @@ export function generateSeq2Seq<C extends RowSelectableCache>(model: Seq2SeqLMMo
   const start = decoder_start_token_id ?? (generation_config?.['decoder_start_token_id'] as number | undefined) ?? model.config.decoder_start_token_id;
   if (!Number.isInteger(start) || start < 0 || start >= V) throw new Error(`generateSeq2Seq: decoder_start_token_id ${start} is not a token id of a vocabulary of size ${V}`);
   const padded = padSources(sources, model.config.pad_token_id, attention_mask);
-  const stepper = seq2seqStepper(model, padded, { useCache: use_cache ?? true, ...(generation_config ? { generationConfig: generation_config } : {}) });
+  // Without a folder's generation config, the model config's special tokens, as transformers' generate() falls
+  // back to GenerationConfig.from_model_config: above all EOS, without which no beam ever finishes (beams
+  // then run to max_length and are ranked by scores that include tokens after their end).
+  const defaults = generation_config ?? specialTokens(model.config);
+  const stepper = seq2seqStepper(model, padded, { useCache: use_cache ?? true, generationConfig: defaults });
   const prompts = sources.map(() => [start]);
   // The start token is often the pad token (Marian, T5): say explicitly that it is a real token.
   return generate(stepper, prompts, { ...rest, attention_mask: prompts.map(() => [1]) });
+}
+
+/** The generation-related token ids of a model config (those it has), as a generation config. */
+function specialTokens(config: Seq2SeqLMModule['config']): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of ['eos_token_id', 'bos_token_id', 'pad_token_id', 'decoder_start_token_id', 'forced_eos_token_id'] as const) {
+    const v = config[key];
+    if (v !== undefined && v !== null) out[key] = v;
+  }
+  return out;
 }

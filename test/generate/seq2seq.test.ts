@@ -46,6 +46,16 @@ for (const [family, make] of Object.entries(models)) {
   });
 }
 
+test("without a generation config, the model config's EOS ends greedy rows and beams (as transformers' generate)", () => {
+  const model = models.transformer();
+  model.final_logits_bias.data[model.config.eos_token_id as number] = 50; // EOS (2) is the likeliest token at every step
+  for (const num_beams of [1, 3]) {
+    const out = generateSeq2Seq(model, sources, { max_new_tokens: 12, num_beams });
+    // Every row is start, EOS — not start followed by 12 EOS (beams that never finish, ranked on their junk).
+    assert.deepEqual(out.sequences.map((x) => Array.from(x)), sources.map(() => [1, 2]), `num_beams ${num_beams}`);
+  }
+});
+
 test('padSources pads on the right; bad sources are clear errors', () => {
   const p = padSources([[5, 6, 0], [7, 0]], 9);
   assert.deepEqual(Array.from(p.inputIds), [5, 6, 0, 7, 0, 9]);
