@@ -251,24 +251,30 @@ export async function withContention<T>(contended: boolean, fn: () => T | Promis
 }
 
 /**
- * `--case NAME` (one of `cases`), `--threads N` (default: 1 and 2) and `--contended` (measure everything
+ * `--case NAME` (one of `cases`; repeat it for several), `--threads N` (default: 1 and 2) and `--contended` (measure everything
  * twice: on a quiet machine, then with one busy process competing for a core), shared by the model benches.
  */
 export function parseCaseArgs<C extends { name: string }>(bench: string, cases: readonly C[], argv: readonly string[]): { cases: C[]; threads: number[]; loads: boolean[] } {
-  let chosen = [...cases];
+  // A mistyped flag is a message and exit status 2, not a stack trace.
+  const usage = (msg: string): never => {
+    console.error(`bench ${bench}: ${msg}`);
+    process.exit(2);
+  };
+  const names: string[] = []; // --case may be given several times
   let threads = [1, 2];
   let loads = [false];
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--contended') loads = [false, true];
     else if (argv[i] === '--case') {
-      const name = argv[++i];
-      chosen = cases.filter((c) => c.name === name);
-      if (chosen.length === 0) throw new Error(`bench ${bench}: unknown --case '${name}'; cases: ${cases.map((c) => c.name).join(', ')}`);
+      const name = argv[++i] ?? '';
+      if (!cases.some((c) => c.name === name)) usage(`unknown --case '${name}'; cases: ${cases.map((c) => c.name).join(', ')}`);
+      names.push(name);
     } else if (argv[i] === '--threads') {
       const n = Number(argv[++i]);
-      if (!(Number.isInteger(n) && n >= 1)) throw new Error(`bench ${bench}: --threads must be a positive integer, got '${argv[i]}'`);
+      if (!(Number.isInteger(n) && n >= 1)) usage(`--threads must be a positive integer, got '${argv[i] ?? ''}'`);
       threads = [n];
     }
   }
+  const chosen = names.length === 0 ? [...cases] : cases.filter((c) => names.includes(c.name));
   return { cases: chosen, threads, loads };
 }
