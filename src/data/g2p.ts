@@ -251,11 +251,26 @@ export interface G2PPair {
  */
 export function g2pPairs(entries: readonly G2PEntry[], vocabs: { graphemes: G2PVocab; phonemes: G2PVocab }, options: { pronunciations?: 'all' | 'first' } = {}): G2PPair[] {
   const which = options.pronunciations ?? 'all';
-  const pairs: G2PPair[] = [];
-  entries.forEach((e, i) => {
-    const source = vocabs.graphemes.encode(e.graphemes, { eos: true });
+  const encoded = entries.map((e) => {
     const prons = which === 'first' ? e.pronunciations.slice(0, 1) : e.pronunciations;
-    for (const p of prons) pairs.push({ source, target: vocabs.phonemes.encode(p, { eos: true }), entry: i });
+    return { source: vocabs.graphemes.encode(e.graphemes, { eos: true }), targets: prons.map((p) => vocabs.phonemes.encode(p, { eos: true })) };
+  });
+  // Every id goes into one buffer and the pairs are views of it. With an ArrayBuffer per sequence (~240 000 for
+  // CMUdict) each full garbage collection during training took ~36 ms instead of ~21 (a G2P step of ~200 ms
+  // has about one).
+  let total = 0;
+  for (const x of encoded) total += x.source.length + x.targets.reduce((n, t) => n + t.length, 0);
+  const ids = new Int32Array(total);
+  let at = 0;
+  const view = (a: Int32Array): Int32Array => {
+    ids.set(a, at);
+    at += a.length;
+    return ids.subarray(at - a.length, at);
+  };
+  const pairs: G2PPair[] = [];
+  encoded.forEach((x, i) => {
+    const source = view(x.source);
+    for (const t of x.targets) pairs.push({ source, target: view(t), entry: i });
   });
   return pairs;
 }
