@@ -231,6 +231,40 @@ export function gelu_erf_backward_task(t: i32, thread: i32, rows: i32, cols: i32
 }
 
 /**
+ * One row of layer norm, given its mean μ: r = 1/√(var + eps) from a second pass (Σ(x − μ)² is exact where
+ * Σx² − cμ² cancels), μ and r stored at meanAt / rstdAt, and dst = (src − μ)·r·w + b (dst may be src).
+ */
+// @ts-ignore: decorator
+@inline function normalizeRow(src: usize, dst: usize, c: i32, mu: f32, w: usize, b: usize, eps: f32, meanAt: usize, rstdAt: usize): void {
+  const m4 = f32x4.splat(mu);
+  let v0 = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= c; j += 4) {
+    const d = f32x4.sub(v128.load(src + (<usize>j << 2)), m4);
+    v0 = madd(d, d, v0);
+  }
+  let vs = hadd(v0);
+  for (; j < c; j++) {
+    const d = load<f32>(src + (<usize>j << 2)) - mu;
+    vs += d * d;
+  }
+  const rs: f32 = 1 / Mathf.sqrt(vs / <f32>c + eps);
+  store<f32>(meanAt, mu);
+  store<f32>(rstdAt, rs);
+  const r4 = f32x4.splat(rs);
+  j = 0;
+  for (; j + 4 <= c; j += 4) {
+    const o = <usize>j << 2;
+    const xh = f32x4.mul(f32x4.sub(v128.load(src + o), m4), r4);
+    v128.store(dst + o, madd(xh, v128.load(w + o), v128.load(b + o)));
+  }
+  for (; j < c; j++) {
+    const o = <usize>j << 2;
+    store<f32>(dst + o, (load<f32>(src + o) - mu) * rs * load<f32>(w + o) + load<f32>(b + o));
+  }
+}
+
+/**
  * Layer norm of this task's rows of c floats: y = (x − μ)·r·w + b, and the per-row μ and r (float32)
  * saved for backward. w and b are c floats each.
  */
@@ -243,34 +277,7 @@ export function layernorm_forward_task(
   for (let r = r0; r < r1; r++) {
     const xr = x + ((<usize>r * <usize>c) << 2);
     const yr = y + ((<usize>r * <usize>c) << 2);
-    const mu = rowSum(xr, c) / <f32>c;
-    // Second pass for the variance: Σ(x − μ)² is exact where Σx² − cμ² cancels.
-    const m4 = f32x4.splat(mu);
-    let v0 = f32x4.splat(0);
-    let j = 0;
-    for (; j + 4 <= c; j += 4) {
-      const d = f32x4.sub(v128.load(xr + (<usize>j << 2)), m4);
-      v0 = madd(d, d, v0);
-    }
-    let vs = hadd(v0);
-    for (; j < c; j++) {
-      const d = load<f32>(xr + (<usize>j << 2)) - mu;
-      vs += d * d;
-    }
-    const rs: f32 = 1 / Mathf.sqrt(vs / <f32>c + eps);
-    store<f32>(mean + (<usize>r << 2), mu);
-    store<f32>(rstd + (<usize>r << 2), rs);
-    const r4 = f32x4.splat(rs);
-    j = 0;
-    for (; j + 4 <= c; j += 4) {
-      const o = <usize>j << 2;
-      const xh = f32x4.mul(f32x4.sub(v128.load(xr + o), m4), r4);
-      v128.store(yr + o, madd(xh, v128.load(w + o), v128.load(b + o)));
-    }
-    for (; j < c; j++) {
-      const o = <usize>j << 2;
-      store<f32>(yr + o, (load<f32>(xr + o) - mu) * rs * load<f32>(w + o) + load<f32>(b + o));
-    }
+    normalizeRow(xr, yr, c, rowSum(xr, c) / <f32>c, w, b, eps, mean + (<usize>r << 2), rstd + (<usize>r << 2));
   }
 }
 
@@ -636,34 +643,7 @@ export function add_layernorm_forward_task(
       store<f32>(yr + o, z);
       sum += z;
     }
-    const mu = sum / <f32>c;
-    // Second pass for the variance: Σ(z − μ)² is exact where Σz² − cμ² cancels.
-    const m4 = f32x4.splat(mu);
-    let v0 = f32x4.splat(0);
-    j = 0;
-    for (; j + 4 <= c; j += 4) {
-      const d = f32x4.sub(v128.load(yr + (<usize>j << 2)), m4);
-      v0 = madd(d, d, v0);
-    }
-    let vs = hadd(v0);
-    for (; j < c; j++) {
-      const d = load<f32>(yr + (<usize>j << 2)) - mu;
-      vs += d * d;
-    }
-    const rs: f32 = 1 / Mathf.sqrt(vs / <f32>c + eps);
-    store<f32>(mean + (<usize>r << 2), mu);
-    store<f32>(rstd + (<usize>r << 2), rs);
-    const r4 = f32x4.splat(rs);
-    j = 0;
-    for (; j + 4 <= c; j += 4) {
-      const o = <usize>j << 2;
-      const xh = f32x4.mul(f32x4.sub(v128.load(yr + o), m4), r4);
-      v128.store(yr + o, madd(xh, v128.load(w + o), v128.load(b + o)));
-    }
-    for (; j < c; j++) {
-      const o = <usize>j << 2;
-      store<f32>(yr + o, (load<f32>(yr + o) - mu) * rs * load<f32>(w + o) + load<f32>(b + o));
-    }
+    normalizeRow(yr, yr, c, sum / <f32>c, w, b, eps, mean + (<usize>r << 2), rstd + (<usize>r << 2));
   }
 }
 
