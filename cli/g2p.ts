@@ -95,11 +95,38 @@ async function g2pData(keepStress: boolean) {
   return { entries, split: splitG2P(entries), vocab: g2pSharedVocab({ keepStress }) };
 }
 
+/**
+ * What `g2p train` reads. The training words are turned into the task's packed pairs here and not kept: as
+ * entries (strings, arrays) they are ~70 MB of small objects that every full garbage collection during
+ * training would mark (about one per step); the training loop's heap is then the validation and test words.
+ */
+async function g2pTrainingData(keepStress: boolean, limit: number | undefined, bucket: boolean) {
+  const { g2pPairs } = await import('../src/data/g2p.js');
+  const { pairsTask } = await import('../src/train/seq2seq.js');
+  const { split, vocab } = await g2pData(keepStress);
+  const vocabs = { graphemes: vocab, phonemes: vocab };
+  const trainPairs = g2pPairs(split.train, vocabs);
+  // Validation loss on 1 000 validation words (the whole 6 194 would cost more than it tells), WER on 500.
+  // Spread over the validation words (which are in dictionary order): the first 500 alone, mostly names and
+  // abbreviations under 'a', read 10 points worse than the test set.
+  const spread = (n: number) => split.valid.filter((_, i) => i % Math.max(1, Math.floor(split.valid.length / n)) === 0).slice(0, n);
+  const validPairs = g2pPairs(spread(Math.min(limit ?? 1000, 1000)), vocabs);
+  return {
+    task: pairsTask(trainPairs, validPairs, 'CMUdict', { bucket }),
+    trainWords: split.train.length,
+    trainPronunciations: trainPairs.length,
+    valid: split.valid,
+    test: split.test,
+    probe: spread(Math.min(limit ?? 500, 500)),
+    vocab,
+  };
+}
+
 async function g2pTrain(v: ParsedValues): Promise<number> {
   const { Rng } = await import('../src/tensor/index.js');
   const { Transformer, transformerConfig, TRANSFORMER_PRESETS, transformerParameterCount } = await import('../src/models/transformer.js');
-  const { g2pPairs, scoreG2P, G2PVocab: Vocab } = await import('../src/data/g2p.js');
-  const { pairsTask, trainSeq2Seq, newSeq2SeqTrainState, SEQ2SEQ_TRAIN_DEFAULTS } = await import('../src/train/seq2seq.js');
+  const { scoreG2P, G2PVocab: Vocab } = await import('../src/data/g2p.js');
+  const { trainSeq2Seq, newSeq2SeqTrainState, SEQ2SEQ_TRAIN_DEFAULTS } = await import('../src/train/seq2seq.js');
   const { saveSeq2SeqCheckpoint } = await import('../src/train/seq2seq_checkpoint.js');
   const { getBackend } = await import('../src/backend/index.js');
   const quiet = v['quiet'] === true;
@@ -108,15 +135,9 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
   };
   const out = str(v, 'out')!;
   const keepStress = v['keep-stress'] === true;
-  const { split, vocab } = await g2pData(keepStress);
-  const trainPairs = g2pPairs(split.train, { graphemes: vocab, phonemes: vocab });
-  // Validation loss on 1 000 validation words (the whole 6 194 would cost more than it tells), WER on 500;
-  // --limit shrinks both (and the test set) for a quick look.
+  // --limit shrinks the validation and test sets for a quick look.
   const limit = num(v, 'limit', { int: true, min: 1 });
-  // Spread over the validation words (which are in dictionary order): the first 500 alone, mostly names and
-  // abbreviations under 'a', read 10 points worse than the test set.
-  const spread = (n: number) => split.valid.filter((_, i) => i % Math.max(1, Math.floor(split.valid.length / n)) === 0).slice(0, n);
-  const validPairs = g2pPairs(spread(Math.min(limit ?? 1000, 1000)), { graphemes: vocab, phonemes: vocab });
+  const { task, trainWords, trainPronunciations, valid, test: testWords, probe, vocab } = await g2pTrainingData(keepStress, limit, v['no-bucket'] !== true);
   const preset = str(v, 'preset')!;
   if (!(preset in TRANSFORMER_PRESETS)) throw new UsageError(`unknown preset '${preset}'; presets: ${Object.keys(TRANSFORMER_PRESETS).join(', ')}`);
   const seed = num(v, 'seed', { int: true })!;
@@ -146,16 +167,15 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
     evalEvery: num(v, 'eval-every', { int: true, min: 0 })!,
     seed,
   };
-  say(`data: CMUdict, ${split.train.length} training words (${trainPairs.length} pronunciations), ${split.valid.length} validation, ${split.test.length} test words; vocabulary ${vocab.size} symbols`);
+  say(`data: CMUdict, ${trainWords} training words (${trainPronunciations} pronunciations), ${valid.length} validation, ${testWords.length} test words; vocabulary ${vocab.size} symbols`);
   say(`model: Transformer ${config.encoder_layers}+${config.decoder_layers} layers, d_model ${config.d_model}, ${config.encoder_attention_heads} heads, FFN ${config.encoder_ffn_dim}, ${config.normalize_before ? 'pre' : 'post'}-LN, dropout ${config.dropout}: ${compact(transformerParameterCount(config))} parameters`);
   say(`training: batch ${opts.batchSize} words, lr ${opts.lr} (warmup ${opts.warmupSteps}, cosine), label smoothing ${opts.labelSmoothing}, ${opts.timeLimitSec > 0 ? `${duration(opts.timeLimitSec)} budget` : `${opts.steps} steps`}, backend ${getBackend().name} (${getBackend().threads} threads), load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores`);
   const load: number[] = [];
-  const probe = spread(Math.min(limit ?? 500, 500));
   const bar = quiet ? null : new ProgressBar(opts.timeLimitSec > 0 ? 0 : opts.steps, 'step ');
   const metrics: string[] = [];
   const state = newSeq2SeqTrainState(model, opts);
   const t0 = performance.now();
-  const result = await trainSeq2Seq(model, pairsTask(trainPairs, validPairs, 'CMUdict', { bucket: v['no-bucket'] !== true }), state, opts, {
+  const result = await trainSeq2Seq(model, task, state, opts, {
     log: (r) => {
       metrics.push(JSON.stringify(r));
       if (r.kind === 'train') {
@@ -183,7 +203,7 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
   // The held-out test words: never seen in training (split by word).
   const beams = num(v, 'beams', { int: true, min: 1 })!;
   const tEval = performance.now();
-  const test = limit !== undefined ? split.test.slice(0, limit) : split.test;
+  const test = limit !== undefined ? testWords.slice(0, limit) : testWords;
   const preds = predictEntries(model, vocab, test, beams);
   const score = scoreG2P(preds, test);
   const evalSec = (performance.now() - tEval) / 1000;

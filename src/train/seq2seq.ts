@@ -52,6 +52,11 @@ export interface Seq2SeqTrainable extends Module {
  * starting at a random place: every pair is still drawn about equally often, but a batch holds pairs of
  * nearly one length, so little of the work is spent on padding (on CMUdict words, random batches of 64 are
  * 44 % padding, bucketed ones almost none). Pairs longer than the model allows must be cut before.
+ *
+ * The task keeps its own packed copy of the training ids (one Int32Array and offsets, see PackedPairs), not
+ * `train`: a dataset of 100 000 pairs as objects with two typed arrays each is ~30 MB of small JavaScript
+ * objects, and every full garbage collection during training (about one per step, from the activations)
+ * marks all of them. Drop `train` after the call and the heap holds only the packed copy.
  */
 export function pairsTask(train: readonly Seq2SeqPair[], validation: readonly Seq2SeqPair[], describe = `${train.length} pairs`, opts: { bucket?: boolean } = {}): Seq2SeqTask {
   if (train.length === 0) throw new Error('seq2seq training: no training pairs');
@@ -60,21 +65,54 @@ export function pairsTask(train: readonly Seq2SeqPair[], validation: readonly Se
       if (p.source.length === 0 || p.target.length === 0) throw new Error(`seq2seq training: ${name} pair ${i} has an empty ${p.source.length === 0 ? 'source' : 'target'}`);
     });
   }
-  if (!opts.bucket || train.length <= 1) return { sample: (B, rng) => Array.from({ length: B }, () => train[rng.int(train.length)]!), validation, describe };
+  if (!opts.bucket || train.length <= 1) {
+    const packed = new PackedPairs(train);
+    return { sample: (B, rng) => Array.from({ length: B }, () => packed.pair(rng.int(packed.length))), validation, describe };
+  }
   const order = Array.from({ length: train.length }, (_, i) => i);
   shuffle(order, new Rng(0)); // random order within each length
   const len = (i: number) => train[i]!.source.length + train[i]!.target.length;
   order.sort((a, b) => len(a) - len(b)); // stable: the shuffled order survives among equal lengths
-  const sorted = order.map((i) => train[i]!);
+  const sorted = new PackedPairs(order.map((i) => train[i]!));
   return {
     sample: (B, rng) => {
       const n = Math.min(B, sorted.length);
       const start = rng.int(sorted.length - n + 1);
-      return sorted.slice(start, start + n);
+      return Array.from({ length: n }, (_, k) => sorted.pair(start + k));
     },
     validation,
     describe: `${describe}, batches bucketed by length`,
   };
+}
+
+/**
+ * Pairs stored as one buffer of ids: pair i's source is ids[at[2i] .. at[2i+1]), its target ids[at[2i+1] ..
+ * at[2i+2]). `pair(i)` makes two views of the buffer (copies nothing), so only a batch's pairs exist as objects.
+ */
+export class PackedPairs {
+  readonly length: number;
+  private readonly ids: Int32Array;
+  private readonly at: Int32Array;
+  constructor(pairs: readonly Seq2SeqPair[]) {
+    this.length = pairs.length;
+    this.at = new Int32Array(2 * pairs.length + 1);
+    let total = 0;
+    pairs.forEach((p, i) => {
+      this.at[2 * i] = total;
+      this.at[2 * i + 1] = total += p.source.length;
+      total += p.target.length;
+    });
+    this.at[2 * pairs.length] = total;
+    this.ids = new Int32Array(total);
+    pairs.forEach((p, i) => {
+      this.ids.set(p.source, this.at[2 * i]!);
+      this.ids.set(p.target, this.at[2 * i + 1]!);
+    });
+  }
+  pair(i: number): Seq2SeqPair {
+    const a = this.at[2 * i]!, b = this.at[2 * i + 1]!, c = this.at[2 * i + 2]!;
+    return { source: this.ids.subarray(a, b), target: this.ids.subarray(b, c) };
+  }
 }
 
 export type PretrainObjective = 'span-corruption' | 'prefix-lm' | 'ul2';

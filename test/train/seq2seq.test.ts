@@ -81,14 +81,21 @@ test('pairsTask with bucket: batches of one length, every pair drawn, far less p
     return 1 - real / padded;
   };
   const bucketed = pairsTask(pairs, [], 'x', { bucket: true });
-  const seen = new Set<Seq2SeqPair>();
+  // The task keeps a packed copy: a drawn pair is a view, so pairs are compared by their ids.
+  const key = (p: Seq2SeqPair) => `${p.source.join(' ')} → ${p.target.join(' ')}`;
+  const given = new Set(pairs.map(key));
+  const seen = new Set<string>();
   for (let k = 0; k < 2000; k++) {
     const batch = bucketed.sample(32, rng);
     const lengths = new Set(batch.map((p) => p.source.length));
     assert.ok(lengths.size <= 2, `a bucketed batch spans source lengths ${[...lengths].join(', ')}`);
-    batch.forEach((p) => seen.add(p));
+    for (const p of batch) {
+      assert.ok(given.has(key(p)), `drew ${key(p)}, which is not a training pair`);
+      seen.add(key(p));
+    }
   }
-  assert.ok(seen.size > 0.95 * pairs.length, `only ${seen.size} of ${pairs.length} pairs drawn`);
+  for (const p of pairsTask(pairs, []).sample(500, rng)) assert.ok(given.has(key(p)), `random batches drew ${key(p)}`);
+  assert.ok(seen.size > 0.95 * given.size, `only ${seen.size} of ${given.size} pairs drawn`);
   assert.ok(padShare(bucketed) < 0.05 && padShare(pairsTask(pairs, [])) > 0.2);
 });
 
