@@ -29,7 +29,7 @@
 // What this file does not do: separate source and target vocabularies (Marian's share_encoder_decoder_embeddings
 // false / decoder_vocab_size), learned position embeddings (BART), layer drop.
 
-import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, mul, dropout, zeros } from '../tensor/index.js';
+import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, addLayerNorm, mul, dropout, zeros } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache } from '../nn/index.js';
 import { checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, seq2seqLoss, teacherForced, type DecodeOptions, type DecoderOutput, type EncoderOutput, type HeadMaskOption, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
 
@@ -208,12 +208,16 @@ interface LayerSettings {
   activationDropout: number;
 }
 
-/** y = x + dropout(f(x)) around a LayerNorm placed before f (pre-LN) or after the sum (post-LN). */
+/**
+ * y = x + dropout(f(x)) around a LayerNorm placed before f (pre-LN) or after the sum (post-LN). Post-LN's
+ * dropout → add → LayerNorm is one fused op (addLayerNorm, as BERT's sub-layer ends): one pass over the
+ * rows each way and no (B, T, C) temporaries for the sum.
+ */
 function residual(x: Tensor, norm: LayerNorm, s: LayerSettings, training: boolean, rng: Rng | undefined, f: (h: Tensor) => Tensor): Tensor {
-  let y = f(s.preLN ? norm.forward(x) : x); // (B, T, C)
+  if (!s.preLN) return addLayerNorm(f(x), x, norm.weight, norm.bias, norm.eps, { dropout: training ? s.dropout : 0, ...(rng ? { rng } : {}) }); // LN(x + dropout(f(x))) (B, T, C)
+  let y = f(norm.forward(x)); // (B, T, C)
   if (training && s.dropout > 0) y = dropout(y, s.dropout, { rng, training: true });
-  const sum = add(x, y); // (B, T, C)
-  return s.preLN ? sum : norm.forward(sum);
+  return add(x, y); // (B, T, C)
 }
 
 class EncoderLayer extends Module {
