@@ -32,6 +32,7 @@ export const G2P: CommandSpec = {
     // preset's 0.1 the same budget scored 35–38 % WER, with 0 32.6 % (BENCHMARKS.md, Session 5).
     dropout: { type: 'string', value: 'P', help: "dropout on the layers' outputs and embeddings", default: '0' },
     'label-smoothing': { type: 'string', value: 'E', help: 'label smoothing ε', default: '0.1' },
+    ema: { type: 'string', value: 'D', help: 'moving average of the weights with this decay per step, kept at the end if its validation loss is lower (0 = none)', default: '0.999' },
     'eval-every': { type: 'string', value: 'N', help: 'validation loss (1 000 words) and WER (500 words) every N steps', default: '1000' },
     beams: { type: 'string', value: 'N', help: 'beam search width for the test set (1 = greedy)', default: '1' },
     limit: { type: 'string', value: 'N', help: 'score only the first N test words (a quick look; the reported figures use all 6 194)' },
@@ -155,6 +156,7 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
   });
   const model = new Transformer(config, new Rng(seed));
   const time = num(v, 'time', { min: 0 });
+  if (num(v, 'ema', { min: 0 })! >= 1) throw new UsageError(`--ema must be below 1 (a decay per step, e.g. 0.999), got ${num(v, 'ema')}`);
   const opts = {
     ...SEQ2SEQ_TRAIN_DEFAULTS,
     steps: time !== undefined ? 1_000_000 : num(v, 'steps', { int: true, min: 1 })!,
@@ -164,12 +166,13 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
     minLr: num(v, 'lr', { min: 0 })! / 20,
     warmupSteps: num(v, 'warmup', { int: true, min: 0 })!,
     labelSmoothing: num(v, 'label-smoothing', { min: 0, max: 1 })!,
+    ema: num(v, 'ema', { min: 0 })!,
     evalEvery: num(v, 'eval-every', { int: true, min: 0 })!,
     seed,
   };
   say(`data: CMUdict, ${trainWords} training words (${trainPronunciations} pronunciations), ${valid.length} validation, ${testWords.length} test words; vocabulary ${vocab.size} symbols`);
   say(`model: Transformer ${config.encoder_layers}+${config.decoder_layers} layers, d_model ${config.d_model}, ${config.encoder_attention_heads} heads, FFN ${config.encoder_ffn_dim}, ${config.normalize_before ? 'pre' : 'post'}-LN, dropout ${config.dropout}: ${compact(transformerParameterCount(config))} parameters`);
-  say(`training: batch ${opts.batchSize} words, lr ${opts.lr} (warmup ${opts.warmupSteps}, cosine), label smoothing ${opts.labelSmoothing}, ${opts.timeLimitSec > 0 ? `${duration(opts.timeLimitSec)} budget` : `${opts.steps} steps`}, backend ${getBackend().name} (${getBackend().threads} threads), load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores`);
+  say(`training: batch ${opts.batchSize} words, lr ${opts.lr} (warmup ${opts.warmupSteps}, cosine), label smoothing ${opts.labelSmoothing}${opts.ema > 0 ? `, weight average ${opts.ema}` : ''}, ${opts.timeLimitSec > 0 ? `${duration(opts.timeLimitSec)} budget` : `${opts.steps} steps`}, backend ${getBackend().name} (${getBackend().threads} threads), load average ${loadavg()[0]!.toFixed(2)} on ${cpus().length} cores`);
   const load: number[] = [];
   const bar = quiet ? null : new ProgressBar(opts.timeLimitSec > 0 ? 0 : opts.steps, 'step ');
   const metrics: string[] = [];
@@ -186,7 +189,7 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
         }
       } else {
         const m = r.metrics ? ` · validation WER ${(100 * r.metrics['wer']!).toFixed(1)} %, PER ${(100 * r.metrics['per']!).toFixed(1)} % (${probe.length} words)` : '';
-        const msg = `step ${r.step}: validation loss ${r.valLoss.toFixed(3)}${m}`;
+        const msg = `step ${r.step}${r.weights === 'average' ? ', averaged weights' : ''}: validation loss ${r.valLoss.toFixed(3)}${m}`;
         if (bar) bar.log(msg);
         else say(msg);
       }
@@ -219,6 +222,7 @@ async function g2pTrain(v: ParsedValues): Promise<number> {
     trainSeconds: trainSec,
     evalSeconds: evalSec,
     finalValidationLoss: result.lastEval.valLoss,
+    weights: result.lastEval.weights === 'average' ? `moving average (decay ${opts.ema})` : 'last',
     parameters: transformerParameterCount(config),
     config,
     options: opts,

@@ -14,7 +14,7 @@
 // Shapes: B pairs per batch, S longest source in the batch, T longest target in the batch.
 
 import { Rng, noGrad, tensor, type Tensor } from '../tensor/index.js';
-import { clipGradNorm, cosineWithWarmup, type AdamW } from '../optim/index.js';
+import { clipGradNorm, cosineWithWarmup, WeightAverage, type AdamW } from '../optim/index.js';
 import type { Module } from '../nn/index.js';
 import type { Seq2SeqOutput } from '../models/encoder_decoder.js';
 import { makeOptimizer, type TrainState } from './trainer.js';
@@ -226,6 +226,12 @@ export interface Seq2SeqTrainOptions {
   evalEvery: number;
   saveEvery: number;
   seed: number;
+  /**
+   * Decay of an exponential moving average of the weights (src/optim/average.ts), 0 = none. At the end the
+   * averaged weights are evaluated too and kept when their validation loss is lower. The average is not in
+   * checkpoints: a resumed run starts it again from the loaded weights.
+   */
+  ema?: number;
 }
 
 export const SEQ2SEQ_TRAIN_DEFAULTS: Seq2SeqTrainOptions = {
@@ -265,6 +271,8 @@ export interface Seq2SeqEvalRecord {
   elapsedSec: number;
   /** Task metrics from hooks.evaluate (e.g. G2P word error rate). */
   metrics?: Record<string, number>;
+  /** 'average': this evaluation read the moving average of the weights (opts.ema), not the last weights. */
+  weights?: 'last' | 'average';
 }
 
 export type Seq2SeqRecord = Seq2SeqStepRecord | Seq2SeqEvalRecord;
@@ -331,12 +339,13 @@ export async function trainSeq2Seq(model: Seq2SeqTrainable, task: Seq2SeqTask, s
   let stoppedBy: Seq2SeqTrainResult['stoppedBy'] = 'steps';
   model.train(true);
 
-  const runEval = (): Seq2SeqEvalRecord => {
+  const average = opts.ema ? new WeightAverage(params, opts.ema) : null;
+  const runEval = (weights: 'last' | 'average' = 'last'): Seq2SeqEvalRecord => {
     const start = performance.now();
     const e = evaluateSeq2Seq(model, task.validation, opts.batchSize);
     const metrics = hooks.evaluate?.();
     evalSec = (performance.now() - start) / 1000;
-    const rec: Seq2SeqEvalRecord = { kind: 'eval', step: state.step, valLoss: e.loss, perplexity: e.perplexity, elapsedSec: elapsed(), ...(metrics ? { metrics } : {}) };
+    const rec: Seq2SeqEvalRecord = { kind: 'eval', step: state.step, valLoss: e.loss, perplexity: e.perplexity, elapsedSec: elapsed(), ...(metrics ? { metrics } : {}), ...(average ? { weights } : {}) };
     state.bestValLoss = Math.min(state.bestValLoss, e.loss);
     hooks.log?.(rec);
     return rec;
@@ -364,6 +373,7 @@ export async function trainSeq2Seq(model: Seq2SeqTrainable, task: Seq2SeqTask, s
     optimizer.lr = lr;
     optimizer.step();
     optimizer.zeroGrad();
+    average?.update();
     state.step++;
     state.tokensSeen += batch.tokens;
     state.rngState = rng.getState();
@@ -376,6 +386,12 @@ export async function trainSeq2Seq(model: Seq2SeqTrainable, task: Seq2SeqTask, s
     }
   }
   if (lastEval === null || lastEval.step !== state.step) lastEval = runEval();
+  if (average && average.count > 0) {
+    average.swap(); // the model now holds the averaged weights
+    const averaged = runEval('average');
+    if (averaged.valLoss < lastEval.valLoss) lastEval = averaged;
+    else average.swap(); // the last weights were better: put them back
+  }
   state.elapsedSec = elapsed();
   if (hooks.save) await hooks.save(state, 'final');
   model.train(false);

@@ -11,7 +11,7 @@ import { Rng, noGrad, tensor, type Tensor } from '../../src/tensor/index.js';
 import { Transformer, transformerConfig } from '../../src/models/transformer.js';
 import { T5, t5Config } from '../../src/models/t5.js';
 import { fromPretrainedSeq2Seq } from '../../src/models/seq2seq_pretrained.js';
-import { collatePairs, objectiveTask, pairsTask, trainSeq2Seq, newSeq2SeqTrainState, SEQ2SEQ_TRAIN_DEFAULTS, type Seq2SeqPair, type Seq2SeqTrainOptions } from '../../src/train/seq2seq.js';
+import { collatePairs, evaluateSeq2Seq, objectiveTask, pairsTask, trainSeq2Seq, newSeq2SeqTrainState, SEQ2SEQ_TRAIN_DEFAULTS, type Seq2SeqEvalRecord, type Seq2SeqPair, type Seq2SeqTrainOptions } from '../../src/train/seq2seq.js';
 import { saveSeq2SeqCheckpoint, loadSeq2SeqTrainingState } from '../../src/train/seq2seq_checkpoint.js';
 import { reconstructSpans } from '../../src/train/objectives/index.js';
 
@@ -146,6 +146,30 @@ test('a tiny Transformer learns to reverse sequences (validation loss falls from
   const r = await trainSeq2Seq(model, task, newSeq2SeqTrainState(model, OPTS), OPTS, { log: (rec) => rec.kind === 'train' && losses.push(rec.loss) });
   assert.ok(losses[0]! > 2.2, `first loss ${losses[0]}`);
   assert.ok(r.lastEval.valLoss < 1.0, `validation loss after ${r.state.step} steps: ${r.lastEval.valLoss}`);
+});
+
+test('ema: the averaged weights are evaluated at the end and the model keeps whichever has the lower validation loss', async () => {
+  // At a constant, high learning rate the average beats the noisy last weights; after 60 steps of a fast-falling
+  // loss it lags behind them. Both ends of the choice are exercised.
+  const cases = [
+    { opts: { ...OPTS, steps: 150, lr: 1e-2, minLr: 1e-2, ema: 0.95 }, keeps: 'average' },
+    { opts: { ...OPTS, steps: 60, ema: 0.9 }, keeps: 'last' },
+  ] as const;
+  for (const { opts, keeps } of cases) {
+    const model = tinyTransformer();
+    const task = pairsTask(reversePairs(2000, 16, 1), reversePairs(64, 16, 2));
+    const evals: Seq2SeqEvalRecord[] = [];
+    const r = await trainSeq2Seq(model, task, newSeq2SeqTrainState(model, opts), opts, { log: (rec) => rec.kind === 'eval' && evals.push(rec) });
+    const [last, average] = evals.slice(-2);
+    assert.equal(last!.weights, 'last');
+    assert.equal(average!.weights, 'average');
+    assert.equal(average!.step, opts.steps);
+    assert.equal(r.lastEval.valLoss, Math.min(last!.valLoss, average!.valLoss));
+    assert.equal(r.lastEval.weights, keeps, `last ${last!.valLoss}, average ${average!.valLoss}`);
+    // The weights the model holds now are the ones that scored lastEval.
+    const now = evaluateSeq2Seq(model, task.validation, 32).loss;
+    assert.ok(Math.abs(now - r.lastEval.valLoss) < 1e-6, `the model scores ${now}, the result says ${r.lastEval.valLoss} (${keeps})`);
+  }
 });
 
 test('resume: a run checkpointed at step 4 and resumed equals the run straight through (bit for bit, with dropout)', async () => {
