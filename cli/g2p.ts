@@ -35,6 +35,7 @@ export const G2P: CommandSpec = {
     ema: { type: 'string', value: 'D', help: 'moving average of the weights with this decay per step, kept at the end if its validation loss is lower (0 = none)', default: '0.999' },
     'eval-every': { type: 'string', value: 'N', help: 'validation loss (1 000 words) and WER (500 words) every N steps', default: '1000' },
     beams: { type: 'string', value: 'N', help: 'beam search width for the test set (1 = greedy)', default: '1' },
+    split: { type: 'string', value: 'NAME', help: "eval: the words to score, 'test' or 'valid' (choose decoding settings on valid, report test)", default: 'test' },
     limit: { type: 'string', value: 'N', help: 'score only the first N test words (a quick look; the reported figures use all 6 194)' },
     'keep-stress': { type: 'boolean', help: 'keep vowel stress (69 phonemes instead of 39)' },
     'no-bucket': { type: 'boolean', help: 'random batches instead of batches of words of about one length' },
@@ -337,15 +338,18 @@ async function g2pEval(v: ParsedValues): Promise<number> {
   const { model, vocab, keepStress } = await loadG2PModel(v);
   const { scoreG2P } = await import('../src/data/g2p.js');
   const { split } = await g2pData(keepStress);
+  const which = str(v, 'split')!;
+  if (which !== 'test' && which !== 'valid') throw new UsageError(`--split must be 'test' or 'valid', got '${which}'`);
+  const words = which === 'test' ? split.test : split.valid;
   const limit = num(v, 'limit', { int: true, min: 1 });
-  const test = limit !== undefined ? split.test.slice(0, limit) : split.test;
+  const test = limit !== undefined ? words.slice(0, limit) : words;
   const beams = num(v, 'beams', { int: true, min: 1 })!;
   const bar = v['quiet'] === true ? null : new ProgressBar(test.length, 'words ');
   const t0 = performance.now();
   const preds = predictEntries(model, vocab, test, beams, (d) => bar?.update(d));
   bar?.done();
   const s = scoreG2P(preds, test);
-  console.log(JSON.stringify({ testWords: test.length, decoding: beams > 1 ? `beam ${beams}` : 'greedy', wer: s.wer, per: s.per, seconds: (performance.now() - t0) / 1000 }));
+  console.log(JSON.stringify({ split: which, words: test.length, decoding: beams > 1 ? `beam ${beams}` : 'greedy', wer: s.wer, per: s.per, seconds: (performance.now() - t0) / 1000 }));
   return 0;
 }
 

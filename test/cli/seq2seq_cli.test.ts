@@ -125,11 +125,16 @@ test('attn g2p train → results.json, cross_attention.svg; predict and eval rea
     assert.deepEqual(p.out.trim().split('\n').map((l) => l.split('\t')[0]), ['phoneme', "o'neil"]);
     const e = attn('g2p', 'eval', '--model', out, '--limit', '20', '--quiet');
     assert.equal(e.code, 0, e.err);
-    assert.equal((JSON.parse(e.out) as { testWords: number }).testWords, 20);
+    assert.deepEqual((({ split, words }) => ({ split, words }))(JSON.parse(e.out) as { split: string; words: number }), { split: 'test', words: 20 });
+    const ev = attn('g2p', 'eval', '--model', out, '--limit', '20', '--quiet', '--split', 'valid');
+    assert.equal(ev.code, 0, ev.err);
+    assert.deepEqual((({ split, words }) => ({ split, words }))(JSON.parse(ev.out) as { split: string; words: number }), { split: 'valid', words: 20 });
+    assert.match(attn('g2p', 'eval', '--model', out, '--split', 'train').err, /--split must be 'test' or 'valid', got 'train'/);
     const bad = attn('g2p', 'predict', '--model', out, 'x1');
     assert.match(bad.err, /'x1': only letters and apostrophes/);
     assert.match(attn('g2p', 'fly').err, /needs a subcommand: train, eval or predict \(got 'fly'\)/);
     assert.match(attn('g2p', 'train', '--dropout', '1', '--out', join(dir, 'no')).err, /--dropout must be below 1, got 1/);
+    assert.match(attn('g2p', 'train', '--ema', '1', '--out', join(dir, 'no')).err, /--ema must be below 1 \(a decay per step, e.g. 0.999\), got 1/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
