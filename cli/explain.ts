@@ -41,7 +41,7 @@ export const EXPLAIN: CommandSpec = {
     'text-file': { type: 'string', value: 'FILE', help: 'read the text from a file' },
     pair: { type: 'string', value: 'TEXT', help: "a second text: BERT's sentence B, an encoder-decoder's target (default: its greedy output)" },
     start: { type: 'string', value: 'N', help: 'first token of the window explained (long texts)', default: '0' },
-    window: { type: 'string', value: 'N', help: "tokens explained (default: the model's context)" },
+    window: { type: 'string', value: 'N', help: "tokens explained (default: the model's context, at most 256)" },
     heads: { type: 'string', value: 'LIST', help: 'mask these heads (LAYER:HEAD,...; GROUP:LAYER:HEAD for encoder-decoders) and show the maps without them' },
     data: { type: 'string', multiple: true, value: 'FILES', help: 'text to measure head statistics and importance on ("shakespeare": the default run\'s plays)' },
     'max-inputs': { type: 'string', value: 'N', help: 'text pieces the head statistics run on', default: '48' },

@@ -66,9 +66,16 @@ export interface ExplainInput {
 export interface WindowOptions {
   /** First token of the window (default 0). */
   start?: number;
-  /** Tokens in the window (default and maximum: the model's context). */
+  /** Tokens in the window (default: the model's context, at most DEFAULT_WINDOW; maximum: the context). */
   length?: number;
 }
+
+/**
+ * The default window when none is asked for: the maps grow with the square of the tokens (GPT-2's 144 heads
+ * over its 1 024-token context are 600 MB of weights, and a report of them too big for a browser to open), so
+ * a longer text is explained 256 tokens at a time unless --window asks for more.
+ */
+export const DEFAULT_WINDOW = 256;
 
 /** What an adapter's encode() returns; adapters add the fields their model needs. */
 export interface Encoded {
@@ -132,13 +139,14 @@ export function windowOf<X extends object>(total: number, max: number, w: Window
   if (total === 0) throw new Error('the text has no tokens');
   const start = w.start ?? 0;
   if (!Number.isInteger(start) || start < 0 || start >= total) throw new Error(`window start ${start} is outside the text's ${total} tokens (0..${total - 1})`);
-  const length = w.length ?? max;
+  const length = w.length ?? Math.min(max, DEFAULT_WINDOW);
   if (!Number.isInteger(length) || length < 1) throw new Error(`window length must be a positive integer, got ${length}`);
   if (length > max) throw new Error(`window length ${length} is longer than the model's context (${max} tokens)`);
   const end = Math.min(total, start + length);
   const notes: string[] = [];
   if (start > 0 || end < total) {
-    const why = total - start > max && w.length === undefined ? ` (the model's context is ${max} tokens)` : '';
+    const why =
+      w.length !== undefined || total - start <= length ? '' : length < max ? ` (${length} tokens by default: the maps grow with the square of the window; --window takes up to the model's context, ${max})` : ` (the model's context is ${max} tokens)`;
     notes.push(`the text has ${total} tokens; explaining tokens ${start}..${end - 1}${why}; choose another window with --start/--window`);
   }
   return { ...make(start, end), notes, start, total };

@@ -235,4 +235,12 @@ test('windows: a text longer than the context is explained in a window, and says
   assert.throws(() => x.encode({ text }, { length: 17 }), /longer than the model's context \(16 tokens\)/);
   assert.throws(() => x.encode({ text, pair: 'b' }), /a GPT reads one text/);
   assert.equal(x.attentions(w)[0]!.layers[0]!.data.length, 2 * 8 * 8);
+  // A long context: 256 tokens by default (the maps grow with the square), up to the context when asked.
+  const wide = new GPTExplainer(new GPT(gptConfig({ preset: 'tiny', vocab_size: 50257, n_positions: 400, n_embd: 16, n_layer: 1 })), Tokenizer.gpt2());
+  const long = Array.from({ length: 300 }, (_, i) => `w${i}`).join(' ');
+  const d = wide.encode({ text: long });
+  assert.equal(d.ids.length, 256);
+  assert.ok(d.total > 300, `${d.total} tokens`);
+  assert.match(d.notes[0]!, /explaining tokens 0\.\.255 \(256 tokens by default: .*--window takes up to the model's context, 400\)/);
+  assert.equal(wide.encode({ text: long }, { length: 400 }).ids.length, 400);
 });
