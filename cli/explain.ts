@@ -210,6 +210,9 @@ async function pruneCommand(argv: string[]): Promise<number> {
   if (quantized !== null) throw new UsageError(`${dir} is quantised (int${quantized}): head importance needs gradients through float weights, and pruning float weights; run attn explain prune on the float folder it was made from, then quantise the pruned folder`);
   const x = await loadModel(v, dir);
   const ex = await import('../src/explain/index.js');
+  // Checked before the curve (minutes on a real model), not after it.
+  const prunable = save !== undefined && ex.isPrunable(x) ? x : null;
+  if (save !== undefined && !prunable) throw new UsageError(`${x.family} models cannot be pruned physically: attn writes pruned GPT-2 and BERT-family folders as transformers' prune_heads does, and transformers has no working head pruning for ${x.family}; mask heads instead (attn explain --heads LIST)`);
   const layouts = x.heads();
   const explicit = headsArg !== undefined ? ex.parseHeads(headsArg, layouts) : null;
   const src = await readData(data, v, x.family);
@@ -248,18 +251,19 @@ async function pruneCommand(argv: string[]): Promise<number> {
     json['prune.json'] = curve;
     say(`${objective.metric.name} of the full model: ${curve.baseline.toFixed(4)}`);
     say('heads removed  kept    ' + objective.metric.name);
-    for (const pt of curve.points) say(`${String(pt.removed).padStart(13)}  ${(pt.fractionKept * 100).toFixed(0).padStart(3)}%   ${pt.quality.toFixed(4)} (${pt.worse >= 0 ? '+' : ''}${(pt.worse * 100).toFixed(2)}%)  ${pt.heads.map((h) => ex.formatHead(h, layouts)).join(' ')}`);
-    say(`${curve.removableWithinTolerance} of ${total} heads go before ${objective.metric.name} is worse by more than ${(curve.tolerance * 100).toFixed(1)}% (Michel et al. 2019 removed 20% of the WMT Transformer's heads and 40% of BERT's at test time without a noticeable loss)`);
+    // A baseline of 0 has no relative change: `worse` is then absolute.
+    const change = (w: number) => (curve.baseline !== 0 ? `${w >= 0 ? '+' : ''}${(w * 100).toFixed(2)}%` : `${w >= 0 ? '+' : ''}${w.toFixed(4)}`);
+    for (const pt of curve.points) say(`${String(pt.removed).padStart(13)}  ${(pt.fractionKept * 100).toFixed(0).padStart(3)}%   ${pt.quality.toFixed(4)} (${change(pt.worse)})  ${pt.heads.map((h) => ex.formatHead(h, layouts)).join(' ')}`);
+    say(`${curve.removableWithinTolerance} of ${total} heads go before ${objective.metric.name} is worse by more than ${curve.baseline !== 0 ? `${(curve.tolerance * 100).toFixed(1)}%` : `${curve.tolerance} (absolute: the full model scores 0)`} (Michel et al. 2019 removed 20% of the WMT Transformer's heads and 40% of BERT's at test time without a noticeable loss)`);
   }
   let saved: { dir: string; heads: string[]; masked: number; pruned: number } | undefined;
   if (save !== undefined) {
-    if (!ex.isPrunable(x)) throw new UsageError(`${x.family} models cannot be pruned physically: attn writes pruned GPT-2 and BERT-family folders as transformers' prune_heads does, and transformers has no working head pruning for ${x.family}; mask heads instead (attn explain --heads LIST)`);
     let heads = explicit;
     if (!heads) {
       const importance = sections.importance ?? ex.headImportance(layouts, objective);
       heads = ex.headsToPrune(layouts, importance, total - Math.round(keep! * total));
     }
-    const pruned = x.prune(heads);
+    const pruned = prunable!.prune(heads);
     const masked = objective.quality(ex.maskWithout(layouts, heads));
     const prunedObjective = (await objectiveFor(pruned, src, { ...objectiveOptions, importanceTokens: 1, importanceExamples: 1 }))!;
     const prunedQuality = prunedObjective.quality();

@@ -17,7 +17,10 @@ export interface PruneCurvePoint {
   removed: number;
   fractionKept: number;
   quality: number;
-  /** Relative change against the full model, signed so that positive = worse. */
+  /**
+   * Change against the full model, signed so that positive = worse: relative to |baseline|, or absolute when
+   * the baseline is 0 (an untrained model's accuracy), where a relative change has no meaning.
+   */
   worse: number;
   /** The heads removed at this step. */
   heads: HeadId[];
@@ -63,7 +66,8 @@ export function pruningCurve(layouts: readonly HeadLayout[], objective: HeadObje
   if (!(tolerance >= 0)) throw new Error(`pruningCurve: tolerance must be ≥ 0, got ${tolerance}`);
   const higher = objective.metric.higherIsBetter;
   const baseline = objective.quality();
-  const worse = (q: number) => (higher ? (baseline - q) / Math.abs(baseline) : (q - baseline) / Math.abs(baseline));
+  const scale = baseline !== 0 ? Math.abs(baseline) : 1;
+  const worse = (q: number) => (higher ? baseline - q : q - baseline) / scale;
   const importance = headImportance(layouts, objective);
   const key = (h: HeadId) => `${h.group}:${h.layer}:${h.head}`;
   const removed: HeadId[] = [];

@@ -63,6 +63,11 @@ test('attn explain prune on a T5 folder: token-accuracy curve; --save is refused
   assert.equal(s.code, 2);
   assert.match(s.err, /t5 models cannot be pruned physically/);
   assert.ok(!/\n\s+at /.test(s.err), 'no stack trace');
+  // --keep runs the curve to choose heads: the refusal comes before it, not after minutes of it.
+  const k = attn('explain', 'prune', '--model', model, '--data', pairs, '--keep', '0.5', '--save', join(tmp, 'pruned'));
+  assert.equal(k.code, 2);
+  assert.match(k.err, /t5 models cannot be pruned physically/);
+  assert.ok(!/pruning curve|full model/.test(k.out + k.err), `the curve ran first:\n${k.out}${k.err}`);
 });
 
 test('a Marian folder without tokenizer.json (source.spm + vocab.json): tokens as SentencePiece splits them', () => {

@@ -2,7 +2,9 @@
 // worked by hand, and readable token text checked against GPT-2's byte-level alphabet.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { AttentionGroup, TokenView } from '../../src/explain/explainable.js';
+import type { AttentionGroup, HeadMask, TokenView } from '../../src/explain/explainable.js';
+import { pruningCurve } from '../../src/explain/prune.js';
+import { sum, mul, tensor, type Tensor } from '../../src/tensor/index.js';
 import { HeadStatsAccumulator } from '../../src/explain/stats.js';
 import { rollout } from '../../src/explain/rollout.js';
 import { readableToken, tokenViews } from '../../src/explain/tokens.js';
@@ -114,4 +116,28 @@ test('readable tokens: byte-level bytes decoded, split characters as bytes, whit
   // A character split across tokens: each token shows its bytes.
   const split = tokenViews(t, t.encode('🤗'));
   assert.deepEqual(split.map((v) => v.text), ['\\xf0\\x9f', '\\xa4', '\\x97']);
+});
+
+test('pruningCurve: a baseline of 0 gives absolute changes (no NaN), and the order is by |∂L/∂ξ|', () => {
+  // One layer of three heads; the loss is Σ c_h·ξ_h, so |∂L/∂ξ_h| = |c_h|: head 1 (c = 0.5) goes first, then
+  // head 2 (c = 1), then head 0 (c = 3). Quality: 0 for the whole model, −0.004 per head removed except head 0,
+  // which costs 0.1.
+  const c = [3, 0.5, 1];
+  const layouts = [{ group: 'self' as const, nHead: 3, layers: [[0, 1, 2]] }];
+  const objective = {
+    metric: { name: 'accuracy', higherIsBetter: true },
+    batches: 1,
+    rows: () => 1,
+    loss: (_i: number, gates: HeadMask) => sum(mul(gates.self![0] as Tensor, tensor(c, [1, 3]))),
+    quality: (mask?: HeadMask) => {
+      const m = mask?.self?.[0] as Float32Array | undefined;
+      if (!m) return 0;
+      return -(m[0] === 0 ? 0.1 : 0) - 0.004 * ((m[1] === 0 ? 1 : 0) + (m[2] === 0 ? 1 : 0));
+    },
+  };
+  const curve = pruningCurve(layouts, objective, { tolerance: 0.01 });
+  assert.deepEqual(curve.points.map((p) => p.heads.map((h) => h.head)), [[], [1], [2], [0]]);
+  const worse = curve.points.map((p) => p.worse);
+  [0, 0.004, 0.008, 0.108].forEach((w, i) => assert.ok(Math.abs(worse[i]! - w) < 1e-9, `point ${i}: worse ${worse[i]}, expected ${w}`));
+  assert.equal(curve.removableWithinTolerance, 2);
 });
