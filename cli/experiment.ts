@@ -7,6 +7,8 @@
 //   g2p-length.svg/.png         error rate against word length, one line per model (Bahdanau et al. fig. 2)
 //   reverse-length.svg/.png     the same for reversal, lengths 5–60
 //   heatmaps/*.svg/.png         attention weights (outputs × inputs) of each attention model on a few inputs
+//   models/TASK-ATTENTION/      each trained model as a folder (config.json, model.safetensors, symbols.json):
+//                               `attn explain --model DIR --text WORD` shows its alignments
 //
 // The experiment itself is src/experiments/attention.ts; this file parses options, shows progress and writes
 // files (atomically).
@@ -98,6 +100,7 @@ export async function experimentCommand(argv: string[]): Promise<number> {
   if (threads !== undefined) setBackend('wasm', { threads });
   const { runAttentionExperiment, MODEL_LABELS } = await import('../src/experiments/attention.js');
   const { loadCmudict } = await import('../src/data/g2p_node.js');
+  const { saveRNNSeq2Seq } = await import('../src/models/rnn_pretrained.js');
   const quiet = v['quiet'] === true;
   const budget = steps !== undefined ? `${steps} steps` : `${duration(minutes * 60)}`;
   console.error(`attn experiment attention: ${tasks.join(' and ')}, ${models.length} models × ${budget} each (${cell.toUpperCase()}), backend ${getBackend().name} (${getBackend().threads} threads) → ${out}`);
@@ -110,6 +113,7 @@ export async function experimentCommand(argv: string[]): Promise<number> {
       ...opts,
       task,
       ...(task === 'g2p' ? { g2pEntries: loadCmudict() } : {}),
+      onModel: (model, info) => saveRNNSeq2Seq(model, join(out, 'models', `${info.task}-${info.attention}`), info),
       onProgress(pr) {
         if (quiet) return;
         const label = `${task} · ${MODEL_LABELS[pr.model]}`;

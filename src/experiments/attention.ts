@@ -187,6 +187,11 @@ export interface ExperimentOptions {
   g2pEntries?: readonly G2PEntry[];
   /** Called after every step and at the phases of a model's run. */
   onProgress?: (p: ExperimentProgress) => void;
+  /**
+   * Called with each trained model and its symbol tables (id → symbol), after its evaluation: the CLI saves
+   * it as a folder (src/models/rnn_pretrained.ts) that `attn explain` reads.
+   */
+  onModel?: (model: RNNSeq2Seq, info: { task: TaskName; attention: AttentionKind; source: readonly string[]; target: readonly string[] }) => void;
 }
 
 export interface ExperimentProgress {
@@ -353,6 +358,7 @@ function trainAndEvaluate(task: Task, kind: AttentionKind, cell: 'gru' | 'lstm',
       alignments.push({ source: [...it.source].map((id) => task.srcSymbols[id]!), output: out.slice(0, steps.length).map((id) => task.tgtSymbols[id]!), weights });
     });
   }
+  opts.onModel?.(model, { task: task.name, attention: kind, source: task.srcSymbols, target: task.tgtSymbols });
   return {
     attention: kind,
     label: MODEL_LABELS[kind],

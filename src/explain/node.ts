@@ -12,6 +12,8 @@ import { fromPretrainedSeq2Seq } from '../models/seq2seq_pretrained.js';
 import { BertExplainer } from './adapters/bert.js';
 import { Seq2SeqExplainer } from './adapters/seq2seq.js';
 import { GPTExplainer } from './adapters/gpt.js';
+import { RNNExplainer, type SymbolTable } from './adapters/rnn.js';
+import { loadRNNSeq2Seq, RNN_SEQ2SEQ_MODEL_TYPE } from '../models/rnn_pretrained.js';
 import type { AttentionGroup, Explainable, HeadLayout } from './explainable.js';
 import { figurePng, figureSvg, type Figure } from './figure.js';
 import { gridFigure, layerFigure, mapFigure, pruneFigure, rolesFigure } from './figures.js';
@@ -32,7 +34,20 @@ const LOADERS: Record<string, (dir: string, tokenizer: Tokenizer | null) => Expl
   distilbert: bertLoader,
   marian: seq2seqLoader,
   t5: seq2seqLoader,
+  [RNN_SEQ2SEQ_MODEL_TYPE]: rnnLoader,
 };
+
+/** attn's RNN encoder-decoder folders (src/models/rnn_pretrained.ts): the decoder's alignments. */
+function rnnLoader(dir: string, tok: Tokenizer | null): Explainable {
+  if (tok) throw new Error(`${dir} is an RNN encoder-decoder: its symbols come from its symbols.json, not from a tokenizer`);
+  const { model, symbols } = loadRNNSeq2Seq(dir);
+  return new RNNExplainer(model, { source: symbolTable(symbols.source), target: symbolTable(symbols.target) });
+}
+
+function symbolTable(tokens: readonly string[]): SymbolTable {
+  const ids = new Map(tokens.map((t, i) => [t, i]));
+  return { tokens, id: (s) => ids.get(s) };
+}
 
 /** Marian and T5 folders: encoder, decoder and cross-attention maps. */
 function seq2seqLoader(dir: string, tok: Tokenizer | null): Explainable {

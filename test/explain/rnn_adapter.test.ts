@@ -68,3 +68,54 @@ test('without a target: the greedy output of src/generate; errors for no attenti
   assert.throws(() => x.encode({ text: 'knight', pair: 'N XX T' }), /target symbol "XX" \(position 1\)/);
   assert.throws(() => x.attentions(x.encode({ text: 'ab', pair: 'EY' }), { headMask: {} }), /no attention heads to mask/);
 });
+
+test('an RNN folder (saveRNNSeq2Seq) loads with the same weights and outputs; attn explain shows its alignments; bad folders are clear errors', async () => {
+  const { mkdtempSync, rmSync, writeFileSync, readFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const { saveRNNSeq2Seq, loadRNNSeq2Seq } = await import('../../src/models/rnn_pretrained.js');
+  const dir = mkdtempSync(join(tmpdir(), 'attn-rnn-folder-'));
+  try {
+    const m = model('luong-general');
+    const folder = join(dir, 'm');
+    saveRNNSeq2Seq(m, folder, { source: letters.tokens, target: phonemes.tokens });
+    const loaded = loadRNNSeq2Seq(folder);
+    assert.deepEqual(loaded.model.config, m.config);
+    assert.deepEqual(loaded.symbols.source, letters.tokens);
+    const names = m.namedParameters().map(([n]) => n);
+    assert.deepEqual(loaded.model.namedParameters().map(([n]) => n), names);
+    loaded.model.namedParameters().forEach(([n, p], i) => assert.deepEqual(p.toFloat32Array(), m.namedParameters()[i]![1].toFloat32Array(), n));
+    const src = letters.encode('knight'.split(''), { eos: true });
+    const dec = Int32Array.from([G2PVocab.BOS, ...phonemes.encode(['N', 'AY', 'T'])]);
+    const run = (x: RNNSeq2Seq) => noGrad(() => x.train(false).forward(tensor(src, [1, src.length], { dtype: 'int32' }), [src.length], tensor(dec, [1, dec.length], { dtype: 'int32' })).logits.toFloat32Array());
+    assert.deepEqual(run(loaded.model), run(m));
+
+    const main = fileURLToPath(new URL('../../cli/main.js', import.meta.url));
+    const attn = (...args: string[]) => spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1', NO_COLOR: '1' } });
+    const r = attn('explain', '--model', folder, '--text', 'knight', '--pair', 'N AY T', '--out', join(dir, 'report'), '--json');
+    assert.equal(r.status, 0, r.stderr);
+    const html = readFileSync(join(dir, 'report', 'report.html'), 'utf8');
+    assert.match(html, /alignments/);
+
+    // Bad folders: a missing symbol table, a wrong shape, a mistyped config value.
+    rmSync(join(folder, 'symbols.json'));
+    assert.throws(() => loadRNNSeq2Seq(folder), /symbols\.json/);
+    writeFileSync(join(folder, 'symbols.json'), JSON.stringify({ source: letters.tokens, target: letters.tokens }));
+    assert.throws(() => loadRNNSeq2Seq(folder), /symbols\.json: "target" has 31 symbols, the model's tgt_vocab_size is 43/);
+    writeFileSync(join(folder, 'symbols.json'), JSON.stringify({ source: letters.tokens, target: phonemes.tokens }));
+    const cfgPath = join(folder, 'config.json');
+    const cfg = JSON.parse(readFileSync(cfgPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, decoder_hidden_size: '64' }));
+    assert.throws(() => loadRNNSeq2Seq(folder), /config\.json: "decoder_hidden_size" is "64", expected a number/);
+    writeFileSync(cfgPath, JSON.stringify({ ...cfg, embedding_size: (cfg['embedding_size'] as number) + 1 }));
+    assert.throws(() => loadRNNSeq2Seq(folder), /model\.safetensors: .* has shape \[.*\], the config makes it \[.*\]/);
+    const bad = attn('explain', '--model', folder, '--text', 'knight', '--out', join(dir, 'r2'));
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /the config makes it/);
+    assert.ok(!/\n\s+at /.test(bad.stderr), 'no stack trace');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -63,6 +63,11 @@ test('attn experiment attention at a small size writes tables, length figures an
     const png = readPng(readFileSync(join(out, 'heatmaps', 'g2p-bahdanau-1.png')));
     assert.ok(png.width > 100 && png.height > 60);
     assert.ok(png.rgba.some((v, i) => i % 4 !== 3 && v < 128), 'the heatmap PNG is blank');
+    // Every trained model is a folder attn explain reads.
+    assert.deepEqual(readdirSync(join(out, 'models')).sort(), ['g2p-bahdanau', 'g2p-none', 'reverse-bahdanau', 'reverse-none']);
+    const ex = spawnSync(process.execPath, [CLI, 'explain', '--model', join(out, 'models', 'g2p-bahdanau'), '--text', 'knight', '--out', join(dir, 'explain'), '--json'], { encoding: 'utf8' });
+    assert.equal(ex.status, 0, ex.stderr);
+    assert.ok(existsSync(join(dir, 'explain', 'report.html')));
     // --replot redraws from results.json without training, here with another Transformer row.
     writeFileSync(tr, JSON.stringify({ model: 'Transformer (2)', wer: 0.5, per: 0.125 }));
     const again = spawnSync(process.execPath, [CLI, 'experiment', 'attention', '--replot', '--out', out, '--transformer-results', tr], { encoding: 'utf8' });
