@@ -101,6 +101,14 @@ export {
   type BrowserPipelineOptions,
 } from './load_models.js';
 export { loadTokenizer } from './load_tokenizer.js';
+
+// Explain, the part a page can run: a GPT's attention maps in named groups and the report's data (maps, rollout)
+// that web/explain_view.ts draws; the playground's Attention tab uses them. The HTML file, SVG/PNG figures and
+// loading by folder path need Node (src/explain/node.ts, figure.ts).
+export { GPTExplainer, type GPTEncoded } from '../explain/adapters/gpt.js';
+export { reportData, decodeWeights, type ReportData, type ReportGroup } from '../explain/report_data.js';
+export type { AttentionGroup } from '../explain/explainable.js';
+
 export { openFolder, type Folder, type FolderSource, type FolderOptions, type FileProgress } from './folder.js';
 export { savePretrainedFiles, zipFolder, downloadFolder, downloadBytes, type SaveFilesOptions } from './save.js';
 export { zipFiles, crc32 } from './zip.js';

@@ -1,34 +1,16 @@
 // The explain report: one self-contained HTML file (styles, data and the viewer's script inline; it loads
 // nothing from the network) with the interactive maps (web/explain_view.ts) and, when computed, the head
 // statistics, head importance and the pruning curve as tables and inline SVG figures.
-import type { AttentionGroup, HeadLayout } from './explainable.js';
+import type { HeadLayout } from './explainable.js';
 import { esc, figureSvg } from './figure.js';
 import { pruneFigure, rolesFigure } from './figures.js';
 import type { HeadImportance } from './importance.js';
 import type { PruneCurve } from './prune.js';
-import { encodeWeights, type ReportData } from './report_data.js';
-import { rollout } from './rollout.js';
+import type { ReportData } from './report_data.js';
 import type { HeadStats } from './stats.js';
 
-/** The embedded data of a report for these groups (with rollout for self-attention groups). */
-export function reportData(title: string, groups: readonly AttentionGroup[], notes: string[] = []): ReportData {
-  return {
-    title,
-    notes,
-    groups: groups.map((g) => {
-      const square = g.kind !== 'cross' && g.kind !== 'alignments' && g.queries.length === g.keys.length;
-      const tok = (t: AttentionGroup['queries'][number]) => ({ text: t.text, id: t.id, special: t.special });
-      return {
-        kind: g.kind,
-        causal: g.causal,
-        queries: g.queries.map(tok),
-        keys: g.keys.map(tok),
-        layers: g.layers.map((l) => ({ heads: l.heads, headIds: l.headIds, maps: encodeWeights(l.data) })),
-        ...(square ? { rollout: rollout(g).map(encodeWeights) } : {}),
-      };
-    }),
-  };
-}
+// reportData lives in report_data.ts, which a browser can bundle (this file cannot: figure.ts needs Node).
+export { reportData } from './report_data.js';
 
 export interface ReportSections {
   stats?: { heads: HeadStats[]; layouts: HeadLayout[]; inputs: number; thresholds: { positional: number; rare: number; noop: number } };

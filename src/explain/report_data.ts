@@ -1,8 +1,12 @@
 // The data an explain report's page is drawn from: plain JSON, embedded in the self-contained HTML file
-// (report.ts) and read by the viewer (web/explain_view.ts, which imports only these types).
+// (report.ts) and read by the viewer (web/explain_view.ts, which imports only these types). The playground's
+// engine worker builds it too (reportData below), so this file imports nothing that needs Node.
 //
 // Maps travel as base64 of little-endian uint16 values round(w · 65535), (H, Tq, Tk) per layer: a third of the
 // size of decimal JSON, exact to 1/65535 (0.0000153), far below what a colour shows.
+
+import type { AttentionGroup } from './explainable.js';
+import { rollout } from './rollout.js';
 
 export interface ReportToken {
   text: string;
@@ -53,4 +57,24 @@ export function decodeWeights(b64: string): Float32Array {
   const out = new Float32Array(bin.length / 2);
   for (let i = 0; i < out.length; i++) out[i] = (bin.charCodeAt(2 * i) | (bin.charCodeAt(2 * i + 1) << 8)) / 65535;
   return out;
+}
+
+/** The embedded data of a report for these groups (with rollout for self-attention groups). */
+export function reportData(title: string, groups: readonly AttentionGroup[], notes: string[] = []): ReportData {
+  return {
+    title,
+    notes,
+    groups: groups.map((g) => {
+      const square = g.kind !== 'cross' && g.kind !== 'alignments' && g.queries.length === g.keys.length;
+      const tok = (t: AttentionGroup['queries'][number]) => ({ text: t.text, id: t.id, special: t.special });
+      return {
+        kind: g.kind,
+        causal: g.causal,
+        queries: g.queries.map(tok),
+        keys: g.keys.map(tok),
+        layers: g.layers.map((l) => ({ heads: l.heads, headIds: l.headIds, maps: encodeWeights(l.data) })),
+        ...(square ? { rollout: rollout(g).map(encodeWeights) } : {}),
+      };
+    }),
+  };
 }
