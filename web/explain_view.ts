@@ -7,8 +7,31 @@
 //                                     it attends to, as opaque as the weight; hover a token to see only its lines
 //
 // The report inlines this file's compiled JavaScript (no network), so it imports nothing at run time: the
-// import below is types only. Colours are the playground's heatmap (white → deep blue through √w).
+// import below is types only. The playground's Attention tab (web/app.ts) bundles it and calls
+// renderExplainReport on the data its engine worker builds. Either page may draw again into the same root, so
+// the viewer replaces what it drew and keeps one tooltip and one copy of its styles per document. Its styles
+// live here (scoped to .explain) so both pages look the same; colours are white → deep blue through √w.
 import type { ReportData, ReportGroup } from '../src/explain/report_data.js';
+
+const VIEWER_CSS = `
+.explain [hidden] { display: none; }
+.explain .hint { color: #666; }
+.explain .tabs button { font: inherit; padding: 4px 12px; margin-right: 4px; border: 1px solid #aaa; background: #f4f4f4; cursor: pointer; }
+.explain .tabs button.on { background: #08519c; color: white; border-color: #08519c; }
+.explain .grid { display: grid; gap: 6px; align-items: center; justify-content: start; overflow: auto; max-height: 70vh; }
+.explain .lmap { display: grid; grid-template-columns: auto auto; justify-content: start; }
+.explain .qlabels div { text-align: right; padding-right: 4px; white-space: pre; }
+.explain .klabels { display: flex; align-items: flex-end; height: 7em; } .explain .klabels div { position: relative; height: 100%; }
+.explain .klabels span { position: absolute; bottom: 2px; left: 50%; transform-origin: 0 50%; transform: rotate(-60deg); white-space: pre; }
+.explain .grid .hd { font-size: 12px; color: #555; text-align: center; }
+.explain .grid .pruned { font-size: 11px; color: #aaa; text-align: center; }
+.explain canvas.heat { image-rendering: pixelated; border: 1px solid #999; cursor: pointer; }
+.explain canvas.heat.sel { outline: 3px solid #e6550d; }
+.explain .scroll { overflow: auto; max-width: 100%; max-height: 80vh; }
+.explain-tip { position: absolute; z-index: 10; background: #222; color: #fff; padding: 3px 6px; font: 12px monospace; border-radius: 3px; pointer-events: none; white-space: pre; }
+.explain .hv-controls label { margin-right: 12px; } .explain .hv-svg { overflow: auto; max-height: 80vh; }
+.explain svg.headview text { font: 13px monospace; cursor: default; } .explain svg.headview text:hover { font-weight: bold; }
+`;
 
 const HEAD_COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#9467bd', '#ff7f0e', '#17becf', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22'];
 
@@ -186,14 +209,25 @@ export function renderHeadView(box: HTMLElement, view: HeadViewData, opts: { win
   draw();
 }
 
-/** The whole report page into `root`, from the embedded data. */
+/** The viewer's styles and its one tooltip, added to the document on first use. */
+function pageParts(): HTMLElement {
+  if (!document.getElementById('explain-view-style')) document.head.append(el('style', { id: 'explain-view-style' }, VIEWER_CSS));
+  let tip = document.querySelector<HTMLElement>('body > .explain-tip');
+  if (!tip) {
+    tip = el('div', { class: 'explain-tip' });
+    tip.hidden = true;
+    document.body.append(tip);
+  }
+  return tip;
+}
+
+/** The report's maps into `root` (replacing what was there), from the embedded data. */
 export function renderExplainReport(root: HTMLElement, data: ReportData): void {
-  const tip = el('div', { class: 'tip' });
-  tip.hidden = true;
-  document.body.append(tip);
+  const tip = pageParts();
+  root.classList.add('explain');
   const tabs = el('nav', { class: 'tabs' });
   const panel = el('div', {});
-  root.append(tabs, panel);
+  root.replaceChildren(tabs, panel);
   const buttons = data.groups.map((g, i) => {
     const b = el('button', {}, `${g.kind} attention`);
     b.addEventListener('click', () => {

@@ -39,21 +39,7 @@ const CSS = `
 body { font: 14px/1.45 system-ui, sans-serif; margin: 24px; color: #222; max-width: 1400px; }
 h1 { font-size: 22px; } h2 { font-size: 18px; margin-top: 28px; } h3 { font-size: 15px; }
 .notes li { color: #8a4b00; } .hint { color: #666; }
-.tabs button { font: inherit; padding: 4px 12px; margin-right: 4px; border: 1px solid #aaa; background: #f4f4f4; cursor: pointer; }
-.tabs button.on { background: #08519c; color: white; border-color: #08519c; }
-.grid { display: grid; gap: 6px; align-items: center; justify-content: start; overflow: auto; max-height: 70vh; }
-.lmap { display: grid; grid-template-columns: auto auto; justify-content: start; }
-.qlabels div { text-align: right; padding-right: 4px; white-space: pre; }
-.klabels { display: flex; align-items: flex-end; height: 7em; } .klabels div { position: relative; height: 100%; }
-.klabels span { position: absolute; bottom: 2px; left: 50%; transform-origin: 0 50%; transform: rotate(-60deg); white-space: pre; }
-.grid .hd { font-size: 12px; color: #555; text-align: center; }
-.grid .pruned { font-size: 11px; color: #aaa; text-align: center; }
-canvas.heat { image-rendering: pixelated; border: 1px solid #999; cursor: pointer; }
-canvas.heat.sel { outline: 3px solid #e6550d; }
-.scroll { overflow: auto; max-width: 100%; max-height: 80vh; }
-.tip { position: absolute; background: #222; color: #fff; padding: 3px 6px; font: 12px monospace; border-radius: 3px; pointer-events: none; white-space: pre; }
-.hv-controls label { margin-right: 12px; } .hv-svg { overflow: auto; max-height: 80vh; }
-svg.headview text { font: 13px monospace; cursor: default; } svg.headview text:hover { font-weight: bold; }
+/* The maps' own styles come with the viewer (web/explain_view.ts), which the playground shares. */
 table.stats { border-collapse: collapse; font-size: 13px; } table.stats td, table.stats th { border: 1px solid #ddd; padding: 2px 8px; text-align: right; }
 table.stats td:nth-child(3) { text-align: left; }
 .figure { overflow: auto; }
