@@ -2,7 +2,7 @@
 // engine_worker.ts). Nothing heavy runs on this thread, so the page stays responsive while a model trains.
 
 import type { DoneValue, Event, ModelCard, Reply, Request, TokenView, TrainSettings } from './protocol.js';
-import { renderAttention } from './attention_view.js';
+import { renderExplainReport } from './explain_view.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Engines
@@ -327,28 +327,23 @@ $('#gen-run').addEventListener('click', async () => {
 });
 
 // ---------------------------------------------------------------------------------------------------------
-// Attention explorer
-
-let attention: Extract<DoneValue, { kind: 'attention' }> | null = null;
-
-function drawLayer(): void {
-  if (!attention) return;
-  const layer = Number($<HTMLSelectElement>('#attn-layer').value || 0);
-  renderAttention($('#attn-view'), { queries: attention.tokens, keys: attention.tokens, heads: attention.heads, map: attention.maps[layer]!, title: (h) => `layer ${layer}, head ${h}` }, tooltip);
-}
+// Attention explorer: the explain report's viewer (tabs per attention group, the layer × head grid, one head
+// at full size, the head view, rollout) on what the worker computes for the loaded model and the text.
 
 $('#attn-run').addEventListener('click', async () => {
   showError('#tab-attention', null);
+  const button = $<HTMLButtonElement>('#attn-run');
+  button.disabled = true;
   try {
-    attention = await infer.request({ op: 'attention', text: $<HTMLTextAreaElement>('#attn-text').value }, 'attention');
-    const select = $<HTMLSelectElement>('#attn-layer');
-    select.replaceChildren(...attention.maps.map((_, i) => new Option(`layer ${i}`, String(i))));
-    drawLayer();
+    const { report } = await infer.request({ op: 'attention', text: $<HTMLTextAreaElement>('#attn-text').value }, 'attention');
+    $('#attn-notes').textContent = report.notes.join('; ');
+    renderExplainReport($('#attn-view'), report);
   } catch (e) {
     showError('#tab-attention', e);
+  } finally {
+    button.disabled = false;
   }
 });
-$('#attn-layer').addEventListener('change', drawLayer);
 
 // ---------------------------------------------------------------------------------------------------------
 // Training

@@ -123,15 +123,21 @@ function generateText(prompt: string, options: Record<string, unknown>, emit: (e
   return { kind: 'generated', texts, scores, firstTokenMs, tokensPerSec: newTokens / seconds, newTokens };
 }
 
-function attentionMaps(text: string): DoneValue {
+/**
+ * Tokens the Attention tab explains at most: the report holds layers × heads × T² weights, so a long text (up to
+ * a GPT-2's 1024 tokens) would be hundreds of MB to post and draw.
+ */
+const EXPLAIN_TOKENS = 128;
+
+/** The explain report's data for `text`: the same adapter and reportData() as `attn explain`. */
+function explain(text: string): DoneValue {
   const m = needModel();
-  const tok = needTokenizer(m);
-  const ids = tok.encode(text, undefined, { addSpecialTokens: false }).ids.slice(0, 64);
-  if (ids.length === 0) throw new Error('type some text to look at');
-  const x = attn.tensor(Int32Array.from(ids), [1, ids.length], { dtype: 'int32' });
-  const out = attn.noGrad(() => m.model.forward(x, { outputAttentions: true }));
-  const maps = out.attentions!.map((a) => a.toFloat32Array()); // each (1, H, T, T)
-  return { kind: 'attention', tokens: ids.map((id) => tok.decode([id])), layers: maps.length, heads: m.model.config.n_head, maps };
+  if (text.trim() === '') throw new Error('type some text to look at');
+  const x = new attn.GPTExplainer(m.model, needTokenizer(m));
+  const encoded = x.encode({ text }, { length: Math.min(EXPLAIN_TOKENS, x.maxTokens) });
+  // windowOf's note names the CLI's --start/--window; the page has no such controls, so it says what it shows.
+  const notes = encoded.ids.length < encoded.total ? [`the text has ${encoded.total} tokens; the maps show the first ${encoded.ids.length}`] : [];
+  return { kind: 'attention', report: attn.reportData(`${m.name} (${x.family})`, x.attentions(encoded), notes) };
 }
 
 async function train(text: string, settings: TrainSettings, stopFlag: SharedArrayBuffer, resume: boolean, emit: (e: Event) => void): Promise<DoneValue> {
@@ -212,7 +218,7 @@ scope.onmessage = async (e) => {
         done = generateText(req.prompt, req.options, emit);
         break;
       case 'attention':
-        done = attentionMaps(req.text);
+        done = explain(req.text);
         break;
       case 'train':
         done = await train(req.text, req.settings, req.stopFlag, req.resume, emit);

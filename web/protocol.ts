@@ -3,7 +3,7 @@
 // starts two: one for inference and one for training, so a model can be tried while another one trains.
 // Every request carries an id; the worker answers with events for that id and one final 'done' or 'error'.
 
-import type { BackendInfo } from '../src/browser/index.js';
+import type { BackendInfo, ReportData } from '../src/browser/index.js';
 
 export type ModelSource = { kind: 'url'; url: string } | { kind: 'files'; files: File[] } | { kind: 'bytes'; name: string; files: Record<string, Uint8Array> };
 
@@ -74,6 +74,8 @@ export type DoneValue =
   | { kind: 'card'; card: ModelCard }
   | { kind: 'tokens'; tokens: TokenView[] }
   | { kind: 'generated'; texts: string[]; scores: number[] | null; firstTokenMs: number | null; tokensPerSec: number; newTokens: number }
-  | { kind: 'attention'; tokens: string[]; layers: number; heads: number; maps: Float32Array[] }
+  // What `attn explain` embeds in its report for this model and text (every layer and head, rollout), drawn by
+  // the same viewer (web/explain_view.ts).
+  | { kind: 'attention'; report: ReportData }
   | { kind: 'trained'; step: number; stopped: boolean; valLoss: number | null }
   | { kind: 'export'; name: string; files: Record<string, Uint8Array> };

@@ -1,9 +1,10 @@
 // The playground end to end in headless Chromium: `attn serve` with a small model folder; the page starts its
 // engine workers (threads), loads the model, tokenizes (ids checked against the model's tokenizer on Node),
-// generates with streaming and per-token probabilities, draws attention maps (checked against the model's
-// own outputAttentions on Node), trains a tiny GPT for a few dozen steps (the loss must fall), stops and
-// resumes it, downloads the trained folder (loaded back on Node), shows the model card, reports a bad URL,
-// and stays responsive while training. A screenshot goes to dist/test-output/playground.png.
+// generates with streaming and per-token probabilities, shows attention in the explain viewer (the weights
+// checked against the model's own outputAttentions on Node), trains a tiny GPT for a few dozen steps (the loss
+// must fall), stops and resumes it, downloads the trained folder (loaded back on Node), shows the model card,
+// reports a bad URL, and stays responsive while training. Screenshots go to dist/test-output/playground.png and
+// playground-attention.png.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,25 +120,45 @@ test('generation: streamed tokens with probabilities, greedy equal to Node', opt
   await page.fill('#gen-num_return_sequences', '1');
 });
 
-test('attention explorer: one heatmap per head, the weights of outputAttentions', opts, async () => {
+test('attention explorer: the explain viewer (grid, one head, head view, rollout) on the weights of outputAttentions', opts, async () => {
   await page.click('#tabs button[data-tab="attention"]');
   await page.fill('#attn-text', 'The king is dead');
   await page.click('#attn-run');
-  await page.waitForSelector('#attn-view canvas');
-  assert.equal(await page.locator('#attn-view canvas').count(), 2); // tiny: 2 heads
-  assert.equal(await page.locator('#attn-layer option').count(), 2); // 2 layers
-  // Hover the last query row, first key: the tooltip shows the weight Node computes for that cell.
+  await page.waitForSelector('#attn-view.explain .grid canvas.heat');
+  assert.equal(await page.locator('#attn-view .grid canvas.heat').count(), 4); // tiny: 2 layers × 2 heads
+  assert.equal(await page.locator('#attn-view nav.tabs').isHidden(), true); // a GPT has one group, 'self'
+  assert.equal(await page.locator('#attn-view .grid canvas.sel').getAttribute('title'), 'layer 0, head 0');
+  // The head view: one query's lines only while its token is hovered.
+  const all = await page.locator('#attn-view svg.headview line').count();
+  await page.locator('#attn-view svg.headview text').nth(1).hover(); // query 1 of a causal model: keys 0 and 1
+  const one = await page.locator('#attn-view svg.headview line').count();
+  assert.ok(one > 0 && one < all && one <= 2 * 2, `hover shows ${one} of ${all} lines`);
+  // Rollout after each layer, with its slider.
+  assert.equal(await page.locator('#attn-view h2', { hasText: 'Attention rollout' }).count(), 1);
+  assert.equal(await page.locator('#attn-view input[type="range"]').getAttribute('max'), '1');
+  // The tokens and weights are what `attn explain` computes: the tokenizer's encode (as GPTExplainer does) and
+  // the model's own outputAttentions. Open layer 1, head 1 and hover the last query row, first key.
   const lm = fromPretrained(join(work, 'tiny-shakespeare'));
-  const ids = tokenizer.encode('The king is dead', undefined, { addSpecialTokens: false }).ids;
+  const ids = tokenizer.encode('The king is dead').ids;
   const T = ids.length;
+  assert.equal(await page.locator('#attn-view .detail .qlabels div').count(), T);
+  await page.locator('#attn-view .grid canvas.heat').nth(3).click();
+  assert.equal(await page.locator('#attn-view .detail').evaluate((e) => e.previousElementSibling?.textContent), 'Layer 1, head 1');
   const out = noGrad(() => lm.model.forward(tensor(Int32Array.from(ids), [1, T], { dtype: 'int32' }), { outputAttentions: true }));
-  const want = out.attentions![0]!.toFloat32Array()[(T - 1) * T + 0]!; // layer 0, head 0, query T-1, key 0
-  const box = (await page.locator('#attn-view canvas >> nth=0').boundingBox())!;
-  const cell = box.width / T;
-  await page.mouse.move(box.x + cell / 2, box.y + (T - 0.5) * cell);
-  const tip = (await page.textContent('#tooltip'))!;
-  const got = Number(/weight (\d\.\d+)/.exec(tip)![1]);
-  assert.ok(Math.abs(got - want) < 1e-3, `tooltip weight ${got}, Node ${want}`);
+  const want = out.attentions![1]!.toFloat32Array()[(1 * T + T - 1) * T + 0]!; // layer 1, head 1, query T-1, key 0
+  const box = (await page.locator('#attn-view .detail canvas.heat').boundingBox())!;
+  await page.mouse.move(box.x + box.width / T / 2, box.y + box.height * (T - 0.5) / T);
+  const tip = (await page.textContent('.explain-tip'))!;
+  const got = Number(/(\d\.\d+)$/.exec(tip)![1]);
+  assert.ok(Math.abs(got - want) < 1e-3, `tooltip weight ${got}, Node ${want} (${tip})`);
+  // Drawing again replaces the view instead of adding a second one.
+  await page.fill('#attn-text', 'The king is dead, long live the king');
+  await page.click('#attn-run');
+  await page.waitForFunction(() => document.querySelectorAll('#attn-view .detail .qlabels div').length > 4);
+  assert.equal(await page.locator('#attn-view .grid').count(), 1);
+  assert.equal(await page.locator('.explain-tip').count(), 1);
+  mkdirSync(outDir, { recursive: true });
+  await page.screenshot({ path: join(outDir, 'playground-attention.png'), fullPage: true });
 });
 
 test('training in the page: the loss falls, the page stays responsive, stop / resume, download', opts, async () => {
