@@ -74,6 +74,7 @@ export { Transformer, transformerConfig, transformerParameterCount, sinusoidalPo
 export { T5, t5Config, t5ParameterCount, relativePositionBucket, T5_PRESETS, T5_DEFAULTS, type T5Config, type T5ForwardOptions, type T5PresetName } from './models/t5.js';
 export { shiftTokensRight, type EncoderOutput, type DecoderOutput, type Seq2SeqOutput } from './models/encoder_decoder.js';
 export { fromPretrainedSeq2Seq, saveSeq2Seq, seq2seqForward, readModelType, SEQ2SEQ_MODEL_TYPES, type PretrainedSeq2Seq, type Seq2SeqModel, type Seq2SeqForwardResult } from './models/seq2seq_pretrained.js';
+export { saveRNNSeq2Seq, loadRNNSeq2Seq, RNN_SEQ2SEQ_MODEL_TYPE, type RNNSymbols } from './models/rnn_pretrained.js';
 export { generateSeq2Seq, seq2seqStepper, padSources, type Seq2SeqGenerateOptions, type Seq2SeqLMModule } from './generate/seq2seq.js';
 export { trainSeq2Seq, pairsTask, objectiveTask, collatePairs, evaluateSeq2Seq, newSeq2SeqTrainState, SEQ2SEQ_TRAIN_DEFAULTS, type Seq2SeqPair, type Seq2SeqTask, type Seq2SeqTrainOptions } from './train/seq2seq.js';
 export { saveSeq2SeqCheckpoint, loadSeq2SeqTrainingState } from './train/seq2seq_checkpoint.js';
