@@ -3,8 +3,8 @@
 // own, laid out like a Hugging Face one:
 //
 //   config.json        { "model_type": "rnn_seq2seq", "architectures": ["RNNSeq2Seq"], …RNNSeq2SeqConfig }
-//   model.safetensors  every parameter under its namedParameters() name (PyTorch's nn.GRU / nn.LSTM names
-//                      inside: encoder.rnn.weight_ih_l0, …_reverse), float32
+//   model.safetensors  every parameter under its namedParameters() name, float32 (the recurrent layers under
+//                      PyTorch's nn.GRU / nn.LSTM names: encoder.weight_ih_l0, encoder.weight_hh_l0_reverse, …)
 //   symbols.json       { "source": [...], "target": [...] }: id → symbol for each side ("<pad>", "<s>", …
 //                      first, as G2PVocab writes them)
 //
