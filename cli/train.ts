@@ -110,11 +110,12 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   const { gptSizes } = await import('../src/models/sizes.js');
   const { Rng } = await import('../src/tensor/index.js');
   const { Tokenizer } = await import('../src/tokenizers/index.js');
-  const { trainBPEFromFiles } = await import('../src/tokenizers/node_files.js');
+  const { BPETrainer } = await import('../src/tokenizers/bpe_trainer.js');
+  const { splitText } = await import('../src/train/data.js');
   const { trainLoop, newTrainState, TRAIN_DEFAULTS } = await import('../src/train/trainer.js');
   const { loadTrainingState, hasTrainingState } = await import('../src/train/checkpoint.js');
   const { recoverDirAtomic } = await import('../src/io/atomic.js');
-  const { listTextFiles, loadTokenStream } = await import('../src/train/corpus.js');
+  const { listTextFiles, loadTokenStream, readDocuments } = await import('../src/train/corpus.js');
   const { readFileSync } = await import('node:fs');
 
   const threads = num(v, 'threads', { int: true, min: 1 });
@@ -123,6 +124,7 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
   const resume = v['resume'] === true;
   const init = str(v, 'init');
   const dataPaths = list(v, 'data');
+  const valFraction = num(v, 'val-fraction', { min: 0, max: 0.9 }) ?? 0.1;
   const quiet = v['quiet'] === true;
   const say = (s: string) => {
     if (!quiet) process.stderr.write(s + '\n');
@@ -224,14 +226,14 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
         const vocabSize = num(v, 'vocab-size', { int: true, min: 257 })!;
         const t0 = performance.now();
         const bar = quiet ? null : new ProgressBar(vocabSize - 257, 'tokenizer merges ');
-        const { tokenizer: bpe, files: reports } = await trainBPEFromFiles(files, {
-          vocabSize,
-          specialTokens: ['<|endoftext|>'],
-          onProgress: (pr) => pr.phase === 'merge' && bar?.update(pr.done),
-        });
-        bar?.done();
+        // Trained on the training head of each file only (splitText, the cut the token stream makes below), so the
+        // validation text is unseen by the tokenizer as by the model.
+        const { docs, reports } = readDocuments(files);
         for (const r of reports) warnInvalid(r);
-        tokenizer = Tokenizer.fromByteLevelBPE(bpe, { specialTokens: ['<|endoftext|>'] });
+        const trainer = new BPETrainer({ vocabSize, specialTokens: ['<|endoftext|>'], onProgress: (pr) => pr.phase === 'merge' && bar?.update(pr.done) });
+        for (const d of docs) trainer.feed(splitText(d.text, valFraction).train);
+        bar?.done();
+        tokenizer = Tokenizer.fromByteLevelBPE(trainer.finish(), { specialTokens: ['<|endoftext|>'] });
         header.push(`tokenizer: byte-level BPE, ${tokenizer.vocabSize} tokens, trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
       tokenizerJson = JSON.stringify(tokenizer.toJSON());
@@ -261,7 +263,6 @@ export async function runTraining(v: ParsedValues, hooks: { header?: (lines: str
 
   // --- 2. data ----------------------------------------------------------------------------------------------
   const files = listTextFiles(dataPaths);
-  const valFraction = num(v, 'val-fraction', { min: 0, max: 0.9 }) ?? 0.1;
   const enc = { encodeText: (t: string) => tokenizer.encodeIds(t) };
   const t0 = performance.now();
   const { stream, cached, reports } = loadTokenStream(files, enc, tokenizerJson, valFraction);

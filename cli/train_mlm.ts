@@ -44,11 +44,12 @@ export async function runMlmTraining(v: ParsedValues, hooks: { header?: (lines: 
   const { fromPretrainedBert } = await import('../src/models/bert_pretrained.js');
   const { Rng } = await import('../src/tensor/index.js');
   const { Tokenizer } = await import('../src/tokenizers/index.js');
-  const { trainTokenizerFromFiles } = await import('../src/tokenizers/node.js');
+  const { trainTokenizer } = await import('../src/tokenizers/train.js');
+  const { splitText } = await import('../src/train/data.js');
   const { runTrainLoop, newTrainState, TRAIN_DEFAULTS } = await import('../src/train/trainer.js');
   const { loadTrainingState, hasTrainingState } = await import('../src/train/checkpoint.js');
   const { recoverDirAtomic } = await import('../src/io/atomic.js');
-  const { listTextFiles, loadTokenStream } = await import('../src/train/corpus.js');
+  const { listTextFiles, loadTokenStream, readDocuments } = await import('../src/train/corpus.js');
   const { mlmRows, mlmObjective } = await import('../src/train/mlm.js');
   const { continuationTable } = await import('../src/train/objectives/mlm.js');
 
@@ -56,6 +57,7 @@ export async function runMlmTraining(v: ParsedValues, hooks: { header?: (lines: 
   const resume = v['resume'] === true;
   const init = str(v, 'init');
   const dataPaths = list(v, 'data');
+  const valFraction = num(v, 'val-fraction', { min: 0, max: 0.9 }) ?? 0.1;
   const quiet = v['quiet'] === true;
   const say = (s: string) => {
     if (!quiet) process.stderr.write(s + '\n');
@@ -139,15 +141,15 @@ export async function runMlmTraining(v: ParsedValues, hooks: { header?: (lines: 
         const vocabSize = num(v, 'vocab-size', { int: true, min: 32 })!;
         const t0 = performance.now();
         const bar = quiet ? null : new ProgressBar(vocabSize, 'tokenizer ');
-        const trained = await trainTokenizerFromFiles(files, {
-          type: 'wordpiece',
-          vocabSize,
-          lowercase: v['cased'] !== true,
-          onProgress: (pr) => pr.phase === 'merge' && bar?.update(pr.done),
-        });
+        // Trained on the training head of each file only (splitText, the cut the token stream makes below), so the
+        // validation text is unseen by the tokenizer as by the model.
+        const { docs, reports } = readDocuments(files);
+        for (const r of reports) warnInvalid(r);
+        tokenizer = await trainTokenizer(
+          docs.map((d) => splitText(d.text, valFraction).train),
+          { type: 'wordpiece', vocabSize, lowercase: v['cased'] !== true, onProgress: (pr) => pr.phase === 'merge' && bar?.update(pr.done) },
+        );
         bar?.done();
-        for (const r of trained.files) warnInvalid(r);
-        tokenizer = trained.tokenizer;
         header.push(`tokenizer: WordPiece${v['cased'] === true ? ' (cased)' : ''}, ${tokenizer.vocabSize} tokens, trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
       }
       const preset = str(v, 'preset') ?? 'bert-mini';
@@ -180,7 +182,6 @@ export async function runMlmTraining(v: ParsedValues, hooks: { header?: (lines: 
 
   // --- 2. data: the token stream cut into [CLS] … [SEP] rows --------------------------------------------
   const files = listTextFiles(dataPaths);
-  const valFraction = num(v, 'val-fraction', { min: 0, max: 0.9 }) ?? 0.1;
   const t0 = performance.now();
   const { stream, cached, reports } = loadTokenStream(files, { encodeText: (t) => tokenizer.encodeIds(t) }, tokenizerJson, valFraction);
   for (const r of reports) warnInvalid(r);

@@ -30,9 +30,20 @@ export interface Document {
 }
 
 /**
- * Tokenize documents and split each into train and validation by token count.
- * The cut is moved to the nearest line start so validation begins at a clean line (it reads better in samples
- * and nothing is gained by splitting a word).
+ * One document's training head and validation tail: the last `valFraction` of its characters, moved back to the
+ * start of a line when one is near (within another valFraction). A tokenizer trained for a run sees only the
+ * heads (cli/train.ts), so no merge is learned from validation text.
+ */
+export function splitText(text: string, valFraction: number): { train: string; val: string } {
+  let cut = Math.floor(text.length * (1 - valFraction));
+  const nl = text.lastIndexOf('\n', cut);
+  if (valFraction > 0 && nl > text.length * (1 - 2 * valFraction)) cut = nl + 1;
+  return { train: text.slice(0, cut), val: text.slice(cut) };
+}
+
+/**
+ * Split each document into train and validation (splitText: validation begins at a clean line, which reads
+ * better in samples and splits no word) and tokenize both.
  */
 export function buildTokenStream(docs: Document[], tok: TokenEncoder, valFraction = 0.1): TokenStream {
   if (!(valFraction >= 0 && valFraction < 1)) throw new Error(`valFraction must be in [0, 1), got ${valFraction}`);
@@ -42,11 +53,7 @@ export function buildTokenStream(docs: Document[], tok: TokenEncoder, valFractio
   let trainBytes = 0;
   const utf8 = new TextEncoder();
   for (const doc of docs) {
-    let cut = Math.floor(doc.text.length * (1 - valFraction));
-    const nl = doc.text.lastIndexOf('\n', cut);
-    if (valFraction > 0 && nl > doc.text.length * (1 - 2 * valFraction)) cut = nl + 1;
-    const trainText = doc.text.slice(0, cut);
-    const valText = doc.text.slice(cut);
+    const { train: trainText, val: valText } = splitText(doc.text, valFraction);
     trainParts.push(tok.encodeText(trainText));
     trainBytes += utf8.encode(trainText).length;
     if (valText.length > 0) {

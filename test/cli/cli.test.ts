@@ -72,6 +72,28 @@ test('attn train → resume → generate → eval on a small corpus', () => {
   }
 });
 
+test('a tokenizer trained by attn train learns nothing from the validation tail (GPT and BERT)', () => {
+  // "zqx" occurs only in the last 8 % of the file, inside the held-out 10 %, and more often (125 times) than any
+  // word of the training text: a tokenizer trained on the whole file merges it first; one trained on the training
+  // head never sees it.
+  const dir = mkdtempSync(join(tmpdir(), 'attn-cli-'));
+  try {
+    const tail = Array.from({ length: 5 }, () => 'zqx '.repeat(25).trim() + '\n').join('');
+    writeFileSync(join(dir, 'corpus.txt'), CORPUS + tail);
+    for (const arch of ['bert', 'gpt']) {
+      const out = join(dir, arch);
+      const r = attn('train', '--arch', arch, '--data', join(dir, 'corpus.txt'), '--vocab-size', arch === 'gpt' ? '300' : '100', '--preset', arch === 'gpt' ? 'tiny' : 'bert-tiny', '--block-size', '32', '--batch-size', '2', '--steps', '1', '--eval-every', '0', '--val-fraction', '0.1', '--out', out, '--quiet');
+      assert.equal(r.code, 0, r.err);
+      const vocab = Object.keys((JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } }).model.vocab);
+      assert.ok(vocab.some((t) => t.includes('the')), `${arch}: the training text is learned`);
+      const leaked = vocab.filter((t) => /zq|qx/.test(t));
+      assert.deepEqual(leaked, [], `${arch}: tokens from the validation tail`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('generate on the HF fixture with --input-ids reproduces transformers beam search', () => {
   const g = attn('generate', '--model', join(FIX, 'gpt2-tiny'), '--input-ids', '547,635,425,964,561,416,967,255', '--max-new-tokens', '15', '--num-beams', '4', '--num-return-sequences', '2', '--early-stopping', 'true', '--json');
   assert.equal(g.code, 0, g.err);
