@@ -116,13 +116,13 @@ export function encodePairs(
 async function trainFromScratch(v: ParsedValues): Promise<number> {
   const { Rng } = await import('../src/tensor/index.js');
   const { Tokenizer } = await import('../src/tokenizers/index.js');
-  const { trainTokenizerFromFiles } = await import('../src/tokenizers/node.js');
+  const { trainTokenizer } = await import('../src/tokenizers/train.js');
   const { Transformer, transformerConfig, TRANSFORMER_PRESETS } = await import('../src/models/transformer.js');
   const { T5, t5Config, T5_PRESETS } = await import('../src/models/t5.js');
   const { fromPretrainedSeq2Seq } = await import('../src/models/seq2seq_pretrained.js');
   const { loadSeq2Seq } = await import('../src/data/node.js');
   const { listTextFiles, readDocuments } = await import('../src/train/corpus.js');
-  const { buildTokenStream } = await import('../src/train/data.js');
+  const { buildTokenStream, splitText } = await import('../src/train/data.js');
   const { spanCorruptionLengths } = await import('../src/train/objectives/index.js');
   const { pairsTask, objectiveTask, newSeq2SeqTrainState, SEQ2SEQ_TRAIN_DEFAULTS } = await import('../src/train/seq2seq.js');
   const { loadSeq2SeqTrainingState } = await import('../src/train/seq2seq_checkpoint.js');
@@ -178,6 +178,16 @@ async function trainFromScratch(v: ParsedValues): Promise<number> {
   const pairFiles = objective === 'seq2seq' ? dataPaths : [];
   const textFiles = objective === 'seq2seq' ? [] : listTextFiles(dataPaths);
   const readPairs = (file: string) => loadSeq2Seq(file, { sourceField: str(v, 'source-field')!, targetField: str(v, 'target-field')!, prefix: str(v, 'prefix') ?? '' });
+  // Training and validation pairs: --valid's file, or the last --val-fraction of the rows (read once, when needed).
+  let split: { train: ReturnType<typeof readPairs>; valid: ReturnType<typeof readPairs> } | null = null;
+  const splitPairs = () => {
+    if (split) return split;
+    const rows = pairFiles.flatMap(readPairs);
+    const validFile = str(v, 'valid');
+    if (validFile) return (split = { train: rows, valid: readPairs(validFile) });
+    const cut = Math.max(1, Math.floor(rows.length * (1 - valFraction)));
+    return (split = { train: rows.slice(0, cut), valid: rows.slice(cut) });
+  };
   if (!resume) {
     const tokArg = str(v, 'tokenizer');
     if (tokArg) {
@@ -185,17 +195,12 @@ async function trainFromScratch(v: ParsedValues): Promise<number> {
       tokenizer = Tokenizer.fromJSON(readFileSync(tokArg, 'utf8'));
     } else {
       const vocabSize = num(v, 'vocab-size', { int: true, min: SEQ2SEQ_SPECIALS.length + 10 })!;
-      let files = textFiles;
-      if (objective === 'seq2seq') {
-        // Train the tokenizer on both sides of the pairs: write them as plain text lines first.
-        const tmp = `${out}.tokenizer-text.txt`;
-        mkdirSync(join(out, '..'), { recursive: true });
-        writeFileSync(tmp, pairFiles.flatMap((f) => readPairs(f).flatMap((e) => [e.source, e.target ?? ''])).join('\n'));
-        files = [tmp];
-      }
+      // Trained on the training data only — both sides of the training pairs, or the training head of each text
+      // file (splitText, the cut buildTokenStream makes below) — so validation text is unseen by the tokenizer as by
+      // the model.
+      const texts = objective === 'seq2seq' ? splitPairs().train.flatMap((e) => [e.source, e.target ?? '']) : readDocuments(textFiles).docs.map((d) => splitText(d.text, valFraction).train);
       const t0 = performance.now();
-      tokenizer = (await trainTokenizerFromFiles(files, { type: 'unigram', vocabSize, specialTokens: SEQ2SEQ_SPECIALS })).tokenizer;
-      if (objective === 'seq2seq') rmSync(files[0]!, { force: true });
+      tokenizer = await trainTokenizer(texts, { type: 'unigram', vocabSize, specialTokens: SEQ2SEQ_SPECIALS });
       say(`tokenizer: Unigram, ${tokenizer.vocabSize} tokens (${SEQ2SEQ_SPECIALS.length} special), trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     }
   }
@@ -233,15 +238,7 @@ async function trainFromScratch(v: ParsedValues): Promise<number> {
   // --- data --------------------------------------------------------------------------------------------
   let task: Seq2SeqTask;
   if (objective === 'seq2seq') {
-    const rows = pairFiles.flatMap(readPairs);
-    const validFile = str(v, 'valid');
-    let trainRows = rows;
-    let validRows = validFile ? readPairs(validFile) : [];
-    if (!validFile) {
-      const cut = Math.max(1, Math.floor(rows.length * (1 - valFraction)));
-      trainRows = rows.slice(0, cut);
-      validRows = rows.slice(cut);
-    }
+    const { train: trainRows, valid: validRows } = splitPairs();
     const trainPairs = encodePairs(trainRows, tokenizer, eos, maxSource, maxTarget);
     const validPairs = encodePairs(validRows, tokenizer, eos, maxSource, maxTarget);
     if (validPairs.length === 0) throw new UsageError('no validation pairs: give --valid FILE or more rows (a larger --val-fraction)');

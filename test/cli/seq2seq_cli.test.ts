@@ -70,6 +70,33 @@ function pairsJsonl(n: number, seed: number): string {
   }).join('\n') + '\n';
 }
 
+test('the tokenizer attn train --arch transformer|t5 trains learns nothing from the validation rows or text', () => {
+  // "zqx" is only in the last rows of the pairs (inside the held-out 5 %) and in the last lines of the text file
+  // (inside its held-out tail): a tokenizer trained on all the data has its letters; one trained on the training
+  // part does not (none of z, q, x occurs in WORDS).
+  const dir = mkdtempSync(join(tmpdir(), 'attn-s2s-cli-'));
+  try {
+    const zqx = Array.from({ length: 8 }, () => JSON.stringify({ source: 'zqx zqx the cat', target: 'cat the zqx zqx' })).join('\n') + '\n';
+    writeFileSync(join(dir, 'pairs.jsonl'), pairsJsonl(200, 1) + zqx);
+    const text = pairsJsonl(400, 2).replace(/[{}":,]|source|target/g, ' ');
+    writeFileSync(join(dir, 'text.txt'), text + 'zqx zqx zqx\n'.repeat(Math.floor((0.03 * text.length) / 12)));
+    const runs = [
+      ['mt', '--arch', 'transformer', '--objective', 'seq2seq', '--data', join(dir, 'pairs.jsonl')],
+      ['t5', '--arch', 't5', '--objective', 'span-corruption', '--data', join(dir, 'text.txt'), '--max-source-length', '32'],
+    ];
+    for (const [name, ...args] of runs) {
+      const out = join(dir, name!);
+      const t = attn('train', ...args, '--vocab-size', '130', '--steps', '1', '--eval-every', '0', '--batch-size', '2', '--out', out, '--quiet');
+      assert.equal(t.code, 0, t.err);
+      const pieces = (JSON.parse(readFileSync(join(out, 'tokenizer.json'), 'utf8')) as { model: { vocab: [string, number][] } }).model.vocab.map(([p]) => p);
+      assert.ok(pieces.filter((p) => /^▁?[a-wy]+$/.test(p)).length >= 15, `${name}: the training text is learned`);
+      assert.deepEqual(pieces.filter((p) => /[zqx]/.test(p) && !/^<.+>$/.test(p)), [], `${name}: pieces from the validation data`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('attn train --arch transformer|t5 --objective …, --resume, generate --source, finetune --task translation', () => {
   const dir = mkdtempSync(join(tmpdir(), 'attn-s2s-cli-'));
   try {
