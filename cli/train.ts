@@ -45,7 +45,7 @@ export const TRAIN: CommandSpec = {
     'eval-every': { type: 'string', value: 'N', help: 'evaluate every N steps (0 = only at the end)', default: '100' },
     'eval-tokens': { type: 'string', value: 'N', help: 'score at most N validation tokens per evaluation (0 = all)', default: '0' },
     'save-every': { type: 'string', value: 'N', help: 'checkpoint every N steps (0 = only at the end)', default: '500' },
-    'val-fraction': { type: 'string', value: 'F', help: 'tail of each file held out for validation', default: '0.1' },
+    'val-fraction': { type: 'string', value: 'F', help: 'tail of each file held out for validation (a tokenizer trained here does not see it either)', default: '0.1' },
     seed: { type: 'string', value: 'N', help: 'random seed (weights, batches, dropout)', default: '1337' },
     threads: { type: 'string', value: 'N', help: 'worker threads for the WASM kernels (default: all cores)' },
     quiet: { type: 'boolean', help: 'no progress bar' },

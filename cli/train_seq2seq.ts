@@ -49,7 +49,7 @@ export const TRAIN_SEQ2SEQ: CommandSpec = {
     'grad-clip': { type: 'string', value: 'N', help: 'max gradient norm (0 = off)', default: '1' },
     'eval-every': { type: 'string', value: 'N', help: 'validation loss every N steps (0 = only at the end)', default: '200' },
     'save-every': { type: 'string', value: 'N', help: 'checkpoint every N steps (0 = only at the end)', default: '500' },
-    'val-fraction': { type: 'string', value: 'F', help: 'share of the data held out for validation', default: '0.05' },
+    'val-fraction': { type: 'string', value: 'F', help: 'share of the data held out for validation (a tokenizer trained here does not see it either)', default: '0.05' },
     seed: { type: 'string', value: 'N', help: 'random seed', default: '1337' },
     threads: { type: 'string', value: 'N', help: 'worker threads (default: all cores)' },
     quiet: { type: 'boolean', help: 'no progress bar' },
