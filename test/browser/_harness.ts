@@ -1,8 +1,8 @@
 // What the browser tests share (Node side): Debian's Chromium driven by playwright-core (no browser download:
 // it launches /usr/bin/chromium), and the playground server with the routes the in-page tests need.
 //
-// Chromium is installed by .ci/run (apt-get install chromium). Outside CI, a machine without it skips the
-// browser tests with a message that says how to install it; in CI (CI=true) a missing Chromium fails them.
+// Chromium (and Firefox ESR, for firefox.test.ts) are installed by .ci/run (apt-get). Outside CI, a machine without
+// them skips the browser tests with a message that says how to install it; in CI (CI=true) a missing one fails them.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { chromium, type Browser } from 'playwright-core';
@@ -10,11 +10,21 @@ import { startPlayground, type Playground } from '../../cli/serve.js';
 import { vocabTxt } from '../pipelines/_folders.js';
 
 export const CHROMIUM = process.env['ATTN_CHROMIUM'] ?? '/usr/bin/chromium';
+/** Debian's Firefox ESR, which firefox.test.ts drives with puppeteer-core over WebDriver BiDi. */
+export const FIREFOX = process.env['ATTN_FIREFOX'] ?? '/usr/bin/firefox-esr';
 
 /** Why the browser tests cannot run here, or null when they can. */
 export function chromiumMissing(): string | null {
   if (existsSync(CHROMIUM)) return null;
   const why = `${CHROMIUM} not found; install Debian's chromium (apt-get install -y chromium) or set ATTN_CHROMIUM`;
+  if (process.env['CI']) throw new Error(`browser tests: ${why}`);
+  return why;
+}
+
+/** Why the Firefox tests cannot run here, or null when they can (in CI a missing Firefox is an error, as Chromium). */
+export function firefoxMissing(): string | null {
+  if (existsSync(FIREFOX)) return null;
+  const why = `${FIREFOX} not found; install Debian's firefox-esr (apt-get install -y firefox-esr) or set ATTN_FIREFOX`;
   if (process.env['CI']) throw new Error(`browser tests: ${why}`);
   return why;
 }

