@@ -8,13 +8,7 @@
 //
 // The caller waits for tasks, never for threads. A worker the OS has not scheduled (another process has its
 // core, as on a busy machine or a shared VM) claims nothing and so holds nothing up: the threads that run do
-// all the work, and 2 threads are never much slower than 1. What remains is a worker preempted while it holds
-// a task: the caller, done with every other task, must wait until the OS runs that worker again — a whole
-// scheduler time slice (milliseconds), far longer than a small job. So the pool watches for that (see
-// ContentionMonitor): after a job whose last task came that late, jobs below a much larger size run on the
-// calling thread alone for a while (100 ms, doubling while it keeps happening, up to 1 s), and then the pool
-// tries the workers again; meanwhile the caller sleeps instead of spinning while it waits (so the OS may run
-// the late worker on the caller's core) and the workers do not spin between jobs. That needs care, because a late worker may wake
+// all the work, and 2 threads are never much slower than 1. That needs care, because a late worker may wake
 // up while the caller is already publishing the next job. So a task is claimed with one 64-bit compare-and-
 // swap on CLAIM = (job generation << 32) | next task: a worker that read job g's descriptor can only claim a
 // task while CLAIM still says g, and before writing the next job's descriptor the caller moves CLAIM to the
@@ -61,8 +55,6 @@ export const CTRL = {
   EXIT: 11,
   /** Times a worker returned from sleeping (tests check that idle workers stay asleep). */
   WAKEUPS: 12,
-  /** How long (µs) a worker spins after a job before it sleeps: SPIN_MS, or 0 while the cores are contended. */
-  SPIN_US: 13,
   /** Words 14–15: CLAIM, a 64-bit (generation << 32) | next task, read through claimWord(). */
   CLAIM: 14,
 } as const;
@@ -84,63 +76,6 @@ const RENOTIFY_MS = 50;
  * catches the next one at once. The price is at most this much CPU time per job on an otherwise idle core.
  */
 export const SPIN_MS = 1;
-
-/** A job whose caller then waited longer than this (ms) for the last task, and longer than it ran tasks itself, was held up by a late worker. */
-export const LATE_MS = 0.5;
-/** After a late worker, only jobs this many times bigger than usual go to the workers (see ContentionMonitor). */
-export const CONTENDED_FACTOR = 256;
-/** The first solo period after a late worker (ms); it doubles while late workers keep coming, up to MAX_SOLO_MS. */
-export const FIRST_SOLO_MS = 100;
-export const MAX_SOLO_MS = 1000;
-/** A late worker this long (ms) after the previous one starts the solo periods over at FIRST_SOLO_MS. */
-export const CONTENTION_RESET_MS = 4000;
-/** While contended, the caller spins this long (ms) before it sleeps waiting for the workers. */
-const CONTENDED_SPIN_MS = 0.05;
-
-/**
- * Decides, from the jobs' own timing, whether the workers' cores are being taken by other processes. The pool
- * tells it, after each parallel job, how long the caller ran tasks (`own`) and how long it then waited for the
- * workers' last tasks (`waited`). A worker that runs finishes its last task about when the caller finishes its
- * own; `waited` above both LATE_MS and `own` means a worker sat on a claimed task while the OS ran something
- * else. Then, for a solo period, `factor` is CONTENDED_FACTOR: only jobs that big (on the thresholds of the
- * callers, ~256 MFLOP for a matmul: several ms of work, where one late slice costs a fraction) are shared.
- * When the period ends, jobs are shared again — a probe: if a worker is late again soon (within
- * CONTENTION_RESET_MS), the next period is twice as long (up to MAX_SOLO_MS), so a machine that stays busy
- * costs one late slice per second; on a quiet machine no job is late and the factor stays 1.
- *
- *   const m = new ContentionMonitor();  m.record(0.1, 3);  m.factor()  // → 256 for the next 100 ms
- * `now` (ms) is injectable for tests.
- */
-export class ContentionMonitor {
-  private soloUntil = -Infinity;
-  private soloMs = FIRST_SOLO_MS;
-  private lastLate = -Infinity;
-  /** Late jobs seen so far (tests and benches read it). */
-  lateJobs = 0;
-
-  constructor(private readonly now: () => number = () => performance.now()) {}
-
-  /** Whether a solo period is running: only jobs CONTENDED_FACTOR times bigger than usual go to the workers. */
-  get contended(): boolean {
-    return this.now() < this.soloUntil;
-  }
-
-  /** By how much a job must exceed its usual parallel threshold to be shared now. */
-  factor(): number {
-    return this.contended ? CONTENDED_FACTOR : 1;
-  }
-
-  /** After a parallel job: ms the caller spent running tasks, then ms it waited for the workers' last tasks. */
-  record(own: number, waited: number): void {
-    if (!(waited > LATE_MS && waited > own)) return;
-    const now = this.now();
-    this.lateJobs++;
-    // Late again soon after the last period: the machine is still busy, so stay solo longer before probing.
-    this.soloMs = now - this.lastLate < CONTENTION_RESET_MS ? Math.min(2 * this.soloMs, MAX_SOLO_MS) : FIRST_SOLO_MS;
-    this.lastLate = now;
-    this.soloUntil = now + this.soloMs;
-  }
-}
 
 /** Spin until ctrl[index] ≠ value or `ms` have passed; true if it changed. */
 export function spinWhileEqual(ctrl: Int32Array, index: number, value: number, ms: number): boolean {
@@ -214,10 +149,14 @@ export class ThreadPool {
   private args!: Float64Array;
   private claim!: BigInt64Array;
   private gen = 0;
-  /** Whether other processes are taking the workers' cores (see ContentionMonitor); tests may replace it. */
-  contention = new ContentionMonitor();
-  /** The SPIN_US last written to the control block. */
-  private spinUs = SPIN_MS * 1000;
+  /**
+   * How much bigger than usual a job must be to be worth the workers (≥ 1). It doubles after a parallel job
+   * whose caller spent over a quarter of the job waiting for workers (their cores were busy with other
+   * processes: a worker preempted in the middle of a task holds the whole job up), and drifts back to 1 with
+   * every job. On a machine shared with other work, small jobs then stay on the calling thread, so 2 threads are
+   * not slower than 1; on a quiet machine it stays at 1.
+   */
+  private lag = 1;
   private blocks: PoolBlocks;
   private started = false;
   private readonly taskIndex = new Map<string, number>();
@@ -239,11 +178,11 @@ export class ThreadPool {
 
   /**
    * Whether a job of `work` units (flops, elements: whatever `threshold` counts) should go to the workers:
-   * at least `threshold` of it, scaled up while other processes take the workers' cores (see
-   * ContentionMonitor). A threshold of 0 (tests) always says yes.
+   * at least `threshold` of it, scaled up while the workers lag behind (see `lag`). A threshold of 0 (tests)
+   * always says yes.
    */
   worthParallel(work: number, threshold: number): boolean {
-    return this.threads > 1 && work >= threshold * this.contention.factor();
+    return this.threads > 1 && work >= threshold * this.lag;
   }
 
   /** Whether worker threads are running. */
@@ -266,6 +205,7 @@ export class ThreadPool {
     const index = this.taskIndex.get(kind);
     if (index === undefined) throw new Error(`attn wasm: the kernel module has no task '${kind}'; rebuild it with \`npm run build\``);
     const fn = this.kernels.tasks[index]!;
+    this.lag = Math.max(1, this.lag * 0.997); // back to 1 over a few hundred jobs
     if (!parallel || this.threads === 1 || ntasks <= 1) {
       for (let t = 0; t < ntasks; t++) fn(t, 0, ...args);
       return;
@@ -277,11 +217,6 @@ export class ThreadPool {
       this.startWorkers();
     }
     const ctrl = this.ctrl;
-    // Workers spin between jobs only while their cores are free: spinning on a contended core spends the
-    // worker's share of it on nothing.
-    const contended = this.contention.contended;
-    const spinUs = contended ? 0 : SPIN_MS * 1000;
-    if (spinUs !== this.spinUs) Atomics.store(ctrl, CTRL.SPIN_US, (this.spinUs = spinUs));
     const gen = ++this.gen;
     // Retire the previous job's claims before its descriptor is overwritten: from here on no late worker's
     // compare-and-swap (tagged with an older generation) can succeed.
@@ -306,8 +241,9 @@ export class ThreadPool {
       failure = e;
     }
     const t1 = performance.now();
-    this.waitForTasks(kind, ntasks, contended ? CONTENDED_SPIN_MS : SPIN_MS);
-    this.contention.record(t1 - t0, performance.now() - t1);
+    this.waitForTasks(kind, ntasks);
+    const waited = performance.now() - t1;
+    if (waited > 0.05 && waited > 0.25 * (waited + t1 - t0)) this.lag = Math.min(this.lag * 2, 1 << 16);
     if (failure !== null) throw failure;
     if (Atomics.load(ctrl, CTRL.ERROR) !== 0) {
       throw new Error(`attn wasm: ${kind} failed in a worker thread (its error was printed on stderr)`);
@@ -337,11 +273,8 @@ export class ThreadPool {
     this.useBlocks();
   }
 
-  /**
-   * Block (or spin, where the platform cannot block) until all n tasks of the current job are done: spin up to
-   * `spinMs` at a time, then sleep. (A sleeping caller frees its core, which the OS may give to a late worker.)
-   */
-  private waitForTasks(kind: string, n: number, spinMs: number): void {
+  /** Block (or spin, where the platform cannot block) until all n tasks of the current job are done. */
+  private waitForTasks(kind: string, n: number): void {
     const ctrl = this.ctrl;
     for (;;) {
       const done = Atomics.load(ctrl, CTRL.DONE);
@@ -355,7 +288,7 @@ export class ThreadPool {
             `this call failed and the next one starts new threads`,
         );
       }
-      if (spinWhileEqual(ctrl, CTRL.DONE, done, spinMs)) continue;
+      if (spinWhileEqual(ctrl, CTRL.DONE, done, SPIN_MS)) continue;
       if (this.platform.canBlock === false) continue; // a browser's main thread may not Atomics.wait: keep spinning
       // A worker that missed the job's wake-up (seen under a CPU profiler, whose signals interrupt futex
       // waits) is woken again here, so its sleep needs no time limit.
@@ -369,7 +302,6 @@ export class ThreadPool {
     this.args = new Float64Array(this.memory.buffer, this.blocks.argsPtr, MAX_ARGS);
     this.claim = claimWord(this.memory, this.blocks.ctrlPtr);
     this.ctrl.fill(0);
-    this.ctrl[CTRL.SPIN_US] = this.spinUs;
     this.gen = 0;
   }
 

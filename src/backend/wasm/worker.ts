@@ -8,7 +8,7 @@
 // instead of a hang, and nothing wakes idle threads.
 
 import { instantiateKernels } from './kernels.js';
-import { CTRL, CTRL_WORDS, MAX_ARGS, claimWord, runTasks, spinWhileEqual, type WorkerInit } from './pool.js';
+import { CTRL, CTRL_WORDS, MAX_ARGS, SPIN_MS, claimWord, runTasks, spinWhileEqual, type WorkerInit } from './pool.js';
 
 export function runWorker(init: WorkerInit): void {
   const ctrl = new Int32Array(init.memory.buffer, init.ctrlPtr, CTRL_WORDS);
@@ -26,8 +26,7 @@ export function runWorker(init: WorkerInit): void {
   let seen = 0;
   Atomics.add(ctrl, CTRL.STARTED, 1);
   for (;;) {
-    // Spin SPIN_MS (the pool sets 0 while other processes take the cores, see ContentionMonitor), then sleep.
-    if (!spinWhileEqual(ctrl, CTRL.GEN, seen, Atomics.load(ctrl, CTRL.SPIN_US) / 1000)) {
+    if (!spinWhileEqual(ctrl, CTRL.GEN, seen, SPIN_MS)) {
       Atomics.wait(ctrl, CTRL.GEN, seen);
       Atomics.add(ctrl, CTRL.WAKEUPS, 1);
     }
