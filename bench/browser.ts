@@ -120,7 +120,8 @@ const playground = await startPlayground({ models: [modelDir], port: 0, host: '1
 try {
   const page = await browser.newPage();
   await page.goto(playground.url);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 120_000 });
+  await page.waitForSelector('body[data-ready]', { timeout: 120_000 });
+  if ((await page.getAttribute('body', 'data-ready')) !== '1') throw new Error(`the playground gave up starting: ${await page.textContent('#model-error')}`);
   await page.click('#tabs button[data-tab="generate"]');
   await page.fill('#gen-prompt', 'HAMLET. To be, or not to be,');
   await page.fill('#gen-max_new_tokens', '20');

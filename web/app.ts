@@ -507,6 +507,7 @@ async function start(): Promise<void> {
   } catch (e) {
     badge.textContent = 'engine failed to start';
     showError('#model-error', e);
+    document.body.dataset['ready'] = 'error'; // the page has given up: say so at once (tests wait for this)
     return;
   }
   void tokenizeNow();

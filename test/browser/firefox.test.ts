@@ -46,17 +46,75 @@ async function fill(selector: string, value: string): Promise<void> {
 
 const text = (selector: string) => page.$eval(selector, (el) => (el as unknown as PageElement).textContent ?? '');
 
+/**
+ * Launch Firefox and open the playground; resolves once the page says it is ready. What the page and the
+ * browser said on the way (console errors and warnings, uncaught page errors, Firefox's own stderr) is kept,
+ * so a page that never gets ready fails with the reason instead of a bare selector time-out.
+ */
+async function openPlayground(url: string, readyMs: number): Promise<{ browser: Browser; page: Page } | { problem: string }> {
+  const said: string[] = [];
+  const keep = (line: string) => {
+    said.push(line.slice(0, 500));
+    if (said.length > 60) said.shift();
+  };
+  const b = await puppeteer.launch({
+    browser: 'firefox',
+    executablePath: FIREFOX,
+    headless: true,
+    // As Chromium's --no-sandbox in _harness.ts: the tests run as root in a VM, where the content-process
+    // sandbox (seccomp + namespaces) depends on what the host allows; the page under test is our own.
+    env: { ...process.env, MOZ_DISABLE_CONTENT_SANDBOX: '1', MOZ_DISABLE_GMP_SANDBOX: '1', MOZ_DISABLE_RDD_SANDBOX: '1', MOZ_DISABLE_SOCKET_PROCESS_SANDBOX: '1', MOZ_DISABLE_UTILITY_SANDBOX: '1' },
+  });
+  b.process()?.stderr?.on('data', (d: Buffer) => {
+    for (const line of String(d).split('\n')) if (line.trim()) keep(`firefox: ${line}`);
+  });
+  const p = await b.newPage();
+  p.on('pageerror', (e) => {
+    pageErrors.push(String(e));
+    keep(`page error: ${String(e)}`);
+  });
+  p.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warn') keep(`console.${m.type()}: ${m.text()}`);
+  });
+  let state: string | undefined;
+  try {
+    await p.goto(url);
+    await p.waitForSelector('body[data-ready]', { timeout: readyMs });
+    state = await p.$eval('body', (el) => (el as unknown as PageElement).dataset['ready']);
+    if (state === '1') return { browser: b, page: p };
+  } catch (e) {
+    keep(`test: ${String(e).split('\n')[0]}`);
+  }
+  // Not ready: what the page shows, then close this browser.
+  const show = async (sel: string) => p.$eval(sel, (el) => (el as unknown as PageElement).textContent ?? '').catch((e: unknown) => `(${String(e).split('\n')[0]})`);
+  const problem = [
+    `the playground did not get ready in Firefox (data-ready=${state ?? 'unset'} after ${readyMs / 1000} s)`,
+    `#backend: ${await show('#backend')}`,
+    `#model-status: ${await show('#model-status')}`,
+    `#model-error: ${await show('#model-error')}`,
+    ...said,
+  ].join('\n  ');
+  await b.close().catch(() => undefined);
+  return { problem };
+}
+
 before(async () => {
   if (skip) return;
   work = mkdtempSync(join(tmpdir(), 'attn-firefox-'));
   let folder: string;
   ({ folder, tokenizer } = await tinyShakespeare(work));
   server = await startPlayground({ models: [folder], port: 0, host: '127.0.0.1' });
-  browser = await puppeteer.launch({ browser: 'firefox', executablePath: FIREFOX, headless: true });
-  page = await browser.newPage();
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  await page.goto(server.url);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+  // The page is ready in 5–15 s here. One fresh browser more if the first never gets there (both failures
+  // are reported; a first failure followed by a good start is printed, so it is seen, not hidden).
+  const first = await openPlayground(server.url, 45_000);
+  if ('page' in first) ({ browser, page } = first);
+  else {
+    const second = await openPlayground(server.url, 45_000);
+    if ('problem' in second) throw new Error(`${first.problem}\n\nand again with a fresh Firefox:\n  ${second.problem}`);
+    console.log(`# Firefox: a fresh browser started the page, but the first did not:\n#   ${first.problem.replaceAll('\n', '\n# ')}`);
+    ({ browser, page } = second);
+    pageErrors.length = 0; // the first page's errors are in the message above; the tests judge this page
+  }
 });
 
 after(async () => {

@@ -44,7 +44,10 @@ before(async () => {
   page = await browser.newPage({ viewport: { width: 1200, height: 900 }, acceptDownloads: true });
   page.on('pageerror', (e) => pageErrors.push(e.message));
   await page.goto(server.url);
-  await page.waitForSelector('body[data-ready="1"]', { timeout: 60_000 });
+  await page.waitForSelector('body[data-ready]', { timeout: 60_000 });
+  if ((await page.getAttribute('body', 'data-ready')) !== '1') {
+    throw new Error(`the playground gave up starting: ${await page.textContent('#backend')}: ${await page.textContent('#model-error')}; page errors: ${pageErrors.join('; ')}`);
+  }
 });
 
 after(async () => {
