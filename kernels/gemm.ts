@@ -397,6 +397,67 @@ export function gemv_task(
   }
 }
 
+/**
+ * Task t of a few rows of A times B stored (K, N) with the sum over K cut into parts (src/backend/wasm/matmul.ts
+ * uses it on the pool): part[t] (m, N) = A[:, p0..p1)·B[p0..p1, :] for the rows p0..p1 = t·kPerTask … of B.
+ * Why cut K and not N: a task then reads whole rows of B, one contiguous block of memory, where cutting N made
+ * every task read a short slice of every row (a jump of N floats per row, which the prefetcher follows
+ * poorly): on one thread, a 768 × 768 weight took 1.5× as long cut into 2 column groups as whole, 1.8× in 8,
+ * so two threads sharing a column-cut product were slower than one thread alone. gemv_reduce_task then adds
+ * the parts (a few times N floats, from L2) into C.
+ */
+export function gemv_ksplit_task(t: i32, thread: i32, a: usize, m: i32, k: i32, n: i32, b: usize, part: usize, kPerTask: i32): void {
+  const p0 = t * kPerTask;
+  const kk = min(k, p0 + kPerTask) - p0;
+  const dst = part + <usize>t * <usize>m * (<usize>n << 2);
+  const lda = <usize>k << 2, ldc = <usize>n << 2;
+  for (let r0 = 0; r0 < m; r0 += 4) {
+    const rows = min(4, m - r0);
+    const ar = a + <usize>r0 * lda + (<usize>p0 << 2), cr = dst + <usize>r0 * ldc;
+    const br = b + <usize>p0 * ldc;
+    const width = max(4, (KN_BLOCK_FLOATS / rows) & ~3);
+    for (let jb = 0; jb < n; jb += width) {
+      const je = min(n, jb + width);
+      if (rows == 1) rowsKN1(ar, lda, kk, n, br, cr, 0, 0, jb, je);
+      else if (rows == 2) rowsKN2(ar, lda, kk, n, br, cr, 0, 0, jb, je);
+      else if (rows == 3) rowsKN3(ar, lda, kk, n, br, cr, 0, 0, jb, je);
+      else rowsKN4(ar, lda, kk, n, br, cr, 0, 0, jb, je);
+    }
+  }
+}
+
+/**
+ * Task t of the sum after gemv_ksplit_task: C[i] = Σ_q part[q][i] (+ C[i] when accumulating) (+ bias[i mod N])
+ * for the elements i in [t·chunk, (t + 1)·chunk) of C (m·N floats), chunk a multiple of 4.
+ */
+export function gemv_reduce_task(t: i32, thread: i32, part: usize, parts: i32, total: i32, c: usize, accumulate: i32, bias: usize, n: i32, chunk: i32): void {
+  const i0 = t * chunk;
+  const i1 = min(total, i0 + chunk);
+  const stride = <usize>total << 2;
+  // Four neighbours of C have four neighbouring biases unless a row of C ends among them: vectors only when
+  // N is a multiple of 4 (or there is no bias).
+  const vec = bias == 0 || (n & 3) == 0;
+  let i = i0;
+  if (vec) {
+    for (; i + 4 <= i1; i += 4) {
+      const o = <usize>i << 2;
+      let x = v128.load(part + o);
+      for (let q = 1; q < parts; q++) x = f32x4.add(x, v128.load(part + <usize>q * stride + o));
+      if (accumulate != 0) x = f32x4.add(x, v128.load(c + o));
+      if (bias != 0) x = f32x4.add(x, v128.load(bias + (<usize>(i % n) << 2)));
+      v128.store(c + o, x);
+    }
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    let x: f32 = load<f32>(part + o);
+    for (let q = 1; q < parts; q++) x += load<f32>(part + <usize>q * stride + o);
+    if (accumulate != 0) x += load<f32>(c + o);
+    if (bias != 0) x += load<f32>(bias + (<usize>(i % n) << 2));
+    store<f32>(c + o, x);
+  }
+}
+
 /** Store one result to dst (+ dst when accumulating) (+ bias). */
 // @ts-ignore: decorator
 @inline function store1(dst: usize, x: f32, add: i32, bias: usize): void {
@@ -496,26 +557,27 @@ function gemmSmallKN(a: usize, m: i32, k: i32, n: i32, b: usize, c: usize, add: 
     const je = min(j1, jb + width);
     // One function per row count: inside each, the count is a constant, so each keeps exactly m vectors of A
     // per row of B in registers and has no per-row branches left in its inner loop.
-    if (m == 2) rowsKN2(a, k, n, b, c, add, bias, jb, je);
-    else if (m == 3) rowsKN3(a, k, n, b, c, add, bias, jb, je);
-    else rowsKN4(a, k, n, b, c, add, bias, jb, je);
+    if (m == 2) rowsKN2(a, <usize>k << 2, k, n, b, c, add, bias, jb, je);
+    else if (m == 3) rowsKN3(a, <usize>k << 2, k, n, b, c, add, bias, jb, je);
+    else rowsKN4(a, <usize>k << 2, k, n, b, c, add, bias, jb, je);
   }
 }
 
 // Separate (not inlined) functions: inlined into one, the optimizer merges the copies back into one loop
 // with the row count as a variable (measured: four rows at half the speed).
-function rowsKN2(a: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void { rowsKN(2, a, k, n, b, c, add, bias, j0, j1); }
-function rowsKN3(a: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void { rowsKN(3, a, k, n, b, c, add, bias, j0, j1); }
-function rowsKN4(a: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void { rowsKN(4, a, k, n, b, c, add, bias, j0, j1); }
+function rowsKN1(a: usize, lda: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void { rowsKN(1, a, lda, k, n, b, c, add, bias, j0, j1); }
+function rowsKN2(a: usize, lda: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void { rowsKN(2, a, lda, k, n, b, c, add, bias, j0, j1); }
+function rowsKN3(a: usize, lda: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void { rowsKN(3, a, lda, k, n, b, c, add, bias, j0, j1); }
+function rowsKN4(a: usize, lda: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void { rowsKN(4, a, lda, k, n, b, c, add, bias, j0, j1); }
 
 /**
- * The block j0..j1 of gemmSmallKN for R ≤ 4 rows (R a constant after inlining: the `R > r` tests fold away).
+ * The block j0..j1 of gemmSmallKN for R ≤ 4 rows (R a constant after inlining: the `R > r` tests fold away),
+ * over k rows of B starting at b, the matching k columns of A's rows (lda bytes apart) starting at a.
  * Per pair of vectors of B: two loads, then for each row a load of C, two multiply-adds and a store.
  */
 // @ts-ignore: decorator
-@inline function rowsKN(R: i32, a: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void {
-  const ld = <usize>n << 2; // bytes between rows of B, and between rows of C
-  const lda = <usize>k << 2;
+@inline function rowsKN(R: i32, a: usize, lda: usize, k: i32, n: i32, b: usize, c: usize, add: i32, bias: usize, j0: i32, j1: i32): void {
+  const ld = <usize>n << 2; // bytes between rows of B, and between rows of C (lda: between rows of A)
   const cols = j1 - j0;
   const v = cols & ~3; // whole vectors; the last cols − v columns are scalar
   const c0 = c + (<usize>j0 << 2);

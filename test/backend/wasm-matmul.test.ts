@@ -52,6 +52,12 @@ const cases: Case[] = [
   { batch: 1, m: 8, n: 45, k: 131, a: 'own', b: 'own' },
   { batch: 4, m: 2, n: 19, k: 23, a: 'own', b: 'shared' }, // 4 entries × 2 rows against one weight: 8 rows
   { batch: 1, m: 8, n: 515, k: 515, a: 'own', b: 'own' }, // 8 rows on several threads, tails everywhere
+  // On several threads, a few rows against B stored (K, N) cut the sum over K (gemv_ksplit_task, K ≥ 32) and
+  // add the parts, on the pool when there are many (gemv_reduce_task): N a multiple of 4 (vector sums with the
+  // bias) and not (a row of C ends inside a vector), K not a multiple of the parts.
+  { batch: 1, m: 7, n: 2400, k: 101, a: 'own', b: 'own' },
+  { batch: 1, m: 8, n: 2101, k: 64, a: 'own', b: 'own' },
+  { batch: 1, m: 1, n: 33, k: 47, a: 'own', b: 'own' },
 ];
 
 function runCase(c: Case, transA: boolean, transB: boolean, accumulate: boolean, seed: number, simd: 'relaxed' | 'baseline', threads: number, withBias = false): void {

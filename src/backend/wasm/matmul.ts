@@ -50,6 +50,13 @@ export const DEFAULT_CACHE_BYTES = 3 * 1024 ** 3;
  */
 export const SMALL_M = 8;
 
+/**
+ * On the pool, a few-row product with B stored (K, N) cuts the sum over K into this many parts per thread
+ * (gemv_ksplit_task: each part reads whole rows of B), then adds the parts (gemv_reduce_task). More parts
+ * balance better when a core is busy with other work; each costs one more (rows, N) partial to add.
+ */
+export const GEMV_PARTS_PER_THREAD = 2;
+
 /** Time spent in each phase, in ms, summed over calls (filled only while `profile` is on). */
 export interface MatmulProfile {
   calls: number;
@@ -117,6 +124,8 @@ export class WasmMatmul {
     const cOff = layout.add(batch * M * N * 4);
     const biasOff = spec.bias ? layout.add(padN(N) * 4) : -1;
     const scratchOff = small ? -1 : layout.add(this.scratchBytes());
+    const parts = small ? this.gemvParts(rows, K, spec.transB, parallel) : 0;
+    const partOff = parts > 0 ? layout.add(parts * rows * N * 4) : -1;
     const base = this.work.reserve(layout.size);
 
     const f32 = this.heap.f32;
@@ -129,7 +138,7 @@ export class WasmMatmul {
 
     let times: [number, number] = [0, 0];
     if (small) {
-      this.gemv({ a: base + aOff, rows, k: K, n: N, b: bPtr, transB: spec.transB, c: base + cOff, accumulate, bias: spec.bias ? base + biasOff : 0 }, parallel);
+      this.gemv({ a: base + aOff, rows, k: K, n: N, b: bPtr, transB: spec.transB, c: base + cOff, accumulate, bias: spec.bias ? base + biasOff : 0, parts, part: base + partOff }, parallel);
     } else {
       times = this.gemmInMemory(
         spec,
@@ -193,6 +202,8 @@ export class WasmMatmul {
     const dwOff = dw ? l.add(inF * outF * 4) : -1;
     const dbOff = db ? l.add(outF * 4) : -1;
     const scratchOff = l.add(this.scratchBytes());
+    const dxParts = dx && dxSmall ? this.gemvParts(R, outF, dxSpec.transB, parallel) : 0;
+    const dxPartOff = dxParts > 0 ? l.add(dxParts * R * inF * 4) : -1;
     const base = this.work.reserve(l.size);
 
     const f32 = this.heap.f32;
@@ -203,7 +214,7 @@ export class WasmMatmul {
     if (dx) {
       const wPtr = wHome !== 0 ? wHome : base + wRawOff;
       if (dxSmall) {
-        this.gemv({ a: base + dyOff, rows: R, k: outF, n: inF, b: wPtr, transB: dxSpec.transB, c: base + dxOff, accumulate: false, bias: 0 }, parallel);
+        this.gemv({ a: base + dyOff, rows: R, k: outF, n: inF, b: wPtr, transB: dxSpec.transB, c: base + dxOff, accumulate: false, bias: 0, parts: dxParts, part: base + dxPartOff }, parallel);
       } else {
         this.gemmInMemory(dxSpec, { a: base + dyOff, bRaw: wPtr, bp: base + wPackOff, c: base + dxOff, bias: 0, scratch: base + scratchOff }, parallel);
       }
@@ -282,9 +293,38 @@ export class WasmMatmul {
     if (copy.ptr !== 0) this.heap.freeNow(copy.ptr); // its onFree (above) settles copiedBytes and ptr
   }
 
-  /** C = op(A)·op(B) for a few rows of A (gemv_task), every operand already in memory; tasks split N. */
-  private gemv(p: { a: number; rows: number; k: number; n: number; b: number; transB: boolean; c: number; accumulate: boolean; bias: number }, parallel: boolean): void {
-    const { rows, n } = p;
+  /**
+   * Parts of the sum over K for a few-row product on the pool (0: the columns are cut instead). Only for B
+   * stored (K, N): stored (N, K), a column group is a block of whole rows of B already. Each part gets at
+   * least 16 rows of B.
+   */
+  private gemvParts(rows: number, k: number, transB: boolean, parallel: boolean): number {
+    if (!parallel || transB || this.pool.threads === 1) return 0;
+    const parts = Math.min(GEMV_PARTS_PER_THREAD * this.pool.threads, Math.floor(k / 16));
+    return parts >= 2 ? parts : 0;
+  }
+
+  /**
+   * C = op(A)·op(B) for a few rows of A, every operand already in memory. With `parts` (gemvParts, and
+   * parts·rows·N floats at byte address `part`) the tasks cut K and their sums are added after; otherwise the
+   * tasks cut N (gemv_task).
+   */
+  private gemv(
+    p: { a: number; rows: number; k: number; n: number; b: number; transB: boolean; c: number; accumulate: boolean; bias: number; parts: number; part: number },
+    parallel: boolean,
+  ): void {
+    const { rows, k, n } = p;
+    if (p.parts > 0) {
+      const kPer = Math.ceil(k / p.parts);
+      const tasks = Math.ceil(k / kPer); // every task has rows of B (so every partial is written)
+      this.pool.run('gemv_ksplit_task', tasks, [p.a, rows, k, n, p.b, p.part, kPer], true);
+      // The sum reads tasks·rows·N floats from L2: a few µs, less than handing it to the pool, up to ~64 K.
+      const total = rows * n;
+      const sumParallel = tasks * total >= 1 << 16;
+      const chunk = sumParallel ? Math.ceil(Math.ceil(total / (4 * this.pool.threads)) / 4) * 4 : Math.ceil(total / 4) * 4;
+      this.pool.run('gemv_reduce_task', Math.ceil(total / chunk), [p.part, tasks, total, p.c, p.accumulate ? 1 : 0, p.bias, n, chunk], sumParallel);
+      return;
+    }
     // Column groups: a few per thread (the product streams B, so splitting N splits the traffic), whole
     // 32-column tiles for B stored (K, N), whole groups of 4 dot products for B stored (N, K).
     const unit = p.transB ? 4 : 32;

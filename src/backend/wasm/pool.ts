@@ -77,6 +77,15 @@ const RENOTIFY_MS = 50;
  */
 export const SPIN_MS = 1;
 
+/**
+ * A parallel job whose caller waited longer than this for the workers (and over a quarter of the job) counts
+ * as held up by a preempted worker (see ThreadPool.lag). A worker the scheduler has taken off its core is
+ * gone for a time slice (milliseconds); on a quiet machine the caller waits at most about one task for the
+ * last one to finish (a decode step's matrix-vector products are 100–250 µs cut into four tasks, so up to
+ * ~60 µs) — below this, where 50 µs made such products run on one thread half the time.
+ */
+export const LATE_MS = 0.2;
+
 /** Spin until ctrl[index] ≠ value or `ms` have passed; true if it changed. */
 export function spinWhileEqual(ctrl: Int32Array, index: number, value: number, ms: number): boolean {
   const until = performance.now() + ms;
@@ -243,7 +252,7 @@ export class ThreadPool {
     const t1 = performance.now();
     this.waitForTasks(kind, ntasks);
     const waited = performance.now() - t1;
-    if (waited > 0.05 && waited > 0.25 * (waited + t1 - t0)) this.lag = Math.min(this.lag * 2, 1 << 16);
+    if (waited > LATE_MS && waited > 0.25 * (waited + t1 - t0)) this.lag = Math.min(this.lag * 2, 1 << 16);
     if (failure !== null) throw failure;
     if (Atomics.load(ctrl, CTRL.ERROR) !== 0) {
       throw new Error(`attn wasm: ${kind} failed in a worker thread (its error was printed on stderr)`);
