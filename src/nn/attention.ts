@@ -17,7 +17,7 @@
 // Hugging Face state dict loads by a plain walk over names; this module reaches them through its `_`-prefixed
 // references, which the parameter walk skips.
 
-import { attention, cat, linear, reshape, slice, Tensor, type AttentionOptions, type Rng } from '../tensor/index.js';
+import { attention, cat, isGradEnabled, linear, reshape, slice, Tensor, type AttentionOptions, type Rng } from '../tensor/index.js';
 import { asQuantized } from '../quant/ops.js';
 import { Linear } from './layers.js';
 import { Module } from './module.js';
@@ -133,6 +133,11 @@ export class MultiHeadAttention extends Module {
     return ps.every((p) => p.layout === ps[0]!.layout && p.inFeatures === ps[0]!.inFeatures && !asQuantized(p.weight) && (p.bias === null) === (ps[0]!.bias === null));
   }
 
+  /** Whether this call will need the projections' gradients (autograd on and a weight that takes them). */
+  private needsGrad(): boolean {
+    return isGradEnabled() && [this._q!, this._k!, this._v!].some((p) => p.weight.requiresGrad || (p.bias?.requiresGrad ?? false));
+  }
+
   /** The projections, for models that initialise or inspect them: { qkv | q, k, v; out }. */
   get projections(): { qkv: Linear | null; q: Linear | null; k: Linear | null; v: Linear | null; out: Linear | null } {
     return { qkv: this._qkv, q: this._q, k: this._k, v: this._v, out: this._out };
@@ -158,11 +163,14 @@ export class MultiHeadAttention extends Module {
       q = heads(slice(qkv, 2, 0, inner), T);
       k = heads(slice(qkv, 2, inner, 2 * inner), T);
       v = heads(slice(qkv, 2, 2 * inner, 3 * inner), T);
-    } else if (!o.kv && !o.crossCache && B * T >= FUSE_MIN_ROWS && this.stackable()) {
-      // Self-attention with three projections of x: one matmul with their weights stacked, then as above.
-      // The product reads x once instead of three times and sums dx inside one backward GEMM instead of adding
-      // three; stacking copies 3·H·D·C weights (cat's backward splits the gradient back to each projection),
-      // which is little next to a product over B·T rows.
+    } else if (!o.kv && !o.crossCache && B * T >= FUSE_MIN_ROWS && this.stackable() && this.needsGrad()) {
+      // Self-attention with three projections of x, while training: one matmul with their weights stacked, then
+      // as above. The product reads x once instead of three times and sums dx inside one backward GEMM instead
+      // of adding three; stacking copies 3·H·D·C weights (cat's backward splits the gradient back to each
+      // projection), which is little next to a product and its backward over B·T rows. Without gradients
+      // (encoding a source for generation, evaluation) it does not pay: the stacked weight is a new array every
+      // call, copied and packed again, where each projection's own weight stays packed from call to call (a
+      // Marian-base encoder layer spent 3.4 ms stacking, at ~1 GB/s: fresh pages for a 3 MB array).
       const [wq, wk, wv] = [this._q!, this._k!, this._v!];
       const layout = wq.layout;
       const w = cat([wq.weight, wk.weight, wv.weight], layout === 'out_in' ? 0 : 1); // (3·H·D, C) or (C, 3·H·D)

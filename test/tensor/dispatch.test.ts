@@ -7,6 +7,7 @@ import { registerBackend, setBackend, type MatmulSpec } from '../../src/backend/
 import { JsBackend } from '../../src/backend/js/index.js';
 import * as T from '../../src/tensor/index.js';
 import { AdamW } from '../../src/optim/index.js';
+import { MultiHeadAttention } from '../../src/nn/index.js';
 
 const calls: { spec: MatmulSpec; a: Float32Array; b: Float32Array }[] = [];
 
@@ -86,4 +87,21 @@ test('attention through scaledDotProductAttention reaches the backend kernel', (
   assert.equal(forwards, 1);
   assert.equal(backwards, 1);
   setBackend('js');
+});
+
+test('self-attention with three projections stacks their weights into one product only when they will get gradients', () => {
+  setBackend('recording');
+  const mha = new MultiHeadAttention({ dim: 8, heads: 2, projections: 'separate', names: { q: 'q_proj', k: 'k_proj', v: 'v_proj', out: 'out_proj' } });
+  const x = T.randn([2, 16, 8]); // B·T = 32 rows: enough to stack
+  calls.length = 0;
+  mha.forward(x);
+  // Training: q, k and v from one product with a (24, 8) stacked weight (a new array: no version), then out.
+  assert.deepEqual(calls.map((c) => c.spec.n), [24, 8]);
+  assert.equal(calls[0]!.spec.bVersion, undefined);
+  calls.length = 0;
+  T.noGrad(() => mha.forward(x));
+  // Inference: each projection reads its own weight (with its version, so a backend keeps it packed).
+  const { q, k, v, out } = mha.projections;
+  assert.deepEqual(calls.map((c) => c.b), [q!.weight.data, k!.weight.data, v!.weight.data, out!.weight.data]);
+  assert.ok(calls.every((c) => c.spec.bVersion !== undefined));
 });
