@@ -36,6 +36,14 @@ const { NR, KC, MC } = GEMM_TILE;
  */
 export const PARALLEL_MIN_FLOPS = 1e6;
 
+/**
+ * The matrix-vector path (a few rows, B read where it is) goes to the pool from this fraction of
+ * PARALLEL_MIN_FLOPS: it streams B from memory, so halving the bytes each thread reads pays sooner than
+ * sharing a GEMM's tiles. Marian-base decoding (512 × 512 projections, 0.5 MFLOP each) on 2 threads, 5
+ * generate calls, two runs each: threshold 1 MFLOP 114 / 119 tokens/s, 0.4 MFLOP 131 / 146, 0.1 MFLOP 137 / 144.
+ */
+export const GEMV_PARALLEL_SCALE = 0.25;
+
 /** Packing B is shared between threads only from this many floats (768 × 768 packs in ~0.15 ms alone). */
 export const PACK_PARALLEL_MIN_FLOATS = 1 << 20;
 
@@ -103,14 +111,14 @@ export class WasmMatmul {
       return;
     }
     const t0 = this.profile ? performance.now() : 0;
-    const parallel = this.pool.worthParallel(2 * batch * M * N * K, this.parallelMinFlops);
-    if (parallel) this.pool.prewake(); // workers wake while we copy
     const nb = bBatchStride === 0 ? 1 : batch; // distinct B matrices
     // A few rows against one B (one matrix, or a weight shared by a batch of consecutive A matrices, whose
     // rows then fold into one (batch·M, K) A): the matrix-vector path, B read where it is.
     const folded = batch === 1 || (bBatchStride === 0 && spec.aBatchStride === M * K);
     const rows = batch * M;
     const small = folded && rows <= SMALL_M && !spec.transA;
+    const parallel = this.pool.worthParallel(2 * batch * M * N * K, small ? this.parallelMinFlops * GEMV_PARALLEL_SCALE : this.parallelMinFlops);
+    if (parallel) this.pool.prewake(); // workers wake while we copy
     const bSpan = span(batch, bBatchStride, K * N);
     const bHome = this.weightAddress(b, bSpan, spec.bVersion);
 
