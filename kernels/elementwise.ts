@@ -147,6 +147,48 @@ export function gelu_tanh_backward_task(t: i32, thread: i32, rows: i32, cols: i3
   }
 }
 
+/** σ(x) = 1 / (1 + e^−x), four lanes. Far below zero e^−x meets exp4's clamp (~2·10³⁸) and σ is ~0; far above it is 1. */
+// @ts-ignore: decorator
+@inline function sigmoid4(x: v128): v128 {
+  const one = f32x4.splat(1);
+  return f32x4.div(one, f32x4.add(one, exp4(f32x4.neg(x))));
+}
+
+/** y = x·σ(x) (SiLU, Marian's "swish") over this task's elements. */
+export function silu_forward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, y: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    v128.store(y + o, f32x4.mul(v, sigmoid4(v)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    store<f32>(y + o, v * f32x4.extract_lane(sigmoid4(f32x4.splat(v)), 0));
+  }
+}
+
+/** gx = g · d/dx x·σ(x) = g·σ(x)(1 + x(1 − σ(x))) (σ recomputed from x). */
+export function silu_backward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, g: usize, gx: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
+  const one = f32x4.splat(1);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(x + o);
+    const s = sigmoid4(v);
+    v128.store(gx + o, f32x4.mul(v128.load(g + o), f32x4.mul(s, madd(v, f32x4.sub(one, s), one))));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(x + o);
+    const s = f32x4.extract_lane(sigmoid4(f32x4.splat(v)), 0);
+    store<f32>(gx + o, load<f32>(g + o) * (s * (1 + v * (1 - s))));
+  }
+}
+
 /**
  * erf on four lanes: the rational approximation Eigen and XLA use for float32 (odd degree-13 numerator over
  * even degree-8 denominator) on x clamped to [−4, 4], where float32 erf is ±1 to within an ulp.

@@ -14,6 +14,8 @@ import {
   GELU_TANH_FORWARD,
   RELU_BACKWARD,
   RELU_FORWARD,
+  SILU_BACKWARD,
+  SILU_FORWARD,
 } from '../../src/tensor/ops_elementwise.js';
 import {
   ADD_LAYER_NORM_BACKWARD,
@@ -149,6 +151,33 @@ for (const { label, simd, threads } of wasmConfigs()) {
         // == 0 rather than deepEqual: x·0 is −0 for negative x, as in PyTorch.
         assert.ok(sat[0] === 0 && sat[1] === 0 && sat[2] === 30 && sat[3] === 100 && sat[4] === 0, `${name}: gelu([-100, -30, 30, 100, 0]) = ${Array.from(sat)}`);
       }
+    });
+
+    test('silu is within float32 rounding of x·σ(x) in float64 (σ by Math.exp) from −100 to 100, on awkward lengths', () => {
+      // The oracle: σ(x) = 1 / (1 + e^−x) and its derivative, written out here in float64.
+      const sig = (v: number) => 1 / (1 + Math.exp(-v));
+      for (const n of [...lengths, 40_001]) {
+        const x = new Float32Array(n);
+        for (let i = 0; i < n; i++) x[i] = n === 1 ? 0.5 : -100 + (200 * i) / (n - 1);
+        const g = randomArray(n, rng(n + 3));
+        const y = new Float32Array(n).fill(NaN);
+        const gx = new Float32Array(n).fill(NaN);
+        be.runRows(SILU_FORWARD, n, 1, [x], [y]);
+        be.runRows(SILU_BACKWARD, n, 1, [x, g], [gx]);
+        let worst = 0;
+        let worstG = 0;
+        for (let i = 0; i < n; i++) {
+          const v = x[i]!;
+          const s = sig(v);
+          worst = Math.max(worst, Math.abs(y[i]! - v * s) / Math.max(1, Math.abs(v)));
+          worstG = Math.max(worstG, Math.abs(gx[i]! - g[i]! * s * (1 + v * (1 - s))));
+        }
+        assert.ok(worst < 1e-6, `silu, n=${n}: max |silu − ref| / max(1, |x|) = ${worst}`);
+        assert.ok(worstG < 2e-6, `silu backward, n=${n}: max |silu' − ref| = ${worstG}`);
+      }
+      const sat = new Float32Array(4);
+      be.runRows(SILU_FORWARD, 4, 1, [Float32Array.from([-1000, 0, 1000, -87.5])], [sat]);
+      assert.ok(Math.abs(sat[0]!) < 1e-30 && sat[1] === 0 && sat[2] === 1000 && Math.abs(sat[3]!) < 1e-30, `silu([-1000, 0, 1000, -87.5]) = ${Array.from(sat)}`);
     });
 
     test('layer norm and RMS norm forward and backward match the reference on awkward shapes', () => {
