@@ -553,6 +553,42 @@ export function logsoftmax_rows_task(
 }
 
 /**
+ * log_softmax of this task's rows of c logits, written out (generation's beam scores): per row m = max x,
+ * s = Σ e^(x − m), out = (x − m) − ln s, as PyTorch computes it (the shift first keeps ln s ≤ ln c, so its
+ * rounding stays far below a beam score's). Three passes over the row, all SIMD.
+ */
+export function log_softmax_task(t: i32, thread: i32, rows: i32, c: i32, rowsPerTask: i32, x: usize, out: usize): void {
+  const r0 = t * rowsPerTask;
+  const r1 = min(rows, r0 + rowsPerTask);
+  for (let r = r0; r < r1; r++) {
+    const row = (<usize>r * <usize>c) << 2;
+    const xr = x + row, yr = out + row;
+    let mx = f32x4.splat(-Infinity);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) mx = f32x4.pmax(mx, v128.load(xr + (<usize>j << 2)));
+    let m = max(max(f32x4.extract_lane(mx, 0), f32x4.extract_lane(mx, 1)), max(f32x4.extract_lane(mx, 2), f32x4.extract_lane(mx, 3)));
+    for (; j < c; j++) m = max(m, load<f32>(xr + (<usize>j << 2)));
+    const m4 = f32x4.splat(m);
+    let s4 = f32x4.splat(0);
+    j = 0;
+    for (; j + 4 <= c; j += 4) s4 = f32x4.add(s4, exp4(f32x4.sub(v128.load(xr + (<usize>j << 2)), m4)));
+    let s = hadd(s4);
+    for (; j < c; j++) s += f32x4.extract_lane(exp4(f32x4.splat(load<f32>(xr + (<usize>j << 2)) - m)), 0);
+    const l = lnPositive(s);
+    const l4 = f32x4.splat(l);
+    j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(yr + o, f32x4.sub(f32x4.sub(v128.load(xr + o), m4), l4));
+    }
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      store<f32>(yr + o, (load<f32>(xr + o) - m) - l);
+    }
+  }
+}
+
+/**
  * Task t of column sums out[j] = Σ_r x[r, j] over an (rows, c) matrix (a linear layer's bias gradient), for
  * columns [t·cols, (t+1)·cols) (cols a multiple of 4). Sixteen columns at a time, so each row contributes
  * one 64-byte cache line per pass; even and odd rows go to separate accumulators (shorter addition chains).

@@ -310,6 +310,27 @@ export const LOG_SOFTMAX_ROWS: RowKernel = {
 };
 
 /**
+ * log_softmax of each row, written out: (x − m) − log Σ e^(x − m), m the row's max, as PyTorch computes it
+ * (generation's beam search scores candidates with it). inputs x (rows); output (rows). Rows are not empty.
+ */
+export const LOG_SOFTMAX: RowKernel = {
+  name: 'log_softmax',
+  inputs: ['rows'],
+  outputs: ['rows'],
+  reference(rows, V, [x], [out]) {
+    for (let i = 0; i < rows; i++) {
+      const o = i * V;
+      let m = -Infinity;
+      for (let c = 0; c < V; c++) if (x![o + c]! > m) m = x![o + c]!;
+      let s = 0;
+      for (let c = 0; c < V; c++) s += Math.exp(x![o + c]! - m);
+      const l = Math.log(s);
+      for (let c = 0; c < V; c++) out![o + c] = x![o + c]! - m - l;
+    }
+  },
+};
+
+/**
  * Cross-entropy from logits, PyTorch semantics, classes on the last dim. For a row with target t,
  * lse = log Σ_c e^(x_c):
  *   loss = (1−ε)·(lse − x_t) + ε·(lse − mean_c x_c)

@@ -23,6 +23,7 @@ import {
   DROPOUT,
   LAYER_NORM_BACKWARD,
   LAYER_NORM_FORWARD,
+  LOG_SOFTMAX,
   LOG_SOFTMAX_ROWS,
   RMS_NORM_BACKWARD,
   RMS_NORM_FORWARD,
@@ -178,6 +179,21 @@ for (const { label, simd, threads } of wasmConfigs()) {
       const sat = new Float32Array(4);
       be.runRows(SILU_FORWARD, 4, 1, [Float32Array.from([-1000, 0, 1000, -87.5])], [sat]);
       assert.ok(Math.abs(sat[0]!) < 1e-30 && sat[1] === 0 && sat[2] === 1000 && Math.abs(sat[3]!) < 1e-30, `silu([-1000, 0, 1000, -87.5]) = ${Array.from(sat)}`);
+    });
+
+    test('log_softmax rows (beam search): the reference within float32 rounding, and every row a distribution', () => {
+      for (const [rows, cols] of [...rowShapes, [4, 58_101]] as [number, number][]) {
+        const next = rng(rows * 7 + cols);
+        // Logits of a language model: spread over ±20 around an offset per row (the max must be taken out).
+        const x = randomArray(rows * cols, next).map((v, i) => 20 * v + 5 * (Math.floor(i / cols) % 4));
+        const r = both(be, LOG_SOFTMAX, rows, cols, [x], []);
+        assertClose(r.got[0]!, r.want[0]!, 40 + Math.log(cols), 1e-6, `log_softmax, rows ${rows}, cols ${cols}`);
+        for (let i = 0; i < rows; i++) {
+          let s = 0; // Σ e^logp in float64: 1 for a log-probability row
+          for (let c = 0; c < cols; c++) s += Math.exp(r.got[0]![i * cols + c]!);
+          assert.ok(Math.abs(s - 1) < 1e-5, `log_softmax row ${i} of ${rows}×${cols}: Σ e^out = ${s}`);
+        }
+      }
     });
 
     test('layer norm and RMS norm forward and backward match the reference on awkward shapes', () => {
