@@ -258,13 +258,22 @@ export class LayerKVCache {
     for (const r of rows) {
       if (!Number.isInteger(r) || r < 0 || r >= this.batch) throw new RangeError(`LayerKVCache.selectRows: row ${r} is not in 0..${this.batch - 1}`);
     }
+    const inPlace = rows.length === this.batch;
     for (const which of ['kData', 'vData'] as const) {
       const src = this[which];
-      // Copy the rows that are read out first, so writing row i never overwrites a source still needed.
-      const picked = Array.from(rows, (r) => src.slice(r * per, r * per + used));
-      const dst = rows.length === this.batch ? src : new Float32Array(rows.length * per);
-      picked.forEach((p, i) => dst.set(p, i * per));
-      this[which] = dst;
+      if (inPlace) {
+        // Beams that keep their own row (rows[i] = i) are not touched. The rows that move are read out first,
+        // so writing row i never overwrites a source still needed.
+        const moved: { to: number; data: Float32Array }[] = [];
+        rows.forEach((r, i) => {
+          if (r !== i) moved.push({ to: i, data: src.slice(r * per, r * per + used) });
+        });
+        for (const m of moved) src.set(m.data, m.to * per);
+      } else {
+        const dst = new Float32Array(rows.length * per);
+        rows.forEach((r, i) => dst.set(src.subarray(r * per, r * per + used), i * per));
+        this[which] = dst;
+      }
     }
     this.batch = rows.length;
   }
@@ -291,15 +300,28 @@ export class LayerKVCache {
 export class CrossAttentionCache {
   k: Tensor | null = null;
   v: Tensor | null = null;
+  /** For each row of k and v, the row of the set() call whose keys and values it holds. */
+  private origin: number[] = [];
   set(k: Tensor, v: Tensor): void {
     this.k = k.detach();
     this.v = v.detach();
+    this.origin = Array.from({ length: k.shape[0]! }, (_, i) => i);
   }
-  /** Keep batch rows `rows` in this order (beam search). */
+  /**
+   * Keep batch rows `rows` in this order (beam search). The beams of one source hold the same keys and values,
+   * so a reorder among them (every step of a beam search) changes nothing and copies nothing; rows are copied
+   * only when some row would then hold another source's.
+   */
   selectRows(rows: Int32Array | readonly number[]): void {
     if (!this.k || !this.v) return;
+    const origin = Array.from(rows, (r) => {
+      if (!Number.isInteger(r) || r < 0 || r >= this.origin.length) throw new RangeError(`CrossAttentionCache.selectRows: row ${r} is not in 0..${this.origin.length - 1}`);
+      return this.origin[r]!;
+    });
+    if (origin.length === this.origin.length && origin.every((o, i) => o === this.origin[i])) return;
     this.k = selectBatchRows(this.k, rows);
     this.v = selectBatchRows(this.v, rows);
+    this.origin = origin;
   }
 }
 
