@@ -468,11 +468,8 @@ class BeamRun implements Run {
     applyProcessors(this.processors, { inputIds: v.inputIds, rows, length: L }, logp);
     if (cfg.output_scores) this.scores.push(Float32Array.from(logp));
 
-    // Candidate score = processed log-probability + the beam's running score (float32, as in PyTorch).
-    for (let r = 0; r < rows; r++) {
-      const s = this.beamScores[r]!;
-      for (let i = r * V; i < (r + 1) * V; i++) logp[i] = logp[i]! + s;
-    }
+    // Candidate score = processed log-probability + the beam's running score (float32, as in PyTorch): topK
+    // adds each row's score as it reads the row.
     // Best k candidates of each prompt over its nb × V (beam, token) pairs; k = max(2, 1 + #eos) · nb so that
     // at least nb of them are not EOS.
     const k = Math.min(Math.max(2, 1 + cfg.eos.length) * nb, nb * V); // (a vocabulary smaller than 2 tokens caps it)
@@ -480,7 +477,7 @@ class BeamRun implements Run {
     const candToken = new Int32Array(this.batchSize * k);
     const candBeam = new Int32Array(this.batchSize * k);
     for (let b = 0; b < this.batchSize; b++) {
-      const top = topK(logp.subarray(b * nb * V, (b + 1) * nb * V), k);
+      const top = topK(logp.subarray(b * nb * V, (b + 1) * nb * V), k, this.beamScores.subarray(b * nb, (b + 1) * nb), V);
       for (let c = 0; c < k; c++) {
         const flat = top.indices[c]!;
         candScore[b * k + c] = top.values[c]!;

@@ -98,29 +98,39 @@ export function kthLargest(x: Float32Array, k: number): number {
 }
 
 /**
- * The k largest entries of x as (values, indices), best first; equal values keep the lower index first.
- * A small sorted buffer is enough because k is small (2 × num_beams) while x can be num_beams × V long.
+ * The k largest entries of x as (values, indices), best first; equal values keep the lower index first; NaNs
+ * are skipped. A small sorted buffer is enough because k is small (2 × num_beams) while x can be num_beams × V
+ * long. With `shifts`, x is rows of `rowLen` and entry i counts as the float32 sum x[i] + shifts[row] (beam
+ * search: a candidate's log-probability plus its beam's running score, as PyTorch adds them), without a pass
+ * that writes those sums first.
  */
-export function topK(x: Float32Array, k: number): { values: Float32Array; indices: Int32Array } {
+export function topK(x: Float32Array, k: number, shifts?: ArrayLike<number>, rowLen = x.length): { values: Float32Array; indices: Int32Array } {
   const n = Math.min(k, x.length);
   const values = new Float32Array(n).fill(-Infinity);
   const indices = new Int32Array(n).fill(-1);
   let filled = 0;
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i]!;
-    if (Number.isNaN(v)) continue;
-    // Strictly greater than the current last entry, or the buffer is not full yet.
-    if (filled === n && !(v > values[n - 1]!)) continue;
-    let pos = filled < n ? filled : n - 1;
-    // Shift smaller entries right; stop at an entry >= v so earlier (lower) indices stay in front on ties.
-    while (pos > 0 && values[pos - 1]! < v) {
-      values[pos] = values[pos - 1]!;
-      indices[pos] = indices[pos - 1]!;
-      pos--;
+  let worst = -Infinity; // values[n − 1] once the buffer is full: an entry must beat it to get in
+  const rows = shifts ? Math.ceil(x.length / rowLen) : 1;
+  for (let r = 0; r < rows; r++) {
+    const s = shifts ? shifts[r]! : 0;
+    const end = shifts ? Math.min(x.length, (r + 1) * rowLen) : x.length;
+    for (let i = shifts ? r * rowLen : 0; i < end; i++) {
+      const v = shifts ? Math.fround(x[i]! + s) : x[i]!;
+      if (filled === n) {
+        if (!(v > worst)) continue; // (NaN too)
+      } else if (Number.isNaN(v)) continue;
+      let pos = filled < n ? filled : n - 1;
+      // Shift smaller entries right; stop at an entry >= v so earlier (lower) indices stay in front on ties.
+      while (pos > 0 && values[pos - 1]! < v) {
+        values[pos] = values[pos - 1]!;
+        indices[pos] = indices[pos - 1]!;
+        pos--;
+      }
+      values[pos] = v;
+      indices[pos] = i;
+      if (filled < n) filled++;
+      if (filled === n) worst = values[n - 1]!;
     }
-    values[pos] = v;
-    indices[pos] = i;
-    if (filled < n) filled++;
   }
   return { values, indices };
 }

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generate } from '../../src/generate/generate.js';
+import { topK } from '../../src/generate/math.js';
 import type { CausalLMStepper, StepBatch } from '../../src/generate/model.js';
 import { ToyModel, cachedStepper, noCacheStepper } from './helpers.js';
 
@@ -203,4 +204,27 @@ test('beam search refuses what it cannot do, with the values', () => {
   assert.throws(() => generate(s, [[0]], { num_beams: 2, do_sample: true }), /beam sampling .* not implemented/);
   assert.throws(() => generate(s, [[0]], { num_beams: 2, early_stopping: 'sometimes' as unknown as boolean }), /early_stopping must be true, false or "never", got "sometimes"/);
   assert.throws(() => generate(s, [[0]], { num_beams: 2, streamer: { put() {}, end() {} } }), /streaming works with greedy search and sampling, not with beam search/);
+});
+
+test('topK: the k best (value, index) pairs as a full sort gives them, ties to the lower index, NaNs skipped; with per-row shifts, of the float32 sums', () => {
+  let seed = 12345;
+  const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (const [rows, V, k] of [[1, 1, 1], [1, 7, 3], [3, 11, 6], [4, 1000, 8], [2, 5, 10]] as [number, number, number][]) {
+    // Values on a coarse grid (many ties), some −∞ (banned tokens) and NaNs.
+    const x = Float32Array.from({ length: rows * V }, () => {
+      const u = next();
+      return u < 0.05 ? -Infinity : u < 0.08 ? NaN : Math.round(next() * 40) / 8 - 3;
+    });
+    const shifts = Float32Array.from({ length: rows }, () => -Math.round(next() * 100) / 7);
+    for (const withShifts of [false, true]) {
+      const sums = Array.from(x, (v, i) => (withShifts ? Math.fround(v + shifts[Math.floor(i / V)]!) : v));
+      // The oracle: every (value, index) pair sorted by value descending, then index ascending.
+      const want = sums.map((v, i) => ({ v, i })).filter((e) => !Number.isNaN(e.v)).sort((a, b) => b.v - a.v || a.i - b.i).slice(0, k);
+      const got = withShifts ? topK(x, k, shifts, V) : topK(x, k);
+      const n = Math.min(k, x.length);
+      assert.deepEqual(Array.from(got.indices).slice(0, want.length), want.map((e) => e.i), `rows ${rows}, V ${V}, k ${k}, shifts ${withShifts}: indices`);
+      assert.deepEqual(Array.from(got.values).slice(0, want.length), want.map((e) => e.v), `rows ${rows}, V ${V}, k ${k}, shifts ${withShifts}: values`);
+      assert.equal(got.values.length, n);
+    }
+  }
 });
