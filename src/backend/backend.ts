@@ -415,8 +415,27 @@ export interface Backend {
    */
   allocate(n: number): Float32Array;
 
+  /**
+   * Memory for a training step's activations and gradients, all given back when the step ends
+   * (src/tensor/step.ts); null where ordinary arrays serve as well (the reference backend).
+   */
+  readonly stepMemory: StepMemory | null;
+
   /** Stop any worker threads (a later call starts them again). Backends without threads do nothing. */
   close(): void;
+}
+
+/**
+ * A backend's memory for one training step (the WebAssembly backend: a bump allocator inside its memory, so
+ * kernels use the arrays in place). Arrays from take() are valid until the next reset().
+ */
+export interface StepMemory {
+  /** n floats, contents undefined; null when the step memory is full (the caller makes an ordinary array). */
+  take(n: number): Float32Array | null;
+  /** Whether `a` came from take() (since any reset: the chunks are reused). */
+  holds(a: Float32Array): boolean;
+  /** The step is over: every array handed out may be overwritten. */
+  reset(): void;
 }
 
 /** The shape rules of a row-kernel call (both backends check them): arity and each operand's length. */

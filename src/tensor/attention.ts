@@ -29,6 +29,7 @@ import { getDefaultRng, type Rng } from './rng.js';
 import { expectFloat, fmtShape, readContiguous } from './shape.js';
 import { contiguous, transpose } from './ops_shape.js';
 import { Tensor } from './tensor.js';
+import { floats } from './step.js';
 
 export interface AttentionOptions {
   /** Hide keys after the query's position. */
@@ -98,10 +99,10 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
   const Q = operandOf(qv);
   const K = operandOf(kv);
   const V = operandOf(vv);
-  const outData = new Float32Array(B * Tq * H * D);
+  const outData = floats(B * Tq * H * D);
   const out: AttnOperand = { data: outData, offset: 0, sb: Tq * H * D, sh: D, st: H * D }; // (B, Tq, H, D)
-  const lse = new Float32Array(B * H * Tq);
-  const weights = returnWeights ? new Float32Array(B * H * Tq * Tk) : undefined;
+  const lse = floats(B * H * Tq);
+  const weights = returnWeights ? floats(B * H * Tq * Tk) : undefined;
   const be = getBackend();
   be.attentionForward(spec, Q, K, V, weights ? { out, lse, weights } : { out, lse });
 
@@ -121,8 +122,8 @@ export function attention(q: Tensor, k: Tensor, v: Tensor, opts: AttentionOption
       if (!entry) bufs.set(key, (entry = [t.tensor, sink.alloc(t.tensor.size, !t.covered)]));
       return { data: entry[1], offset: t.offset, sb: t.sb, sh: t.sh, st: t.st };
     };
-    const dBias = bias?.requiresGrad ? new Float32Array(bias.size) : undefined;
-    const dHeadMask = headMask?.requiresGrad ? new Float32Array(B * H) : undefined;
+    const dBias = bias?.requiresGrad ? floats(bias.size) : undefined;
+    const dHeadMask = headMask?.requiresGrad ? floats(B * H) : undefined;
     const dOut: AttnOperand = { ...out, data: g };
     be.attentionBackward(spec, Q, K, V, out, lse, dOut, { dq: dest(0), dk: dest(1), dv: dest(2), dBias, dHeadMask });
     for (const [t, buf] of bufs.values()) sink.add(t, buf, true);
@@ -262,7 +263,7 @@ function addHeadMaskGrad(sink: GradSink, headMask: Tensor, dHeadMask: Float32Arr
     sink.add(headMask, dHeadMask, true);
     return;
   }
-  const g = new Float32Array(H);
+  const g = floats(H);
   for (let b = 0; b < B; b++) for (let h = 0; h < H; h++) g[h] += dHeadMask[b * H + h]!;
   sink.add(headMask, g, true);
 }

@@ -12,6 +12,7 @@
 // so the saved activations can be garbage-collected right away.
 import { fmtShape, readContiguous, sameShape } from './shape.js';
 import { Tensor } from './tensor.js';
+import { floats, floatsToWrite } from './step.js';
 
 /** Computes input gradients from the output gradient `g` (contiguous, the output's shape). */
 export type BackwardFn = (g: Float32Array, sink: GradSink) => void;
@@ -104,7 +105,7 @@ export class GradSink {
   alloc(n: number, zero = true): Float32Array {
     const list = this.spare.get(n);
     const a = list?.pop();
-    if (!a) return new Float32Array(n);
+    if (!a) return zero ? floats(n) : floatsToWrite(n);
     if (zero) a.fill(0);
     return a;
   }
@@ -149,10 +150,10 @@ export class GradSink {
    * backward scatters (slice, embedding, gather). Returns a throw-away buffer when t does not require grad.
    */
   buffer(t: Tensor): Float32Array {
-    if (!t.requiresGrad) return new Float32Array(t.size);
+    if (!t.requiresGrad) return floats(t.size);
     const e = this.grads.get(t);
     if (!e) {
-      const d = new Float32Array(t.size);
+      const d = floats(t.size);
       this.grads.set(t, { data: d, owned: true });
       return d;
     }

@@ -14,6 +14,7 @@ import { expand, reshape, squeeze, unsqueeze } from './ops_shape.js';
 import { broadcastShapes, expectFloat, fmtShape, readContiguous, sameShape, shapeSize } from './shape.js';
 import { Tensor } from './tensor.js';
 import { asQuantized, quantizedLinear } from '../quant/ops.js';
+import { floats } from './step.js';
 
 /** How the backend sees one operand: (rows, cols) per batch entry, maybe stored transposed. */
 interface MatOperand {
@@ -136,7 +137,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   // A batched A times a shared B is one tall matrix times B: fold the batch into M when A's rows are
   // stored one after another.
   const fold = batch > 1 && pb.batchStride === 0 && !pa.trans && pa.batchStride === M * K;
-  const out = new Float32Array(batch * M * N);
+  const out = floats(batch * M * N);
   const be = getBackend();
   if (fold) be.matmul(pa.data, pb.data, out, spec(1, batch * M, N, K, false, pb.trans, 0, 0, false, bVersion));
   else be.matmul(pa.data, pb.data, out, spec(batch, M, N, K, pa.trans, pb.trans, pa.batchStride, pb.batchStride, false, bVersion));
@@ -174,16 +175,16 @@ function matmulGradA(
   const be = getBackend();
   // op(B)ᵀ is B read with the opposite transpose flag.
   if (fold) {
-    const dA = new Float32Array(A.size); // (batch·M, K) = dC (batch·M, N) · op(B)ᵀ
+    const dA = floats(A.size); // (batch·M, K) = dC (batch·M, N) · op(B)ᵀ
     be.matmul(g, pb.data, dA, spec(1, batch * M, K, N, false, !pb.trans, 0, 0, false, bVersion));
     sink.add(A, dA, true);
   } else if (pa.batchStride !== 0 || batch === 1) {
-    const dA = new Float32Array(A.size);
+    const dA = floats(A.size);
     be.matmul(g, pb.data, dA, spec(batch, M, K, N, false, !pb.trans, M * N, pb.batchStride, false, bVersion));
     sink.add(A, dA, true);
   } else {
     // A was shared across the batch (B was not): sum the per-entry gradients.
-    const dA = new Float32Array(M * K);
+    const dA = floats(M * K);
     for (let i = 0; i < batch; i++) {
       be.matmul(g.subarray(i * M * N), pb.data.subarray(i * pb.batchStride), dA, spec(1, M, K, N, false, !pb.trans, 0, 0, true));
     }
@@ -205,7 +206,7 @@ function matmulGradB(
   fold: boolean,
 ): void {
   const be = getBackend();
-  const dB = new Float32Array(pb.batchStride === 0 ? K * N : batch * K * N);
+  const dB = floats(pb.batchStride === 0 ? K * N : batch * K * N);
   if (pb.batchStride !== 0 || batch === 1) {
     be.matmul(pa.data, g, dB, spec(batch, K, N, M, !pa.trans, false, pa.batchStride, M * N, false));
   } else if (fold) {
@@ -250,7 +251,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 
   const wVersion = wContig ? paramVersion(weight) : undefined;
   const transW = layout === 'out_in';
 
-  const out = new Float32Array(rows * outF); // (rows, out)
+  const out = floats(rows * outF); // (rows, out)
   const be = getBackend();
   const mm = spec(1, rows, outF, inF, false, transW, 0, 0, false, wVersion);
   if (bias) mm.bias = readContiguous(bias) as Float32Array; // added by the backend as part of the product
@@ -261,8 +262,8 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 
     // dx = dy·op(W)ᵀ, dW = xᵀ·dy ('in_out') or dyᵀ·x ('out_in'), db = Σ_rows dy: one backend call, so dy
     // is handed over once for all three.
     const dx = x.requiresGrad ? sink.alloc(x.size, false) : null; // the backend writes every element
-    const dW = weight.requiresGrad ? new Float32Array(weight.size) : null;
-    const db = bias && bias.requiresGrad ? new Float32Array(outF) : null;
+    const dW = weight.requiresGrad ? floats(weight.size) : null;
+    const db = bias && bias.requiresGrad ? floats(outF) : null;
     const ls: LinearSpec = { rows, inF, outF, layout };
     if (wVersion !== undefined) ls.wVersion = wVersion;
     be.linearBackward(X, W, g, ls, dx, dW, db);

@@ -15,6 +15,7 @@ import { getBackend, type RowKernel } from '../backend/index.js';
 import { fromOp } from './autograd.js';
 import { expectFloat, fmtShape, readContiguous } from './shape.js';
 import { Tensor } from './tensor.js';
+import { floats } from './step.js';
 
 /**
  * Per row of A values u (= k + q): t = tanh(u), e = Σ_a v_a·t_a.
@@ -77,23 +78,23 @@ export function additiveScores(keys: Tensor, query: Tensor, v: Tensor): Tensor {
   const Q = readContiguous(query) as Float32Array;
   const V = readContiguous(v) as Float32Array;
   const rows = B * S;
-  const u = new Float32Array(rows * A); // k + q, q repeated over the S positions
+  const u = floats(rows * A); // k + q, q repeated over the S positions
   for (let b = 0; b < B; b++) {
     for (let j = 0; j < S; j++) {
       const o = (b * S + j) * A;
       for (let a = 0; a < A; a++) u[o + a] = K[o + a]! + Q[b * A + a]!;
     }
   }
-  const e = new Float32Array(rows);
-  const t = new Float32Array(rows * A); // tanh(k + q), kept for backward
+  const e = floats(rows);
+  const t = floats(rows * A); // tanh(k + q), kept for backward
   const be = getBackend();
   be.runRows(ADDITIVE_SCORE_FORWARD, rows, A, [u, V], [e, t]);
   return fromOp('additiveScores', e, [B, S], [keys, query, v], (g, sink) => {
     const du = sink.alloc(rows * A, false); // the kernel writes every element
-    const dv = new Float32Array(A);
+    const dv = floats(A);
     be.runRows(ADDITIVE_SCORE_BACKWARD, rows, A, [t, V, g], [du, dv]);
     if (query.requiresGrad) {
-      const dq = new Float32Array(B * A); // Σ over the S positions q was added to
+      const dq = floats(B * A); // Σ over the S positions q was added to
       for (let b = 0; b < B; b++) {
         for (let j = 0; j < S; j++) {
           const o = (b * S + j) * A;

@@ -21,6 +21,7 @@ import {
   type Strided,
 } from './shape.js';
 import { Tensor } from './tensor.js';
+import { floats } from './step.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Binary arithmetic: add, sub, mul, div
@@ -42,7 +43,7 @@ function operand(op: string, x: Tensor | number, arg: string): Strided {
 
 /** out = a ∘ b over the broadcast shape, reading both operands through their strides. */
 function binaryKernel(op: BinaryOp, a: Strided, b: Strided, outShape: readonly number[]): Float32Array {
-  const out = new Float32Array(shapeSize(outShape));
+  const out = floats(shapeSize(outShape));
   const A = a.data as Float32Array;
   const B = b.data as Float32Array;
   if (op === ADD && sameShape(a.shape, b.shape) && isContiguous(a.shape, a.strides) && isContiguous(b.shape, b.strides)) {
@@ -89,7 +90,7 @@ function addReduced(sink: GradSink, t: Tensor, g: Float32Array, from: readonly n
 }
 
 function negated(g: Float32Array): Float32Array {
-  const out = new Float32Array(g.length);
+  const out = floats(g.length);
   for (let i = 0; i < g.length; i++) out[i] = -g[i];
   return out;
 }
@@ -161,7 +162,7 @@ function unaryInput(op: string, x: Tensor): Float32Array {
 /** −x */
 export function neg(x: Tensor): Tensor {
   const X = unaryInput('neg', x);
-  const out = new Float32Array(X.length);
+  const out = floats(X.length);
   for (let i = 0; i < X.length; i++) out[i] = -X[i];
   return fromOp('neg', out, x.shape, [x], (g, sink) => sink.add(x, negated(g), true));
 }
@@ -169,10 +170,10 @@ export function neg(x: Tensor): Tensor {
 /** eˣ;  d/dx = eˣ (the output itself). */
 export function exp(x: Tensor): Tensor {
   const X = unaryInput('exp', x);
-  const out = new Float32Array(X.length);
+  const out = floats(X.length);
   for (let i = 0; i < X.length; i++) out[i] = Math.exp(X[i]);
   return fromOp('exp', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(g.length);
+    const gx = floats(g.length);
     for (let i = 0; i < g.length; i++) gx[i] = g[i] * out[i];
     sink.add(x, gx, true);
   });
@@ -181,10 +182,10 @@ export function exp(x: Tensor): Tensor {
 /** ln x;  d/dx = 1/x. */
 export function log(x: Tensor): Tensor {
   const X = unaryInput('log', x);
-  const out = new Float32Array(X.length);
+  const out = floats(X.length);
   for (let i = 0; i < X.length; i++) out[i] = Math.log(X[i]);
   return fromOp('log', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(g.length);
+    const gx = floats(g.length);
     for (let i = 0; i < g.length; i++) gx[i] = g[i] / X[i];
     sink.add(x, gx, true);
   });
@@ -193,10 +194,10 @@ export function log(x: Tensor): Tensor {
 /** √x;  d/dx = 1 / (2√x). */
 export function sqrt(x: Tensor): Tensor {
   const X = unaryInput('sqrt', x);
-  const out = new Float32Array(X.length);
+  const out = floats(X.length);
   for (let i = 0; i < X.length; i++) out[i] = Math.sqrt(X[i]);
   return fromOp('sqrt', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(g.length);
+    const gx = floats(g.length);
     for (let i = 0; i < g.length; i++) gx[i] = (0.5 * g[i]) / out[i];
     sink.add(x, gx, true);
   });
@@ -206,11 +207,11 @@ export function sqrt(x: Tensor): Tensor {
 export function pow(x: Tensor, p: number): Tensor {
   if (typeof p !== 'number') throw new TypeError(`pow: exponent must be a number, got ${typeof p}`);
   const X = unaryInput('pow', x);
-  const out = new Float32Array(X.length);
+  const out = floats(X.length);
   if (p === 2) for (let i = 0; i < X.length; i++) out[i] = X[i] * X[i];
   else for (let i = 0; i < X.length; i++) out[i] = Math.pow(X[i], p);
   return fromOp('pow', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(g.length);
+    const gx = floats(g.length);
     if (p === 2) for (let i = 0; i < g.length; i++) gx[i] = 2 * X[i] * g[i];
     else for (let i = 0; i < g.length; i++) gx[i] = p * Math.pow(X[i], p - 1) * g[i];
     sink.add(x, gx, true);
@@ -220,10 +221,10 @@ export function pow(x: Tensor, p: number): Tensor {
 /** tanh x;  d/dx = 1 − tanh²x. */
 export function tanh(x: Tensor): Tensor {
   const X = unaryInput('tanh', x);
-  const out = new Float32Array(X.length);
+  const out = floats(X.length);
   for (let i = 0; i < X.length; i++) out[i] = Math.tanh(X[i]);
   return fromOp('tanh', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(g.length);
+    const gx = floats(g.length);
     for (let i = 0; i < g.length; i++) gx[i] = g[i] * (1 - out[i] * out[i]);
     sink.add(x, gx, true);
   });
@@ -237,10 +238,10 @@ export function relu(x: Tensor): Tensor {
 /** σ(x) = 1 / (1 + e⁻ˣ);  d/dx = σ(x)(1 − σ(x)). */
 export function sigmoid(x: Tensor): Tensor {
   const X = unaryInput('sigmoid', x);
-  const out = new Float32Array(X.length);
+  const out = floats(X.length);
   for (let i = 0; i < X.length; i++) out[i] = 1 / (1 + Math.exp(-X[i]));
   return fromOp('sigmoid', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(g.length);
+    const gx = floats(g.length);
     for (let i = 0; i < g.length; i++) gx[i] = g[i] * out[i] * (1 - out[i]);
     sink.add(x, gx, true);
   });
@@ -317,7 +318,7 @@ function mapGradKernel(name: string, f: (x: number, g: number) => number): RowKe
 function unaryKernelOp(name: string, x: Tensor, forward: RowKernel, backward: RowKernel): Tensor {
   const X = unaryInput(name, x);
   const n = X.length;
-  const out = new Float32Array(n);
+  const out = floats(n);
   const be = getBackend();
   be.runRows(forward, n, 1, [X], [out]);
   return fromOp(name, out, x.shape, [x], (g, sink) => {
@@ -406,7 +407,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   ]);
   const { rows, inner } = plan;
   const [sx, sm] = plan.innerStrides;
-  const out = new Float32Array(x.size);
+  const out = floats(x.size);
   for (let r = 0; r < rows; r++) {
     const o = r * inner;
     const xo = plan.starts[0][r];
@@ -414,7 +415,7 @@ export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
     for (let j = 0; j < inner; j++) out[o + j] = M[mo + j * sm] !== 0 ? value : X[xo + j * sx];
   }
   return fromOp('maskedFill', out, shape, [x], (g, sink) => {
-    const gx = new Float32Array(g.length);
+    const gx = floats(g.length);
     for (let r = 0; r < rows; r++) {
       const o = r * inner;
       const mo = plan.starts[1][r];
@@ -440,7 +441,7 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   const C = cond.data;
   const AD = A.data as Float32Array;
   const BD = B.data as Float32Array;
-  const out = new Float32Array(shapeSize(shape));
+  const out = floats(shapeSize(shape));
   const pick = new Uint8Array(out.length); // 1 where the value came from a
   for (let r = 0; r < rows; r++) {
     const o = r * inner;
@@ -459,12 +460,12 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
   const inputs = [a, b].filter((t): t is Tensor => t instanceof Tensor);
   return fromOp('where', out, shape, inputs, (g, sink) => {
     if (a instanceof Tensor && a.requiresGrad) {
-      const ga = new Float32Array(g.length);
+      const ga = floats(g.length);
       for (let i = 0; i < g.length; i++) ga[i] = pick[i] ? g[i] : 0;
       sink.add(a, reduceTo(ga, shape, a.shape), true);
     }
     if (b instanceof Tensor && b.requiresGrad) {
-      const gb = new Float32Array(g.length);
+      const gb = floats(g.length);
       for (let i = 0; i < g.length; i++) gb[i] = pick[i] ? 0 : g[i];
       sink.add(b, reduceTo(gb, shape, b.shape), true);
     }

@@ -5,6 +5,7 @@ import { fromOp } from './autograd.js';
 import { expectFloat, expectInt, fmtShape, normalizeDim, readContiguous, shapeSize } from './shape.js';
 import { Tensor } from './tensor.js';
 import { asQuantized, quantizedEmbedding } from '../quant/ops.js';
+import { floats } from './step.js';
 
 /**
  * Looks up rows of a table: weight (V, C), ids int32 of any shape → (...ids.shape, C).
@@ -22,7 +23,7 @@ export function embedding(weight: Tensor, ids: Tensor): Tensor {
   const W = readContiguous(weight) as Float32Array;
   const I = readContiguous(ids) as Int32Array;
   const n = I.length;
-  const out = new Float32Array(n * C);
+  const out = floats(n * C);
   for (let i = 0; i < n; i++) {
     const id = I[i];
     if (id < 0 || id >= V) {
@@ -72,7 +73,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
       coord[a] = 0;
     }
   }
-  const out = new Float32Array(n);
+  const out = floats(n);
   for (let i = 0; i < n; i++) out[i] = X[src[i]];
   return fromOp('gather', out, index.shape, [x], (g, sink) => {
     const gx = sink.buffer(x);
@@ -97,7 +98,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   }
   const shape = [...x.shape];
   shape[d] = k;
-  const out = X instanceof Int32Array ? new Int32Array(outer * k * inner) : new Float32Array(outer * k * inner);
+  const out = X instanceof Int32Array ? new Int32Array(outer * k * inner) : floats(outer * k * inner);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < k; i++) {
       const from = (o * n + I[i]) * inner;

@@ -10,6 +10,7 @@ import { getDefaultRng, type Rng } from './rng.js';
 import { expectFloat, expectInt, fmtShape, normalizeDim, readContiguous } from './shape.js';
 import { transpose } from './ops_shape.js';
 import { Tensor } from './tensor.js';
+import { floats } from './step.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // softmax / logSoftmax
@@ -27,7 +28,7 @@ export function softmax(x: Tensor, dim = -1): Tensor {
   const X = readContiguous(x) as Float32Array;
   const n = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
   const rows = n === 0 ? 0 : X.length / n;
-  const out = new Float32Array(X.length);
+  const out = floats(X.length);
   for (let r = 0; r < rows; r++) {
     const o = r * n;
     let m = -Infinity;
@@ -43,7 +44,7 @@ export function softmax(x: Tensor, dim = -1): Tensor {
     for (let j = 0; j < n; j++) out[o + j] *= inv;
   }
   return fromOp('softmax', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(g.length);
+    const gx = floats(g.length);
     for (let r = 0; r < rows; r++) {
       const o = r * n;
       let dot = 0; // Σ_j g_j y_j
@@ -65,7 +66,7 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
   const X = readContiguous(x) as Float32Array;
   const n = x.ndim === 0 ? 1 : x.shape[x.ndim - 1];
   const rows = n === 0 ? 0 : X.length / n;
-  const out = new Float32Array(X.length);
+  const out = floats(X.length);
   const masked = new Uint8Array(rows); // rows that are entirely -Infinity
   for (let r = 0; r < rows; r++) {
     const o = r * n;
@@ -82,7 +83,7 @@ export function logSoftmax(x: Tensor, dim = -1): Tensor {
     for (let j = 0; j < n; j++) out[o + j] = X[o + j] - lse;
   }
   return fromOp('logSoftmax', out, x.shape, [x], (g, sink) => {
-    const gx = new Float32Array(g.length);
+    const gx = floats(g.length);
     for (let r = 0; r < rows; r++) {
       if (masked[r]) continue;
       const o = r * n;
@@ -163,12 +164,12 @@ export const LAYER_NORM_BACKWARD: RowKernel = {
 export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null, eps = 1e-5): Tensor {
   const { X, C, rows } = normInput('layerNorm', x, { weight, bias });
   // No affine transform is the same as w = 1, b = 0: one kernel either way.
-  const W = weight ? (readContiguous(weight) as Float32Array) : new Float32Array(C).fill(1);
-  const Bs = bias ? (readContiguous(bias) as Float32Array) : new Float32Array(C);
-  const out = new Float32Array(X.length);
+  const W = weight ? (readContiguous(weight) as Float32Array) : floats(C).fill(1);
+  const Bs = bias ? (readContiguous(bias) as Float32Array) : floats(C);
+  const out = floats(X.length);
   // Saved for backward: two numbers per row (x̂ is recomputed from them rather than stored).
-  const mean = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
+  const mean = floats(rows);
+  const rstd = floats(rows);
   const be = getBackend();
   be.runRows(LAYER_NORM_FORWARD, rows, C, [X, W, Bs], [out, mean, rstd], [eps]);
   const inputs = [x];
@@ -177,8 +178,8 @@ export function layerNorm(x: Tensor, weight: Tensor | null, bias: Tensor | null,
   return fromOp('layerNorm', out, x.shape, inputs, (g, sink) => {
     const gx = x.requiresGrad ? sink.alloc(X.length, false) : null; // the backend writes every element
     // dw and db are computed even when not wanted: they come out of the same pass as dx.
-    const gw = new Float32Array(C);
-    const gb = new Float32Array(C);
+    const gw = floats(C);
+    const gb = floats(C);
     be.runRows(LAYER_NORM_BACKWARD, rows, C, [X, W, mean, rstd, g], [gx, gw, gb]);
     if (gx) sink.add(x, gx, true);
     if (weight) sink.add(weight, gw, true);
@@ -239,14 +240,14 @@ export const RMS_NORM_BACKWARD: RowKernel = {
  */
 export function rmsNorm(x: Tensor, weight: Tensor | null, eps = 1e-6): Tensor {
   const { X, C, rows } = normInput('rmsNorm', x, { weight });
-  const W = weight ? (readContiguous(weight) as Float32Array) : new Float32Array(C).fill(1);
-  const out = new Float32Array(X.length);
-  const rstd = new Float32Array(rows);
+  const W = weight ? (readContiguous(weight) as Float32Array) : floats(C).fill(1);
+  const out = floats(X.length);
+  const rstd = floats(rows);
   const be = getBackend();
   be.runRows(RMS_NORM_FORWARD, rows, C, [X, W], [out, rstd], [eps]);
   return fromOp('rmsNorm', out, x.shape, weight ? [x, weight] : [x], (g, sink) => {
     const gx = x.requiresGrad ? sink.alloc(X.length, false) : null;
-    const gw = new Float32Array(C);
+    const gw = floats(C);
     be.runRows(RMS_NORM_BACKWARD, rows, C, [X, W, rstd, g], [gx, gw]);
     if (gx) sink.add(x, gx, true);
     if (weight) sink.add(weight, gw, true);
@@ -368,11 +369,11 @@ export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropy
   // The backend computes each row's log Σ e^x (and Σx for smoothing). When a gradient will be needed it
   // also keeps softmax(x) (it computes every e^(x_c − m) anyway): backward then needs no exp at all, and
   // turns this array into the gradient in place.
-  const probs = needsGrad([logits]) ? new Float32Array(X.length) : null;
-  const lse = new Float32Array(N);
-  const sumX = new Float32Array(N);
+  const probs = needsGrad([logits]) ? floats(X.length) : null;
+  const lse = floats(N);
+  const sumX = floats(N);
   getBackend().runRows(LOG_SOFTMAX_ROWS, N, V, [X], [lse, sumX, probs]);
-  const losses = new Float32Array(N);
+  const losses = floats(N);
   for (let i = 0; i < N; i++) {
     const t = T[i];
     if (t === ignoreIndex) continue;
@@ -455,7 +456,7 @@ export function dropout(x: Tensor, p: number, opts: DropoutOptions = {}): Tensor
   if (!training || p === 0) return x;
   const X = readContiguous(x) as Float32Array;
   const n = X.length;
-  const out = new Float32Array(n);
+  const out = floats(n);
   const params = dropParams(p, rng.uint32());
   const be = getBackend();
   be.runRows(DROPOUT, n, 1, [X], [out], params);
@@ -481,7 +482,7 @@ export const ADD_LAYER_NORM_FORWARD: RowKernel = {
   outputs: ['rows', 'perRow', 'perRow'],
   reference(rows, C, [x, res, w, b], [y, mean, rstd], [eps, threshold, scale, seedHash]) {
     const m = (i: number): number => (threshold === 0 ? 1 : dropKeeps(seedHash!, i, threshold!) ? Math.fround(scale!) : 0);
-    const z = new Float32Array(rows * C);
+    const z = floats(rows * C);
     for (let i = 0; i < rows * C; i++) z[i] = x![i]! * m(i) + res![i]!;
     LAYER_NORM_FORWARD.reference(rows, C, [z, w!, b!], [y!, mean!, rstd!], [eps!]);
   },
@@ -498,7 +499,7 @@ export const ADD_LAYER_NORM_BACKWARD: RowKernel = {
   outputs: ['rows', 'rows', 'colSum', 'colSum'],
   reference(rows, C, [x, res, w, mean, rstd, g], [gz, gx, gw, gb], [threshold, scale, seedHash]) {
     const m = (i: number): number => (threshold === 0 ? 1 : dropKeeps(seedHash!, i, threshold!) ? Math.fround(scale!) : 0);
-    const z = new Float32Array(rows * C);
+    const z = floats(rows * C);
     for (let i = 0; i < rows * C; i++) z[i] = x![i]! * m(i) + res![i]!;
     LAYER_NORM_BACKWARD.reference(rows, C, [z, w!, mean!, rstd!, g!], [gz!, gw!, gb!], []);
     if (gx) for (let i = 0; i < rows * C; i++) gx[i] = gz![i]! * m(i);
@@ -529,12 +530,12 @@ export function addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor | null,
   const p = opts.dropout ?? 0;
   if (!(p >= 0 && p < 1)) throw new RangeError(`addLayerNorm: dropout must be in [0, 1), got ${p}`);
   const R = readContiguous(residual) as Float32Array;
-  const W = weight ? (readContiguous(weight) as Float32Array) : new Float32Array(C).fill(1);
-  const Bs = bias ? (readContiguous(bias) as Float32Array) : new Float32Array(C);
+  const W = weight ? (readContiguous(weight) as Float32Array) : floats(C).fill(1);
+  const Bs = bias ? (readContiguous(bias) as Float32Array) : floats(C);
   const drop = p > 0 ? dropParams(p, (opts.rng ?? getDefaultRng()).uint32()) : ([0, 1, 0] as [number, number, number]);
-  const out = new Float32Array(X.length);
-  const mean = new Float32Array(rows);
-  const rstd = new Float32Array(rows);
+  const out = floats(X.length);
+  const mean = floats(rows);
+  const rstd = floats(rows);
   const be = getBackend();
   be.runRows(ADD_LAYER_NORM_FORWARD, rows, C, [X, R, W, Bs], [out, mean, rstd], [eps, ...drop]);
   const inputs = [x, residual];
@@ -544,8 +545,8 @@ export function addLayerNorm(x: Tensor, residual: Tensor, weight: Tensor | null,
     // dz always comes out (the kernel works in it); it is the residual's gradient.
     const gz = sink.alloc(X.length, false);
     const gx = x.requiresGrad ? sink.alloc(X.length, false) : null;
-    const gw = new Float32Array(C);
-    const gb = new Float32Array(C);
+    const gw = floats(C);
+    const gb = floats(C);
     be.runRows(ADD_LAYER_NORM_BACKWARD, rows, C, [X, R, W, mean, rstd, g], [gz, gx, gw, gb], drop);
     if (gx) sink.add(x, gx, true);
     sink.add(residual, gz, true);

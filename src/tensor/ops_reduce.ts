@@ -7,6 +7,7 @@
 import { fromOp } from './autograd.js';
 import { contiguousStrides, expectFloat, fmtShape, normalizeDim, readContiguous, rowPlan, shapeSize } from './shape.js';
 import type { Tensor } from './tensor.js';
+import { floats } from './step.js';
 
 interface Reduction {
   /** Sorted, normalized reduced dims. */
@@ -36,7 +37,7 @@ function planReduction(op: string, x: Tensor, dims: number | readonly number[] |
 
 /** Sums x into a new array of the reduced (keepdim) size. */
 function sumKernel(x: Tensor, red: Reduction): Float32Array {
-  const out = new Float32Array(shapeSize(red.keptShape));
+  const out = floats(shapeSize(red.keptShape));
   const X = x.data as Float32Array;
   if (out.length === 1) {
     // Whole-tensor sum: accumulate in a JS number (float64) for accuracy.
@@ -68,7 +69,7 @@ function sumKernel(x: Tensor, red: Reduction): Float32Array {
 
 /** The backward of sum/mean: every input element receives scale · g of its output slot. */
 function broadcastBack(g: Float32Array, x: Tensor, red: Reduction, scale: number): Float32Array {
-  const gx = new Float32Array(x.size);
+  const gx = floats(x.size);
   const plan = rowPlan(x.shape, [
     { strides: contiguousStrides(x.shape), offset: 0 },
     { strides: red.outStrides, offset: 0 },
@@ -110,7 +111,7 @@ export function max(x: Tensor, dims?: number | readonly number[], keepdim = fals
   if (x.size === 0) throw new RangeError(`max: cannot reduce an empty tensor of shape ${fmtShape(x.shape)}`);
   const red = planReduction('max', x, dims, keepdim);
   const X = readContiguous(x) as Float32Array; // contiguous, so an input position is a flat index
-  const out = new Float32Array(shapeSize(red.keptShape)).fill(-Infinity);
+  const out = floats(shapeSize(red.keptShape)).fill(-Infinity);
   const argmax = new Int32Array(out.length).fill(-1);
   const plan = rowPlan(x.shape, [
     { strides: contiguousStrides(x.shape), offset: 0 },

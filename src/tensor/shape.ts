@@ -9,6 +9,8 @@
 // operand with a start offset per row and a fixed stride along the row. Kernels then run a tight inner loop
 // per row with no index arithmetic per element, and contiguous operands collapse to a single row.
 
+import { floats } from './step.js';
+
 /** Anything with strided storage: a Tensor, or a bare gradient array wrapped with `contiguousView`. */
 export interface Strided {
   readonly data: Float32Array | Int32Array;
@@ -168,7 +170,7 @@ export function rowPlan(shape: readonly number[], operands: readonly PlanOperand
 /** Copies any strided array into a fresh contiguous array of the same logical shape. */
 export function stridedCopy(x: Strided): Float32Array | Int32Array {
   const size = shapeSize(x.shape);
-  const out = x.data instanceof Int32Array ? new Int32Array(size) : new Float32Array(size);
+  const out = x.data instanceof Int32Array ? new Int32Array(size) : floats(size);
   const plan = rowPlan(x.shape, [{ strides: x.strides, offset: x.offset }]);
   const src = x.data;
   const { rows, inner } = plan;
@@ -205,7 +207,7 @@ export function readContiguous(x: Strided): Float32Array | Int32Array {
  */
 export function reduceTo(g: Float32Array, from: readonly number[], to: readonly number[]): Float32Array {
   if (sameShape(from, to)) return g;
-  const out = new Float32Array(shapeSize(to));
+  const out = floats(shapeSize(to));
   if (out.length === 1) {
     let s = 0;
     for (let i = 0; i < g.length; i++) s += g[i];

@@ -13,14 +13,16 @@ import { matmul } from './matmul.js';
 import { logSoftmax, softmax } from './ops_nn.js';
 import { max, mean, sum } from './ops_reduce.js';
 import { contiguous, expand, permute, reshape, slice, squeeze, transpose, unsqueeze } from './ops_shape.js';
+import { generationOf, stepGeneration } from './step.js';
 import { contiguousStrides, fmtShape, isContiguous, readContiguous, shapeSize, stridedCopy } from './shape.js';
 
 export type DType = 'float32' | 'int32';
 export type Storage = Float32Array | Int32Array;
 
 export class Tensor {
-  /** The storage, shared with views; element (i, j, …) is data[offset + i·strides[0] + j·strides[1] + …]. */
-  readonly data: Storage;
+  private readonly _data: Storage;
+  /** The training step whose memory holds the storage (src/tensor/step.ts), 0 for ordinary memory. */
+  private readonly _step: number;
   readonly shape: readonly number[];
   readonly strides: readonly number[];
   readonly offset: number;
@@ -47,7 +49,8 @@ export class Tensor {
    * `strides` default to row-major; `base` is the tensor whose storage a view shares.
    */
   constructor(data: Storage, shape: readonly number[], strides?: readonly number[], offset = 0, base: Tensor | null = null) {
-    this.data = data;
+    this._data = data;
+    this._step = generationOf(data);
     this.shape = shape;
     this.strides = strides ?? contiguousStrides(shape);
     this.offset = offset;
@@ -55,6 +58,12 @@ export class Tensor {
     this.size = shapeSize(shape);
     this.ndim = shape.length;
     this._base = base === null ? null : (base._base ?? base);
+  }
+
+  /** The storage, shared with views; element (i, j, …) is data[offset + i·strides[0] + j·strides[1] + …]. */
+  get data(): Storage {
+    if (this._step !== 0 && this._step !== stepGeneration()) throw staleTensor(this);
+    return this._data;
   }
 
   /** Whether gradients flow to this tensor. Only float32 tensors can require grad. */
@@ -266,4 +275,12 @@ export class Tensor {
 function flatArgs(args: number[] | [readonly number[]]): number[] {
   if (args.length === 1 && Array.isArray(args[0])) return [...(args[0] as readonly number[])];
   return args as number[];
+}
+
+/** The error for a tensor read after the training step whose memory held it (see src/tensor/step.ts). */
+function staleTensor(t: Tensor): Error {
+  return new Error(
+    `this ${fmtShape(t.shape)} tensor was computed inside a training step, whose memory the next step reuses; ` +
+      'copy what you need from it (item(), toArray()) inside the step',
+  );
 }

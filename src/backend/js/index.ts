@@ -284,6 +284,9 @@ export class JsBackend implements Backend {
     recurrentBackwardReference(spec, dirs, grads);
   }
 
+  /** Ordinary arrays are this backend's memory: no step memory. */
+  readonly stepMemory = null;
+
   allocate(n: number): Float32Array {
     return new Float32Array(n);
   }

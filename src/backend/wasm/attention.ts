@@ -30,9 +30,14 @@ export const ATTENTION_PARALLEL_MIN_FLOPS = 1e6;
 class Staging {
   private readonly regions = new Map<Float32Array, { lo: number; hi: number; off: number; output: boolean; dense: boolean }>();
 
-  /** Register operand o of (B, H, T, D) (rows of D floats, (b, h, t) strides). */
+  constructor(private readonly heap: WasmHeap) {}
+
+  /**
+   * Register operand o of (B, H, T, D) (rows of D floats, (b, h, t) strides). An operand that lives in this
+   * memory already (a training step's activations) is used where it is: no region, no copy.
+   */
   add(o: AttnOperand, B: number, H: number, T: number, D: number, output = false): void {
-    if (B * H * T * D === 0) return;
+    if (B * H * T * D === 0 || this.heap.owns(o.data)) return;
     const lo = o.offset;
     const hi = o.offset + (B - 1) * o.sb + (H - 1) * o.sh + (T - 1) * o.st + D;
     // Dense: the rows tile [lo, hi) exactly, in (b, t, h) order (the layout of a (B, T, H, D) result).
@@ -69,8 +74,9 @@ class Staging {
     }
   }
 
-  /** Byte address of element 0 of an operand (its offset) in memory at `base`. */
+  /** Byte address of element 0 of an operand (its offset) in memory at `base`, or where it lives. */
   at(o: AttnOperand, base: number): number {
+    if (this.heap.owns(o.data)) return o.data.byteOffset + o.offset * 4;
     const r = this.regions.get(o.data);
     return r ? base + r.off + (o.offset - r.lo) * 4 : 0;
   }
@@ -98,7 +104,7 @@ export class WasmAttention {
     const parallel = this.pool.worthParallel(4 * B * H * Tq * Tk * D, this.parallelMinFlops);
     if (parallel) this.pool.prewake(); // workers wake while we copy
 
-    const st = new Staging();
+    const st = new Staging(this.heap);
     st.add(q, B, H, Tq, D);
     st.add(k, B, H, Tk, D);
     st.add(v, B, H, Tk, D);
@@ -106,13 +112,17 @@ export class WasmAttention {
     const l = new Layout();
     st.layout(l);
     const common = this.layoutCommon(l, spec);
-    const lseOff = l.add(B * H * Tq * 4);
-    const wOff = res.weights ? l.add(B * H * Tq * Tk * 4) : -1;
+    const lseHome = this.heap.owns(res.lse) ? res.lse.byteOffset : 0;
+    const wHome = res.weights && this.heap.owns(res.weights) ? res.weights.byteOffset : 0;
+    const lseOff = lseHome === 0 ? l.add(B * H * Tq * 4) : -1;
+    const wOff = res.weights && wHome === 0 ? l.add(B * H * Tq * Tk * 4) : -1;
     const scratchStride = this.scratchStride(D);
     const scratchOff = l.add(threads * scratchStride);
     const base = this.work.reserve(l.size);
     st.copyIn(this.heap, base);
     const c = this.copyCommon(spec, base, common);
+    const lsePtr = lseHome || base + lseOff;
+    const wPtr = res.weights ? wHome || base + wOff : 0;
 
     // With fewer heads than ~4 per thread, split each head's queries into chunks (a multiple of 4 rows, the
     // kernel's row block) so every thread has work.
@@ -123,7 +133,7 @@ export class WasmAttention {
       'attention_forward_task',
       tasks,
       [
-        st.at(q, base), st.at(k, base), st.at(v, base), st.at(res.out, base), base + lseOff, res.weights ? base + wOff : 0,
+        st.at(q, base), st.at(k, base), st.at(v, base), st.at(res.out, base), lsePtr, wPtr,
         c.mask, c.lo, c.hi, c.bias, c.headMask,
         H, Tq, Tk, D, spec.scale, qChunk, base + scratchOff, scratchStride,
         ...strides(q), ...strides(k), ...strides(v), ...strides(res.out), ...c.biasStrides, c.hmB, ...dropArgs(spec),
@@ -133,8 +143,8 @@ export class WasmAttention {
 
     st.copyOut(this.heap, base);
     const after = this.heap.f32;
-    res.lse.set(after.subarray((base + lseOff) / 4, (base + lseOff) / 4 + B * H * Tq));
-    if (res.weights) res.weights.set(after.subarray((base + wOff) / 4, (base + wOff) / 4 + B * H * Tq * Tk));
+    if (lseHome === 0) res.lse.set(after.subarray((base + lseOff) / 4, (base + lseOff) / 4 + B * H * Tq));
+    if (res.weights && wHome === 0) res.weights.set(after.subarray((base + wOff) / 4, (base + wOff) / 4 + B * H * Tq * Tk));
   }
 
   backward(
@@ -161,7 +171,7 @@ export class WasmAttention {
     const parallel = this.pool.worthParallel(10 * B * H * Tq * Tk * D, this.parallelMinFlops) && tasks > 1;
     if (parallel) this.pool.prewake(); // workers wake while we copy
 
-    const st = new Staging();
+    const st = new Staging(this.heap);
     st.add(q, B, H, Tq, D);
     st.add(k, B, H, Tk, D);
     st.add(v, B, H, Tk, D);
@@ -173,7 +183,8 @@ export class WasmAttention {
     const l = new Layout();
     st.layout(l);
     const common = this.layoutCommon(l, spec);
-    const lseOff = l.add(B * H * Tq * 4);
+    const lseHome = this.heap.owns(lse) ? lse.byteOffset : 0;
+    const lseOff = lseHome === 0 ? l.add(B * H * Tq * 4) : -1;
     const dBiasOff = dBias ? l.add(dBias.length * 4) : -1;
     const dHmOff = dHeadMask ? l.add(B * H * 4) : -1;
     const scratchStride = this.scratchStride(D);
@@ -182,14 +193,15 @@ export class WasmAttention {
     st.copyIn(this.heap, base);
     const c = this.copyCommon(spec, base, common);
     const f32 = this.heap.f32;
-    f32.set(lse.subarray(0, B * H * Tq), (base + lseOff) / 4);
+    if (lseHome === 0) f32.set(lse.subarray(0, B * H * Tq), (base + lseOff) / 4);
+    const lsePtr = lseHome || base + lseOff;
     if (dBias) f32.set(dBias, (base + dBiasOff) / 4); // accumulated into
 
     this.pool.run(
       'attention_backward_task',
       tasks,
       [
-        st.at(q, base), st.at(k, base), st.at(v, base), st.at(out, base), base + lseOff, st.at(dOut, base),
+        st.at(q, base), st.at(k, base), st.at(v, base), st.at(out, base), lsePtr, st.at(dOut, base),
         st.at(dq, base), st.at(dk, base), st.at(dv, base),
         c.mask, c.lo, c.hi, c.bias, dBias ? base + dBiasOff : 0, c.headMask, dHeadMask ? base + dHmOff : 0,
         H, B, Tq, Tk, D, spec.scale, base + scratchOff, scratchStride, batchLoop ? 1 : 0,

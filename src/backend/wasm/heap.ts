@@ -277,3 +277,101 @@ export class Layout {
     return off;
   }
 }
+
+/** The step arena's first chunk; later chunks are at least the size of everything taken so far. */
+const ARENA_CHUNK = 32 << 20;
+
+/**
+ * Memory for one training step's activations and gradients (Backend.stepArena; src/tensor/step.ts says when a
+ * step begins and ends). Arrays are cut one after another from chunks of the heap — taking one is an addition
+ * — and all of them are given back at once by reset(), when the step is over. Next step's arrays reuse the
+ * same bytes: no allocation, no page faults, no garbage collection, and kernels read and write them in place
+ * (they live in this memory) instead of copying them in and out.
+ *
+ * When a step needs more than the chunks hold, another chunk is added; at reset() the chunks are replaced by
+ * one chunk of the size the step needed, so from the second step on a step fits in one block. Past `maxBytes`
+ * take() answers null and the caller uses an ordinary array.
+ */
+export class StepArena {
+  private chunks: Array<{ ptr: number; bytes: number }> = [];
+  /** Index of the chunk being cut, and the bytes of it used. */
+  private cur = 0;
+  private used = 0;
+  /** Bytes taken since the last reset (over all chunks; the size the next step's one chunk gets). */
+  private taken = 0;
+  /** Generation of the arrays handed out: bumped by reset(). */
+  generation = 1;
+
+  constructor(
+    private readonly heap: WasmHeap,
+    readonly maxBytes: number,
+  ) {}
+
+  /** n floats (contents left from earlier steps: callers that need zeros fill them), or null when full. */
+  take(n: number): Float32Array | null {
+    const bytes = alignUp(Math.max(n * 4, 4));
+    let chunk = this.chunks[this.cur];
+    while (chunk && this.used + bytes > chunk.bytes) {
+      this.cur++;
+      this.used = 0;
+      chunk = this.chunks[this.cur];
+    }
+    if (!chunk) {
+      let total = 0;
+      for (const c of this.chunks) total += c.bytes;
+      const size = Math.max(ARENA_CHUNK, bytes, total);
+      if (total + size > this.maxBytes) return null;
+      let ptr: number;
+      try {
+        ptr = this.heap.alloc(size);
+      } catch {
+        return null; // the memory is full: this array is an ordinary one
+      }
+      chunk = { ptr, bytes: size };
+      this.chunks.push(chunk);
+      this.cur = this.chunks.length - 1;
+      this.used = 0;
+    }
+    const at = chunk.ptr + this.used;
+    this.used += bytes;
+    this.taken += bytes;
+    return new Float32Array(this.heap.memory.buffer, at, n);
+  }
+
+  /** Whether `a` was handed out by take() (and lies in a chunk still held). */
+  holds(a: Float32Array): boolean {
+    if (!this.heap.owns(a)) return false;
+    const at = a.byteOffset;
+    for (const c of this.chunks) if (at >= c.ptr && at < c.ptr + c.bytes) return true;
+    return false;
+  }
+
+  /** The step is over: every array handed out may be overwritten from now on. */
+  reset(): void {
+    if (this.chunks.length > 1) {
+      // Several chunks: replace them by one that holds what this step took.
+      for (const c of this.chunks) this.heap.release(c.ptr);
+      this.chunks = [];
+      const size = Math.min(alignUp(this.taken), this.maxBytes);
+      try {
+        this.chunks.push({ ptr: this.heap.alloc(size), bytes: size });
+      } catch {
+        // no room for one big chunk: the next step starts with small ones again
+      }
+    }
+    this.cur = 0;
+    this.used = 0;
+    this.taken = 0;
+    this.generation++;
+  }
+
+  /** Give every chunk back to the heap (the arena starts empty next time). */
+  release(): void {
+    for (const c of this.chunks) this.heap.release(c.ptr);
+    this.chunks = [];
+    this.cur = 0;
+    this.used = 0;
+    this.taken = 0;
+    this.generation++;
+  }
+}

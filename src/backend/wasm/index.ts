@@ -14,7 +14,7 @@ import type { AttentionGrads, AttentionOutputs, AttentionSpec, AttnOperand, Back
 import type { RecurrentGradients, RecurrentOperands, RecurrentSpec } from '../recurrent.js';
 import type { BackendOptions } from '../index.js';
 import { WasmAttention } from './attention.js';
-import { WasmHeap, WorkArea } from './heap.js';
+import { StepArena, WasmHeap, WorkArea } from './heap.js';
 import { hasRelaxedSimd, hasSharedMemory, hasSimd, instantiateKernels, type KernelExports, type KernelVariant } from './kernels.js';
 import { DEFAULT_CACHE_BYTES, WasmMatmul, type MatmulProfile } from './matmul.js';
 import type { WasmPlatform } from './platform.js';
@@ -93,6 +93,7 @@ export class WasmBackend implements Backend {
     this.rows = new WasmRows(heap, work, this.pool);
     this.quant = new WasmQuantMatmul(kernels, heap, work, this.pool, this.mm);
     this.rec = new WasmRecurrent(kernels, heap, work, this.pool);
+    this.stepMemory = new StepArena(heap, (MAX_PAGES * PAGE) / 4);
   }
 
   matmul(a: Float32Array, b: Float32Array, out: Float32Array, spec: MatmulSpec): void {
@@ -148,6 +149,12 @@ export class WasmBackend implements Backend {
       return new Float32Array(n);
     }
   }
+
+  /**
+   * Training steps' activations and gradients (Backend.stepMemory): at most a quarter of the memory's
+   * limit, past which a step's further arrays are ordinary ones.
+   */
+  readonly stepMemory: StepArena;
 
   /** Stop the worker threads; the next parallel job starts new ones. */
   close(): void {

@@ -122,14 +122,19 @@ export class WasmMatmul {
     const bSpan = span(batch, bBatchStride, K * N);
     const bHome = this.weightAddress(b, bSpan, spec.bVersion);
 
-    // Lay out the work area: A, B (unless it is in memory already), packed B (GEMM path), C, the bias, and
+    // A and C are used where they are when they live in this memory (a training step's activations:
+    // src/tensor/step.ts), else copied in and out.
+    const aHome = this.heap.owns(a) ? a.byteOffset : 0;
+    const cHome = this.heap.owns(out) ? out.byteOffset : 0;
+
+    // Lay out the work area: A, B and C (unless in memory already), packed B (GEMM path), the bias, and
     // the per-thread scratch. Allocation may grow the memory, so views are taken only after it.
     const aSpan = span(batch, spec.aBatchStride, M * K);
     const layout = new Layout();
-    const aOff = layout.add(aSpan * 4);
+    const aOff = aHome === 0 ? layout.add(aSpan * 4) : -1;
     const bOff = bHome === 0 ? layout.add(bSpan * 4) : -1;
     const bPackOff = small ? -1 : layout.add(nb * this.kernels.packed_b_floats(K, N) * 4);
-    const cOff = layout.add(batch * M * N * 4);
+    const cOff = cHome === 0 ? layout.add(batch * M * N * 4) : -1;
     const biasOff = spec.bias ? layout.add(padN(N) * 4) : -1;
     const scratchOff = small ? -1 : layout.add(this.scratchBytes());
     const parts = small ? this.gemvParts(rows, K, spec.transB, parallel) : 0;
@@ -137,25 +142,27 @@ export class WasmMatmul {
     const base = this.work.reserve(layout.size);
 
     const f32 = this.heap.f32;
-    f32.set(a.subarray(0, aSpan), (base + aOff) / 4);
-    if (accumulate) f32.set(out.subarray(0, batch * M * N), (base + cOff) / 4);
+    if (aHome === 0) f32.set(a.subarray(0, aSpan), (base + aOff) / 4);
+    if (accumulate && cHome === 0) f32.set(out.subarray(0, batch * M * N), (base + cOff) / 4);
     if (bHome === 0) f32.set(b.subarray(0, bSpan), (base + bOff) / 4);
     if (spec.bias) this.placeBias(spec.bias, N, base + biasOff);
+    const aPtr = aHome !== 0 ? aHome : base + aOff;
     const bPtr = bHome !== 0 ? bHome : base + bOff;
+    const cPtr = cHome !== 0 ? cHome : base + cOff;
     const t1 = this.profile ? performance.now() : 0;
 
     let times: [number, number] = [0, 0];
     if (small) {
-      this.gemv({ a: base + aOff, rows, k: K, n: N, b: bPtr, transB: spec.transB, c: base + cOff, accumulate, bias: spec.bias ? base + biasOff : 0, parts, part: base + partOff }, parallel);
+      this.gemv({ a: aPtr, rows, k: K, n: N, b: bPtr, transB: spec.transB, c: cPtr, accumulate, bias: spec.bias ? base + biasOff : 0, parts, part: base + partOff }, parallel);
     } else {
       times = this.gemmInMemory(
         spec,
-        { a: base + aOff, bRaw: bPtr, bp: base + bPackOff, c: base + cOff, bias: spec.bias ? base + biasOff : 0, scratch: base + scratchOff },
+        { a: aPtr, bRaw: bPtr, bp: base + bPackOff, c: cPtr, bias: spec.bias ? base + biasOff : 0, scratch: base + scratchOff },
         parallel,
       );
     }
 
-    out.set(this.heap.f32.subarray((base + cOff) / 4, (base + cOff) / 4 + batch * M * N));
+    if (cHome === 0) out.set(this.heap.f32.subarray((base + cOff) / 4, (base + cOff) / 4 + batch * M * N));
     if (this.profile) {
       const t4 = performance.now();
       const p = this.profile;
@@ -200,48 +207,61 @@ export class WasmMatmul {
     const wHome = dx ? this.weightAddress(w, inF * outF, spec.wVersion) : 0;
     const dxSmall = R <= SMALL_M;
 
+    // Operands that live in this memory (a training step's activations and gradients) are used in place.
+    const home = (arr: Float32Array | null): number => (arr !== null && this.heap.owns(arr) ? arr.byteOffset : 0);
+    const dyHome = home(dy);
+    const xHome = dw ? home(x) : 0;
+    const dxHome = home(dx);
+    const dwHome = home(dw);
+    const dbHome = home(db);
+
     const l = new Layout();
-    const dyOff = l.add(R * outF * 4);
-    const xOff = dw ? l.add(R * inF * 4) : -1;
+    const dyOff = dyHome === 0 ? l.add(R * outF * 4) : -1;
+    const xOff = dw && xHome === 0 ? l.add(R * inF * 4) : -1;
     const wRawOff = dx && wHome === 0 ? l.add(inF * outF * 4) : -1;
     const wPackOff = dx && !dxSmall ? l.add(this.kernels.packed_b_floats(outF, inF) * 4) : -1;
-    const dxOff = dx ? l.add(R * inF * 4) : -1;
+    const dxOff = dx && dxHome === 0 ? l.add(R * inF * 4) : -1;
     const dwPackOff = dw ? l.add(this.kernels.packed_b_floats(R, dwSpec.n) * 4) : -1;
-    const dwOff = dw ? l.add(inF * outF * 4) : -1;
-    const dbOff = db ? l.add(outF * 4) : -1;
+    const dwOff = dw && dwHome === 0 ? l.add(inF * outF * 4) : -1;
+    const dbOff = db && dbHome === 0 ? l.add(outF * 4) : -1;
     const scratchOff = l.add(this.scratchBytes());
     const dxParts = dx && dxSmall ? this.gemvParts(R, outF, dxSpec.transB, parallel) : 0;
     const dxPartOff = dxParts > 0 ? l.add(dxParts * R * inF * 4) : -1;
     const base = this.work.reserve(l.size);
 
     const f32 = this.heap.f32;
-    f32.set(dy.subarray(0, R * outF), (base + dyOff) / 4);
-    if (dw) f32.set(x.subarray(0, R * inF), (base + xOff) / 4);
+    if (dyHome === 0) f32.set(dy.subarray(0, R * outF), (base + dyOff) / 4);
+    if (dw && xHome === 0) f32.set(x.subarray(0, R * inF), (base + xOff) / 4);
     if (dx && wHome === 0) f32.set(w.subarray(0, inF * outF), (base + wRawOff) / 4);
+    const dyPtr = dyHome || base + dyOff;
+    const xPtr = xHome || base + xOff;
+    const dxPtr = dxHome || base + dxOff;
+    const dwPtr = dwHome || base + dwOff;
+    const dbPtr = dbHome || base + dbOff;
 
     if (dx) {
       const wPtr = wHome !== 0 ? wHome : base + wRawOff;
       if (dxSmall) {
-        this.gemv({ a: base + dyOff, rows: R, k: outF, n: inF, b: wPtr, transB: dxSpec.transB, c: base + dxOff, accumulate: false, bias: 0, parts: dxParts, part: base + dxPartOff }, parallel);
+        this.gemv({ a: dyPtr, rows: R, k: outF, n: inF, b: wPtr, transB: dxSpec.transB, c: dxPtr, accumulate: false, bias: 0, parts: dxParts, part: base + dxPartOff }, parallel);
       } else {
-        this.gemmInMemory(dxSpec, { a: base + dyOff, bRaw: wPtr, bp: base + wPackOff, c: base + dxOff, bias: 0, scratch: base + scratchOff }, parallel);
+        this.gemmInMemory(dxSpec, { a: dyPtr, bRaw: wPtr, bp: base + wPackOff, c: dxPtr, bias: 0, scratch: base + scratchOff }, parallel);
       }
     }
     if (dw) {
-      const [aPtr, bPtr] = wl === 'in_out' ? [base + xOff, base + dyOff] : [base + dyOff, base + xOff];
-      this.gemmInMemory(dwSpec, { a: aPtr, bRaw: bPtr, bp: base + dwPackOff, c: base + dwOff, bias: 0, scratch: base + scratchOff }, parallel);
+      const [aPtr, bPtr] = wl === 'in_out' ? [xPtr, dyPtr] : [dyPtr, xPtr];
+      this.gemmInMemory(dwSpec, { a: aPtr, bRaw: bPtr, bp: base + dwPackOff, c: dwPtr, bias: 0, scratch: base + scratchOff }, parallel);
     }
     if (db) {
       // Column sums of dy: one task per group of columns (a multiple of 4), every row.
       const groups = parallel ? Math.min(Math.ceil(outF / 4), 4 * this.pool.threads) : 1;
       const cols = Math.ceil(Math.ceil(outF / groups) / 4) * 4;
-      this.pool.run('colsum_task', Math.ceil(outF / cols), [base + dyOff, base + dbOff, R, outF, cols], parallel && R * outF >= 1 << 16);
+      this.pool.run('colsum_task', Math.ceil(outF / cols), [dyPtr, dbPtr, R, outF, cols], parallel && R * outF >= 1 << 16);
     }
 
     const after = this.heap.f32;
-    if (dx) dx.set(after.subarray((base + dxOff) / 4, (base + dxOff) / 4 + R * inF));
-    if (dw) dw.set(after.subarray((base + dwOff) / 4, (base + dwOff) / 4 + inF * outF));
-    if (db) db.set(after.subarray((base + dbOff) / 4, (base + dbOff) / 4 + outF));
+    if (dx && dxHome === 0) dx.set(after.subarray((base + dxOff) / 4, (base + dxOff) / 4 + R * inF));
+    if (dw && dwHome === 0) dw.set(after.subarray((base + dwOff) / 4, (base + dwOff) / 4 + inF * outF));
+    if (db && dbHome === 0) db.set(after.subarray((base + dbOff) / 4, (base + dbOff) / 4 + outF));
   }
 
   /** Bytes of per-thread GEMM scratch for every thread of the pool. */

@@ -1,0 +1,190 @@
+// Training steps' memory (src/tensor/step.ts, StepArena in src/backend/wasm/heap.ts): arrays cut from chunks
+// of the WebAssembly memory and all given back when the step ends, used in place by the kernels.
+// The oracle for the numbers is the reference backend (plain TypeScript, ordinary arrays); the memory rules
+// (reuse, staleness, the size limit) are checked by addresses.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import './../_backends.js';
+import { getBackend, setBackend } from '../../src/backend/index.js';
+import { StepArena, WasmHeap } from '../../src/backend/wasm/heap.js';
+import * as T from '../../src/tensor/index.js';
+import { GPT, gptConfig } from '../../src/models/gpt.js';
+import { reference, rng, wasmBackend, wasmConfigs } from '../backend/_wasm.js';
+import { AdamW, clipGradNorm } from '../../src/optim/index.js';
+
+const MB = 1 << 20;
+
+function heap(maxMB: number): WasmHeap {
+  const pages = (maxMB * MB) / 65536;
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: pages, shared: true });
+  return new WasmHeap(memory, 64, pages * 65536);
+}
+
+test('StepArena: arrays do not overlap, reset gives the same bytes to the next step', () => {
+  const arena = new StepArena(heap(256), 128 * MB);
+  const a = arena.take(1000)!;
+  const b = arena.take(10)!;
+  assert.ok(a.byteOffset + a.byteLength <= b.byteOffset, 'b starts after a');
+  assert.equal(a.byteOffset % 64, 0);
+  assert.equal(b.byteOffset % 64, 0);
+  assert.ok(arena.holds(a) && arena.holds(b));
+  assert.equal(arena.holds(new Float32Array(1000)), false, 'an ordinary array is not step memory');
+  const first = a.byteOffset;
+  arena.reset();
+  const c = arena.take(1000)!;
+  assert.equal(c.byteOffset, first, 'the next step reuses the first step\'s bytes');
+});
+
+test('StepArena: a step larger than a chunk adds chunks, then fits in one from the next step on', () => {
+  const arena = new StepArena(heap(512), 256 * MB);
+  const sizes = [20 * MB, 20 * MB, 30 * MB].map((b) => b / 4); // 70 MB: more than the 32 MB first chunk
+  const step = () => sizes.map((n) => arena.take(n)!);
+  step();
+  arena.reset();
+  const second = step();
+  // One chunk: the arrays are back to back (64-byte aligned sizes here).
+  assert.equal(second[1]!.byteOffset, second[0]!.byteOffset + second[0]!.byteLength);
+  assert.equal(second[2]!.byteOffset, second[1]!.byteOffset + second[1]!.byteLength);
+  arena.reset();
+  const third = step();
+  assert.deepEqual(third.map((a) => a.byteOffset), second.map((a) => a.byteOffset));
+});
+
+test('StepArena: past its limit take() answers null (the caller makes an ordinary array)', () => {
+  const arena = new StepArena(heap(256), 40 * MB);
+  assert.ok(arena.take((30 * MB) / 4) !== null);
+  assert.equal(arena.take((30 * MB) / 4), null, '60 MB is over the 40 MB limit');
+  arena.reset();
+  assert.ok(arena.take((30 * MB) / 4) !== null, 'after the step, the memory is there again');
+});
+
+test('trainingStep on wasm: results live in step memory, and reading one after its step throws, naming it', () => {
+  setBackend('wasm', { threads: 1 });
+  const x = T.randn([32, 48]);
+  const w = T.randn([48, 64]);
+  let inside = 0;
+  const y = T.trainingStep(() => {
+    const y = T.matmul(x, w);
+    assert.ok(getBackend().stepMemory!.holds(y.data as Float32Array), 'the product is step memory');
+    inside = y.data[5]!;
+    return y;
+  });
+  assert.equal(inside, T.matmul(x, w).data[5], 'the same product outside a step');
+  assert.deepEqual(y.shape, [32, 64], 'the shape is still readable');
+  assert.throws(() => y.data, /this \[32, 64\] tensor was computed inside a training step/);
+  // Small results and tensors made before the step are ordinary memory, valid after it.
+  const small = T.trainingStep(() => T.add(T.tensor([1, 2, 3]), 1));
+  assert.deepEqual(Array.from(small.data), [2, 3, 4]);
+  assert.equal(x.data.length, 32 * 48);
+});
+
+test('trainingStep: the next step reuses the memory; a throwing step still gives it back; nesting and promises', () => {
+  setBackend('wasm', { threads: 1 });
+  const x = T.randn([64, 64]);
+  const addr = () => T.trainingStep(() => (T.matmul(x, x).data as Float32Array).byteOffset);
+  const first = addr();
+  assert.equal(addr(), first);
+  assert.throws(() => T.trainingStep(() => {
+    T.matmul(x, x);
+    throw new Error('boom');
+  }), /boom/);
+  assert.equal(addr(), first, 'the step that threw gave its memory back');
+  assert.equal(T.trainingStep(() => T.trainingStep(() => T.matmul(x, x).sum().item())), T.matmul(x, x).sum().item());
+  assert.throws(() => T.trainingStep(() => Promise.resolve(1)), /must be synchronous/);
+});
+
+test('trainingStep on the reference backend changes nothing: results stay valid after the step', () => {
+  setBackend('js');
+  const x = T.randn([16, 16]);
+  const y = T.trainingStep(() => T.matmul(x, x));
+  assert.equal(y.data.length, 256);
+});
+
+for (const cfg of wasmConfigs()) {
+  test(`${cfg.label}: matmul and linearBackward read and write step memory in place, as the reference computes`, () => {
+    const be = wasmBackend(cfg.simd, cfg.threads);
+    const mem = be.stepMemory;
+    const r = rng(11);
+    const rnd = (len: number) => Float32Array.from({ length: len }, () => r() * 2 - 1);
+    const inMem = (src: Float32Array) => {
+      const a = mem.take(src.length)!;
+      a.set(src);
+      return a;
+    };
+    const close = (got: Float32Array, want: Float32Array, what: string) => {
+      for (let i = 0; i < want.length; i++) assert.ok(Math.abs(got[i]! - want[i]!) < 1e-4, `${what} element ${i}: ${got[i]} vs ${want[i]}`);
+    };
+    for (const [m, n, k] of [[3, 40, 24], [70, 33, 17]] as const) {
+      // C += A·B with A and C in step memory (C accumulated into where it is).
+      const a = rnd(m * k);
+      const b = rnd(k * n);
+      const spec = { batch: 1, m, n, k, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: true };
+      const want = new Float32Array(m * n).fill(1);
+      reference.matmul(a, b, want, spec);
+      const out = mem.take(m * n)!.fill(1);
+      be.matmul(inMem(a), b, out, spec);
+      close(out, want, `matmul (${m}, ${n}, ${k})`);
+      // dx, dW, db of y = x·W + b with x, dy and every result in step memory.
+      const x = rnd(m * k);
+      const w = rnd(k * n);
+      const dy = rnd(m * n);
+      const ls = { rows: m, inF: k, outF: n, layout: 'in_out' as const };
+      const [dx0, dw0, db0] = [new Float32Array(m * k), new Float32Array(k * n), new Float32Array(n)];
+      reference.linearBackward(x, w, dy, ls, dx0, dw0, db0);
+      const [dx, dw, db] = [mem.take(m * k)!, mem.take(k * n)!, mem.take(n)!];
+      be.linearBackward(inMem(x), w, inMem(dy), ls, dx, dw, db);
+      close(dx, dx0, 'dx');
+      close(dw, dw0, 'dW');
+      close(db, db0, 'db');
+      mem.reset();
+    }
+  });
+}
+
+test('a GPT trained inside trainingStep on wasm: the reference backend\'s gradients, and the same steps as without step memory', () => {
+  const run = (backend: 'js' | 'wasm', inStep: boolean): { losses: number[]; grads: Float32Array[][] } => {
+    setBackend(backend, backend === 'wasm' ? { threads: 2 } : {});
+    const model = new GPT(gptConfig({ n_layer: 2, n_head: 2, n_embd: 32, n_positions: 16, vocab_size: 50, embd_pdrop: 0, attn_pdrop: 0, resid_pdrop: 0 }), new T.Rng(5));
+    model.train(true);
+    const opt = new AdamW(model.parameters(), { lr: 1e-2 });
+    const rng = new T.Rng(9);
+    const losses: number[] = [];
+    const grads: Float32Array[][] = [];
+    const step = inStep ? T.trainingStep : <R>(fn: () => R): R => fn();
+    for (let s = 0; s < 3; s++) {
+      const ids = Int32Array.from({ length: 4 * 12 }, () => rng.int(50));
+      const x = T.tensor(ids, [4, 12], { dtype: 'int32' });
+      const y = T.tensor(Int32Array.from(ids, (v) => (v * 7 + 3) % 50), [4, 12], { dtype: 'int32' });
+      losses.push(step(() => {
+        const loss = model.forward(x, { targets: y }).loss as T.Tensor;
+        loss.backward();
+        clipGradNorm(model.parameters(), 1.0);
+        grads.push(model.parameters().map((p) => Float32Array.from(p.grad!.data as Float32Array))); // copied inside the step
+        opt.step();
+        opt.zeroGrad();
+        return loss.item();
+      }));
+    }
+    return { losses, grads };
+  };
+  const compare = (a: ReturnType<typeof run>, b: ReturnType<typeof run>, steps: number, tol: number, what: string) => {
+    for (let s = 0; s < steps; s++) {
+      assert.ok(Math.abs(a.losses[s]! - b.losses[s]!) < tol, `${what}, step ${s}: loss ${b.losses[s]} vs ${a.losses[s]}`);
+      a.grads[s]!.forEach((g, i) => {
+        let worst = 0;
+        let scale = 1e-3;
+        for (let j = 0; j < g.length; j++) {
+          worst = Math.max(worst, Math.abs(g[j]! - b.grads[s]![i]![j]!));
+          scale = Math.max(scale, Math.abs(g[j]!));
+        }
+        assert.ok(worst <= tol * scale, `${what}, step ${s}, parameter ${i}: gradients differ by ${worst} (largest ${scale})`);
+      });
+    }
+  };
+  const stepped = run('wasm', true);
+  // The first step against the reference (later steps drift apart through AdamW's normalisation of tiny
+  // differences, with or without step memory); every step against the same run on ordinary arrays.
+  compare(run('js', false), stepped, 1, 1e-4, 'reference');
+  compare(run('wasm', false), stepped, 3, 1e-6, 'ordinary arrays');
+  setBackend('wasm', { threads: 1 });
+});
