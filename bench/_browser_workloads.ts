@@ -5,7 +5,7 @@
 import { getBackend } from '../src/backend/index.js';
 import type { MatmulSpec } from '../src/backend/backend.js';
 import { GPT, gptConfig } from '../src/models/gpt.js';
-import { Rng, type Tensor } from '../src/tensor/index.js';
+import { Rng, trainingStep, type Tensor } from '../src/tensor/index.js';
 import { generate } from '../src/generate/index.js';
 import { stepperFromModel } from '../src/generate/from_model.js';
 import { makeOptimizer, TRAIN_DEFAULTS } from '../src/train/trainer.js';
@@ -64,12 +64,13 @@ export function trainStepMini(steps = 4): number {
   const optimizer = makeOptimizer(model, opts);
   const rng = new Rng(4);
   const tokens = new Int32Array(200_000).map(() => Math.floor(rng.uniform() * 2048));
-  const step = () => {
+  // As trainLoop runs a step: in step memory (src/tensor/step.ts).
+  const step = () => trainingStep(() => {
     const { x, y } = randomBatch(tokens, 16, 128, rng);
     const { loss } = model.forward(x, { targets: y, rng });
     (loss as Tensor).backward();
     optimizer.step();
     optimizer.zeroGrad();
-  };
+  });
   return median(step, steps);
 }

@@ -31,7 +31,7 @@ import { chooseVariant } from '../src/backend/wasm/index.js';
 import { fmaPeak } from './_peak.js';
 import { BertModel, BertForSequenceClassification, bertConfig, bertParameterCount } from '../src/models/bert.js';
 import { AdamW, clipGradNorm } from '../src/optim/index.js';
-import { Rng, noGrad, tensor, type Tensor } from '../src/tensor/index.js';
+import { Rng, noGrad, tensor, trainingStep, type Tensor } from '../src/tensor/index.js';
 import { getBackend } from '../src/backend/index.js';
 import { instrument, type Breakdown, type KernelTimes } from './_breakdown.js';
 import type { WasmBackend } from '../src/backend/wasm/index.js';
@@ -134,7 +134,8 @@ function fineTuner(c: BertCase, phase: (name: string, fn: () => void) => void = 
   const batches = Array.from({ length: 4 }, (_, i) => batchOf(c, i));
   const rng = new Rng(7);
   const losses: number[] = [];
-  const step = (i: number): void => {
+  // As attn's fine-tuning loop runs a step: in step memory (src/tensor/step.ts).
+  const step = (i: number): void => trainingStep(() => {
     const x = batches[i % batches.length]!;
     let loss: Tensor | null = null;
     phase('forward (incl. loss)', () => {
@@ -145,7 +146,7 @@ function fineTuner(c: BertCase, phase: (name: string, fn: () => void) => void = 
     phase('clip grad norm', () => clipGradNorm(params, 1.0));
     phase('AdamW step', () => optimizer.step());
     phase('zero grads', () => optimizer.zeroGrad());
-  };
+  });
   return { step, losses, params: model.numParameters() };
 }
 

@@ -12,7 +12,7 @@
 // Every attn measurement runs in its own process (this file with --child), so the peak RSS rows are that run's.
 import { setBackend } from '../src/backend/index.js';
 import '../src/platform/node.js';
-import { Rng } from '../src/tensor/index.js';
+import { Rng, trainingStep } from '../src/tensor/index.js';
 import { Transformer, transformerConfig } from '../src/models/transformer.js';
 import { generateSeq2Seq } from '../src/generate/seq2seq.js';
 import { collatePairs, newSeq2SeqTrainState, SEQ2SEQ_TRAIN_DEFAULTS } from '../src/train/seq2seq.js';
@@ -93,7 +93,8 @@ function trainG2PAttn(c: G2PCase & { batches: Array<{ src: number[][]; tgt: numb
   const state = newSeq2SeqTrainState(model, opts);
   const params = model.parameters();
   const batches = c.batches.map((b) => collatePairs(b.src.map((s, i) => ({ source: Int32Array.from(s), target: Int32Array.from(b.tgt[i]!) })), 0));
-  const step = (i: number): number => {
+  // As trainSeq2Seq runs a step: in step memory (src/tensor/step.ts).
+  const step = (i: number): number => trainingStep(() => {
     const b = batches[i % batches.length]!;
     const { loss } = model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels, labelSmoothing: 0.1 });
     loss!.backward();
@@ -101,7 +102,7 @@ function trainG2PAttn(c: G2PCase & { batches: Array<{ src: number[][]; tgt: numb
     state.optimizer.step();
     state.optimizer.zeroGrad();
     return b.tokens;
-  };
+  });
   for (let i = 0; i < c.warmup; i++) step(i);
   const perToken: number[] = [];
   const start = performance.now();

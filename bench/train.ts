@@ -32,7 +32,7 @@ import { setBackend } from '../src/backend/index.js';
 import '../src/platform/node.js';
 import { GPT, gptConfig, gptParameterCount } from '../src/models/gpt.js';
 import { clipGradNorm } from '../src/optim/index.js';
-import { Rng, tensor, type Tensor } from '../src/tensor/index.js';
+import { Rng, tensor, trainingStep, type Tensor } from '../src/tensor/index.js';
 import { makeOptimizer, TRAIN_DEFAULTS } from '../src/train/trainer.js';
 import { getBackend } from '../src/backend/index.js';
 import { instrument, type Breakdown, type KernelTimes } from './_breakdown.js';
@@ -89,7 +89,8 @@ function breakdownAttn(c: TrainCase, threads: number): Breakdown {
     fn();
     phases.set(name, (phases.get(name) ?? 0) + (performance.now() - t0));
   };
-  const step = (): void => {
+  // As attn's training loops run a step: in step memory (src/tensor/step.ts).
+  const step = (): void => trainingStep(() => {
     let loss: Tensor | null = null;
     phase('forward (incl. loss)', () => {
       loss = model.forward(x, { targets: y }).loss as Tensor;
@@ -99,7 +100,7 @@ function breakdownAttn(c: TrainCase, threads: number): Breakdown {
     phase('clip grad norm', () => clipGradNorm(params, 1.0));
     phase('AdamW step', () => optimizer.step());
     phase('zero grads', () => optimizer.zeroGrad());
-  };
+  });
   for (let i = 0; i < c.warmup; i++) step();
   phases.clear();
   instrument(getBackend(), times);
@@ -160,7 +161,8 @@ function trainAttn(c: TrainCase, threads: number): TrainResult {
   });
 
   const losses: number[] = [];
-  const step = (i: number): void => {
+  // As attn's training loops run a step: in step memory (src/tensor/step.ts).
+  const step = (i: number): void => trainingStep(() => {
     const { x, y } = batches[i % batches.length]!;
     const loss = model.forward(x, { targets: y }).loss as Tensor;
     losses.push(loss.item());
@@ -168,7 +170,7 @@ function trainAttn(c: TrainCase, threads: number): TrainResult {
     clipGradNorm(params, 1.0);
     optimizer.step();
     optimizer.zeroGrad();
-  };
+  });
 
   for (let i = 0; i < c.warmup; i++) step(i);
   const times: number[] = [];

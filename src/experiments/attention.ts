@@ -20,7 +20,7 @@
 // Not handled: resuming an interrupted experiment (each model trains in minutes), several seeds per model.
 
 import { AdamW, clipGradNorm } from '../optim/index.js';
-import { manualSeed, noGrad, Rng, tensor } from '../tensor/index.js';
+import { manualSeed, noGrad, Rng, tensor, trainingStep } from '../tensor/index.js';
 import { generate } from '../generate/generate.js';
 import { stepperFromRNNSeq2Seq } from '../generate/rnn_seq2seq.js';
 import { RNNSeq2Seq, rnnSeq2SeqConfig, type AttentionKind, type RNNSeq2SeqConfig } from '../models/rnn_attention.js';
@@ -311,17 +311,20 @@ function trainAndEvaluate(task: Task, kind: AttentionKind, cell: 'gru' | 'lstm',
     const src = padRows(batch.map((p) => p.source), cfg.pad_token_id);
     const decIn = padRows(batch.map((p) => Int32Array.from([cfg.bos_token_id, ...p.target.subarray(0, -1)])), cfg.pad_token_id);
     const tgt = padRows(batch.map((p) => p.target), -100);
-    const out = model.forward(
-      tensor(src.ids, [B, src.L], { dtype: 'int32' }),
-      batch.map((p) => p.source.length),
-      tensor(decIn.ids, [B, decIn.L], { dtype: 'int32' }),
-      { targets: tensor(tgt.ids, [B, tgt.L], { dtype: 'int32' }) },
-    );
-    opt.zeroGrad();
-    out.loss!.backward();
-    clipGradNorm(params, 1);
-    opt.step();
-    const loss = out.loss!.item();
+    // One step's activations and gradients live in step memory, reused by the next step (src/tensor/step.ts).
+    const loss = trainingStep(() => {
+      const out = model.forward(
+        tensor(src.ids, [B, src.L], { dtype: 'int32' }),
+        batch.map((p) => p.source.length),
+        tensor(decIn.ids, [B, decIn.L], { dtype: 'int32' }),
+        { targets: tensor(tgt.ids, [B, tgt.L], { dtype: 'int32' }) },
+      );
+      opt.zeroGrad();
+      out.loss!.backward();
+      clipGradNorm(params, 1);
+      opt.step();
+      return out.loss!.item();
+    });
     if (!Number.isFinite(loss)) throw new Error(`${MODEL_LABELS[kind]} on ${task.name}: the training loss became ${loss} at step ${step} (lower --lr?)`);
     losses.push(loss);
     for (const p of batch) tokens += p.target.length;

@@ -17,7 +17,7 @@
 //
 // Data files are read by src/data (errors name the file, the line and the field); this file only batches them.
 
-import { Rng, noGrad, tensor, type Tensor } from '../tensor/index.js';
+import { Rng, noGrad, tensor, trainingStep, type Tensor } from '../tensor/index.js';
 import { AdamW, clipGradNorm, linearWithWarmup } from '../optim/index.js';
 import type { BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification } from '../models/bert.js';
 import type { Tokenizer } from '../tokenizers/index.js';
@@ -377,15 +377,19 @@ export async function finetune(model: BertForSequenceClassification | BertForTok
         break outer;
       }
       const idx = order.slice(b * opts.batchSize, (b + 1) * opts.batchSize);
-      const loss = task.loss(idx, rng);
-      const l = loss.item();
-      if (!Number.isFinite(l)) throw new Error(`fine-tuning diverged: loss is ${l} at step ${step + 1}; try a lower --lr (now ${opts.lr})`);
-      loss.backward();
-      if (opts.gradClip > 0) clipGradNorm(params, opts.gradClip);
       const lr = schedule(step);
-      optimizer.lr = lr;
-      optimizer.step();
-      optimizer.zeroGrad();
+      // One step's activations and gradients live in step memory, reused by the next step (src/tensor/step.ts).
+      const l = trainingStep(() => {
+        const loss = task.loss(idx, rng);
+        const l = loss.item();
+        if (!Number.isFinite(l)) throw new Error(`fine-tuning diverged: loss is ${l} at step ${step + 1}; try a lower --lr (now ${opts.lr})`);
+        loss.backward();
+        if (opts.gradClip > 0) clipGradNorm(params, opts.gradClip);
+        optimizer.lr = lr;
+        optimizer.step();
+        optimizer.zeroGrad();
+        return l;
+      });
       step++;
       hooks.log?.({ kind: 'train', epoch, step, totalSteps, loss: l, lr, elapsedSec: elapsed() });
     }

@@ -13,7 +13,7 @@
 //
 // Shapes: B pairs per batch, S longest source in the batch, T longest target in the batch.
 
-import { Rng, noGrad, tensor, type Tensor } from '../tensor/index.js';
+import { Rng, noGrad, trainingStep, tensor, type Tensor } from '../tensor/index.js';
 import { clipGradNorm, cosineWithWarmup, WeightAverage, type AdamW } from '../optim/index.js';
 import type { Module } from '../nn/index.js';
 import type { Seq2SeqOutput } from '../models/encoder_decoder.js';
@@ -363,16 +363,20 @@ export async function trainSeq2Seq(model: Seq2SeqTrainable, task: Seq2SeqTask, s
       schedule = makeSchedule();
     }
     const batch = collatePairs(task.sample(opts.batchSize, rng), model.config.pad_token_id);
-    const { loss } = model.forward(batch.inputIds, { attentionMask: batch.attentionMask, labels: batch.labels, labelSmoothing: opts.labelSmoothing, rng });
-    const l = loss!.item();
-    if (!Number.isFinite(l)) throw new Error(`training diverged: loss is ${l} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}) or more warmup.`);
-    loss!.backward();
-    const gradNorm = clipGradNorm(params, opts.gradClip > 0 ? opts.gradClip : Infinity);
-    if (!Number.isFinite(gradNorm)) throw new Error(`training diverged: the gradient norm is ${gradNorm} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}).`);
     const lr = schedule(state.step);
-    optimizer.lr = lr;
-    optimizer.step();
-    optimizer.zeroGrad();
+    // One step's activations and gradients live in step memory, reused by the next step (src/tensor/step.ts).
+    const { l, gradNorm } = trainingStep(() => {
+      const { loss } = model.forward(batch.inputIds, { attentionMask: batch.attentionMask, labels: batch.labels, labelSmoothing: opts.labelSmoothing, rng });
+      const l = loss!.item();
+      if (!Number.isFinite(l)) throw new Error(`training diverged: loss is ${l} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}) or more warmup.`);
+      loss!.backward();
+      const gradNorm = clipGradNorm(params, opts.gradClip > 0 ? opts.gradClip : Infinity);
+      if (!Number.isFinite(gradNorm)) throw new Error(`training diverged: the gradient norm is ${gradNorm} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}).`);
+      optimizer.lr = lr;
+      optimizer.step();
+      optimizer.zeroGrad();
+      return { l, gradNorm };
+    });
     average?.update();
     state.step++;
     state.tokensSeen += batch.tokens;

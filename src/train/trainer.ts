@@ -12,7 +12,7 @@
 // the optimizer's moments and the RNG that draws batches and dropout masks; restoring them continues the
 // exact same run (tested: a resumed run's losses equal an uninterrupted run's).
 
-import { Rng, noGrad, type Tensor } from '../tensor/index.js';
+import { Rng, noGrad, trainingStep, type Tensor } from '../tensor/index.js';
 import { AdamW, clipGradNorm, cosineWithWarmup } from '../optim/index.js';
 import type { GPT } from '../models/gpt.js';
 import type { Module } from '../nn/index.js';
@@ -238,27 +238,31 @@ export async function runTrainLoop<S extends EvalScores>(model: Module, objectiv
       totalSteps = fit;
       schedule = makeSchedule();
     }
-    let lossSum = 0;
-    for (let micro = 0; micro < opts.gradAccum; micro++) {
-      const loss = objective.loss(rng);
-      const l = loss.item();
-      if (!Number.isFinite(l)) {
-        throw new Error(`training diverged: loss is ${l} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}) or more warmup.`);
-      }
-      lossSum += l;
-      // Each micro-batch's gradient is 1/gradAccum of the step's: the sum is the gradient of the mean loss.
-      (opts.gradAccum > 1 ? loss.mul(1 / opts.gradAccum) : loss).backward();
-    }
-    // The global gradient norm (clipped to gradClip when set). A non-finite norm means the step would write
-    // NaN into every weight: stop before the optimizer touches them, so the model and checkpoints stay good.
-    const gradNorm = clipGradNorm(params, opts.gradClip > 0 ? opts.gradClip : Infinity);
-    if (!Number.isFinite(gradNorm)) {
-      throw new Error(`training diverged: the gradient norm is ${gradNorm} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}) or gradient clipping.`);
-    }
     const lr = schedule(state.step);
-    optimizer.lr = lr;
-    optimizer.step();
-    optimizer.zeroGrad();
+    // One step's activations and gradients live in step memory, reused by the next step (src/tensor/step.ts).
+    const { lossSum, gradNorm } = trainingStep(() => {
+      let lossSum = 0;
+      for (let micro = 0; micro < opts.gradAccum; micro++) {
+        const loss = objective.loss(rng);
+        const l = loss.item();
+        if (!Number.isFinite(l)) {
+          throw new Error(`training diverged: loss is ${l} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}) or more warmup.`);
+        }
+        lossSum += l;
+        // Each micro-batch's gradient is 1/gradAccum of the step's: the sum is the gradient of the mean loss.
+        (opts.gradAccum > 1 ? loss.mul(1 / opts.gradAccum) : loss).backward();
+      }
+      // The global gradient norm (clipped to gradClip when set). A non-finite norm means the step would write
+      // NaN into every weight: stop before the optimizer touches them, so the model and checkpoints stay good.
+      const gradNorm = clipGradNorm(params, opts.gradClip > 0 ? opts.gradClip : Infinity);
+      if (!Number.isFinite(gradNorm)) {
+        throw new Error(`training diverged: the gradient norm is ${gradNorm} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}) or gradient clipping.`);
+      }
+      optimizer.lr = lr;
+      optimizer.step();
+      optimizer.zeroGrad();
+      return { lossSum, gradNorm };
+    });
     state.step++;
     state.tokensSeen += tokensPerStep;
     state.rngState = rng.getState();
