@@ -288,19 +288,15 @@ const ARENA_CHUNK = 32 << 20;
  * same bytes: no allocation, no page faults, no garbage collection, and kernels read and write them in place
  * (they live in this memory) instead of copying them in and out.
  *
- * When a step needs more than the chunks hold, another chunk is added; at reset() the chunks are replaced by
- * one chunk of the size the step needed, so from the second step on a step fits in one block. Past `maxBytes`
- * take() answers null and the caller uses an ordinary array.
+ * When a step needs more than the chunks hold, another chunk is added, as large as all the others together, and
+ * the chunks are kept for the next steps. Past `maxBytes` take() answers null and the caller uses an ordinary
+ * array.
  */
 export class StepArena {
   private chunks: Array<{ ptr: number; bytes: number }> = [];
   /** Index of the chunk being cut, and the bytes of it used. */
   private cur = 0;
   private used = 0;
-  /** Bytes taken since the last reset (over all chunks; the size the next step's one chunk gets). */
-  private taken = 0;
-  /** Generation of the arrays handed out: bumped by reset(). */
-  generation = 1;
 
   constructor(
     private readonly heap: WasmHeap,
@@ -334,7 +330,6 @@ export class StepArena {
     }
     const at = chunk.ptr + this.used;
     this.used += bytes;
-    this.taken += bytes;
     return new Float32Array(this.heap.memory.buffer, at, n);
   }
 
@@ -346,23 +341,14 @@ export class StepArena {
     return false;
   }
 
-  /** The step is over: every array handed out may be overwritten from now on. */
+  /**
+   * The step is over: every array handed out may be overwritten from now on. The chunks are kept, so the
+   * next step, which usually asks for the same arrays in the same order, gets the same addresses (and the
+   * memory does not grow again).
+   */
   reset(): void {
-    if (this.chunks.length > 1) {
-      // Several chunks: replace them by one that holds what this step took.
-      for (const c of this.chunks) this.heap.release(c.ptr);
-      this.chunks = [];
-      const size = Math.min(alignUp(this.taken), this.maxBytes);
-      try {
-        this.chunks.push({ ptr: this.heap.alloc(size), bytes: size });
-      } catch {
-        // no room for one big chunk: the next step starts with small ones again
-      }
-    }
     this.cur = 0;
     this.used = 0;
-    this.taken = 0;
-    this.generation++;
   }
 
   /** Give every chunk back to the heap (the arena starts empty next time). */
@@ -371,7 +357,5 @@ export class StepArena {
     this.chunks = [];
     this.cur = 0;
     this.used = 0;
-    this.taken = 0;
-    this.generation++;
   }
 }
