@@ -34,6 +34,7 @@ import { getBackend, type Backend, type LinearSpec, type MatmulSpec, type Recurr
 import { fromOp, needsGrad, type GradSink } from './autograd.js';
 import { expectFloat, fmtShape, readContiguous } from './shape.js';
 import { Tensor } from './tensor.js';
+import { floats } from './step.js';
 
 export interface RecurrentLayerOptions {
   /**
@@ -224,7 +225,7 @@ function weight(w: Tensor): { data: Float32Array; version: number | undefined } 
 
 /** (T, B) masks from the lengths: 1 where t < lengths[b]. Lengths outside 1..T are errors naming the entry. */
 function stepMasks(op: string, T: number, B: number, lengths: Int32Array | readonly number[] | null): Float32Array {
-  const m = new Float32Array(T * B);
+  const m = floats(T * B);
   if (lengths === null) return m.fill(1);
   if (lengths.length !== B) throw new RangeError(`${op}: lengths has ${lengths.length} entries, expected one per sequence (B = ${B})`);
   for (let b = 0; b < B; b++) {
@@ -241,7 +242,7 @@ function stepMasks(op: string, T: number, B: number, lengths: Int32Array | reado
 function foldedBias(L: Layer, d: Direction): Float32Array | undefined {
   if (!d.bIh && !d.bHh) return undefined;
   const { G, H } = L;
-  const out = new Float32Array(G * H);
+  const out = floats(G * H);
   if (d.bIh) out.set(readContiguous(d.bIh) as Float32Array);
   if (d.bHh) {
     const bh = readContiguous(d.bHh) as Float32Array;
@@ -301,7 +302,7 @@ function runLayer(L: Layer): Float32Array {
   const lstm = cell === 'lstm';
   const block = (lstm ? T + 2 : T + 1) * BH;
   const be = getBackend();
-  const all = new Float32Array(L.dirs.length * block);
+  const all = floats(L.dirs.length * block);
   const ops = L.dirs.map((d, i): RecurrentOperands => {
     // 1. gates = x·W_ihᵀ + biases for all T·B rows at once.
     const gates = take(be, T * B * G * H);
@@ -317,7 +318,7 @@ function runLayer(L: Layer): Float32Array {
     else h.fill(0, first * BH, first * BH + BH);
     if (c && d.c0) c.set(readContiguous(d.c0) as Float32Array, first * BH);
     else c?.fill(0, first * BH, first * BH + BH);
-    const bhn = lstm ? null : d.bHh ? (readContiguous(d.bHh) as Float32Array).slice(2 * H, 3 * H) : new Float32Array(H);
+    const bhn = lstm ? null : d.bHh ? (readContiguous(d.bHh) as Float32Array).slice(2 * H, 3 * H) : floats(H);
     const o: RecurrentOperands = {
       reverse: d.reverse, whh: d.WHH, mask: L.masks, gates, h, c, bhn,
       hn: lstm ? null : take(be, TBH), out: all.subarray(i * block, i * block + TBH),
@@ -366,10 +367,10 @@ function backwardLayer(L: Layer, g: Float32Array, sink: GradSink): void {
     if (d.c0?.requiresGrad) sink.add(d.c0, gr.dc!, true);
     // Input side: with da (T·B, G·H), dx = da·W_ih, dW_ih = daᵀ·x, db_ih = Σ_rows da.
     const dx = L.x.requiresGrad ? sink.alloc(T * B * I, false) : null;
-    const dWih = d.wIh.requiresGrad ? new Float32Array(G * H * I) : null;
+    const dWih = d.wIh.requiresGrad ? floats(G * H * I) : null;
     const wantDbIh = d.bIh?.requiresGrad ?? false;
     const wantDbHh = d.bHh?.requiresGrad ?? false;
-    const dbIh = wantDbIh || (lstm && wantDbHh) ? new Float32Array(G * H) : null;
+    const dbIh = wantDbIh || (lstm && wantDbHh) ? floats(G * H) : null;
     if (dx || dWih || dbIh) be.linearBackward(L.X, d.WIH, gr.dGates, linear(T * B, I, G * H, d.wIhVersion), dx, dWih, dbIh);
     if (dx) sink.add(L.x, dx, true);
     if (dWih) sink.add(d.wIh, dWih, true);
@@ -377,8 +378,8 @@ function backwardLayer(L: Layer, g: Float32Array, sink: GradSink): void {
     // Recurrent side, with dRec the gradient of W_hh h + b_hh (the LSTM's is da itself): dW_hh = dRecᵀ·h_prev,
     // h_prev (T·B, H) being the state before each step: slots 0..T−1, or 1..T when reversed.
     const hPrev = d.ops!.h.subarray(d.reverse ? BH : 0, (d.reverse ? BH : 0) + TBH);
-    const dWhh = d.wHh.requiresGrad ? new Float32Array(G * H * H) : null;
-    const dbHh = wantDbHh ? (lstm ? dbIh!.slice() : new Float32Array(G * H)) : null;
+    const dWhh = d.wHh.requiresGrad ? floats(G * H * H) : null;
+    const dbHh = wantDbHh ? (lstm ? dbIh!.slice() : floats(G * H)) : null;
     const dRec = gr.dRec ?? gr.dGates;
     if (dWhh || (dbHh && !lstm)) be.linearBackward(hPrev, d.WHH, dRec, linear(T * B, H, G * H, d.wHhVersion), null, dWhh, lstm ? null : dbHh);
     if (dWhh) sink.add(d.wHh, dWhh, true);

@@ -299,8 +299,8 @@ export function evaluateSeq2Seq(model: Seq2SeqTrainable, pairs: readonly Seq2Seq
   noGrad(() => {
     for (let i = 0; i < pairs.length; i += B) {
       const b = collatePairs(pairs.slice(i, i + B), model.config.pad_token_id);
-      const { loss } = model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels });
-      total += loss!.item() * b.targetTokens;
+      // Each batch in step memory, as a training step (src/tensor/step.ts): no copies, no fresh arrays.
+      total += trainingStep(() => model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels }).loss!.item()) * b.targetTokens;
       count += b.targetTokens;
     }
   });

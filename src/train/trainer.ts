@@ -144,8 +144,8 @@ export function evaluate(model: GPT, tokens: Int32Array, valBytes: number, opts:
   try {
     noGrad(() => {
       for (const b of sequentialBatches(used, opts.batchSize, opts.blockSize)) {
-        const { loss } = model.forward(b.x, { targets: b.y });
-        total += (loss as Tensor).item() * b.count;
+        // Each batch in step memory, as a training step (src/tensor/step.ts): no copies, no fresh arrays.
+        total += trainingStep(() => (model.forward(b.x, { targets: b.y }).loss as Tensor).item()) * b.count;
         count += b.count;
       }
     });
