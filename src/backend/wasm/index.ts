@@ -3,7 +3,9 @@
 //
 // How a call flows (matmul; attention is the same with its own kernels):
 //   Float32Arrays on the JS heap ──copy──▶ work area in WebAssembly memory ──tasks on the pool──▶ result
-//   in WebAssembly memory ──copy──▶ out. The copies are O(n²) next to the kernel's O(n³).
+//   in WebAssembly memory ──copy──▶ out. The copies are O(n²) next to the kernel's O(n³). Operands that live
+//   in the memory already — parameters (Backend.allocate), a training step's activations and gradients
+//   (Backend.stepMemory, src/tensor/step.ts) — are read and written where they are, with no copy.
 //
 // This file only assembles the parts; it imports nothing from node: (a platform adapter such as
 // src/platform/node.ts supplies file loading and threads), so the same code can run in a browser.

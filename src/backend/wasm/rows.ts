@@ -43,8 +43,9 @@ export class WasmRows {
     rowsPerTask = Math.max(1, rowsPerTask);
     const tasks = Math.ceil(rows / rowsPerTask);
 
-    // Operands that live in this memory already (parameters, optimizer state: Backend.allocate) are used where
-    // they are; the others are copied into the work area (inputs) or out of it (outputs).
+    // Operands that live in this memory already (parameters, optimizer state: Backend.allocate; a training
+    // step's arrays: Backend.stepMemory) are used where they are; the others are copied into the work area
+    // (inputs) or out of it (outputs).
     const inPlace = (a: Float32Array | null): boolean => a !== null && this.heap.owns(a);
     const l = new Layout();
     const inOffs = kernel.inputs.map((kind, i) => (inPlace(inputs[i]!) ? -1 : l.add(rowOperandLength(kind, rows, cols) * 4)));
