@@ -14,7 +14,7 @@ import { expand, reshape, squeeze, unsqueeze } from './ops_shape.js';
 import { broadcastShapes, expectFloat, fmtShape, readContiguous, sameShape, shapeSize } from './shape.js';
 import { Tensor } from './tensor.js';
 import { asQuantized, quantizedLinear } from '../quant/ops.js';
-import { floats } from './step.js';
+import { floats, floatsToWrite } from './step.js';
 
 /** How the backend sees one operand: (rows, cols) per batch entry, maybe stored transposed. */
 interface MatOperand {
@@ -137,7 +137,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   // A batched A times a shared B is one tall matrix times B: fold the batch into M when A's rows are
   // stored one after another.
   const fold = batch > 1 && pb.batchStride === 0 && !pa.trans && pa.batchStride === M * K;
-  const out = floats(batch * M * N);
+  const out = floatsToWrite(batch * M * N); // every element written by the product
   const be = getBackend();
   if (fold) be.matmul(pa.data, pb.data, out, spec(1, batch * M, N, K, false, pb.trans, 0, 0, false, bVersion));
   else be.matmul(pa.data, pb.data, out, spec(batch, M, N, K, pa.trans, pb.trans, pa.batchStride, pb.batchStride, false, bVersion));
@@ -251,7 +251,7 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 
   const wVersion = wContig ? paramVersion(weight) : undefined;
   const transW = layout === 'out_in';
 
-  const out = floats(rows * outF); // (rows, out)
+  const out = floatsToWrite(rows * outF); // (rows, out), every element written by the product
   const be = getBackend();
   const mm = spec(1, rows, outF, inF, false, transW, 0, 0, false, wVersion);
   if (bias) mm.bias = readContiguous(bias) as Float32Array; // added by the backend as part of the product

@@ -12,7 +12,7 @@
 // A tensor made from step memory must not be used after its step: its bytes then belong to the next step.
 // Such a tensor remembers its step's generation, and reading its data afterwards throws (Tensor.data), naming
 // the tensor — so a tensor that escapes its step fails loudly instead of reading another step's numbers.
-// Parameters, their gradients' optimizer state and anything made outside a step are ordinary memory, as is
+// Parameters, optimizer state and anything made outside a step are ordinary memory (or Backend.allocate's), as is
 // everything on the reference backend (its stepMemory is null). Users never see any of this: their own loops
 // (and inference) use ordinary arrays throughout.
 import { getBackend } from '../backend/index.js';

@@ -350,12 +350,4 @@ export class StepArena {
     this.cur = 0;
     this.used = 0;
   }
-
-  /** Give every chunk back to the heap (the arena starts empty next time). */
-  release(): void {
-    for (const c of this.chunks) this.heap.release(c.ptr);
-    this.chunks = [];
-    this.cur = 0;
-    this.used = 0;
-  }
 }
