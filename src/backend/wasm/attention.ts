@@ -112,8 +112,8 @@ export class WasmAttention {
     const l = new Layout();
     st.layout(l);
     const common = this.layoutCommon(l, spec);
-    const lseHome = this.heap.owns(res.lse) ? res.lse.byteOffset : 0;
-    const wHome = res.weights && this.heap.owns(res.weights) ? res.weights.byteOffset : 0;
+    const lseHome = this.heap.addressOf(res.lse);
+    const wHome = this.heap.addressOf(res.weights);
     const lseOff = lseHome === 0 ? l.add(B * H * Tq * 4) : -1;
     const wOff = res.weights && wHome === 0 ? l.add(B * H * Tq * Tk * 4) : -1;
     const scratchStride = this.scratchStride(D);
@@ -183,7 +183,7 @@ export class WasmAttention {
     const l = new Layout();
     st.layout(l);
     const common = this.layoutCommon(l, spec);
-    const lseHome = this.heap.owns(lse) ? lse.byteOffset : 0;
+    const lseHome = this.heap.addressOf(lse);
     const lseOff = lseHome === 0 ? l.add(B * H * Tq * 4) : -1;
     const dBiasOff = dBias ? l.add(dBias.length * 4) : -1;
     const dHmOff = dHeadMask ? l.add(B * H * 4) : -1;

@@ -134,6 +134,14 @@ export class WasmHeap {
     return this.buffers.has(a.buffer);
   }
 
+  /**
+   * Byte address of `a` when it is a view of this memory (kernels then read and write it in place), else 0:
+   * an ordinary array (or none), to be copied into the work area. No block starts at address 0.
+   */
+  addressOf(a: ArrayBufferView | null | undefined): number {
+    return a && this.owns(a) ? a.byteOffset : 0;
+  }
+
   /** Bytes currently handed out. */
   get usedBytes(): number {
     let n = 0;

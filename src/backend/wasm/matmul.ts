@@ -124,8 +124,8 @@ export class WasmMatmul {
 
     // A and C are used where they are when they live in this memory (a training step's activations:
     // src/tensor/step.ts), else copied in and out.
-    const aHome = this.heap.owns(a) ? a.byteOffset : 0;
-    const cHome = this.heap.owns(out) ? out.byteOffset : 0;
+    const aHome = this.heap.addressOf(a);
+    const cHome = this.heap.addressOf(out);
 
     // Lay out the work area: A, B and C (unless in memory already), packed B (GEMM path), the bias, and
     // the per-thread scratch. Allocation may grow the memory, so views are taken only after it.
@@ -208,12 +208,11 @@ export class WasmMatmul {
     const dxSmall = R <= SMALL_M;
 
     // Operands that live in this memory (a training step's activations and gradients) are used in place.
-    const home = (arr: Float32Array | null): number => (arr !== null && this.heap.owns(arr) ? arr.byteOffset : 0);
-    const dyHome = home(dy);
-    const xHome = dw ? home(x) : 0;
-    const dxHome = home(dx);
-    const dwHome = home(dw);
-    const dbHome = home(db);
+    const dyHome = this.heap.addressOf(dy);
+    const xHome = dw ? this.heap.addressOf(x) : 0;
+    const dxHome = this.heap.addressOf(dx);
+    const dwHome = this.heap.addressOf(dw);
+    const dbHome = this.heap.addressOf(db);
 
     const l = new Layout();
     const dyOff = dyHome === 0 ? l.add(R * outF * 4) : -1;
@@ -283,7 +282,8 @@ export class WasmMatmul {
    * budget or the memory has no room, in which case it is copied per call (never evicting others).
    */
   private weightAddress(b: Float32Array, floats: number, version: number | undefined): number {
-    if (this.heap.owns(b)) return b.byteOffset;
+    const home = this.heap.addressOf(b);
+    if (home !== 0) return home;
     if (version === undefined) return 0;
     let copy = this.copies.get(b);
     if (copy && copy.floats < floats) {
