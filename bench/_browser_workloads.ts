@@ -6,6 +6,7 @@ import { getBackend } from '../src/backend/index.js';
 import type { MatmulSpec } from '../src/backend/backend.js';
 import { GPT, gptConfig } from '../src/models/gpt.js';
 import { Rng, trainingStep, type Tensor } from '../src/tensor/index.js';
+import { floats } from '../src/tensor/step.js';
 import { generate } from '../src/generate/index.js';
 import { stepperFromModel } from '../src/generate/from_model.js';
 import { makeOptimizer, TRAIN_DEFAULTS } from '../src/train/trainer.js';
@@ -35,6 +36,22 @@ export function matmul768(): number {
   const backend = getBackend();
   const ms = median(() => backend.matmul(a, b, out, spec), 9);
   return (2 * n * n * n) / (ms * 1e6);
+}
+
+/** The same product with its operands in the WebAssembly memory (step memory): the kernel alone, no copies. */
+export function matmul768InMemory(): number {
+  const n = 768;
+  const rng = new Rng(1);
+  const spec: MatmulSpec = { batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false };
+  const backend = getBackend();
+  return trainingStep(() => {
+    const a = floats(n * n);
+    const b = floats(n * n);
+    const out = floats(n * n);
+    for (let i = 0; i < n * n; i++) [a[i], b[i]] = [rng.uniform() - 0.5, rng.uniform() - 0.5];
+    const ms = median(() => backend.matmul(a, b, out, spec), 9);
+    return (2 * n * n * n) / (ms * 1e6);
+  });
 }
 
 /** decode-gpt2-124m: GPT-2 small's shape (random weights), a 16-token prompt, greedy; new tokens per second after the first. */

@@ -2,6 +2,8 @@
 // same run, same engine source (bench/_browser_workloads.ts runs in both):
 //
 //   768x768x768          matmul GFLOP/s (a whole Backend.matmul call), 1 and 2 threads
+//   768x768x768-in-memory   the same with the operands in the WebAssembly memory (as in a training step): the
+//                        kernel without the copies in and out
 //   decode-gpt2-124m     tokens/s of greedy decoding with GPT-2 small's shape (random weights), 1 and 2 threads
 //   train-step-mini      ms per optimizer step of the default run's model (attn start: preset mini, vocab
 //                        2048, batch 16 × 128), 2 threads
@@ -23,7 +25,7 @@ import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import '../src/platform/node.js';
 import { setBackend } from '../src/backend/index.js';
-import { decodeGpt2, matmul768, trainStepMini } from './_browser_workloads.js';
+import { decodeGpt2, matmul768, matmul768InMemory, trainStepMini } from './_browser_workloads.js';
 import { newReport, report, wantJson, type BenchRow } from './_common.js';
 import { chromiumMissing, launchChromium, startTestServer } from '../test/browser/_harness.js';
 import { startPlayground } from '../cli/serve.js';
@@ -52,12 +54,16 @@ const r = newReport('browser');
 const missing = chromiumMissing();
 if (missing) throw new Error(`bench browser: ${missing}`);
 
-type Task = 'matmul' | 'decode' | 'train';
+type Task = 'matmul' | 'matmul-mem' | 'decode' | 'train';
 const TASKS: { task: Task; case: string; unit: BenchRow['unit']; threads: number[]; node: () => number }[] = [
   { task: 'matmul', case: '768x768x768', unit: 'GFLOP/s', threads: [1, 2], node: matmul768 },
+  { task: 'matmul-mem', case: '768x768x768-in-memory', unit: 'GFLOP/s', threads: [1, 2], node: matmul768InMemory },
   { task: 'decode', case: 'decode-gpt2-124m', unit: 'tokens/s', threads: [1, 2], node: () => decodeGpt2() },
   { task: 'train', case: 'train-step-mini', unit: 'ms', threads: [2], node: () => trainStepMini() },
 ];
+
+/** How long a fresh page is left alone before a measurement (see below). */
+const SETTLE_MS = 2000;
 
 // --- Node and Chromium, workload by workload
 const browser = await launchChromium();
@@ -72,12 +78,16 @@ try {
       // A fresh page per measurement, as a fresh process per measurement on the Node side would be.
       const page = await browser.newPage();
       await page.goto(`${server.url}tests/page.html`);
+      // A new page's renderer keeps Chromium's background threads busy for about a second after it loads
+      // (measured: a 768³ product took 20–50 ms in that second, 17.5–18 ms after it, as in Node): let it settle,
+      // as the Node side's process has, so that both sides measure the engine and not the browser's start.
+      await page.waitForTimeout(SETTLE_MS);
       const got = (await page.evaluate(async ([task, n]) => {
         const mod = (await import(String('/tests/bench_page.js'))) as { run: (t: string, n: number) => Promise<{ value: number; note: string }> };
         return mod.run(task as string, n as number);
       }, [t.task, threads] as const)) as { value: number; note: string };
       await page.close();
-      r.rows.push({ case: t.case, impl: 'attn-chromium', threads, value: got.value, unit: t.unit, note: 'chromium' });
+      r.rows.push({ case: t.case, impl: 'attn-chromium', threads, value: got.value, unit: t.unit, note: `chromium: ${got.note}` });
     }
   }
 } finally {

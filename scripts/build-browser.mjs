@@ -86,7 +86,7 @@ const common = {
   format: 'esm',
   platform: 'browser',
   target: 'es2022',
-  minify: true,
+  minify: !process.env.ATTN_NO_MINIFY, // ATTN_NO_MINIFY=1: readable function names in a browser CPU profile
   sourcemap: 'linked',
   legalComments: 'none',
   loader: { '.wasm': 'binary' },

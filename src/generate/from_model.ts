@@ -10,8 +10,17 @@
 //
 // The model runs with gradients off and in evaluation mode (no dropout) during each call; a model that was
 // in training mode is put back afterwards.
+//
+// Decode steps run in step memory (src/tensor/step.ts), as training steps do: each token's activations are
+// dead once its logits are out, so they take their arrays from the backend's step memory — on the WebAssembly
+// backend arrays inside its memory that the kernels read and write in place, reused token after token — instead
+// of fresh arrays copied in and out of every kernel. Only what survives the step leaves it: the logits (copied
+// out) and the keys/values, which attn's KVCache copies into its own storage. So this is done only with that
+// cache (a model with a cache of its own may keep tensors across steps), and not for the prefill, whose
+// activations for a long prompt would make the step memory as large as the prompt's whole forward pass.
 
-import { noGrad, tensor, type Tensor } from '../tensor/index.js';
+import { KVCache } from '../nn/attention.js';
+import { noGrad, tensor, trainingStep, type Tensor } from '../tensor/index.js';
 import { generationConfigFromJson, type GenerationConfig } from './config.js';
 import { sliceColumns, type CausalLMStepper, type StepBatch } from './model.js';
 
@@ -40,6 +49,11 @@ export interface StepperOptions {
   generationConfig?: Record<string, unknown>;
 }
 
+/** Whether a call may run in step memory: a decode step (not the prefill) with attn's own KV cache. */
+export function decodeInStepMemory(cache: unknown, useCache: boolean, pastLength: number): boolean {
+  return useCache && pastLength > 0 && cache instanceof KVCache;
+}
+
 /**
  * A CausalLMStepper for a GPT-style model.
  * Example: `const { model, generationConfig } = fromPretrained(dir);
@@ -61,8 +75,11 @@ export function stepperFromModel<C extends RowSelectableCache>(model: CausalLMMo
     // The mask covers every position the attention sees (cached + new). All ones means no padding: skip it.
     const anyPadding = b.attentionMask.some((m) => m === 0);
     const mask = anyPadding ? tensor(Int32Array.from(b.attentionMask), [b.rows, b.length], { dtype: 'int32' }) : undefined; // (rows, S)
-    const { logits } = model.forward(ids, { attentionMask: mask, positionIds: pos, cache: useCache ? cache! : undefined, logitsToKeep: 1 }); // (rows, 1, V)
-    return logits.toFloat32Array(); // (rows · V)
+    const step = (): Float32Array => {
+      const { logits } = model.forward(ids, { attentionMask: mask, positionIds: pos, cache: useCache ? cache! : undefined, logitsToKeep: 1 }); // (rows, 1, V)
+      return logits.toFloat32Array().slice(); // (rows · V), an ordinary array (the step's memory is reused)
+    };
+    return decodeInStepMemory(cache, useCache, b.pastLength) ? trainingStep(step) : step();
   };
 
   const stepper: CausalLMStepper = {

@@ -20,11 +20,11 @@
 // Shapes: B sources, S source length, rows = B (prefill) or B·e (e = beams or returned sequences), L decoder
 // tokens so far, P = L − 1 cached, V vocabulary.
 
-import { noGrad, tensor, type Tensor } from '../tensor/index.js';
+import { noGrad, tensor, trainingStep, type Tensor } from '../tensor/index.js';
 import { generate, type GenerateOptions, type GenerateOutput } from './generate.js';
 import { generationConfigFromJson, type GenerationConfig } from './config.js';
 import { sliceColumns, type CausalLMStepper, type StepBatch } from './model.js';
-import type { RowSelectableCache } from './from_model.js';
+import { decodeInStepMemory, type RowSelectableCache } from './from_model.js';
 
 /**
  * What an encoder-decoder model must offer (Transformer in src/models/transformer.ts and T5 in t5.ts have it).
@@ -137,8 +137,13 @@ export function seq2seqStepper<C extends RowSelectableCache>(model: Seq2SeqLMMod
       if (!enc) enc = rowsFrom ? selectRows(encoded, rowsFrom) : encoded;
       states = enc;
     }
-    const { logits } = model.decode(ids, states, { ...(anyPadding ? { encoderAttentionMask: mask } : {}), ...(useCache ? { cache: cache! } : {}), logitsToKeep: 1 }); // (rows, 1, V)
-    return logits.toFloat32Array();
+    const step = (): Float32Array => {
+      const { logits } = model.decode(ids, states, { ...(anyPadding ? { encoderAttentionMask: mask } : {}), ...(useCache ? { cache: cache! } : {}), logitsToKeep: 1 }); // (rows, 1, V)
+      return logits.toFloat32Array().slice(); // an ordinary array (the step's memory is reused)
+    };
+    // Steps after the first run in step memory, as in stepperFromModel: the encoder states and the
+    // cross-attention keys/values, which every step reads, are made by the first call, outside it.
+    return decodeInStepMemory(cache, useCache, b.pastLength) ? trainingStep(step) : step();
   };
 
   const stepper: CausalLMStepper = {

@@ -19,6 +19,7 @@
 
 import { attention, cat, isGradEnabled, linear, reshape, slice, Tensor, type AttentionOptions, type Rng } from '../tensor/index.js';
 import { asQuantized } from '../quant/ops.js';
+import { getBackend } from '../backend/index.js';
 import { Linear } from './layers.js';
 import { Module } from './module.js';
 
@@ -219,11 +220,14 @@ export class MultiHeadAttention extends Module {
  * The keys and values one self-attention layer has seen, for generation: storage for `capacity` positions
  * (B, capacity, H, D) allocated ahead, so a new token is written in place instead of concatenating the whole
  * cache every step; attention reads views of the first `length` positions. The storage doubles when full.
- * Values are stored detached (generation runs without gradients).
+ * Values are stored detached (generation runs without gradients). The storage comes from Backend.allocate, so
+ * on the WebAssembly backend it lives in the kernels' memory and attention reads it in place, with no copy of
+ * the whole cache per token; and it is ordinary memory, not step memory, so it outlives each decode step
+ * (which runs in step memory: see src/generate/from_model.ts).
  */
 export class LayerKVCache {
-  private kData = new Float32Array(0);
-  private vData = new Float32Array(0);
+  private kData: Float32Array = new Float32Array(0);
+  private vData: Float32Array = new Float32Array(0);
   private batch = 0;
   private rowFloats = 0; // H·D
   private heads = 0;
@@ -270,7 +274,7 @@ export class LayerKVCache {
         });
         for (const m of moved) src.set(m.data, m.to * per);
       } else {
-        const dst = new Float32Array(rows.length * per);
+        const dst = getBackend().allocate(rows.length * per);
         rows.forEach((r, i) => dst.set(src.subarray(r * per, r * per + used), i * per));
         this[which] = dst;
       }
@@ -283,7 +287,7 @@ export class LayerKVCache {
     const old = this.capacity * this.rowFloats;
     const used = this.length * this.rowFloats;
     for (const which of ['kData', 'vData'] as const) {
-      const next = new Float32Array(this.batch * per);
+      const next = getBackend().allocate(this.batch * per);
       for (let b = 0; b < this.batch; b++) next.set(this[which].subarray(b * old, b * old + used), b * per);
       this[which] = next;
     }

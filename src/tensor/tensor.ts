@@ -277,10 +277,10 @@ function flatArgs(args: number[] | [readonly number[]]): number[] {
   return args as number[];
 }
 
-/** The error for a tensor read after the training step whose memory held it (see src/tensor/step.ts). */
+/** The error for a tensor read after the step whose memory held it (see src/tensor/step.ts). */
 function staleTensor(t: Tensor): Error {
   return new Error(
-    `this ${fmtShape(t.shape)} tensor was computed inside a training step, whose memory the next step reuses; ` +
+    `this ${fmtShape(t.shape)} tensor was computed inside a step (a training step, or a decode step of generation), whose memory the next step reuses; ` +
       'copy what you need from it (item(), toArray()) inside the step',
   );
 }

@@ -74,7 +74,7 @@ test('trainingStep on wasm: results live in step memory, and reading one after i
   });
   assert.equal(inside, T.matmul(x, w).data[5], 'the same product outside a step');
   assert.deepEqual(y.shape, [32, 64], 'the shape is still readable');
-  assert.throws(() => y.data, /this \[32, 64\] tensor was computed inside a training step/);
+  assert.throws(() => y.data, /this \[32, 64\] tensor was computed inside a step/);
   // Small results and tensors made before the step are ordinary memory, valid after it.
   const small = T.trainingStep(() => T.add(T.tensor([1, 2, 3]), 1));
   assert.deepEqual(Array.from(small.data), [2, 3, 4]);
