@@ -12,9 +12,18 @@ import { stepperFromModel } from '../src/generate/from_model.js';
 import { makeOptimizer, TRAIN_DEFAULTS } from '../src/train/trainer.js';
 import { randomBatch } from '../src/train/data.js';
 
-/** Median of `runs` timings (ms) of fn after one warm-up call. */
+/**
+ * How long each workload warms up before it is timed: worker threads start on the first parallel job and take
+ * a few hundred ms to join (measured in Node: 768³ products at one thread's speed for the first ~200 ms while a
+ * loop kept the caller busy), and the JIT tiers up. Both sides warm up the same way; the bench times the steady state.
+ */
+const WARM_MS = 1000;
+
+/** Median of `runs` timings (ms) of fn, after calling it for WARM_MS (at least once). */
 function median(fn: () => void, runs: number): number {
-  fn();
+  const warm = performance.now();
+  do fn();
+  while (performance.now() - warm < WARM_MS);
   const t: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
@@ -60,6 +69,10 @@ export function decodeGpt2(newTokens = 24): number {
   model.train(false);
   const prompt = Array.from({ length: 16 }, (_, i) => (i * 997) % 50257);
   const stepper = stepperFromModel(model);
+  // Warm-up (see WARM_MS): short generations until the threads have joined and the code is hot.
+  const warm = performance.now();
+  do generate(stepper, [prompt], { max_new_tokens: 4, do_sample: false });
+  while (performance.now() - warm < WARM_MS);
   let first = 0;
   let count = 0;
   const t0 = performance.now();
