@@ -65,6 +65,41 @@ function fullCollection(): void {
   gc?.();
 }
 
+/**
+ * WasmPlatform.loadOfOthers on Linux: the machine's busy CPU time from /proc/stat (its first line, all cores,
+ * in 1/100 s: user, nice, system, irq, softirq and steal — steal being time the hypervisor gave this virtual
+ * machine's cores to someone else), minus this process's own CPU time (process.cpuUsage, every thread),
+ * divided by the wall-clock time since the previous call. Elsewhere (no /proc/stat) it answers null.
+ */
+function othersLoadSampler(): () => number | null {
+  let last: { busy: number; own: number; wall: number } | null = null;
+  let unavailable = false;
+  return () => {
+    if (unavailable) return null;
+    let line: string;
+    try {
+      const text = readFileSync('/proc/stat', 'latin1');
+      line = text.slice(0, text.indexOf('\n'));
+    } catch {
+      unavailable = true;
+      return null;
+    }
+    // "cpu  user nice system idle iowait irq softirq steal guest guest_nice" (guest time is inside user)
+    const f = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (!line.startsWith('cpu ') || f.length < 8 || f.some((x) => !Number.isFinite(x))) {
+      unavailable = true;
+      return null;
+    }
+    const busy = (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / 100; // seconds (USER_HZ is 100 on Linux)
+    const use = process.cpuUsage();
+    const now = { busy, own: (use.user + use.system) / 1e6, wall: performance.now() / 1000 };
+    const prev = last;
+    last = now;
+    if (!prev || now.wall - prev.wall <= 0) return null;
+    return Math.max(0, (now.busy - prev.busy - (now.own - prev.own)) / (now.wall - prev.wall));
+  };
+}
+
 // dist/src/platform/node.js → dist/kernels/attn-*.wasm and the thread entry points beside this file.
 const kernelsDir = new URL('../../kernels/', import.meta.url);
 const supervisorEntry = new URL('./node_supervisor.js', import.meta.url);
@@ -112,6 +147,8 @@ export function createNodePlatform(opts: { supervisor?: URL } = {}): WasmPlatfor
     defaultThreads(): number {
       return availableParallelism();
     },
+
+    loadOfOthers: othersLoadSampler(),
 
     env(name: string): string | undefined {
       return process.env[name];

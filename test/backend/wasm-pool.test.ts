@@ -6,6 +6,8 @@ import { readdirSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import type { MatmulSpec } from '../../src/backend/backend.js';
 import { CTRL, createWasmBackend, type WasmPlatform } from '../../src/backend/wasm/index.js';
+import { CONTENDED_SCALE, LOAD_SAMPLE_MS } from '../../src/backend/wasm/pool.js';
+import { spawn } from 'node:child_process';
 import { createNodePlatform, nodePlatform } from '../../src/platform/node.js';
 
 const square = (n: number): MatmulSpec => ({ batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false });
@@ -82,5 +84,46 @@ describe('wasm worker pool', () => {
     await new Promise((r) => setTimeout(r, 500));
     assert.equal(Atomics.load(be.pool.control, CTRL.WAKEUPS), before, 'a sleeping worker woke up with no job');
     be.close();
+  });
+
+  test('a machine busy with other processes: small jobs stay on the calling thread, big ones are still shared', async () => {
+    // The platform says how busy the others are; the pool looks at most every LOAD_SAMPLE_MS.
+    let others: number | null = null;
+    const platform: WasmPlatform = { ...nodePlatform, defaultThreads: () => 2, loadOfOthers: () => others };
+    const pool = createWasmBackend(platform, { threads: 2 }).pool;
+    const next = () => new Promise((r) => setTimeout(r, LOAD_SAMPLE_MS + 10));
+    assert.equal(pool.worthParallel(2e6, 1e6), true, 'unknown load: the usual threshold');
+    others = 1.5; // another process takes 1.5 of the 2 cores
+    await next();
+    assert.equal(pool.worthParallel(2e6, 1e6), false, 'contended: a small job is not shared');
+    assert.equal(pool.contended, true);
+    assert.equal(pool.worthParallel(CONTENDED_SCALE * 1e6, 1e6), true, 'contended: a job CONTENDED_SCALE× the threshold is');
+    others = 0.4; // 1.6 cores spare for 2 threads: not calm yet (the gap keeps the state from flapping)
+    await next();
+    assert.equal(pool.worthParallel(2e6, 1e6), false);
+    others = 0.1;
+    await next();
+    assert.equal(pool.worthParallel(2e6, 1e6), true, 'quiet again');
+    assert.equal(pool.contended, false);
+    const one = createWasmBackend(platform, { threads: 1 }).pool;
+    others = 1.9;
+    await next();
+    assert.equal(one.worthParallel(1e12, 1e6), false, 'one thread never shares');
+    assert.equal(one.contended, false, 'and never asks');
+  });
+
+  test("Node's loadOfOthers sees a busy process beside it", async () => {
+    const sample = nodePlatform.loadOfOthers!;
+    sample(); // the start of the interval
+    const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200)); // let it start
+      sample();
+      await new Promise((r) => setTimeout(r, 600));
+      const load = sample();
+      assert.ok(load !== null && load > 0.6 && load < 8, `a process spinning on one core: ${load} cores`);
+    } finally {
+      busy.kill();
+    }
   });
 });

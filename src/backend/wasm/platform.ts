@@ -27,6 +27,13 @@ export interface WasmPlatform {
   collectGarbage?(): void;
   /** Threads to use when the user does not say: the number of cores. */
   defaultThreads(): number;
+  /**
+   * How much CPU other processes (and, in a virtual machine, the host: steal time) took since the previous
+   * call, in cores (1 = one core's worth all the time); null where the host cannot tell (browsers, systems
+   * without /proc/stat) or on the first call. The pool asks a few times a second, to tell a machine whose
+   * cores are busy with other work from a quiet one (see ThreadPool.contended).
+   */
+  loadOfOthers?(): number | null;
   /** An environment setting (ATTN_WASM_SIMD), or undefined where the platform has none. */
   env(name: string): string | undefined;
   /**

@@ -86,6 +86,24 @@ export const SPIN_MS = 1;
  */
 export const LATE_MS = 0.2;
 
+/**
+ * A machine whose cores are busy with other processes (the platform's loadOfOthers, read every LOAD_SAMPLE_MS):
+ * the pool counts it as contended once the cores left over for it are fewer than its threads by CONTENDED_CORES
+ * (2 cores, 2 threads: another process using over half a core), and as quiet again below CALM_CORES (the gap
+ * keeps it from flapping). While contended, a job must be CONTENDED_SCALE times bigger than usual to be shared.
+ *
+ * Why: with more runnable threads than cores, the OS time-slices them, and a worker descheduled in the middle of
+ * its task holds the whole job up for its time slice (milliseconds). A decode step's matrix-vector products
+ * take 0.05–0.3 ms: sharing them then costs more than it gains (measured with one busy process beside it:
+ * decoding on 2 threads 15–25 % slower than on 1), while a training step's large products still gain — more
+ * threads also get the process a larger share of the cores. The lag factor (below) reacts to late workers
+ * after the fact and also to scheduler jitter on a quiet machine; this asks the system what it is doing.
+ */
+export const LOAD_SAMPLE_MS = 250;
+export const CONTENDED_CORES = 0.5;
+export const CALM_CORES = 0.25;
+export const CONTENDED_SCALE = 64;
+
 /** Spin until ctrl[index] ≠ value or `ms` have passed; true if it changed. */
 export function spinWhileEqual(ctrl: Int32Array, index: number, value: number, ms: number): boolean {
   const until = performance.now() + ms;
@@ -166,6 +184,10 @@ export class ThreadPool {
    * not slower than 1; on a quiet machine it stays at 1.
    */
   private lag = 1;
+  /** Other processes are using the cores this pool's threads would need (see LOAD_SAMPLE_MS). */
+  private busyMachine = false;
+  private nextLoadCheck = 0;
+  private readonly cores: number;
   private blocks: PoolBlocks;
   private started = false;
   private readonly taskIndex = new Map<string, number>();
@@ -181,6 +203,7 @@ export class ThreadPool {
     private readonly allocBlocks: () => PoolBlocks,
   ) {
     kernels.taskNames.forEach((name, i) => this.taskIndex.set(name, i));
+    this.cores = platform.defaultThreads();
     this.blocks = allocBlocks();
     this.useBlocks();
   }
@@ -191,7 +214,27 @@ export class ThreadPool {
    * always says yes.
    */
   worthParallel(work: number, threshold: number): boolean {
-    return this.threads > 1 && work >= threshold * this.lag;
+    if (this.threads === 1) return false;
+    this.watchLoad();
+    return work >= threshold * (this.busyMachine ? Math.max(this.lag, CONTENDED_SCALE) : this.lag);
+  }
+
+  /** Whether other processes are taking the cores this pool's threads need (see LOAD_SAMPLE_MS). */
+  get contended(): boolean {
+    return this.busyMachine;
+  }
+
+  /** Ask the platform how busy the other processes are, at most every LOAD_SAMPLE_MS. */
+  private watchLoad(): void {
+    if (!this.platform.loadOfOthers) return;
+    const now = performance.now();
+    if (now < this.nextLoadCheck) return;
+    this.nextLoadCheck = now + LOAD_SAMPLE_MS;
+    const others = this.platform.loadOfOthers();
+    if (others === null) return;
+    const spare = this.cores - others;
+    if (!this.busyMachine && spare < this.threads - CONTENDED_CORES) this.busyMachine = true;
+    else if (this.busyMachine && spare >= this.threads - CALM_CORES) this.busyMachine = false;
   }
 
   /** Whether worker threads are running. */
