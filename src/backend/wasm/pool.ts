@@ -95,14 +95,15 @@ export const LATE_MS = 0.2;
  * Why: with more runnable threads than cores, the OS time-slices them, and a worker descheduled in the middle of
  * its task holds the whole job up for its time slice (milliseconds). A decode step's matrix-vector products
  * take 0.05–0.3 ms: sharing them then costs more than it gains (measured with one busy process beside it:
- * decoding on 2 threads 15–25 % slower than on 1), while a training step's large products still gain — more
- * threads also get the process a larger share of the cores. The lag factor (below) reacts to late workers
+ * decoding on 2 threads 15–25 % slower than on 1, nanoGPT's small CPU training step 10 %), while large products
+ * (a 768³ GEMM, the default run's training step) still gain — more threads also get the process a larger share of
+ * the cores. 256: at 64, nanoGPT's 25–100 MFLOP products were still shared and its step stayed 10 % slower. The lag factor (below) reacts to late workers
  * after the fact and also to scheduler jitter on a quiet machine; this asks the system what it is doing.
  */
 export const LOAD_SAMPLE_MS = 250;
 export const CONTENDED_CORES = 0.5;
 export const CALM_CORES = 0.25;
-export const CONTENDED_SCALE = 64;
+export const CONTENDED_SCALE = 256;
 
 /** Spin until ctrl[index] ≠ value or `ms` have passed; true if it changed. */
 export function spinWhileEqual(ctrl: Int32Array, index: number, value: number, ms: number): boolean {
