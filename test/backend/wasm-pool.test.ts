@@ -112,6 +112,31 @@ describe('wasm worker pool', () => {
     assert.equal(one.contended, false, 'and never asks');
   });
 
+  test('on a busy machine a product of a few rows stays on the calling thread, however large', async () => {
+    let others = 0;
+    const platform: WasmPlatform = { ...nodePlatform, defaultThreads: () => 2, loadOfOthers: () => others };
+    const be = createWasmBackend(platform, { threads: 2 });
+    const [m, n, k] = [4, 4096, 4096]; // 134 MFLOP: shared on a quiet machine, above any contended threshold's reach
+    const a = new Float32Array(m * k).fill(1);
+    const b = new Float32Array(k * n).fill(0.5);
+    const out = new Float32Array(m * n);
+    const spec: MatmulSpec = { batch: 1, m, n, k, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false };
+    const jobs = () => Atomics.load(be.pool.control, CTRL.GEN);
+    be.matmul(a, b, out, spec); // the first look at the load
+    await new Promise((r) => setTimeout(r, LOAD_SAMPLE_MS + 10));
+    let before = jobs();
+    be.matmul(a, b, out, spec);
+    assert.ok(jobs() > before, 'quiet: shared');
+    others = 1.5;
+    await new Promise((r) => setTimeout(r, LOAD_SAMPLE_MS + 10));
+    before = jobs();
+    be.matmul(a, b, out, spec);
+    assert.equal(be.pool.contended, true);
+    assert.equal(jobs(), before, 'contended: on the calling thread');
+    assert.ok(out.every((x) => x === k * 0.5));
+    be.close();
+  });
+
   test("Node's loadOfOthers sees a busy process beside it", async () => {
     const sample = nodePlatform.loadOfOthers!;
     sample(); // the start of the interval
