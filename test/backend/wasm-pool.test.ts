@@ -11,6 +11,12 @@ import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { createNodePlatform, nodePlatform } from '../../src/platform/node.js';
 
+/**
+ * Node's platform as if the machine were quiet: the pool shares jobs whatever else runs (a loaded CI machine
+ * would make it keep them on the calling thread, and these tests are about the threads).
+ */
+const quiet: WasmPlatform = { ...nodePlatform, loadOfOthers: () => null };
+
 const square = (n: number): MatmulSpec => ({ batch: 1, m: n, n, k: n, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false });
 
 /** OS threads of this process (Linux: one entry per thread in /proc/self/task). */
@@ -27,7 +33,7 @@ async function waitFor(cond: () => boolean, ms: number): Promise<boolean> {
 
 describe('wasm worker pool', () => {
   test('close() ends the worker threads; the next parallel job starts them again', async () => {
-    const be = createWasmBackend(nodePlatform, { threads: 2 });
+    const be = createWasmBackend(quiet, { threads: 2 });
     // Threads of pools closed by earlier tests may still be winding down: wait until the count settles.
     let idle = threadCount();
     for (let i = 0; i < 50; i++) {
@@ -55,7 +61,7 @@ describe('wasm worker pool', () => {
     const rogue = createNodePlatform({ supervisor: new URL('./_killing_supervisor.js', import.meta.url) });
     let starts = 0;
     // The first pool's worker claims a task of its first job and dies; the replacement pool is a normal one.
-    const platform: WasmPlatform = { ...nodePlatform, startWorkers: (inits) => (starts++ === 0 ? rogue : nodePlatform).startWorkers(inits) };
+    const platform: WasmPlatform = { ...quiet, startWorkers: (inits) => (starts++ === 0 ? rogue : nodePlatform).startWorkers(inits) };
     const be = createWasmBackend(platform, { threads: 2 });
     // Start the pool and wait until its worker is waiting for work, so it is there when the job is published.
     be.pool.prewake();
@@ -76,7 +82,7 @@ describe('wasm worker pool', () => {
   });
 
   test('idle workers stay asleep (no periodic wake-ups)', async () => {
-    const be = createWasmBackend(nodePlatform, { threads: 2 });
+    const be = createWasmBackend(quiet, { threads: 2 });
     const n = 256;
     const a = new Float32Array(n * n).fill(1);
     be.matmul(a, a, new Float32Array(n * n), square(n));
