@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import '../_backends.js'; // registers the wasm backend, which getBackend() then prefers: the backend users get
 import { join } from 'node:path';
 import { pipeline, AutoModelForSequenceClassification, AutoModelForTokenClassification, AutoModelForMaskedLM, AutoModel, AutoModelForQuestionAnswering, cosineSimilarity, type TokenEntity, type GroupedEntity, type FillMaskResult, type LabelScore, type QuestionAnsweringResult } from '../../src/pipelines/index.js';
 import { aggregateEntities, type PreEntity } from '../../src/pipelines/token_classification.js';
@@ -37,7 +38,8 @@ test('text-classification: text pairs reproduce transformers\' scores; shapes, t
     // One text, no top_k: a list holding the best label (transformers' legacy shape); a list of texts: one each.
     const one = classifier(inputs[0]!);
     assert.equal(one.length, 1);
-    assert.deepEqual(one[0], all[0]![0]);
+    assert.equal(one[0]!.label, all[0]![0]!.label);
+    close(one[0]!.score, all[0]![0]!.score, 1e-7); // alone vs padded in a batch: the kernels sum in another order
     const each = classifier(inputs) as LabelScore[];
     assert.deepEqual(each.map((r) => r.label), all.map((r) => r[0]!.label));
     assert.equal((classifier(inputs[0]!, { top_k: 2 }) as LabelScore[]).length, 2);
