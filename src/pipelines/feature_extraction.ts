@@ -11,7 +11,6 @@
 // cosine similarity. Texts longer than the model are cut to its length.
 
 import { modelMaxLength, type EncoderModel } from './encoder.js';
-import { trainingStep } from '../tensor/index.js';
 import { collateInputs, encodedInput } from '../data/batch.js';
 
 export interface FeatureExtractionOptions {
@@ -42,26 +41,23 @@ export function featureExtractionPipeline(em: EncoderModel): FeatureExtractionPi
     if (!Number.isInteger(size) || size < 1) throw new Error(`batch_size must be a positive integer, got ${size}`);
     for (let first = 0; first < inputs.length; first += size) {
       const batch = collateInputs(inputs.slice(first, first + size), em.config.pad_token_id);
-      // In step memory, as inBatches runs a batch (encoder.ts): the vectors leave it as number arrays.
-      trainingStep(() => {
-        const hidden = em.lastHiddenStateBatch(batch).toFloat32Array(); // (B, T, C): the encoder's output, whatever the head
-        for (let b = 0; b < batch.size; b++) {
-          const len = inputs[first + b]!.inputIds.length;
-          const vec = (t: number) => Array.from(hidden.subarray((b * batch.length + t) * C, (b * batch.length + t + 1) * C));
-          if (pooling === 'none') {
-            const rows = Array.from({ length: len }, (_, t) => vec(t));
-            out.push(options.normalize ? rows.map(unit) : rows);
-            continue;
-          }
-          let v: number[];
-          if (pooling === 'cls') v = vec(0);
-          else {
-            v = new Array<number>(C).fill(0);
-            for (let t = 0; t < len; t++) vec(t).forEach((x, c) => (v[c]! += x / len));
-          }
-          out.push(options.normalize ? unit(v) : v);
+      const hidden = em.lastHiddenStateBatch(batch).toFloat32Array(); // (B, T, C): the encoder's output, whatever the head
+      for (let b = 0; b < batch.size; b++) {
+        const len = inputs[first + b]!.inputIds.length;
+        const vec = (t: number) => Array.from(hidden.subarray((b * batch.length + t) * C, (b * batch.length + t + 1) * C));
+        if (pooling === 'none') {
+          const rows = Array.from({ length: len }, (_, t) => vec(t));
+          out.push(options.normalize ? rows.map(unit) : rows);
+          continue;
         }
-      });
+        let v: number[];
+        if (pooling === 'cls') v = vec(0);
+        else {
+          v = new Array<number>(C).fill(0);
+          for (let t = 0; t < len; t++) vec(t).forEach((x, c) => (v[c]! += x / len));
+        }
+        out.push(options.normalize ? unit(v) : v);
+      }
     }
     return typeof input === 'string' ? out[0]! : out;
   };
