@@ -97,8 +97,9 @@ export const LATE_MS = 0.2;
  * take 0.05–0.3 ms: sharing them then costs more than it gains (measured with one busy process beside it:
  * decoding on 2 threads 15–25 % slower than on 1, nanoGPT's small CPU training step 10 %), while large products
  * (a 768³ GEMM, the default run's training step) still gain — more threads also get the process a larger share of
- * the cores. 256: at 64, nanoGPT's 25–100 MFLOP products were still shared and its step stayed 10 % slower. The lag factor (below) reacts to late workers
- * after the fact and also to scheduler jitter on a quiet machine; this asks the system what it is doing.
+ * the cores. Why 256: at 64, nanoGPT's 25–100 MFLOP products were still shared and its step stayed 10 % slower.
+ * (Products of a few rows are never shared while contended: see WasmMatmul.matmul.) The lag factor (below)
+ * reacts to late workers after the fact, and also to scheduler jitter on a quiet machine; this asks the system.
  */
 export const LOAD_SAMPLE_MS = 250;
 export const CONTENDED_CORES = 0.5;
