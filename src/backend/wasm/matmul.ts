@@ -117,12 +117,11 @@ export class WasmMatmul {
     const folded = batch === 1 || (bBatchStride === 0 && spec.aBatchStride === M * K);
     const rows = batch * M;
     const small = folded && rows <= SMALL_M && !spec.transA;
-    // A product of a few rows streams B from memory: sharing it pays only while a second core is free, so on
-    // a machine busy with other processes (pool.contended, which worthParallel has just refreshed) it stays on
-    // the calling thread (GPT-2's 77 MFLOP output layer on 2 threads beside a busy process: decoding 23 %
-    // slower than on 1 thread while it was shared). A threshold of 0 (tests) still forces the pool.
+    // A product of a few rows streams B from memory: on a machine busy with other processes it stays on the
+    // calling thread (GPT-2's 77 MFLOP output layer shared on 2 threads beside a busy process made decoding
+    // 23 % slower than on 1 thread).
     const parallel = small
-      ? this.pool.worthParallel(2 * batch * M * N * K, this.parallelMinFlops * GEMV_PARALLEL_SCALE) && (this.parallelMinFlops === 0 || !this.pool.contended)
+      ? this.pool.worthParallel(2 * batch * M * N * K, this.parallelMinFlops * GEMV_PARALLEL_SCALE, true)
       : this.pool.worthParallel(2 * batch * M * N * K, this.parallelMinFlops);
     if (parallel) this.pool.prewake(); // workers wake while we copy
     const bSpan = span(batch, bBatchStride, K * N);

@@ -98,7 +98,7 @@ export const LATE_MS = 0.2;
  * decoding on 2 threads 15–25 % slower than on 1, nanoGPT's small CPU training step 10 %), while large products
  * (a 768³ GEMM, the default run's training step) still gain — more threads also get the process a larger share of
  * the cores. Why 256: at 64, nanoGPT's 25–100 MFLOP products were still shared and its step stayed 10 % slower.
- * (Products of a few rows are never shared while contended: see WasmMatmul.matmul.) The lag factor (below)
+ * (Products of a few rows are never shared while contended: worthParallel's `streaming`.) The lag factor (below)
  * reacts to late workers after the fact, and also to scheduler jitter on a quiet machine; this asks the system.
  */
 export const LOAD_SAMPLE_MS = 250;
@@ -212,12 +212,14 @@ export class ThreadPool {
 
   /**
    * Whether a job of `work` units (flops, elements: whatever `threshold` counts) should go to the workers:
-   * at least `threshold` of it, scaled up while the workers lag behind (see `lag`). A threshold of 0 (tests)
-   * always says yes.
+   * at least `threshold` of it, scaled up while the workers lag behind (see `lag`) or the machine is contended.
+   * A `streaming` job (a product of a few rows, which streams its weight from memory: sharing it pays only while
+   * a second core is free) is never shared while contended. A threshold of 0 (tests) always says yes.
    */
-  worthParallel(work: number, threshold: number): boolean {
+  worthParallel(work: number, threshold: number, streaming = false): boolean {
     if (this.threads === 1) return false;
     this.watchLoad();
+    if (streaming && this.busyMachine) return threshold === 0;
     return work >= threshold * (this.busyMachine ? Math.max(this.lag, CONTENDED_SCALE) : this.lag);
   }
 

@@ -46,7 +46,8 @@ export class WasmQuantMatmul {
     checkQuantized('quantizedMatmul (wasm)', a, w, out, spec);
     const M = spec.rows;
     if (M === 0) return;
-    const parallel = 2 * M * w.n * w.k >= this.mm.parallelMinFlops;
+    // The pool's rules, as for float products (lag, a busy machine; a few rows stream the weight: `streaming`).
+    const parallel = this.pool.worthParallel(2 * M * w.n * w.k, this.mm.parallelMinFlops, M <= QUANT_SMALL_M);
     if (parallel) this.pool.prewake(); // workers wake while we copy
     if (M <= QUANT_SMALL_M) this.gemv(a, w, out, spec, parallel);
     else this.gemm(a, w, out, spec, parallel);
