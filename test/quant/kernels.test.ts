@@ -6,13 +6,14 @@
 // past it against zero activations), several groups per row, N not a multiple of 8 (the GEMM's edge panels),
 // and a weight too large for one dequantised block (DEQUANT_BLOCK_BYTES); both kernel builds, 1 and 2 threads.
 //
-// The bound, from the definitions: the few-rows path rounds each activation to its block's 8-bit grid,
-// |a_k − s_b·â_k| ≤ s_b / 2 with s_b = max_{k∈b} |a_k| / 127, so output j moves by at most
+// The bound, from the definitions: the few-rows path rounds each activation to its block's grid,
+// |a_k − s_b·â_k| ≤ s_b / 2 with s_b = max_{k∈b} |a_k| / L (L = 127 steps; 63 for int8 weights on the relaxed
+// build, whose dot product needs a 7-bit operand), so output j moves by at most
 //   Σ_b (s_b / 2) · Σ_{k∈b} |w_jk|
 // plus float32 rounding, ≤ 1e-5 · Σ_k |a_k|·|w_jk|. The many-rows path has only the float rounding.
 // That bound is loose where a block holds an outlier, so the few-rows path is also checked tightly against
 // what kernels/quant.ts says it computes, re-done here in plain numbers: each activation rounded to its
-// block's grid (round(a · 127/max|a|), ties to even, in float32), then Σ_g scale · Σ_b s_b · Σ_k q·â.
+// block's grid (round(a · L/max|a|), ties to even, in float32), then Σ_g scale · Σ_b s_b · Σ_k q·â.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { QuantizedMatmulSpec } from '../../src/backend/backend.js';
@@ -35,6 +36,9 @@ const cases: Case[] = [
   { m: 3, n: 33, k: 100, bits: 8 },
   { m: 4, n: 13, k: 96, bits: 8, g: 32 }, // int8 with groups
   { m: 1, n: 130, k: 768, bits: 8 }, // a GPT-2 row, parallel
+  { m: 1, n: 21, k: 160, bits: 8 }, // decoding's one-row kernel: pairs of blocks, then an odd one
+  { m: 1, n: 9, k: 192, bits: 8, g: 96 }, // …and its groups of an odd number of blocks
+  { m: 1, n: 13, k: 96, bits: 8, g: 32 }, // …one block per group
   { m: 1, n: 1, k: 32, bits: 4 },
   { m: 2, n: 11, k: 64, bits: 4 },
   { m: 3, n: 17, k: 128, bits: 4, g: 64 },
@@ -65,6 +69,7 @@ function runCase(c: Case, seed: number, simd: 'relaxed' | 'baseline', threads: n
 
   const W = w.dequantize(); // (N, K)
   const label = `${c.m}×${c.k} · (${c.n}×${c.k})ᵀ int${c.bits} g${g}${withBias ? ' + bias' : ''}`;
+  const levels = simd === 'relaxed' && c.bits === 8 ? 63 : 127; // the activations' grid (the bound above)
   for (let r = 0; r < c.m; r++) {
     for (let j = 0; j < c.n; j++) {
       let sumAbs = 0;
@@ -77,16 +82,16 @@ function runCase(c: Case, seed: number, simd: 'relaxed' | 'baseline', threads: n
           wAbs += Math.abs(W[j * c.k + k]!);
           sumAbs += Math.abs(a[r * c.k + k]! * W[j * c.k + k]!);
         }
-        actBound += (amax / 127 / 2) * wAbs;
+        actBound += (amax / levels / 2) * wAbs;
       }
       const tol = (c.m <= 4 ? actBound : 0) + 1e-5 * (sumAbs + (spec.bias ? Math.abs(spec.bias[j]!) : 0)) + 1e-30;
       const i = r * c.n + j;
       assert.ok(Math.abs(got[i]! - want[i]!) <= tol, `${label}: out[${r}, ${j}] = ${got[i]}, expected ${want[i]} (|diff| ${Math.abs(got[i]! - want[i]!).toExponential(2)} > ${tol.toExponential(2)})`);
       if (c.m <= 4) {
-        const [exact, mag] = kernelArithmetic(a.subarray(r * c.k, (r + 1) * c.k), W.subarray(j * c.k, (j + 1) * c.k));
+        const [exact, mag] = kernelArithmetic(a.subarray(r * c.k, (r + 1) * c.k), W.subarray(j * c.k, (j + 1) * c.k), levels);
         const y = exact + (spec.bias ? spec.bias[j]! : 0);
         const tight = 1e-5 * (mag + (spec.bias ? Math.abs(spec.bias[j]!) : 0)) + 1e-30;
-        assert.ok(Math.abs(got[i]! - y) <= tight, `${label}: out[${r}, ${j}] = ${got[i]}, the 8-bit activation arithmetic gives ${y} (|diff| ${Math.abs(got[i]! - y).toExponential(2)} > ${tight.toExponential(2)})`);
+        assert.ok(Math.abs(got[i]! - y) <= tight, `${label}: out[${r}, ${j}] = ${got[i]}, the ±${levels} activation arithmetic gives ${y} (|diff| ${Math.abs(got[i]! - y).toExponential(2)} > ${tight.toExponential(2)})`);
       }
     }
   }
@@ -100,9 +105,10 @@ function roundEven(x: number): number {
 
 /**
  * Σ_k w_k · (s_b·â_k) for one row of activations and one dequantised weight row: the activations rounded as the
- * kernel rounds them (float32 scale factors). Returns [the sum, Σ |w_k·s_b·â_k|] (the magnitude for the tolerance).
+ * kernel rounds them (float32 scale factors) to ±`levels` steps. Returns [the sum, Σ |w_k·s_b·â_k|] (the
+ * magnitude for the tolerance).
  */
-function kernelArithmetic(a: Float32Array, w: Float32Array): [number, number] {
+function kernelArithmetic(a: Float32Array, w: Float32Array, levels: number): [number, number] {
   let sum = 0;
   let mag = 0;
   for (let b = 0; b * 32 < a.length; b++) {
@@ -110,8 +116,8 @@ function kernelArithmetic(a: Float32Array, w: Float32Array): [number, number] {
     let amax = 0;
     for (let k = b * 32; k < end; k++) amax = Math.max(amax, Math.abs(a[k]!));
     if (amax === 0) continue;
-    const s = Math.fround(amax / 127);
-    const inv = Math.fround(127 / amax);
+    const s = Math.fround(amax / levels);
+    const inv = Math.fround(levels / amax);
     for (let k = b * 32; k < end; k++) {
       const q = roundEven(Math.fround(a[k]! * inv));
       sum += w[k]! * s * q;
@@ -123,7 +129,7 @@ function kernelArithmetic(a: Float32Array, w: Float32Array): [number, number] {
 
 for (const { label, simd, threads } of wasmConfigs()) {
   describe(`quantizedMatmul, ${label}`, () => {
-    test('matches the reference (dequantised weights, exact activations) within the 8-bit activation bound', () => {
+    test('matches the reference (dequantised weights, exact activations) within the activation rounding bound', () => {
       let seed = 1;
       for (const c of cases) runCase(c, seed++, simd, threads, seed % 2 === 0);
     });
