@@ -5,9 +5,9 @@
 //
 // Two ways, as for float weights (matmul.ts):
 //   a few rows (M ≤ QUANT_SMALL_M = 4: decoding, a few beams). The product streams W from memory once, so W's bytes are
-//     the cost. Each row of A is quantised to int8 in blocks of 32 (quant_act_task, on the calling thread: a
-//     row is a few thousand values), then qgemv_task runs integer dot products over W's rows, the rows split
-//     between the threads.
+//     the cost. Each row of A is quantised to a small integer grid in blocks of 32 (quant_act_task, on the
+//     calling thread: a row is a few thousand values), then qgemv_task runs integer dot products over W's rows,
+//     the rows split between the threads.
 //   more rows (a prompt). The product is compute-bound and the float GEMM is the fast kernel, so W is
 //     dequantised a block of rows at a time (dequant_rows_task; at most DEQUANT_BLOCK_BYTES of float32, so the
 //     block is still in cache when it is packed and read), and each block — a (rows, K) slice of W, i.e. a
