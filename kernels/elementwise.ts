@@ -105,6 +105,57 @@ export function relu_backward_task(t: i32, thread: i32, rows: i32, cols: i32, ro
   }
 }
 
+/** y = tanh x over this task's elements (tanh4: a few ulps from the true value, exactly ±1 far out). */
+export function tanh_forward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, y: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, tanh4(v128.load(x + o)));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, f32x4.extract_lane(tanh4(f32x4.splat(load<f32>(x + o))), 0));
+  }
+}
+
+/** gx = g·(1 − y²), from the forward's output y = tanh x (cheaper than recomputing tanh from x). */
+export function tanh_backward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, y: usize, g: usize, gx: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
+  const one = f32x4.splat(1);
+  for (; i + 4 <= i1; i += 4) {
+    const o = <usize>i << 2;
+    const v = v128.load(y + o);
+    v128.store(gx + o, f32x4.mul(v128.load(g + o), f32x4.sub(one, f32x4.mul(v, v))));
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    const v = load<f32>(y + o);
+    store<f32>(gx + o, load<f32>(g + o) * (1 - v * v));
+  }
+}
+
+/**
+ * y = a + b over this task's elements: gradient sums (autograd adds a second contribution into the first) and
+ * the residual stream's x + f(x). y may be a (in place): each element is read before it is written.
+ */
+export function add_arrays_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, a: usize, b: usize, y: usize): void {
+  const i1 = taskEnd(t, rows, rowsPerTask, cols);
+  let i = taskStart(t, rowsPerTask, cols);
+  for (; i + 16 <= i1; i += 16) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(a + o), v128.load(b + o)));
+    v128.store(y + o, f32x4.add(v128.load(a + o, 16), v128.load(b + o, 16)), 16);
+    v128.store(y + o, f32x4.add(v128.load(a + o, 32), v128.load(b + o, 32)), 32);
+    v128.store(y + o, f32x4.add(v128.load(a + o, 48), v128.load(b + o, 48)), 48);
+  }
+  for (; i < i1; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(a + o) + load<f32>(b + o));
+  }
+}
+
 /** y = x·s (GELU, tanh form) over this task's elements. */
 export function gelu_tanh_forward_task(t: i32, thread: i32, rows: i32, cols: i32, rowsPerTask: i32, x: usize, y: usize): void {
   const i1 = taskEnd(t, rows, rowsPerTask, cols);

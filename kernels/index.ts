@@ -13,6 +13,15 @@ export * from './peak';
 export * from './optim';
 export * from './quant';
 
+/**
+ * Zero `bytes` bytes at `p` (WebAssembly's memory.fill, a native memset). The JS side calls this rather than
+ * TypedArray.fill(0) on views of this memory: on a SharedArrayBuffer V8's fill is element by element, ~14 GB/s
+ * against ~90 here for a 256 KB array (what a training step's fresh activations and gradients are).
+ */
+export function zero_bytes(p: usize, bytes: usize): void {
+  memory.fill(p, 0, bytes);
+}
+
 /** First byte after the module's static data; the JS allocator starts above it. */
 export function heap_base(): usize {
   return __heap_base;

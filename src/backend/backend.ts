@@ -432,6 +432,8 @@ export interface Backend {
 export interface StepMemory {
   /** n floats, contents undefined; null when the step memory is full (the caller makes an ordinary array). */
   take(n: number): Float32Array | null;
+  /** Set `a` (from take(), or any array) to zeros, the fastest way the backend has. */
+  zero(a: Float32Array): void;
   /** Whether `a` came from take() (since any reset: the chunks are reused). */
   holds(a: Float32Array): boolean;
   /** The step is over: every array handed out may be overwritten. */

@@ -10,9 +10,10 @@
 // Gradients travel as plain contiguous Float32Arrays in the tensor's logical (row-major) shape, so backward
 // code is ordinary array code. After backward the graph is released (like PyTorch without retain_graph),
 // so the saved activations can be garbage-collected right away.
+import { getBackend, type RowKernel } from '../backend/index.js';
 import { fmtShape, readContiguous, sameShape } from './shape.js';
 import { Tensor } from './tensor.js';
-import { floats, floatsToWrite } from './step.js';
+import { floats, floatsToWrite, zeroFloats } from './step.js';
 
 /** Computes input gradients from the output gradient `g` (contiguous, the output's shape). */
 export type BackwardFn = (g: Float32Array, sink: GradSink) => void;
@@ -106,7 +107,7 @@ export class GradSink {
     const list = this.spare.get(n);
     const a = list?.pop();
     if (!a) return zero ? floats(n) : floatsToWrite(n);
-    if (zero) a.fill(0);
+    if (zero) zeroFloats(a);
     return a;
   }
 
@@ -208,8 +209,29 @@ function topoSort(root: Tensor): Tensor[] {
   return order;
 }
 
+/**
+ * y = a + b elementwise, on the backend's row kernels (y may be a). Gradient sums run through it, and so does
+ * the residual stream's x + f(x) (ops_elementwise): a JavaScript loop over a view of the WebAssembly memory
+ * does ~1.5 G additions a second, the SIMD kernel several times that.
+ */
+export const ADD_ARRAYS: RowKernel = {
+  name: 'add_arrays',
+  inputs: ['rows', 'rows'],
+  outputs: ['rows'],
+  reference(rows, cols, [a, b], [y]) {
+    for (let i = 0; i < rows * cols; i++) y![i] = a![i]! + b![i]!;
+  },
+};
+
+/** Below this many floats a sum stays a JavaScript loop: a backend call costs a few microseconds. */
+export const ADD_KERNEL_MIN = 1 << 14;
+
 /** d += g, elementwise (same lengths). */
 function addInto(d: Float32Array, g: Float32Array): void {
+  if (d.length >= ADD_KERNEL_MIN) {
+    getBackend().runRows(ADD_ARRAYS, d.length, 1, [d, g], [d]);
+    return;
+  }
   for (let i = 0; i < d.length; i++) d[i] += g[i];
 }
 

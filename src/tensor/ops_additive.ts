@@ -15,7 +15,7 @@ import { getBackend, type RowKernel } from '../backend/index.js';
 import { fromOp } from './autograd.js';
 import { expectFloat, fmtShape, readContiguous } from './shape.js';
 import { Tensor } from './tensor.js';
-import { floats } from './step.js';
+import { floats, floatsToWrite } from './step.js';
 
 /**
  * Per row of A values u (= k + q): t = tanh(u), e = Σ_a v_a·t_a.
@@ -78,15 +78,15 @@ export function additiveScores(keys: Tensor, query: Tensor, v: Tensor): Tensor {
   const Q = readContiguous(query) as Float32Array;
   const V = readContiguous(v) as Float32Array;
   const rows = B * S;
-  const u = floats(rows * A); // k + q, q repeated over the S positions
+  const u = floatsToWrite(rows * A); // k + q, q repeated over the S positions (every element written below)
   for (let b = 0; b < B; b++) {
     for (let j = 0; j < S; j++) {
       const o = (b * S + j) * A;
       for (let a = 0; a < A; a++) u[o + a] = K[o + a]! + Q[b * A + a]!;
     }
   }
-  const e = floats(rows);
-  const t = floats(rows * A); // tanh(k + q), kept for backward
+  const e = floatsToWrite(rows); // the kernel writes both
+  const t = floatsToWrite(rows * A); // tanh(k + q), kept for backward
   const be = getBackend();
   be.runRows(ADDITIVE_SCORE_FORWARD, rows, A, [u, V], [e, t]);
   return fromOp('additiveScores', e, [B, S], [keys, query, v], (g, sink) => {

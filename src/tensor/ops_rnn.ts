@@ -34,7 +34,7 @@ import { getBackend, type Backend, type LinearSpec, type MatmulSpec, type Recurr
 import { fromOp, needsGrad, type GradSink } from './autograd.js';
 import { expectFloat, fmtShape, readContiguous } from './shape.js';
 import { Tensor } from './tensor.js';
-import { floats } from './step.js';
+import { floats, floatsToWrite } from './step.js';
 
 export interface RecurrentLayerOptions {
   /**
@@ -367,10 +367,10 @@ function backwardLayer(L: Layer, g: Float32Array, sink: GradSink): void {
     if (d.c0?.requiresGrad) sink.add(d.c0, gr.dc!, true);
     // Input side: with da (T·B, G·H), dx = da·W_ih, dW_ih = daᵀ·x, db_ih = Σ_rows da.
     const dx = L.x.requiresGrad ? sink.alloc(T * B * I, false) : null;
-    const dWih = d.wIh.requiresGrad ? floats(G * H * I) : null;
+    const dWih = d.wIh.requiresGrad ? floatsToWrite(G * H * I) : null; // linearBackward writes every element
     const wantDbIh = d.bIh?.requiresGrad ?? false;
     const wantDbHh = d.bHh?.requiresGrad ?? false;
-    const dbIh = wantDbIh || (lstm && wantDbHh) ? floats(G * H) : null;
+    const dbIh = wantDbIh || (lstm && wantDbHh) ? floatsToWrite(G * H) : null;
     if (dx || dWih || dbIh) be.linearBackward(L.X, d.WIH, gr.dGates, linear(T * B, I, G * H, d.wIhVersion), dx, dWih, dbIh);
     if (dx) sink.add(L.x, dx, true);
     if (dWih) sink.add(d.wIh, dWih, true);
@@ -378,8 +378,8 @@ function backwardLayer(L: Layer, g: Float32Array, sink: GradSink): void {
     // Recurrent side, with dRec the gradient of W_hh h + b_hh (the LSTM's is da itself): dW_hh = dRecᵀ·h_prev,
     // h_prev (T·B, H) being the state before each step: slots 0..T−1, or 1..T when reversed.
     const hPrev = d.ops!.h.subarray(d.reverse ? BH : 0, (d.reverse ? BH : 0) + TBH);
-    const dWhh = d.wHh.requiresGrad ? floats(G * H * H) : null;
-    const dbHh = wantDbHh ? (lstm ? dbIh!.slice() : floats(G * H)) : null;
+    const dWhh = d.wHh.requiresGrad ? floatsToWrite(G * H * H) : null;
+    const dbHh = wantDbHh ? (lstm ? dbIh!.slice() : floatsToWrite(G * H)) : null;
     const dRec = gr.dRec ?? gr.dGates;
     if (dWhh || (dbHh && !lstm)) be.linearBackward(hPrev, d.WHH, dRec, linear(T * B, H, G * H, d.wHhVersion), null, dWhh, lstm ? null : dbHh);
     if (dWhh) sink.add(d.wHh, dWhh, true);

@@ -19,7 +19,7 @@ import {
   stridedCopy,
 } from './shape.js';
 import { Tensor } from './tensor.js';
-import { floats } from './step.js';
+import { floatsToWrite } from './step.js';
 
 /** Resolves one -1 in a requested shape and checks the element count. */
 function resolveShape(op: string, x: Tensor, shape: readonly number[]): number[] {
@@ -227,7 +227,8 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   const outer = shapeSize(first.shape.slice(0, d));
   const inner = shapeSize(first.shape.slice(d + 1));
   const rowLen = total * inner;
-  const out = first.dtype === 'int32' ? new Int32Array(outer * rowLen) : floats(outer * rowLen);
+  // every element is written below (the parts cover each output row), so the result need not be zeroed first
+  const out = first.dtype === 'int32' ? new Int32Array(outer * rowLen) : floatsToWrite(outer * rowLen);
   let col = 0;
   const cols: number[] = [];
   for (const t of tensors) {
@@ -242,7 +243,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     tensors.forEach((t, k) => {
       if (!t.requiresGrad) return;
       const w = t.shape[d] * inner;
-      const gt = floats(outer * w);
+      const gt = floatsToWrite(outer * w); // written in full by the copies
       for (let o = 0; o < outer; o++) gt.set(g.subarray(o * rowLen + cols[k], o * rowLen + cols[k] + w), o * w);
       sink.add(t, gt, true);
     });

@@ -57,9 +57,18 @@ export function trainingStep<T>(fn: () => T): T {
 export function floats(n: number): Float32Array {
   if (memory !== null && n >= STEP_MIN_FLOATS) {
     const a = memory.take(n);
-    if (a !== null) return a.fill(0);
+    if (a !== null) {
+      memory.zero(a);
+      return a;
+    }
   }
   return new Float32Array(n);
+}
+
+/** Set `a` to zeros: inside a step, the step memory's way (the kernels' memset for its arrays), else fill. */
+export function zeroFloats(a: Float32Array): void {
+  if (memory !== null) memory.zero(a);
+  else a.fill(0);
 }
 
 /** Like floats(n) for a result that a kernel writes in full: not zeroed when it is step memory. */

@@ -1,4 +1,4 @@
-// Every row kernel (the elementwise and row-wise ops: ReLU, GELU in both forms, layer norm, RMS norm, the
+// Every row kernel (the elementwise and row-wise ops: ReLU, GELU in both forms, tanh, elementwise addition, layer norm, RMS norm, the
 // log-softmax rows of cross-entropy, dropout, the fused dropout + residual + layer norm) on the WebAssembly backend against its plain-TypeScript reference, for
 // both kernel builds with 1 and 2 threads (with 2, every call goes through the pool), on lengths and row
 // widths that are not multiples of the 4-lane vectors or of the per-task chunks. GELU is also checked against
@@ -16,7 +16,10 @@ import {
   RELU_FORWARD,
   SILU_BACKWARD,
   SILU_FORWARD,
+  TANH_BACKWARD,
+  TANH_FORWARD,
 } from '../../src/tensor/ops_elementwise.js';
+import { ADD_ARRAYS } from '../../src/tensor/autograd.js';
 import {
   ADD_LAYER_NORM_BACKWARD,
   ADD_LAYER_NORM_FORWARD,
@@ -179,6 +182,46 @@ for (const { label, simd, threads } of wasmConfigs()) {
       const sat = new Float32Array(4);
       be.runRows(SILU_FORWARD, 4, 1, [Float32Array.from([-1000, 0, 1000, -87.5])], [sat]);
       assert.ok(Math.abs(sat[0]!) < 1e-30 && sat[1] === 0 && sat[2] === 1000 && Math.abs(sat[3]!) < 1e-30, `silu([-1000, 0, 1000, -87.5]) = ${Array.from(sat)}`);
+    });
+
+    test('tanh is within float32 rounding of Math.tanh from −20 to 20 (exactly ±1 far out); its gradient is g·(1 − y²)', () => {
+      for (const n of [...lengths, 40_001]) {
+        const x = new Float32Array(n);
+        for (let i = 0; i < n; i++) x[i] = n === 1 ? 0.5 : -20 + (40 * i) / (n - 1);
+        const g = randomArray(n, rng(n + 5));
+        const y = new Float32Array(n).fill(NaN);
+        const gx = new Float32Array(n).fill(NaN);
+        be.runRows(TANH_FORWARD, n, 1, [x], [y]);
+        be.runRows(TANH_BACKWARD, n, 1, [y, g], [gx]);
+        let worst = 0;
+        let worstG = 0;
+        for (let i = 0; i < n; i++) {
+          const t = Math.tanh(x[i]!); // the oracle, in float64
+          worst = Math.max(worst, Math.abs(y[i]! - t));
+          worstG = Math.max(worstG, Math.abs(gx[i]! - g[i]! * (1 - t * t)));
+        }
+        assert.ok(worst < 1e-6, `tanh, n=${n}: max |tanh − Math.tanh| = ${worst}`);
+        assert.ok(worstG < 2e-6, `tanh backward, n=${n}: max |g(1 − y²) − ref| = ${worstG}`);
+      }
+      const sat = new Float32Array(4);
+      be.runRows(TANH_FORWARD, 4, 1, [Float32Array.from([-30, 9, -0, 1e-8])], [sat]);
+      assert.ok(sat[0] === -1 && sat[1] === 1 && Object.is(sat[2], -0) && Math.abs(sat[3]! - 1e-8) < 1e-15, `tanh([-30, 9, -0, 1e-8]) = ${Array.from(sat)}`);
+    });
+
+    test('add_arrays is exactly a + b (float32 addition), also in place (y = a) and from arrays outside the memory', () => {
+      for (const n of lengths) {
+        const next = rng(n + 11);
+        const a = randomArray(n, next);
+        const b = randomArray(n, next).map((v, i) => (i % 9 === 0 ? -a[i]! : v)); // exact zeros among the sums
+        const want = a.map((v, i) => Math.fround(v + b[i]!));
+        const y = new Float32Array(n).fill(NaN);
+        be.runRows(ADD_ARRAYS, n, 1, [a, b], [y]);
+        assert.deepEqual(Array.from(y), Array.from(want), `a + b, n=${n}`);
+        const inMemory = be.allocate(n); // in place, where the kernel reads and writes the same bytes
+        inMemory.set(a);
+        be.runRows(ADD_ARRAYS, n, 1, [inMemory, b], [inMemory]);
+        assert.deepEqual(Array.from(inMemory), Array.from(want), `a += b in place, n=${n}`);
+      }
     });
 
     test('log_softmax rows (beam search): the reference within float32 rounding, and every row a distribution', () => {

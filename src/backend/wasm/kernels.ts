@@ -15,6 +15,7 @@ export interface KernelExports {
   gemm_scratch_bytes(): number;
   packed_b_floats(k: number, n: number): number;
   attention_scratch_bytes(d: number): number;
+  zero_bytes(ptr: number, bytes: number): void;
   /** Every export whose name ends in `_task`, sorted by name; the pool refers to them by index. */
   readonly taskNames: readonly string[];
   readonly tasks: readonly TaskFn[];
@@ -26,7 +27,7 @@ const REQUIRED_TASKS = ['pack_b_task', 'gemm_task', 'attention_forward_task', 'a
 /** Tile sizes compiled into kernels/gemm.ts (kept in step by a check in readExports). */
 export const GEMM_TILE = { MR: 4, NR: 8, KC: 256, MC: 128 } as const;
 
-const FUNCTIONS = ['heap_base', 'gemm_scratch_bytes', 'packed_b_floats', 'attention_scratch_bytes'] as const;
+const FUNCTIONS = ['heap_base', 'gemm_scratch_bytes', 'packed_b_floats', 'attention_scratch_bytes', 'zero_bytes'] as const;
 
 /** Instantiate the kernels on a (shared) memory and check that every export we rely on is there. */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
@@ -58,6 +59,7 @@ function readExports(instance: WebAssembly.Instance): KernelExports {
     gemm_scratch_bytes: fn('gemm_scratch_bytes') as () => number,
     packed_b_floats: fn('packed_b_floats') as (k: number, n: number) => number,
     attention_scratch_bytes: fn('attention_scratch_bytes') as (d: number) => number,
+    zero_bytes: fn('zero_bytes') as (ptr: number, bytes: number) => void,
     taskNames,
     tasks,
   };
