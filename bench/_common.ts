@@ -14,7 +14,7 @@ export interface BenchRow {
   /** Measured while one busy-looping process competed for a core (`--contended`, see withContention). */
   contended?: boolean;
   value: number;
-  unit: 'GFLOP/s' | 'MB/s' | 'tokens/s' | 's' | 'ms' | 'MB' | 'GB/s';
+  unit: 'GFLOP/s' | 'MB/s' | 'tokens/s' | 's' | 'ms' | 'MB' | 'GB/s' | 'nats/token';
   note?: string;
 }
 
@@ -78,7 +78,7 @@ export function runPython(script: string, args: string[] = [], env: Record<strin
 }
 
 /** Units where a smaller value is better: times and sizes. */
-const lowerIsBetter = (u: string): boolean => u === 's' || u === 'ms' || u === 'MB';
+const lowerIsBetter = (u: string): boolean => u === 's' || u === 'ms' || u === 'MB' || u === 'nats/token';
 
 /**
  * Print a report: with --json exactly one JSON object on stdout; otherwise a table where each peer row also
