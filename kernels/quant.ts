@@ -60,10 +60,10 @@ export const QUANT_BLOCK: i32 = 32;
 /**
  * Task r: quantise row r of a (m, kp) (float32, rows padded with zeros to kp, a multiple of 32) for a product
  * with `bits`-bit weights whose scales cover `groupSize` inputs:
- *   aq   the quantised values, 2·kp bytes per row: for int8 weights, int16 in natural order on the baseline build
- *        and on the relaxed build â + 64 (a 7-bit grid, see the top of this file) as bytes (kp bytes used); for int4 weights
- *        each block of 32 as its 16 even-numbered values then its 16 odd-numbered ones — as int8 in the
- *        relaxed build (kp bytes used), as int16 in the baseline build;
+ *   aq   the quantised values, 2·kp bytes per row: for int8 weights, int16 in natural order on the baseline
+ *        build, and â + 64 as bytes on the relaxed build (a 7-bit grid, see the top of this file; kp bytes used);
+ *        for int4 weights each block of 32 as its 16 even-numbered values then its 16 odd-numbered ones — as
+ *        int8 in the relaxed build (kp bytes used), as int16 in the baseline build;
  *   as   (m, kp/32) float32: the block scales s_b;
  *   ac   (m, kp/groupSize) float32, int4 only: the corrections C_g = 8·Σ_{b∈g} s_b·Σ_{k∈b} â_k (else ignored).
  */
