@@ -412,8 +412,10 @@ export interface Backend {
    * WebAssembly memory for the WebAssembly backend (then matmul uses a weight stored there in place, with no
    * copy and no second packed copy), an ordinary array for the reference. Parameters are allocated here.
    * Freed by the garbage collector like any array. Falls back to an ordinary array when the memory is full.
+   * `zero` false: the contents are undefined (the WebAssembly backend skips zeroing, whose first touch of
+   * fresh pages costs ~0.5 ms per MB), for storage that is always written before it is read, like a KV cache.
    */
-  allocate(n: number): Float32Array;
+  allocate(n: number, zero?: boolean): Float32Array;
 
   /**
    * Memory for a training step's activations and gradients, all given back when the step ends

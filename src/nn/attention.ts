@@ -274,7 +274,7 @@ export class LayerKVCache {
         });
         for (const m of moved) src.set(m.data, m.to * per);
       } else {
-        const dst = getBackend().allocate(rows.length * per);
+        const dst = getBackend().allocate(rows.length * per, false); // positions past `length` are never read
         rows.forEach((r, i) => dst.set(src.subarray(r * per, r * per + used), i * per));
         this[which] = dst;
       }
@@ -287,7 +287,9 @@ export class LayerKVCache {
     const old = this.capacity * this.rowFloats;
     const used = this.length * this.rowFloats;
     for (const which of ['kData', 'vData'] as const) {
-      const next = getBackend().allocate(this.batch * per);
+      // Not zeroed: positions past `length` are written before attention reads them, and zeroing the whole new
+      // capacity (fresh pages) cost ~10 % of GPT-2 124M's int8 decoding with a cache made per generate call.
+      const next = getBackend().allocate(this.batch * per, false);
       for (let b = 0; b < this.batch; b++) next.set(this[which].subarray(b * old, b * old + used), b * per);
       this[which] = next;
     }

@@ -274,7 +274,7 @@ function take(be: Backend, n: number): Float32Array {
     spares.byLength.clear();
   }
   const a = spares.byLength.get(n)?.pop();
-  if (!a) return be.allocate(n);
+  if (!a) return be.allocate(n, false);
   spares.bytes -= 4 * n;
   return a;
 }

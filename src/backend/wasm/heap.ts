@@ -75,12 +75,13 @@ export class WasmHeap {
   /**
    * A zeroed Float32Array of n floats inside this memory (a view of it), so kernels read and write it where it
    * is, with no copy. The block is returned to the heap when the array is garbage-collected. Views of a shared
-   * memory stay valid when it grows. Example: weights of a model loaded for inference.
+   * memory stay valid when it grows. Example: weights of a model loaded for inference. `zero` false leaves
+   * the block's bytes as they are (Backend.allocate says when that is right).
    */
-  allocFloat32(n: number): Float32Array {
+  allocFloat32(n: number, zero = true): Float32Array {
     const ptr = this.alloc(n * 4);
     const view = new Float32Array(this.memory.buffer, ptr, n);
-    this.zero(view); // the block may hold an earlier array's bytes
+    if (zero) this.zero(view); // the block may hold an earlier array's bytes
     this.own(view, ptr);
     return view;
   }

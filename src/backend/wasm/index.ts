@@ -144,9 +144,9 @@ export class WasmBackend implements Backend {
    * matmul. When the 4 GiB memory cannot hold it (a very large model), an ordinary array: that weight is then
    * copied in per call instead.
    */
-  allocate(n: number): Float32Array {
+  allocate(n: number, zero = true): Float32Array {
     try {
-      return this.heap.allocFloat32(n);
+      return this.heap.allocFloat32(n, zero);
     } catch {
       return new Float32Array(n);
     }
