@@ -105,6 +105,87 @@ function scores4(r0: usize, r1: usize, r2: usize, r3: usize, keys: usize, kStrid
   }
 }
 
+/**
+ * Scores of one row against nk key rows kStride bytes apart: dst[jj] = scale·(q·k_jj), one float per key (the
+ * one-row path of attention_forward_task). Four keys at a time, so q's chunks are loaded once for the four.
+ */
+function scores1(q: usize, keys: usize, kStride: usize, d: i32, nk: i32, dst: usize, scale: f32): void {
+  const ld = <usize>d << 2;
+  const vecBytes = <usize>(d & ~3) << 2;
+  const sc = f32x4.splat(scale);
+  let jj = 0;
+  for (; jj + 4 <= nk; jj += 4) {
+    const k0 = keys + <usize>jj * kStride;
+    const k1 = k0 + kStride, k2 = k1 + kStride, k3 = k2 + kStride;
+    let a0 = f32x4.splat(0), a1 = a0, a2 = a0, a3 = a0;
+    for (let o: usize = 0; o < vecBytes; o += 16) {
+      const x = v128.load(q + o);
+      a0 = madd(x, v128.load(k0 + o), a0);
+      a1 = madd(x, v128.load(k1 + o), a1);
+      a2 = madd(x, v128.load(k2 + o), a2);
+      a3 = madd(x, v128.load(k3 + o), a3);
+    }
+    let s = hsum4(a0, a1, a2, a3); // [q·k0, q·k1, q·k2, q·k3]
+    if (vecBytes < ld) {
+      s = f32x4.add(s, f32x4.replace_lane(f32x4.replace_lane(f32x4.replace_lane(f32x4.splat(tailDot1(q, k0, vecBytes, ld)), 1, tailDot1(q, k1, vecBytes, ld)), 2, tailDot1(q, k2, vecBytes, ld)), 3, tailDot1(q, k3, vecBytes, ld)));
+    }
+    v128.store(dst + (<usize>jj << 2), f32x4.mul(s, sc));
+  }
+  for (; jj < nk; jj++) {
+    const k0 = keys + <usize>jj * kStride;
+    let a = f32x4.splat(0);
+    for (let o: usize = 0; o < vecBytes; o += 16) a = madd(v128.load(q + o), v128.load(k0 + o), a);
+    const s = f32x4.extract_lane(a, 0) + f32x4.extract_lane(a, 1) + f32x4.extract_lane(a, 2) + f32x4.extract_lane(a, 3) + tailDot1(q, k0, vecBytes, ld);
+    store<f32>(dst + (<usize>jj << 2), s * scale);
+  }
+}
+
+/** Σ q[o]·key[o] over the bytes [from, to) of one row: the last (d mod 4) terms of a dot product. */
+function tailDot1(q: usize, key: usize, from: usize, to: usize): f32 {
+  let s: f32 = 0;
+  for (let o = from; o < to; o += 4) s += load<f32>(q + o) * load<f32>(key + o);
+  return s;
+}
+
+/**
+ * One row += p·X: out[:] = out[:]·rescale + Σ_jj p[jj] · x_jj[:] (p one float per key; x_jj nk rows of length
+ * d, xStride bytes apart). Sixteen floats of the row in registers while the keys stream by.
+ */
+function axpy1(p: usize, nk: i32, x: usize, xStride: usize, d: i32, out: usize, rescale: f32): void {
+  const ld = <usize>d << 2;
+  const vecBytes = <usize>(d & ~3) << 2;
+  const rs = f32x4.splat(rescale);
+  let o: usize = 0;
+  for (; o + 64 <= vecBytes; o += 64) {
+    let c0 = f32x4.mul(v128.load(out + o), rs);
+    let c1 = f32x4.mul(v128.load(out + o, 16), rs);
+    let c2 = f32x4.mul(v128.load(out + o, 32), rs);
+    let c3 = f32x4.mul(v128.load(out + o, 48), rs);
+    for (let jj = 0; jj < nk; jj++) {
+      const pj = v128.load32_splat(p + (<usize>jj << 2));
+      const xr = x + <usize>jj * xStride + o;
+      c0 = madd(pj, v128.load(xr), c0);
+      c1 = madd(pj, v128.load(xr, 16), c1);
+      c2 = madd(pj, v128.load(xr, 32), c2);
+      c3 = madd(pj, v128.load(xr, 48), c3);
+    }
+    v128.store(out + o, c0);
+    v128.store(out + o, c1, 16);
+    v128.store(out + o, c2, 32);
+    v128.store(out + o, c3, 48);
+  }
+  for (; o < vecBytes; o += 16) {
+    let c = f32x4.mul(v128.load(out + o), rs);
+    for (let jj = 0; jj < nk; jj++) c = madd(v128.load32_splat(p + (<usize>jj << 2)), v128.load(x + <usize>jj * xStride + o), c);
+    v128.store(out + o, c);
+  }
+  for (; o < ld; o += 4) {
+    let c: f32 = load<f32>(out + o) * rescale;
+    for (let jj = 0; jj < nk; jj++) c += load<f32>(p + (<usize>jj << 2)) * load<f32>(x + <usize>jj * xStride + o);
+    store<f32>(out + o, c);
+  }
+}
+
 /** The last (d mod 4) terms of 4 dot products with one key, for head sizes that are not a multiple of 4. */
 function tailDot4(r0: usize, r1: usize, r2: usize, r3: usize, key: usize, from: usize, to: usize): v128 {
   let acc = f32x4.splat(0);
@@ -453,30 +534,72 @@ export function attention_forward_task(
 
     let m = ninf; // running max per row
     let l = zero; // running Σ exp(s − m) per row
-    memory.fill(O, 0, <usize>QB * rowBytes);
-    for (let j0 = jlo; j0 < jhi; j0 += KB) {
-      const nk = min(KB, jhi - j0);
-      scores4(q0, q1, q2, q3, kHead + <usize>j0 * kLd, kLd, d, nk, S, scale);
-      if (biasHead != 0) addBias4(S, nk, j0, biasHead + <usize>i0 * biasLd, biasLd, nr);
-      maskScores(S, nk, j0, loV, hiV, maskRow);
-      let blockMax = ninf;
-      for (let jj = 0; jj < nk; jj++) blockMax = f32x4.pmax(blockMax, v128.load(S + (<usize>jj << 4)));
-      const mNew = f32x4.pmax(m, blockMax);
-      // A row that has seen only hidden keys so far keeps m = −∞; subtract 0 instead so exp gives 0, not NaN.
-      const mUse = v128.bitselect(zero, mNew, f32x4.eq(mNew, ninf));
-      const corr = exp4(f32x4.sub(m, mUse)); // exp(m − m'): rescales what was summed before
-      let sum = zero;
-      for (let jj = 0; jj < nk; jj++) {
-        const ps = S + (<usize>jj << 4);
-        const pr = exp4(f32x4.sub(v128.load(ps), mUse)); // p = exp(s − m')
-        sum = f32x4.add(sum, pr);
-        v128.store(ps, dropThreshold != 0 ? f32x4.mul(pr, dropMask4(rowBase, j0 + jj, thr, keepScale)) : pr);
+    if (nr == 1 && dropThreshold == 0) {
+      // One query row (decoding: one new token per step). The same online softmax with one score per key:
+      // the 4-row blocks below would carry three dummy rows through every dot product and multiply-add.
+      // (jlo..jhi is exactly this row's visible range lo..hi, so only padding needs masking)
+      const biasRow = biasHead != 0 ? biasHead + <usize>i0 * biasLd : 0;
+      let ms: f32 = -Infinity;
+      let ls: f32 = 0;
+      memory.fill(O, 0, rowBytes);
+      for (let j0 = jlo; j0 < jhi; j0 += KB) {
+        const nk = min(KB, jhi - j0);
+        scores1(q0, kHead + <usize>j0 * kLd, kLd, d, nk, S, scale);
+        let blockMax: f32 = -Infinity;
+        for (let jj = 0; jj < nk; jj++) {
+          const j = j0 + jj;
+          const ps = S + (<usize>jj << 2);
+          let s = load<f32>(ps);
+          if (biasRow != 0) s += load<f32>(biasRow + (<usize>j << 2));
+          if (maskRow != 0 && load<u8>(maskRow + <usize>j) == 0) s = -Infinity;
+          store<f32>(ps, s);
+          blockMax = max(blockMax, s);
+        }
+        const mNew = max(ms, blockMax);
+        const mUse: f32 = mNew == -Infinity ? 0 : mNew; // as below: a row that saw only hidden keys keeps −∞
+        const corr = f32x4.extract_lane(exp4(f32x4.splat(ms - mUse)), 0);
+        // p = exp(s − m'), four keys at a time; the slots up to a whole vector hold −∞ (p = 0)
+        for (let jj = nk; jj < ((nk + 3) & ~3); jj++) store<f32>(S + (<usize>jj << 2), -Infinity);
+        const mv = f32x4.splat(mUse);
+        let sum = zero;
+        for (let jj = 0; jj < nk; jj += 4) {
+          const ps = S + (<usize>jj << 2);
+          const pr = exp4(f32x4.sub(v128.load(ps), mv));
+          v128.store(ps, pr);
+          sum = f32x4.add(sum, pr);
+        }
+        ls = ls * corr + (f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 1) + f32x4.extract_lane(sum, 2) + f32x4.extract_lane(sum, 3));
+        ms = mNew;
+        axpy1(S, nk, vHead + <usize>j0 * vLd, vLd, d, O, corr);
       }
-      l = madd(l, corr, sum); // l' = l·exp(m − m') + Σ p
-      m = mNew;
-      v128.store(vec, corr);
-      // O' = O·exp(m − m') + Σ_j p_j v_j
-      rowsAxpy(S, nk, vHead + <usize>j0 * vLd, vLd, d, O, O + rowBytes, O + 2 * rowBytes, O + 3 * rowBytes, vec);
+      m = f32x4.splat(ms);
+      l = f32x4.splat(ls);
+    } else {
+      memory.fill(O, 0, <usize>QB * rowBytes);
+      for (let j0 = jlo; j0 < jhi; j0 += KB) {
+        const nk = min(KB, jhi - j0);
+        scores4(q0, q1, q2, q3, kHead + <usize>j0 * kLd, kLd, d, nk, S, scale);
+        if (biasHead != 0) addBias4(S, nk, j0, biasHead + <usize>i0 * biasLd, biasLd, nr);
+        maskScores(S, nk, j0, loV, hiV, maskRow);
+        let blockMax = ninf;
+        for (let jj = 0; jj < nk; jj++) blockMax = f32x4.pmax(blockMax, v128.load(S + (<usize>jj << 4)));
+        const mNew = f32x4.pmax(m, blockMax);
+        // A row that has seen only hidden keys so far keeps m = −∞; subtract 0 instead so exp gives 0, not NaN.
+        const mUse = v128.bitselect(zero, mNew, f32x4.eq(mNew, ninf));
+        const corr = exp4(f32x4.sub(m, mUse)); // exp(m − m'): rescales what was summed before
+        let sum = zero;
+        for (let jj = 0; jj < nk; jj++) {
+          const ps = S + (<usize>jj << 4);
+          const pr = exp4(f32x4.sub(v128.load(ps), mUse)); // p = exp(s − m')
+          sum = f32x4.add(sum, pr);
+          v128.store(ps, dropThreshold != 0 ? f32x4.mul(pr, dropMask4(rowBase, j0 + jj, thr, keepScale)) : pr);
+        }
+        l = madd(l, corr, sum); // l' = l·exp(m − m') + Σ p
+        m = mNew;
+        v128.store(vec, corr);
+        // O' = O·exp(m − m') + Σ_j p_j v_j
+        rowsAxpy(S, nk, vHead + <usize>j0 * vLd, vLd, d, O, O + rowBytes, O + 2 * rowBytes, O + 3 * rowBytes, vec);
+      }
     }
 
     // out = ξ·O / l, lse = m + log l; a row that saw no key gets out = 0 and lse = −∞.
