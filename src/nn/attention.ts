@@ -271,11 +271,16 @@ export class LayerKVCache {
       if (inPlace) {
         // Beams that keep their own row (rows[i] = i) are not touched. The rows that move are read out first,
         // so writing row i never overwrites a source still needed.
+        // (each held as its heads' cached positions only: capacity `length`)
         const moved: { to: number; data: Float32Array }[] = [];
         rows.forEach((r, i) => {
-          if (r !== i) moved.push({ to: i, data: src.slice(r * per, r * per + per) });
+          if (r !== i) {
+            const data = new Float32Array(this.heads * used);
+            this.copyRow(src, r * per, data, 0, this.capacity, used, this.length);
+            moved.push({ to: i, data });
+          }
         });
-        for (const m of moved) this.copyRow(m.data, 0, src, m.to * per, this.capacity, used);
+        for (const m of moved) this.copyRow(m.data, 0, src, m.to * per, this.length, used, this.capacity);
       } else {
         const dst = getBackend().allocate(rows.length * per, false); // positions past `length` are never read
         rows.forEach((r, i) => this.copyRow(src, r * per, dst, i * per, this.capacity, used));

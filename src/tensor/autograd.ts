@@ -224,15 +224,21 @@ export const ADD_ARRAYS: RowKernel = {
 };
 
 /** Below this many floats a sum stays a JavaScript loop: a backend call costs a few microseconds. */
-export const ADD_KERNEL_MIN = 1 << 14;
+const ADD_KERNEL_MIN = 1 << 14;
+
+/** y[i] = a[ao + i] + b[bo + i] for every i < y.length (y may be a, with ao = 0). */
+export function addArrays(a: Float32Array, ao: number, b: Float32Array, bo: number, y: Float32Array): void {
+  const n = y.length;
+  if (n >= ADD_KERNEL_MIN) {
+    getBackend().runRows(ADD_ARRAYS, n, 1, [a.subarray(ao, ao + n), b.subarray(bo, bo + n)], [y]);
+    return;
+  }
+  for (let i = 0; i < n; i++) y[i] = a[ao + i]! + b[bo + i]!;
+}
 
 /** d += g, elementwise (same lengths). */
 function addInto(d: Float32Array, g: Float32Array): void {
-  if (d.length >= ADD_KERNEL_MIN) {
-    getBackend().runRows(ADD_ARRAYS, d.length, 1, [d, g], [d]);
-    return;
-  }
-  for (let i = 0; i < d.length; i++) d[i] += g[i];
+  addArrays(d, 0, g, 0, d);
 }
 
 /** Adds a finished gradient into t.grad (creating it), copying unless the array is the sink's own. */

@@ -5,7 +5,7 @@
 // (B, T, C) + (C) adds the bias to every row. The gradient of a broadcast operand is the output gradient
 // summed over the dims it was repeated along (reduceTo).
 import { getBackend, type RowKernel } from '../backend/index.js';
-import { ADD_ARRAYS, ADD_KERNEL_MIN, fromOp, type GradSink } from './autograd.js';
+import { addArrays, fromOp, type GradSink } from './autograd.js';
 import {
   broadcastShapes,
   broadcastStrides,
@@ -47,18 +47,11 @@ function binaryKernel(op: BinaryOp, a: Strided, b: Strided, outShape: readonly n
   const A = a.data as Float32Array;
   const B = b.data as Float32Array;
   if (op === ADD && sameShape(a.shape, b.shape) && isContiguous(a.shape, a.strides) && isContiguous(b.shape, b.strides)) {
-    // The residual stream's x + f(x): two contiguous arrays of one shape, one plain loop (no row plan), on the
+    // The residual stream's x + f(x): two contiguous arrays of one shape, one pass (no row plan), on the
     // backend's kernel when it is large.
-    const ao = a.offset;
-    const bo = b.offset;
-    if (n >= ADD_KERNEL_MIN) {
-      const y = floatsToWrite(n);
-      getBackend().runRows(ADD_ARRAYS, n, 1, [A.subarray(ao, ao + n), B.subarray(bo, bo + n)], [y]);
-      return y;
-    }
-    const out = floats(n);
-    for (let i = 0; i < n; i++) out[i] = A[ao + i] + B[bo + i];
-    return out;
+    const y = floatsToWrite(n);
+    addArrays(A, a.offset, B, b.offset, y);
+    return y;
   }
   const out = floats(n);
   const plan = rowPlan(outShape, [
@@ -344,6 +337,7 @@ function unaryKernelOp(name: string, x: Tensor, forward: RowKernel, backward: Ro
  * element, 14 % of a G2P Transformer's training step), where the SIMD kernel is branch-free.
  */
 export const RELU_FORWARD = mapKernel('relu_forward', (x) => (x > 0 ? x : 0));
+export const RELU_BACKWARD = mapGradKernel('relu_backward', (x, g) => (x > 0 ? g : 0));
 
 /**
  * tanh on the row kernels (the SIMD kernel is a rational approximation a few ulps from Math.tanh): in
@@ -351,7 +345,6 @@ export const RELU_FORWARD = mapKernel('relu_forward', (x) => (x > 0 ? x : 0));
  */
 export const TANH_FORWARD = mapKernel('tanh_forward', Math.tanh);
 export const TANH_BACKWARD = mapGradKernel('tanh_backward', (y, g) => g * (1 - y * y));
-export const RELU_BACKWARD = mapGradKernel('relu_backward', (x, g) => (x > 0 ? g : 0));
 
 /** s = ½(1 + tanh u), u = √(2/π)(x + 0.044715x³): the gate of GELU's tanh form (y = x·s). */
 function geluTanhGate(x: number): number {
