@@ -44,6 +44,9 @@ const cases: Case[] = [
   { m: 3, n: 17, k: 128, bits: 4, g: 64 },
   { m: 4, n: 29, k: 192, bits: 4, g: 96 },
   { m: 1, n: 257, k: 768, bits: 4, g: 128 },
+  { m: 1, n: 21, k: 160, bits: 4 }, // decoding's one-row int4 kernel (relaxed build): pairs of blocks, then an odd one
+  { m: 1, n: 9, k: 288, bits: 4, g: 96 }, // …groups of three blocks, so a pair straddles two groups
+  { m: 1, n: 6, k: 96, bits: 4, g: 96 }, // …one group, an odd block at its end
   // many rows: the dequantise + GEMM path
   { m: 5, n: 9, k: 37, bits: 8 },
   { m: 17, n: 31, k: 64, bits: 4 },
