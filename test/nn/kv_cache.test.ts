@@ -67,3 +67,25 @@ test('CrossAttentionCache.selectRows: beams of one source share their keys; a re
   assert.deepEqual(rowsOf(cache.v!).map((row) => Math.floor(row[0]! / 1000)), [80, 80, 80, 70, 70, 70]);
   assert.throws(() => cache.selectRows([6]), /row 6 is not in 0\.\.5/);
 });
+
+test('LayerKVCache keeps every position through its storage doubling (one token and many at a time, after a reorder)', () => {
+  const cache = new LayerKVCache();
+  const tagsByRow = [[] as number[], [] as number[]];
+  let P = 0;
+  // past the first capacity (256 positions for rows this small) and past its doubling, in uneven steps
+  for (const [i, T] of [1, 100, 200, 1, 1, 300, 7].entries()) {
+    if (i === 4) {
+      cache.selectRows([1, 0]); // rows swap between two growths
+      tagsByRow.reverse();
+    }
+    const tags = [10 + i, 20 + i];
+    const r = cache.append(block(tags, T, P), block(tags.map((x) => x + 500), T, P));
+    tags.forEach((tag, b) => tagsByRow[b]!.push(...Array.from({ length: T }, () => tag)));
+    P += T;
+    const want = (shift: number): number[][] =>
+      tagsByRow.map((tags) => tags.flatMap((tag, p) => Array.from({ length: H * D }, (_, j) => 1000 * (tag + shift) + 100 * p + 10 * Math.floor(j / D) + (j % D))));
+    assert.deepEqual(rowsOf(r.k), want(0), `keys after appending ${T} (length ${P})`);
+    assert.deepEqual(rowsOf(r.v), want(500), `values after appending ${T} (length ${P})`);
+  }
+  assert.ok(cache.capacity >= P && cache.capacity >= 512, `capacity ${cache.capacity} for ${P} positions`);
+});
