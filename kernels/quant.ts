@@ -39,7 +39,7 @@
 //
 // int4 weights enter the dot product as their stored u = q + 8 (a 7-bit operand, 0..15, which is exactly what
 // the relaxed dot wants), and the +8 is taken back from the activations alone, Σ_k q_k·â_k = Σ_k u_k·â_k − 8·Σ_k â_k:
-//   relaxed build: in each block's int16 sums, against K_i = 8·(â_4i + … + â_4i+3) per lane (blockInt4);
+//   relaxed build: in each block's int16 sums, against K_i = 8·(â_4i + … + â_4i+3) per lane (nibbleSums);
 //   baseline build: once per weight group, y_j,g = Σ_b s_b·(Σ u·â) − C_g,  C_g = 8·Σ_{b∈g} s_b·Σ_{k∈b} â_k.
 // Neither K nor C_g depends on j: quant_act_task computes them once per row of activations.
 //
@@ -64,7 +64,7 @@ export const QUANT_BLOCK: i32 = 32;
  *   aq   the quantised values, 2·kp bytes per row: for int8 weights, int16 in natural order on the baseline
  *        build, and â + 64 as bytes on the relaxed build (a 7-bit grid, see the top of this file; kp bytes used);
  *        for int4 weights each block of 32 as its 16 even-numbered values then its 16 odd-numbered ones — as
- *        int8 in the relaxed build, followed by the block's K (8 int16, see blockInt4) and 16 unused bytes, as
+ *        int8 in the relaxed build, followed by the block's K (8 int16, see nibbleSums) and 16 unused bytes, as
  *        int16 in the baseline build;
  *   as   (m, kp/32) float32: the block scales s_b;
  *   ac   (m, kp/groupSize) float32, int4 on the baseline build only: the corrections C_g = 8·Σ_{b∈g} s_b·Σ_{k∈b} â_k.
@@ -129,7 +129,7 @@ export function quant_act_task(t: i32, thread: i32, a: usize, m: i32, kp: i32, b
     const o1 = i16x8.shuffle(h2, h3, 1, 3, 5, 7, 9, 11, 13, 15); // â17, …, â31
     if (ASC_FEATURE_RELAXED_SIMD) {
       // 64 bytes per block: the evens and odds as int8, then the +8 correction of each int16 lane of the dot
-      // products (see dotNibbles): lane i covers inputs 4i … 4i+3, so K_i = 8·(â_4i + … + â_4i+3), |K_i| ≤ 4064
+      // products (see nibbleSums): lane i covers inputs 4i … 4i+3, so K_i = 8·(â_4i + … + â_4i+3), |K_i| ≤ 4064
       const d = qRow + (<usize>b << 6);
       v128.store(d, i8x16.narrow_i16x8_s(e0, e1));
       v128.store(d, i8x16.narrow_i16x8_s(o0, o1), 16);
@@ -317,19 +317,25 @@ function oneRowInt4(wRow: usize, sRow: usize, nb: i32, bpg: i32, aq: usize, as: 
   return f32x4.extract_lane(t, 0) + f32x4.extract_lane(t, 1) + f32x4.extract_lane(t, 2) + f32x4.extract_lane(t, 3);
 }
 
-/**
- * Relaxed build: a block's 32 int4 weights (16 bytes at wp) against its activations at ap, as eight int16 sums.
- * The low nibbles (u of the even-numbered weights, 0..15: the relaxed dot's 7-bit operand) meet the 16
- * even-numbered activations, the high nibbles the odd ones; each dot adds neighbouring products, so lane i of
- * the two dots' sum covers inputs 4i … 4i+3 (|Σ u·â| ≤ 4·15·127 = 7620). Less K_i = 8·(â_4i + … + â_4i+3),
- * which quant_act_task stored at ap + 32, lane i is Σ (u − 8)·â = Σ q·â, |·| ≤ 4·8·127 = 4064.
- */
+/** Relaxed build: a block's 32 int4 weights (16 bytes at wp) against its activations at ap (see nibbleSums). */
 // @ts-ignore: decorator
 @inline function blockInt4(wp: usize, ap: usize): v128 {
   const v = v128.load(wp);
   const nibble = i8x16.splat(0x0f);
-  const lo = v128.and(v, nibble);
-  const hi = v128.and(i16x8.shr_u(v, 4), nibble);
+  return nibbleSums(v128.and(v, nibble), v128.and(i16x8.shr_u(v, 4), nibble), ap); // x86 has no 8-bit shift
+}
+
+/**
+ * Relaxed build: Σ q·â over a block as eight int16 sums, from the block's low nibbles (u of the even-numbered
+ * weights, 0..15: the relaxed dot's 7-bit operand) against the 16 even-numbered activations at ap, and its high
+ * nibbles against the 16 odd ones at ap + 16. Each dot adds neighbouring products, so lane i of the two dots'
+ * sum covers inputs 4i … 4i+3 (|Σ u·â| ≤ 4·15·127 = 7620); less K_i = 8·(â_4i + … + â_4i+3), which
+ * quant_act_task stored at ap + 32, lane i is Σ (u − 8)·â = Σ q·â, |·| ≤ 4·8·127 = 4064. (The one-instruction
+ * i32x4.relaxed_dot_i8x16_i7x16_add_s would save the int16 add, but Node 20's V8 returns twice the sum for it on
+ * this x86-64 machine, while its i16x8 form is right.)
+ */
+// @ts-ignore: decorator
+@inline function nibbleSums(lo: v128, hi: v128, ap: usize): v128 {
   const d = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ap), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ap, 16), hi));
   return i16x8.sub(d, v128.load(ap, 32));
 }
@@ -445,7 +451,8 @@ function rowInt8(m: i32, wRow: usize, sRow: usize, groups: i32, bpg: i32, aq: us
  * One int4 weight row against m ≤ 4 rows of activations (lane r = y_r). Per block the 16 bytes split into
  * their low nibbles (the even-numbered weights) and high nibbles (the odd ones), unsigned 0..15; the dot
  * product with the activations (stored evens, then odds) is one relaxed instruction per 16 products, or
- * widening to int16 and dot_i16x8_s on the baseline build. Each group subtracts its correction C_g.
+ * widening to int16 and dot_i16x8_s on the baseline build. The +8 comes out of each block's sums on the
+ * relaxed build (nibbleSums) and once per group (C_g) on the baseline build.
  */
 function rowInt4(m: i32, wRow: usize, sRow: usize, groups: i32, bpg: i32, aq: usize, aStride: usize, as: usize, sStride: usize, ac: usize, cStride: usize): v128 {
   let t0 = f32x4.splat(0), t1 = t0, t2 = t0, t3 = t0;
@@ -461,10 +468,10 @@ function rowInt4(m: i32, wRow: usize, sRow: usize, groups: i32, bpg: i32, aq: us
       const sp = as + (<usize>b << 2);
       if (ASC_FEATURE_RELAXED_SIMD) {
         const ap = aq + (<usize>b << 6);
-        a0 = madd(f32x4.convert_i32x4_s(dotNibbles(lo, hi, ap)), v128.load32_splat(sp), a0);
-        if (m > 1) a1 = madd(f32x4.convert_i32x4_s(dotNibbles(lo, hi, ap + aStride)), v128.load32_splat(sp + sStride), a1);
-        if (m > 2) a2 = madd(f32x4.convert_i32x4_s(dotNibbles(lo, hi, ap + 2 * aStride)), v128.load32_splat(sp + 2 * sStride), a2);
-        if (m > 3) a3 = madd(f32x4.convert_i32x4_s(dotNibbles(lo, hi, ap + 3 * aStride)), v128.load32_splat(sp + 3 * sStride), a3);
+        a0 = madd(f32x4.convert_i32x4_s(i32x4.extadd_pairwise_i16x8_s(nibbleSums(lo, hi, ap))), v128.load32_splat(sp), a0);
+        if (m > 1) a1 = madd(f32x4.convert_i32x4_s(i32x4.extadd_pairwise_i16x8_s(nibbleSums(lo, hi, ap + aStride))), v128.load32_splat(sp + sStride), a1);
+        if (m > 2) a2 = madd(f32x4.convert_i32x4_s(i32x4.extadd_pairwise_i16x8_s(nibbleSums(lo, hi, ap + 2 * aStride))), v128.load32_splat(sp + 2 * sStride), a2);
+        if (m > 3) a3 = madd(f32x4.convert_i32x4_s(i32x4.extadd_pairwise_i16x8_s(nibbleSums(lo, hi, ap + 3 * aStride))), v128.load32_splat(sp + 3 * sStride), a3);
       } else {
         const w0 = i16x8.extend_low_i8x16_u(lo);
         const w1 = i16x8.extend_high_i8x16_u(lo);
@@ -483,7 +490,7 @@ function rowInt4(m: i32, wRow: usize, sRow: usize, groups: i32, bpg: i32, aq: us
     t1 = madd(a1, sv, t1);
     t2 = madd(a2, sv, t2);
     t3 = madd(a3, sv, t3);
-    if (ASC_FEATURE_RELAXED_SIMD) continue; // the correction is in each block's sums (dotNibbles)
+    if (ASC_FEATURE_RELAXED_SIMD) continue; // the correction is in each block's sums (nibbleSums)
     const cp = ac + (<usize>g << 2);
     c0 += s * load<f32>(cp);
     if (m > 1) c1 += s * load<f32>(cp + cStride);
@@ -496,19 +503,6 @@ function rowInt4(m: i32, wRow: usize, sRow: usize, groups: i32, bpg: i32, aq: us
   corr = f32x4.replace_lane(corr, 2, c2);
   corr = f32x4.replace_lane(corr, 3, c3);
   return f32x4.sub(hsum4(t0, t1, t2, t3), corr);
-}
-
-/**
- * Relaxed build: Σ q·â over a block, the even-numbered weights' nibbles against the 16 int8 activations at ap
- * and the odd-numbered ones against the 16 at ap + 16, less the block's correction at ap + 32 (see blockInt4;
- * here the block's four int32 sums). (The one-instruction
- * i32x4.relaxed_dot_i8x16_i7x16_add_s would save two instructions, but Node 20's V8 returns twice the sum for it
- * on this x86-64 machine, while its i16x8 form is right; the widening costs little next to the weights' stream.)
- */
-// @ts-ignore: decorator
-@inline function dotNibbles(lo: v128, hi: v128, ap: usize): v128 {
-  const d = i16x8.add(i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ap), lo), i16x8.relaxed_dot_i8x16_i7x16_s(v128.load(ap, 16), hi));
-  return i32x4.extadd_pairwise_i16x8_s(i16x8.sub(d, v128.load(ap, 32)));
 }
 
 // ---------------------------------------------------------------------------------------------------------
