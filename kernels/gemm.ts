@@ -191,7 +191,8 @@ function packA(a: usize, transA: i32, m: i32, k: i32, i0: i32, mc: i32, p0: i32,
 // The multiply
 
 /**
- * Task `t` of C = op(A)·op(B) (+ C): one MC × nc tile of C of one batch entry (nc: a multiple of NR).
+ * Task `t` of C = op(A)·op(B) (+ C): one mcTile × ncTile tile of C of one batch entry (mcTile ≤ MC, a multiple
+ * of MR; ncTile a multiple of NR).
  * a: A of batch entry 0; entry bi starts aBatchStride floats later (0 = the same A for every entry).
  * bp: packed op(B) (from pack_b_task); entry bi starts bpBatchStride floats later (0 = broadcast B).
  * c: C (batch, M, N), contiguous. accumulate ≠ 0 adds into C instead of overwriting it.
@@ -203,17 +204,17 @@ export function gemm_task(
   t: i32, thread: i32,
   a: usize, transA: i32, m: i32, n: i32, k: i32, aBatchStride: i32,
   bp: usize, bpBatchStride: i32, c: usize, accumulate: i32, ncTile: i32, scratch: usize, scratchStride: i32,
-  bias: usize,
+  bias: usize, mcTile: i32,
 ): void {
-  const mTiles = (m + MC - 1) / MC;
+  const mTiles = (m + mcTile - 1) / mcTile;
   const nTiles = (n + ncTile - 1) / ncTile;
   const bi = t / (mTiles * nTiles);
   const rest = t - bi * mTiles * nTiles;
   const it = rest / nTiles;
   const jt = rest - it * nTiles;
-  const i0 = it * MC;
+  const i0 = it * mcTile;
   const j0 = jt * ncTile;
-  const mc = min(MC, m - i0);
+  const mc = min(mcTile, m - i0);
   const nc = min(ncTile, n - j0);
   const npad = ceilTo(n, NR);
 

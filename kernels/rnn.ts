@@ -79,7 +79,7 @@ const DESC_BYTES: usize = 12 * 4;
 // @ts-ignore: decorator
 @inline function stepProduct(thread: i32, a: usize, m: i32, n: i32, k: i32, bp: usize, c: usize, accumulate: i32, scratch: usize, scratchStride: i32): void {
   const tiles = (m + MC - 1) / MC;
-  for (let mt = 0; mt < tiles; mt++) gemm_task(mt, thread, a, 0, m, n, k, 0, bp, 0, c, accumulate, n, scratch, scratchStride, 0);
+  for (let mt = 0; mt < tiles; mt++) gemm_task(mt, thread, a, 0, m, n, k, 0, bp, 0, c, accumulate, n, scratch, scratchStride, 0, MC);
 }
 
 /** Is row b of step t a real step (mask ≠ 0)? */
