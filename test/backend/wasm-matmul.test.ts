@@ -32,7 +32,7 @@ const cases: Case[] = [
   { batch: 2, m: 67, n: 131, k: 300, a: 'own', b: 'shared' },
   { batch: 3, m: 33, n: 40, k: 257, a: 'own', b: 'own' },
   { batch: 1, m: 300, n: 24, k: 50, a: 'own', b: 'own' }, // on the pool: row tiles of 40 (not MC), the last of 20
-  { batch: 2, m: 100, n: 70, k: 19, a: 'own', b: 'shared' }, // …of 32 per batch entry, the last of 4, and N cut too
+  { batch: 2, m: 100, n: 70, k: 19, a: 'own', b: 'shared' }, // …of 28 per batch entry, the last of 16, and N cut too
   { batch: 1, m: 1, n: 2304, k: 768, a: 'own', b: 'own' }, // generating one token through a GPT-2 c_attn
   // A few rows (M ≤ 8) read B where it is (gemv_task): every row count, widths around its 32/8/4 tiles.
   { batch: 1, m: 2, n: 37, k: 19, a: 'own', b: 'own' },
