@@ -5,7 +5,10 @@
 //   decode-gpt2-124m        batch 1, a 16-token prompt, then 64 new tokens, greedy (argmax), one
 //                           model.forward per new token with the cache; tokens/s of the 64 (best of 2 runs)
 //   prefill-gpt2-124m-512   one forward of a 512-token prompt into a fresh cache, logits at every position
-//                           (as generation's first call computes them); prompt tokens/s (median of 3)
+//                           (as generation's first call computes them); prompt tokens/s (median of 3). It is
+//                           GEMM-bound, so attn's rows also say what share of the 128-bit SIMD limit they reach:
+//                           threads × the f32x4 multiply-add peak of a core (bench/_peak.ts, measured in the same
+//                           run) ÷ the FLOPs of a prompt token (prefillFlopsPerToken).
 //
 // Decoding one token reads every weight once and does ~2 FLOPs per weight: it is memory-bound. So the
 // decode case also reports the weight traffic it achieves,
@@ -35,7 +38,6 @@
 // (int8/int4 values + float32 scales). `--no-quant` leaves these rows out. `--tiny` shrinks every case (2 layers,
 // 64 channels, 1000 tokens) to check that the whole bench runs.
 import { setBackend } from '../src/backend/index.js';
-import '../src/platform/node.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +47,9 @@ import { asQuantized, quantizeModel } from '../src/quant/index.js';
 import { noGrad, Rng, tensor, type Tensor } from '../src/tensor/index.js';
 import { newReport, report, parseCaseArgs, runAttnChild, runTorch, torchConfigs, wantJson, withContention, type BenchReport, type BenchRow } from './_common.js';
 import { runOrtPeers } from './_peers.js';
+import { fmaPeak } from './_peak.js';
+import { chooseVariant } from '../src/backend/wasm/index.js';
+import { nodePlatform } from '../src/platform/node.js';
 
 interface GenCase {
   name: string;
@@ -182,6 +187,16 @@ function jsCopyBandwidth(mb: number): number {
 }
 
 /**
+ * FLOPs of one prompt token in a prefill: 2 per weight of the layers' products (q, k, v, out: 4·C²; MLP: 8·C²),
+ * the causal attention's q·kᵀ and weights·v over (T + 1)/2 keys on average (2·2·C each), and the LM head at
+ * every position (2·C·V). GPT-2 124M at T = 512: ~0.257 GFLOP.
+ */
+function prefillFlopsPerToken(c: GenCase): number {
+  const C = c.n_embd;
+  return c.n_layer * (24 * C * C + 2 * C * (c.prompt + 1)) + 2 * C * c.vocab;
+}
+
+/**
  * Bytes of weights one decoding step reads: every parameter except the position table, plus one row of it —
  * 4 bytes per float32 weight; a quantised weight's values and scales (1 or ½ byte per weight + 4 per scale).
  */
@@ -250,17 +265,21 @@ async function measure(r: BenchReport, cases: GenCase[], threadList: number[], l
     const folders = quantRoot ? runAttnChild<Record<QuantImpl, string>>(import.meta.url, 'generate', prepare, 1) : null;
     const shape = { n_layer: c.n_layer, n_head: c.n_head, n_embd: c.n_embd, n_positions: c.n_positions, vocab: c.vocab };
     const masked = c.mode === 'prefill' ? '; full T×T causal scores' : '';
+    // The 128-bit SIMD limit for a prefill, in tokens/s per thread (the kernels the backend picks).
+    const perThread = c.mode === 'prefill' ? (fmaPeak(chooseVariant(nodePlatform)) * 1e9) / prefillFlopsPerToken(c) : 0;
+    const share = (tokensPerS: number, threads: number): string =>
+      perThread > 0 ? `; ${((100 * tokensPerS) / (perThread * threads)).toFixed(0)} % of the 128-bit SIMD limit (${(perThread * threads).toFixed(0)} tokens/s)` : '';
     for (const contended of loads) {
       const load = contended ? { contended: true } : {};
       for (const threads of threadList) {
         const mine = await withContention(contended, () => runAttnChild<GenResult>(import.meta.url, 'generate', c, threads));
-        addRows(r, c, 'attn', threads, mine, `${(mine.params / 1e6).toFixed(1)}M params, random weights`, load, mine.weight_bytes_per_token);
+        addRows(r, c, 'attn', threads, mine, `${(mine.params / 1e6).toFixed(1)}M params, random weights${share(mine.tokens_per_s, threads)}`, load, mine.weight_bytes_per_token);
         for (const q of folders ? QUANT : []) {
           const job: ChildJob = { ...c, folder: folders![q.impl] };
           const res = await withContention(contended, () => runAttnChild<GenResult>(import.meta.url, 'generate', job, threads));
           sameSize(c, q.impl, res.params, mine.params);
           const how = q.bits === 8 ? 'int8, one scale per output channel' : 'int4, groups of 32';
-          addRows(r, c, q.impl, threads, res, `the same model, ${how} (every Linear + the tied embedding / LM head), loaded from its quantised folder`, load, res.weight_bytes_per_token);
+          addRows(r, c, q.impl, threads, res, `the same model, ${how} (every Linear + the tied embedding / LM head), loaded from its quantised folder${share(res.tokens_per_s, threads)}`, load, res.weight_bytes_per_token);
         }
         for (const tc of torchConfigs(threads)) {
           const torch = await withContention(contended, () => runTorch<GenResult>('_gpt_torch.py', c.mode, c, tc));
