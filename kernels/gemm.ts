@@ -6,12 +6,15 @@
 // multiply-add would make the loop memory-bound; a GEMM is fast only when each loaded value is reused many
 // times from registers and caches. So:
 //
-//   1. The micro-kernel keeps a 4×8 tile of C in 8 v128 registers (MR = 4 rows × NR = 8 columns, two
-//      vectors per row). Per step p of K it loads 8 values of B (two vectors) and broadcasts 4 values of A,
-//      then does 8 vector multiply-adds: 32 multiply-adds for 6 loads. 8 independent accumulators also
-//      cover the 4-cycle latency of a multiply-add on two pipes. (Measured on x86-64/V8 with an L1-resident
-//      loop: 4×8 runs at the machine's peak, ~55 GFLOP/s on a 3.5 GHz Zen 4 core; 6×8, 4×12 and 8×8 need
-//      more than the 16 vector registers V8 can use and spill, running at half that.)
+//   1. The micro-kernel keeps a tile of C in v128 registers: 4×8 in the baseline build (MR = 4 rows × NR = 8
+//      columns, two vectors per row: 8 accumulators). Per step p of K it loads 8 values of B (two vectors)
+//      and broadcasts 4 values of A, then does 8 vector multiply-adds: 32 multiply-adds for 6 loads. 8
+//      independent accumulators just cover the 4-cycle latency of a multiply-add on two pipes. (Measured on
+//      x86-64/V8 with an L1-resident loop: 4×8 runs at the machine's peak, ~55 GFLOP/s on a 3.5 GHz Zen 4
+//      core; 5×8, 6×8, 4×12 and 8×8 need more than the 15 vector registers V8 hands out and spill, running
+//      at half that.) The relaxed build, whose multiply-add is one instruction, uses 3×12 (MR = 3, NR = 12:
+//      9 accumulators, 13 registers): 36 multiply-adds for 6 loads and some slack over the latency, 5–7 %
+//      faster than 4×8 in place (see kernel3x12).
 //   2. A and B are "packed" first: copied into the exact order the micro-kernel reads them, so its loads are
 //      sequential. Packed B is a sequence of (kc × 8) panels, packed A a sequence of (kc × 4) panels.
 //      Packing also pads the edges with zeros, so the micro-kernel always computes a full 4×8 tile and only
@@ -36,16 +39,20 @@
 
 import { hsum4, madd } from './simd';
 
-/** Rows of the register tile. */
-export const MR: i32 = 4;
-/** Columns of the register tile (two v128). */
-export const NR: i32 = 8;
-/** K block: a (KC × NR) B panel is 8 KiB, comfortably inside a 32 KiB L1. */
+/**
+ * Rows of the register tile: 3 with relaxed SIMD (the 3×12 tile), 4 without (4×8). Each build is compiled with
+ * its own constants; src/backend/wasm/kernels.ts reads them from the module.
+ */
+export const MR: i32 = ASC_FEATURE_RELAXED_SIMD ? 3 : 4;
+/** Columns of the register tile: 12 (three v128) with relaxed SIMD, 8 (two) without. */
+export const NR: i32 = ASC_FEATURE_RELAXED_SIMD ? 12 : 8;
+/** K block: a (KC × NR) B panel is 8–12 KiB, comfortably inside a 32 KiB L1. */
 export const KC: i32 = 256;
-/** Rows of C per task: the packed A block (MC × KC floats, 128 KiB) lives in L2. */
-export const MC: i32 = 128;
+/** Rows of C per task, a multiple of MR (129 = 43 panels of 3, so 128-row products stay one tile): the packed
+ * A block (MC × KC floats, ~128 KiB) lives in L2. */
+export const MC: i32 = ASC_FEATURE_RELAXED_SIMD ? 129 : 128;
 
-/** Bytes of per-thread scratch gemm_task needs: one packed A block plus a 4×8 tile for edge stores. */
+/** Bytes of per-thread scratch gemm_task needs: one packed A block plus an MR×NR tile for edge stores. */
 export function gemm_scratch_bytes(): i32 {
   return (MC * KC + MR * NR) * 4;
 }
@@ -86,7 +93,7 @@ export function pack_b_task(t: i32, thread: i32, b: usize, transB: i32, k: i32, 
   }
 }
 
-/** B stored (K, N): each step p copies 8 consecutive floats of row p0+p. */
+/** B stored (K, N): each step p copies NR consecutive floats of row p0+p. */
 function packBPanelRowMajor(src: usize, n: i32, p0: i32, kc: i32, j0: i32, cols: i32, dst: usize): void {
   let s = src + ((<usize>p0 * <usize>n + <usize>j0) << 2);
   const ld = <usize>n << 2;
@@ -94,6 +101,7 @@ function packBPanelRowMajor(src: usize, n: i32, p0: i32, kc: i32, j0: i32, cols:
     for (let p = 0; p < kc; p++) {
       v128.store(dst, v128.load(s));
       v128.store(dst, v128.load(s, 16), 16);
+      if (NR == 12) v128.store(dst, v128.load(s, 32), 32);
       s += ld;
       dst += NR << 2;
     }
@@ -106,7 +114,7 @@ function packBPanelRowMajor(src: usize, n: i32, p0: i32, kc: i32, j0: i32, cols:
   }
 }
 
-/** B stored (N, K): column j of op(B) is row j of B; gather 8 rows, 4 values of p at a time, transposing. */
+/** B stored (N, K): column j of op(B) is row j of B; gather NR rows, 4 values of p at a time, transposing. */
 function packBPanelTransposed(src: usize, k: i32, p0: i32, kc: i32, j0: i32, cols: i32, dst: usize): void {
   const ld = <usize>k << 2;
   const row = src + ((<usize>j0 * <usize>k + <usize>p0) << 2); // &B[j0, p0]
@@ -117,6 +125,10 @@ function packBPanelTransposed(src: usize, k: i32, p0: i32, kc: i32, j0: i32, col
       transpose4Store(v128.load(s), v128.load(s + ld), v128.load(s + 2 * ld), v128.load(s + 3 * ld), dst, NR << 2);
       const s4 = s + 4 * ld;
       transpose4Store(v128.load(s4), v128.load(s4 + ld), v128.load(s4 + 2 * ld), v128.load(s4 + 3 * ld), dst + 16, NR << 2);
+      if (NR == 12) {
+        const s8 = s + 8 * ld;
+        transpose4Store(v128.load(s8), v128.load(s8 + ld), v128.load(s8 + 2 * ld), v128.load(s8 + 3 * ld), dst + 32, NR << 2);
+      }
       dst += (4 * NR) << 2;
     }
   }
@@ -145,7 +157,7 @@ function packBPanelTransposed(src: usize, k: i32, p0: i32, kc: i32, j0: i32, col
 
 /**
  * Pack rows i0..i0+mc of op(A), K block p0..p0+kc, into panels of MR rows: panel ip holds, for each p, the
- * 4 values op(A)(i0 + 4·ip + r, p0 + p), r = 0..3 (zeros past row M).
+ * MR values op(A)(i0 + MR·ip + r, p0 + p), r = 0..MR−1 (zeros past row M).
  * op(A)(i, p) = A[i·K + p], or A[p·M + i] when transA.
  */
 function packA(a: usize, transA: i32, m: i32, k: i32, i0: i32, mc: i32, p0: i32, kc: i32, dst: usize): void {
@@ -153,7 +165,22 @@ function packA(a: usize, transA: i32, m: i32, k: i32, i0: i32, mc: i32, p0: i32,
     const rows = min(MR, mc - ib);
     const i = i0 + ib;
     let p = 0;
-    if (!transA && rows == MR) {
+    if (MR == 3 && !transA && rows == MR) {
+      // Three rows of A, 4 values of p at a time: q_r = row r's [p p+1 p+2 p+3]; the panel wants
+      // [q0₀ q1₀ q2₀ | q0₁ q1₁ q2₁ | q0₂ q1₂ q2₂ | q0₃ q1₃ q2₃], i.e. three vectors, made with five shuffles.
+      const ld = <usize>k << 2;
+      const s = a + ((<usize>i * <usize>k + <usize>p0) << 2);
+      for (; p + 4 <= kc; p += 4) {
+        const q = s + (<usize>p << 2);
+        const q0 = v128.load(q), q1 = v128.load(q + ld), q2 = v128.load(q + 2 * ld);
+        const t = f32x4.shuffle(q0, q1, 0, 4, 1, 5); // [q0₀ q1₀ q0₁ q1₁]
+        const u = f32x4.shuffle(q0, q1, 2, 6, 3, 7); // [q0₂ q1₂ q0₃ q1₃]
+        v128.store(dst, f32x4.shuffle(t, q2, 0, 1, 4, 2)); // [q0₀ q1₀ q2₀ q0₁]
+        v128.store(dst, f32x4.shuffle(f32x4.shuffle(t, q2, 3, 5, 3, 5), u, 0, 1, 4, 5), 16); // [q1₁ q2₁ q0₂ q1₂]
+        v128.store(dst, f32x4.shuffle(u, q2, 6, 2, 3, 7), 32); // [q2₂ q0₃ q1₃ q2₃]
+        dst += (4 * MR) << 2;
+      }
+    } else if (MR == 4 && !transA && rows == MR) {
       // Four rows of A, 4 values of p at a time: a 4×4 transpose puts each p's 4 row values together.
       const ld = <usize>k << 2;
       const s = a + ((<usize>i * <usize>k + <usize>p0) << 2);
@@ -162,7 +189,18 @@ function packA(a: usize, transA: i32, m: i32, k: i32, i0: i32, mc: i32, p0: i32,
         transpose4Store(v128.load(q), v128.load(q + ld), v128.load(q + 2 * ld), v128.load(q + 3 * ld), dst, MR << 2);
         dst += (4 * MR) << 2;
       }
-    } else if (transA && rows == MR) {
+    } else if (MR == 3 && transA && rows == MR) {
+      // A stored (K, M): the 3 row values for one p are adjacent already. Read as 2 + 1 floats (a 4-wide load
+      // could run past the end of A at its last rows) and stored 4 wide: the 4th lane lands where the next p
+      // goes, or past the block, in this thread's scratch (the edge tile, written before it is read).
+      let s = a + ((<usize>p0 * <usize>m + <usize>i) << 2);
+      const ld = <usize>m << 2;
+      for (; p < kc; p++) {
+        v128.store(dst, v128.load32_lane(s + 8, v128.load64_zero(s), 2));
+        s += ld;
+        dst += MR << 2;
+      }
+    } else if (MR == 4 && transA && rows == MR) {
       // A stored (K, M): the 4 row values for one p are adjacent already.
       let s = a + ((<usize>p0 * <usize>m + <usize>i) << 2);
       const ld = <usize>m << 2;
@@ -219,7 +257,7 @@ export function gemm_task(
   const npad = ceilTo(n, NR);
 
   const ap = scratch + <usize>thread * <usize>scratchStride; // packed A block, MC × KC floats
-  const tmp = ap + ((<usize>MC * <usize>KC) << 2); // a 4×8 tile for edge stores
+  const tmp = ap + ((<usize>MC * <usize>KC) << 2); // an MR×NR tile for edge stores
   const aEntry = a + ((<usize>bi * <usize>aBatchStride) << 2);
   const bEntry = bp + ((<usize>bi * <usize>bpBatchStride) << 2);
   const cTile = c + ((<usize>bi * <usize>m * <usize>n + <usize>i0 * <usize>n + <usize>j0) << 2);
@@ -239,8 +277,13 @@ export function gemm_task(
         const cols = min(NR, nc - jj);
         const cPtr = cTile + ((<usize>ii * <usize>n + <usize>jj) << 2);
         const biasCols: usize = biasHere != 0 ? biasHere + ((<usize>(j0 + jj)) << 2) : 0;
-        if (rows == 1) kernel1x8(kc, aPanel, bPanel, cPtr, cols, add, tmp, biasCols);
-        else kernel4x8(kc, aPanel, bPanel, cPtr, n, rows, cols, add, tmp, biasCols);
+        if (MR == 3) {
+          if (rows == 1) kernel1x12(kc, aPanel, bPanel, cPtr, cols, add, tmp, biasCols);
+          else kernel3x12(kc, aPanel, bPanel, cPtr, n, rows, cols, add, tmp, biasCols);
+        } else {
+          if (rows == 1) kernel1x8(kc, aPanel, bPanel, cPtr, cols, add, tmp, biasCols);
+          else kernel4x8(kc, aPanel, bPanel, cPtr, n, rows, cols, add, tmp, biasCols);
+        }
       }
     }
   }
@@ -277,19 +320,119 @@ export function gemm_task(
     const a3 = v128.load32_splat(a, 12);
     c30 = madd(a3, b0, c30);
     c31 = madd(a3, b1, c31);
-    a += MR << 2;
-    b += NR << 2;
+    a += 4 << 2;
+    b += 8 << 2;
   }
-  const full = rows == MR && cols == NR;
+  const full = rows == 4 && cols == 8;
   // At an edge, the tile goes to tmp (stride NR) and only its valid part is copied to C.
   const dst = full ? c : tmp;
-  const ld: usize = full ? <usize>ldc << 2 : NR << 2;
+  const ld: usize = full ? <usize>ldc << 2 : 8 << 2;
   const addHere = add && full;
   storeRow(dst, c00, c01, addHere);
   storeRow(dst + ld, c10, c11, addHere);
   storeRow(dst + 2 * ld, c20, c21, addHere);
   storeRow(dst + 3 * ld, c30, c31, addHere);
   if (!full) copyEdge(tmp, c, ldc, rows, cols, add);
+}
+
+/**
+ * The 3×12 micro-kernel of the relaxed build: C[0..3, 0..12] (+)= (bias[0..12] +) Σ_p a[p·3 + r] · b[p·12 + j].
+ * Nine accumulators, three B vectors and one broadcast value of A: 13 of the 15 vector registers V8 hands out
+ * on x86-64, so nothing spills. Per step p: 6 loads for 9 multiply-adds (4×8: 6 for 8), and one accumulator
+ * more than the 8 that just cover a multiply-add's latency on two pipes, so a load that arrives late from L2
+ * stalls less. In place, with B streamed from L2 as in gemm_task, it ran 5–7 % faster than 4×8 on Zen 4
+ * (49.4 → 52.7 GFLOP/s for 128 × 768 × 256, 47.2 → 49.8 for 128 × 3072 × 256). The baseline build keeps 4×8:
+ * there a multiply-add is two instructions and needs a register for the product, and 3×12 spills.
+ */
+// @ts-ignore: decorator
+@inline function kernel3x12(kc: i32, a: usize, b: usize, c: usize, ldc: i32, rows: i32, cols: i32, add: bool, tmp: usize, bias: usize): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c02 = f32x4.splat(0);
+  if (bias != 0) {
+    c00 = v128.load(bias);
+    c01 = v128.load(bias, 16);
+    c02 = v128.load(bias, 32);
+  }
+  let c10 = c00, c11 = c01, c12 = c02;
+  let c20 = c00, c21 = c01, c22 = c02;
+  for (let p = 0; p < kc; p++) {
+    const b0 = v128.load(b);
+    const b1 = v128.load(b, 16);
+    const b2 = v128.load(b, 32);
+    const a0 = v128.load32_splat(a); // [a₀ a₀ a₀ a₀]
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    c02 = madd(a0, b2, c02);
+    const a1 = v128.load32_splat(a, 4);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    c12 = madd(a1, b2, c12);
+    const a2 = v128.load32_splat(a, 8);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    c22 = madd(a2, b2, c22);
+    a += 3 << 2;
+    b += 12 << 2;
+  }
+  const full = rows == 3 && cols == 12;
+  // At an edge, the tile goes to tmp (stride NR) and only its valid part is copied to C.
+  const dst = full ? c : tmp;
+  const ld: usize = full ? <usize>ldc << 2 : 12 << 2;
+  const addHere = add && full;
+  storeRow3(dst, c00, c01, c02, addHere);
+  storeRow3(dst + ld, c10, c11, c12, addHere);
+  storeRow3(dst + 2 * ld, c20, c21, c22, addHere);
+  if (!full) copyEdge(tmp, c, ldc, rows, cols, add);
+}
+
+/** One row of A against a 12-wide B panel (the relaxed build's kernel1x8); K unrolled by two likewise. */
+function kernel1x12(kc: i32, a: usize, b: usize, c: usize, cols: i32, add: bool, tmp: usize, bias: usize): void {
+  let e0 = f32x4.splat(0), e1 = f32x4.splat(0), e2 = f32x4.splat(0); // even p
+  if (bias != 0) {
+    e0 = v128.load(bias);
+    e1 = v128.load(bias, 16);
+    e2 = v128.load(bias, 32);
+  }
+  let o0 = f32x4.splat(0), o1 = f32x4.splat(0), o2 = f32x4.splat(0); // odd p
+  let p = 0;
+  for (; p + 2 <= kc; p += 2) {
+    const x0 = v128.load32_splat(a);
+    e0 = madd(x0, v128.load(b), e0);
+    e1 = madd(x0, v128.load(b, 16), e1);
+    e2 = madd(x0, v128.load(b, 32), e2);
+    const x1 = v128.load32_splat(a, 3 << 2);
+    o0 = madd(x1, v128.load(b, 48), o0);
+    o1 = madd(x1, v128.load(b, 64), o1);
+    o2 = madd(x1, v128.load(b, 80), o2);
+    a += 6 << 2;
+    b += 24 << 2;
+  }
+  if (p < kc) {
+    const x0 = v128.load32_splat(a);
+    e0 = madd(x0, v128.load(b), e0);
+    e1 = madd(x0, v128.load(b, 16), e1);
+    e2 = madd(x0, v128.load(b, 32), e2);
+  }
+  const r0 = f32x4.add(e0, o0);
+  const r1 = f32x4.add(e1, o1);
+  const r2 = f32x4.add(e2, o2);
+  if (cols == 12) {
+    storeRow3(c, r0, r1, r2, add);
+  } else {
+    storeRow3(tmp, r0, r1, r2, false);
+    copyEdge(tmp, c, 0, 1, cols, add);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function storeRow3(dst: usize, x0: v128, x1: v128, x2: v128, add: bool): void {
+  if (add) {
+    x0 = f32x4.add(x0, v128.load(dst));
+    x1 = f32x4.add(x1, v128.load(dst, 16));
+    x2 = f32x4.add(x2, v128.load(dst, 32));
+  }
+  v128.store(dst, x0);
+  v128.store(dst, x1, 16);
+  v128.store(dst, x2, 32);
 }
 
 /**
@@ -308,11 +451,11 @@ function kernel1x8(kc: i32, a: usize, b: usize, c: usize, cols: i32, add: bool, 
     const x0 = v128.load32_splat(a);
     e0 = madd(x0, v128.load(b), e0);
     e1 = madd(x0, v128.load(b, 16), e1);
-    const x1 = v128.load32_splat(a, MR << 2);
-    o0 = madd(x1, v128.load(b, NR << 2), o0);
-    o1 = madd(x1, v128.load(b, (NR + 4) << 2), o1);
-    a += (2 * MR) << 2;
-    b += (2 * NR) << 2;
+    const x1 = v128.load32_splat(a, 4 << 2);
+    o0 = madd(x1, v128.load(b, 32), o0);
+    o1 = madd(x1, v128.load(b, 48), o1);
+    a += 8 << 2;
+    b += 16 << 2;
   }
   if (p < kc) {
     const x0 = v128.load32_splat(a);
@@ -321,7 +464,7 @@ function kernel1x8(kc: i32, a: usize, b: usize, c: usize, cols: i32, add: bool, 
   }
   const r0 = f32x4.add(e0, o0);
   const r1 = f32x4.add(e1, o1);
-  if (cols == NR) {
+  if (cols == 8) {
     storeRow(c, r0, r1, add);
   } else {
     storeRow(tmp, r0, r1, false);

@@ -1,7 +1,8 @@
 // WebAssembly matmul against the reference backend, on shapes chosen to hit every edge of the tiling
-// (MR = 4, NR = 8, KC = 256, MC = 128 in kernels/gemm.ts): sizes 1, 3, 7, 17, 127, one past a tile (129,
-// 257), batched with batch strides (including 0, a broadcast matrix), transposed operands, accumulation;
-// for both kernel builds (fused multiply-add and multiply+add) with 1 and 2 threads.
+// (kernels/gemm.ts: MR × NR = 3 × 12 in the relaxed build, 4 × 8 in the baseline one; KC = 256; MC = 129 /
+// 128): sizes 1, 3, 7, 17, 127, one past a tile (129, 130, 257; 13, 25 past whole 12-column panels), batched
+// with batch strides (including 0, a broadcast matrix), transposed operands, accumulation; for both kernel
+// builds (fused multiply-add and multiply+add) with 1 and 2 threads.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { MatmulSpec } from '../../src/backend/backend.js';
@@ -29,6 +30,8 @@ const cases: Case[] = [
   { batch: 3, m: 5, n: 9, k: 7, a: 'own', b: 'shared' }, // a weight shared by the batch
   { batch: 2, m: 4, n: 8, k: 3, a: 'shared', b: 'own' },
   { batch: 1, m: 129, n: 127, k: 257, a: 'own', b: 'own' }, // past MC, past KC: parallel, every edge
+  { batch: 1, m: 130, n: 25, k: 260, a: 'own', b: 'own' }, // past MC in both builds; a panel and one column past 24
+  { batch: 2, m: 11, n: 13, k: 9, a: 'own', b: 'own' }, // 3×12 edges: rows 3+3+3+2, one column past a panel
   { batch: 2, m: 67, n: 131, k: 300, a: 'own', b: 'shared' },
   { batch: 3, m: 33, n: 40, k: 257, a: 'own', b: 'own' },
   { batch: 1, m: 300, n: 24, k: 50, a: 'own', b: 'own' }, // on the pool: row tiles of 40 (not MC), the last of 20

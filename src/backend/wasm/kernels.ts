@@ -16,6 +16,8 @@ export interface KernelExports {
   packed_b_floats(k: number, n: number): number;
   attention_scratch_bytes(d: number): number;
   zero_bytes(ptr: number, bytes: number): void;
+  /** The GEMM's tile sizes compiled into this build (kernels/gemm.ts: 3×12 with relaxed SIMD, 4×8 without). */
+  readonly tile: GemmTile;
   /** Every export whose name ends in `_task`, sorted by name; the pool refers to them by index. */
   readonly taskNames: readonly string[];
   readonly tasks: readonly TaskFn[];
@@ -24,8 +26,17 @@ export interface KernelExports {
 /** Tasks the backend's own code calls by name (row kernels are found by the name their RowKernel gives). */
 const REQUIRED_TASKS = ['pack_b_task', 'gemm_task', 'attention_forward_task', 'attention_backward_task', 'colsum_task'] as const;
 
-/** Tile sizes compiled into kernels/gemm.ts (kept in step by a check in readExports). */
-export const GEMM_TILE = { MR: 4, NR: 8, KC: 256, MC: 128 } as const;
+/**
+ * Tile sizes compiled into kernels/gemm.ts, read from the module's exported globals: MR × NR register tile
+ * (3 × 12 in the relaxed build, 4 × 8 in the baseline one), KC-deep K blocks, MC-row blocks of A (a multiple
+ * of MR).
+ */
+export interface GemmTile {
+  readonly MR: number;
+  readonly NR: number;
+  readonly KC: number;
+  readonly MC: number;
+}
 
 const FUNCTIONS = ['heap_base', 'gemm_scratch_bytes', 'packed_b_floats', 'attention_scratch_bytes', 'zero_bytes'] as const;
 
@@ -42,13 +53,7 @@ function readExports(instance: WebAssembly.Instance): KernelExports {
       throw new Error(`attn wasm: the kernel module has no export '${name}'; rebuild it with \`npm run build\``);
     }
   }
-  for (const [name, want] of Object.entries(GEMM_TILE)) {
-    const g = ex[name];
-    const got = g instanceof WebAssembly.Global ? g.value : undefined;
-    if (got !== want) {
-      throw new Error(`attn wasm: kernel constant ${name} is ${got}, src/backend/wasm/kernels.ts expects ${want}; rebuild with \`npm run build\``);
-    }
-  }
+  const tile = readTile(ex);
   // The task table: discovered, not listed, so a new kernel is one export in kernels/ and nothing here.
   // Every thread instantiates the same module, so every thread builds the same table.
   const taskNames = Object.keys(ex).filter((n) => n.endsWith('_task') && typeof ex[n] === 'function').sort();
@@ -60,9 +65,27 @@ function readExports(instance: WebAssembly.Instance): KernelExports {
     packed_b_floats: fn('packed_b_floats') as (k: number, n: number) => number,
     attention_scratch_bytes: fn('attention_scratch_bytes') as (d: number) => number,
     zero_bytes: fn('zero_bytes') as (ptr: number, bytes: number) => void,
+    tile,
     taskNames,
     tasks,
   };
+}
+
+/** The tile constants a kernel module exports, checked for the shapes the JavaScript side relies on. */
+function readTile(ex: WebAssembly.Instance["exports"]): GemmTile {
+  const get = (name: keyof GemmTile): number => {
+    const g = ex[name];
+    const v: unknown = g instanceof WebAssembly.Global ? g.value : undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) {
+      throw new Error(`attn wasm: the kernel module's constant ${name} is ${String(v)}, expected a positive integer; rebuild it with \`npm run build\``);
+    }
+    return v;
+  };
+  const tile = { MR: get('MR'), NR: get('NR'), KC: get('KC'), MC: get('MC') };
+  if (tile.NR % 4 !== 0 || tile.MC % tile.MR !== 0) {
+    throw new Error(`attn wasm: the kernel module's GEMM tile ${JSON.stringify(tile)} needs NR a multiple of 4 and MC a multiple of MR; rebuild it with \`npm run build\``);
+  }
+  return tile;
 }
 
 /** Byte modules that WebAssembly.validate accepts only when the runtime has the feature. */

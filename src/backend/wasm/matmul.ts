@@ -20,13 +20,11 @@
 
 import type { LinearSpec, MatmulSpec } from '../backend.js';
 import type { KernelExports } from './kernels.js';
-import { GEMM_TILE } from './kernels.js';
 import { Layout, WasmHeap, WorkArea, fmtBytes } from './heap.js';
 import type { ThreadPool } from './pool.js';
 
-const { MR, NR, KC, MC } = GEMM_TILE;
-/** The shortest row tile a parallel GEMM is cut into (see gemmInMemory). */
-const MC_MIN = 16;
+/** The shortest row tile a parallel GEMM is cut into (see gemmInMemory), rounded up to whole MR-row panels. */
+const MC_MIN_ROWS = 16;
 
 /**
  * A GEMM smaller than this many flops (2·B·M·N·K) runs on the calling thread alone. Measured on the 2-core
@@ -142,7 +140,7 @@ export class WasmMatmul {
     const bOff = bHome === 0 ? layout.add(bSpan * 4) : -1;
     const bPackOff = small ? -1 : layout.add(nb * this.kernels.packed_b_floats(K, N) * 4);
     const cOff = cHome === 0 ? layout.add(batch * M * N * 4) : -1;
-    const biasOff = spec.bias ? layout.add(padN(N) * 4) : -1;
+    const biasOff = spec.bias ? layout.add(this.padN(N) * 4) : -1;
     const scratchOff = small ? -1 : layout.add(this.scratchBytes());
     const parts = small ? this.gemvParts(rows, K, spec.transB, parallel) : 0;
     const partOff = parts > 0 ? layout.add(parts * rows * N * 4) : -1;
@@ -275,11 +273,17 @@ export class WasmMatmul {
     return this.pool.threads * alignUp(this.kernels.gemm_scratch_bytes());
   }
 
-  /** N bias floats at byte address `at`, padded with zeros to whole 8-column panels. */
+  /** N rounded up to whole NR-column panels (the length gemm_task reads of a bias). */
+  padN(n: number): number {
+    const { NR } = this.kernels.tile;
+    return Math.ceil(n / NR) * NR;
+  }
+
+  /** N bias floats at byte address `at`, padded with zeros to whole NR-column panels. */
   private placeBias(bias: Float32Array, n: number, at: number): void {
     const f32 = this.heap.f32;
     f32.set(bias.subarray(0, n), at / 4);
-    f32.fill(0, at / 4 + n, at / 4 + padN(n));
+    f32.fill(0, at / 4 + n, at / 4 + this.padN(n));
   }
 
   /**
@@ -385,6 +389,7 @@ export class WasmMatmul {
   ): [number, number] {
     const { batch, m: M, n: N, k: K, transA, transB, aBatchStride, bBatchStride, accumulate } = spec;
     const threads = this.pool.threads;
+    const { MR, NR, KC, MC } = this.kernels.tile;
     const kBlocks = Math.ceil(K / KC);
     const nb = bBatchStride === 0 ? 1 : batch;
     const packedFloats = this.kernels.packed_b_floats(K, N);
@@ -411,7 +416,8 @@ export class WasmMatmul {
     // columns.
     const wanted = parallel ? 4 * threads : 1;
     const rowsPer = Math.ceil(M / Math.max(1, Math.ceil(wanted / batch)));
-    const mc = Math.min(MC, Math.max(MC_MIN, Math.ceil(rowsPer / MR) * MR));
+    const mcMin = Math.ceil(MC_MIN_ROWS / MR) * MR;
+    const mc = Math.min(MC, Math.max(mcMin, Math.ceil(rowsPer / MR) * MR));
     const mTiles = Math.ceil(M / mc);
     const nTiles = Math.max(1, Math.min(Math.ceil(wanted / (batch * mTiles)), Math.ceil(N / 64)));
     const nc = Math.ceil(Math.ceil(N / nTiles) / NR) * NR;
@@ -437,10 +443,6 @@ function span(batch: number, stride: number, size: number): number {
   return stride === 0 ? size : (batch - 1) * stride + size;
 }
 
-/** N rounded up to whole NR-column panels. */
-function padN(n: number): number {
-  return Math.ceil(n / NR) * NR;
-}
 
 function alignUp(n: number): number {
   return Math.ceil(n / 64) * 64;

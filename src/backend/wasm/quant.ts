@@ -106,8 +106,9 @@ export class WasmQuantMatmul {
     const { bits, n: N, k: K, groupSize } = w;
     const G = K / groupSize;
     const dataBytes = bits === 8 ? N * K : (N * K) / 2;
-    // Rows of W per block: a multiple of 8 (whole packed panels) within the byte budget; all of W if it fits.
-    const fit = Math.max(8, Math.floor(DEQUANT_BLOCK_BYTES / (4 * K) / 8) * 8);
+    // Rows of W per block: a multiple of NR (whole packed panels) within the byte budget; all of W if it fits.
+    const { NR } = this.kernels.tile;
+    const fit = Math.max(NR, Math.floor(DEQUANT_BLOCK_BYTES / (4 * K) / NR) * NR);
     const nb = Math.min(N, fit);
     const single = nb === N;
 
@@ -116,7 +117,7 @@ export class WasmQuantMatmul {
     const tOff = l.add(nb * K * 4); // one dequantised block of W, (nb, K)
     const pOff = l.add(this.kernels.packed_b_floats(K, nb) * 4); // the same, packed for gemm_task
     const cOff = l.add(M * nb * 4); // the block's columns of C (all of C when there is one block)
-    const biasOff = bias ? l.add(Math.ceil(N / 8) * 8 * 4) : -1; // padded: gemm_task reads whole 8-column panels
+    const biasOff = bias ? l.add(this.mm.padN(N) * 4) : -1; // padded: gemm_task reads whole NR-column panels
     const scratchOff = l.add(this.mm.scratchBytes());
     const wHome = this.home(w.data, dataBytes);
     const sHome = this.home(w.scales, w.scales.byteLength);
@@ -128,7 +129,7 @@ export class WasmQuantMatmul {
     f32.set(a.subarray(0, M * K), (base + aOff) / 4);
     if (bias) {
       f32.set(bias.subarray(0, N), (base + biasOff) / 4);
-      f32.fill(0, (base + biasOff) / 4 + N, (base + biasOff) / 4 + Math.ceil(N / 8) * 8);
+      f32.fill(0, (base + biasOff) / 4 + N, (base + biasOff) / 4 + this.mm.padN(N));
     }
     if (wHome === 0) this.heap.u8.set(w.data.subarray(0, dataBytes), base + wOff);
     if (sHome === 0) f32.set(w.scales.subarray(0, N * G), (base + sOff) / 4);

@@ -16,7 +16,6 @@
 
 import { CELL_GATES, checkRecurrent, type RecurrentGradients, type RecurrentOperands, type RecurrentSpec } from '../recurrent.js';
 import type { KernelExports } from './kernels.js';
-import { GEMM_TILE } from './kernels.js';
 import { Layout, WasmHeap, WorkArea } from './heap.js';
 import { PARALLEL_MIN_FLOPS } from './matmul.js';
 import type { ThreadPool } from './pool.js';
@@ -131,8 +130,9 @@ export class WasmRecurrent {
 
   /** Pack op(B) (K, N) from W_hh at wPtr into the micro-kernel's panels at bp (on this thread: ~0.1 ms). */
   private pack(wPtr: number, transB: boolean, K: number, N: number, bp: number): void {
-    const kBlocks = Math.ceil(K / GEMM_TILE.KC);
-    const groupCols = Math.ceil(N / GEMM_TILE.NR) * GEMM_TILE.NR; // one column group: every panel of a K block
+    const { KC, NR } = this.kernels.tile;
+    const kBlocks = Math.ceil(K / KC);
+    const groupCols = Math.ceil(N / NR) * NR; // one column group: every panel of a K block
     this.pool.run('pack_b_task', kBlocks, [wPtr, transB ? 1 : 0, K, N, 0, 1, bp, groupCols], false);
   }
 }
