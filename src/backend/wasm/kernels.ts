@@ -72,7 +72,7 @@ function readExports(instance: WebAssembly.Instance): KernelExports {
 }
 
 /** The tile constants a kernel module exports, checked for the shapes the JavaScript side relies on. */
-function readTile(ex: WebAssembly.Instance["exports"]): GemmTile {
+function readTile(ex: WebAssembly.Instance['exports']): GemmTile {
   const get = (name: keyof GemmTile): number => {
     const g = ex[name];
     const v: unknown = g instanceof WebAssembly.Global ? g.value : undefined;

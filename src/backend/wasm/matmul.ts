@@ -443,7 +443,6 @@ function span(batch: number, stride: number, size: number): number {
   return stride === 0 ? size : (batch - 1) * stride + size;
 }
 
-
 function alignUp(n: number): number {
   return Math.ceil(n / 64) * 64;
 }
