@@ -16,14 +16,14 @@
 //      9 accumulators, 13 registers): 36 multiply-adds for 6 loads and some slack over the latency, 5–7 %
 //      faster than 4×8 in place (see kernel3x12).
 //   2. A and B are "packed" first: copied into the exact order the micro-kernel reads them, so its loads are
-//      sequential. Packed B is a sequence of (kc × 8) panels, packed A a sequence of (kc × 4) panels.
-//      Packing also pads the edges with zeros, so the micro-kernel always computes a full 4×8 tile and only
-//      the store at the edge of C is special.
-//   3. K is cut into blocks of KC = 256: one A panel (256 × 4 floats = 4 KiB) stays in L1 while the
+//      sequential. Packed B is a sequence of (kc × NR) panels, packed A a sequence of (kc × MR) panels.
+//      Packing also pads the edges with zeros, so the micro-kernel always computes a full MR×NR tile and
+//      only the store at the edge of C is special.
+//   3. K is cut into blocks of KC = 256: one A panel (256 × MR floats, 3–4 KiB) stays in L1 while the
 //      micro-kernel walks along the B panels of the tile (KC × nc floats, streamed from L2/L3), and the
-//      packed block of A (MC × KC = 128 × 256 floats = 128 KiB) stays in L2. (The other order, a B panel
+//      packed block of A (MC × KC ≈ 128 × 256 floats ≈ 128 KiB) stays in L2. (The other order, a B panel
 //      in L1 and A streamed, measured 2–3 % slower.)
-//   4. C is cut into MC × nc tiles (MC = 128 rows; the caller picks the width nc, a multiple of 8, so that
+//   4. C is cut into MC × nc tiles (MC = 129 or 128 rows; the caller picks the width nc, a multiple of NR, so that
 //      there are enough tiles for its threads); one tile is one task for the thread pool (tasks are claimed
 //      by whichever thread is free, see src/backend/wasm/pool.ts). Measured on Zen 4 with one thread:
 //      KC in 128…512, MC in 64…256 and nc in 256…1024 are all within ±3 % of each other.
