@@ -8,6 +8,9 @@
 //   train-transformer-g2p   the `attn g2p` model (3 + 3 layers, 128 wide, FFN 512, vocab 70, no dropout for the
 //       bench) trained on batches of 64 CMUdict words: a full optimizer step (label-smoothed loss, backward,
 //       clip, AdamW); tokens/s = real source + target tokens / median seconds per token-weighted step.
+//       attn trains padding-free, as `attn train` and `attn g2p train` do (src/nn/packing.ts: the layers skip
+//       the ~44 % of padded positions in these random batches); the `attn-padded` row computes the padding too,
+//       as the PyTorch module does, so both comparisons are in the table.
 //       Peer: the same model in PyTorch (bench/_g2p_torch.py) on the same batches.
 // Every attn measurement runs in its own process (this file with --child), so the peak RSS rows are that run's.
 import { setBackend } from '../src/backend/index.js';
@@ -81,7 +84,7 @@ function g2pBatches(c: G2PCase, n: number): Array<{ src: number[][]; tgt: number
   });
 }
 
-function trainG2PAttn(c: G2PCase & { batches: Array<{ src: number[][]; tgt: number[][] }> }, threads: number): Result {
+function trainG2PAttn(c: G2PCase & { batches: Array<{ src: number[][]; tgt: number[][] }>; paddingFree: boolean }, threads: number): Result {
   setBackend('wasm', { threads });
   const cfg = transformerConfig({
     preset: 'g2p', encoder_layers: c.n_enc, decoder_layers: c.n_dec, d_model: c.d_model, encoder_attention_heads: c.n_head, decoder_attention_heads: c.n_head,
@@ -96,7 +99,7 @@ function trainG2PAttn(c: G2PCase & { batches: Array<{ src: number[][]; tgt: numb
   // As trainSeq2Seq runs a step: in step memory (src/tensor/step.ts).
   const step = (i: number): number => trainingStep(() => {
     const b = batches[i % batches.length]!;
-    const { loss } = model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels, labelSmoothing: 0.1 });
+    const { loss } = model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels, labelSmoothing: 0.1, paddingFree: c.paddingFree });
     loss!.backward();
     clipGradNorm(params, 1.0);
     state.optimizer.step();
@@ -112,7 +115,10 @@ function trainG2PAttn(c: G2PCase & { batches: Array<{ src: number[][]; tgt: numb
     perToken.push((performance.now() - t0) / 1000 / n);
   }
   perToken.sort((a, b) => a - b);
-  return { tokens_per_s: 1 / perToken[Math.floor(perToken.length / 2)]!, params: model.numParameters() - c.vocab, peak_rss_mb: process.resourceUsage().maxRSS / 1024, note: `median of ${perToken.length} steps, batch ${c.batch} words` };
+  return {
+    tokens_per_s: 1 / perToken[Math.floor(perToken.length / 2)]!, params: model.numParameters() - c.vocab, peak_rss_mb: process.resourceUsage().maxRSS / 1024,
+    note: `median of ${perToken.length} steps, batch ${c.batch} words, ${c.paddingFree ? 'padding-free' : 'padding computed'}`,
+  };
 }
 
 // -----------------------------------------------------------------------------------------------------------
@@ -126,9 +132,9 @@ function addRows(r: BenchReport, name: string, impl: string, threads: number, re
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   if (argv[0] === '--child') {
-    const c = JSON.parse(argv[1]!) as Case & { batches?: Array<{ src: number[][]; tgt: number[][] }> };
+    const c = JSON.parse(argv[1]!) as Case & { batches?: Array<{ src: number[][]; tgt: number[][] }>; paddingFree?: boolean };
     const threads = Number(argv[2]);
-    const res = c.kind === 'marian' ? translateAttn(c, threads) : trainG2PAttn(c as G2PCase & { batches: Array<{ src: number[][]; tgt: number[][] }> }, threads);
+    const res = c.kind === 'marian' ? translateAttn(c, threads) : trainG2PAttn(c as G2PCase & { batches: Array<{ src: number[][]; tgt: number[][] }>; paddingFree: boolean }, threads);
     process.stdout.write(JSON.stringify(res) + '\n');
     return;
   }
@@ -139,8 +145,16 @@ async function main(): Promise<void> {
     for (const contended of loads) {
       const load = contended ? { contended: true } : {};
       for (const threads of threadList) {
-        const mine = await withContention(contended, () => runAttnChild<Result>(import.meta.url, 'seq2seq', job, threads));
+        const withPadding = (paddingFree: boolean): { name: string } => {
+          const child: typeof job & { paddingFree: boolean } = { ...job, paddingFree };
+          return child;
+        };
+        const mine = await withContention(contended, () => runAttnChild<Result>(import.meta.url, 'seq2seq', withPadding(true), threads));
         addRows(r, c.name, 'attn', threads, mine, `${mine.note}; ${(mine.params / 1e6).toFixed(2)}M params`, load);
+        if (c.kind === 'g2p') {
+          const padded = await withContention(contended, () => runAttnChild<Result>(import.meta.url, 'seq2seq', withPadding(false), threads));
+          addRows(r, c.name, 'attn-padded', threads, padded, padded.note, load);
+        }
         if (c.kind === 'marian') {
           const peers = await marianPeers(r, c, threads, contended);
           if (peers.pytorch !== undefined && peers.pytorch !== mine.params) throw new Error(`bench seq2seq: ${c.name}: PyTorch has ${peers.pytorch} parameters, attn ${mine.params}`);

@@ -10,11 +10,11 @@
 // Shapes: B batch, S source positions, T decoder positions, C model width, H heads, V vocabulary.
 
 import { crossEntropy, reshape, slice, tensor, Tensor, type Rng } from '../tensor/index.js';
-import type { KVCache } from '../nn/index.js';
+import { Packing, type KVCache } from '../nn/index.js';
 
 /** What the encoder returns (Hugging Face's BaseModelOutput). */
 export interface EncoderOutput {
-  /** (B, S, C) the encoder's last layer (after the final norm, where the model has one). */
+  /** (B, S, C) the encoder's last layer (after the final norm, where the model has one); (N_S, C) when packed. */
   lastHiddenState: Tensor;
   /** layers + 1 tensors (B, S, C): the embeddings, then each layer's output (the last after the final norm). */
   hiddenStates?: Tensor[];
@@ -24,7 +24,7 @@ export interface EncoderOutput {
 
 /** What the decoder returns for the new positions of one call. */
 export interface DecoderOutput {
-  /** (B, T, V), or (B, logitsToKeep, V). */
+  /** (B, T, V), or (B, logitsToKeep, V); (N, V) with packed `rows`. */
   logits: Tensor;
   /** layers + 1 tensors (B, T, C), as EncoderOutput.hiddenStates. */
   hiddenStates?: Tensor[];
@@ -36,7 +36,7 @@ export interface DecoderOutput {
 
 /** A full teacher-forced forward (Hugging Face's Seq2SeqLMOutput). */
 export interface Seq2SeqOutput {
-  logits: Tensor; // (B, T, V)
+  logits: Tensor; // (B, T, V); with paddingFree (N, V), the target positions that were computed, row by row
   /** Mean cross-entropy over labels that are not -100 (when labels were given). */
   loss?: Tensor;
   encoderLastHiddenState: Tensor; // (B, S, C)
@@ -67,6 +67,23 @@ export interface DecodeOptions {
   outputHiddenStates?: boolean;
   /** Logits for only the last N positions (generation needs one). 0 = all. */
   logitsToKeep?: number;
+  /** Padding-free (src/nn/packing.ts): compute only these positions of the (B, T) decoder inputs; the layers work on (N, C). */
+  rows?: Packing;
+  /** The packing of encoder states given packed (N_S, C), as EncodeOptions.rows made them. */
+  encoderRows?: Packing;
+}
+
+/** The encoder's options, the same for every encoder-decoder. */
+export interface EncodeOptions {
+  /** (B, S) source mask: 1 for real tokens, 0 for padding. */
+  attentionMask?: Tensor;
+  headMask?: HeadMaskOption;
+  outputAttentions?: boolean;
+  outputHiddenStates?: boolean;
+  /** Padding-free: compute only these positions; lastHiddenState (and hidden states) come back packed (N_S, C). */
+  rows?: Packing;
+  /** Random numbers for dropout (training only). */
+  rng?: Rng;
 }
 
 /**
@@ -112,6 +129,11 @@ export function maskBytes(mask: Tensor | Uint8Array | undefined, B: number, S: n
   return bytes.every((m) => m === 1) ? undefined : bytes;
 }
 
+/** Checks that a packing was made for a (B, T) batch: `who` names the caller and `what` the sequence. */
+export function checkRows(rows: Packing | undefined, B: number, T: number, who: string, what: string): void {
+  if (rows && (rows.batch !== B || rows.length !== T)) throw new Error(`${who}: the packing of the ${what} is for (B, T) = (${rows.batch}, ${rows.length}), the ${what} are (${B}, ${T})`);
+}
+
 /** Checks ids are an int32 (B, T) tensor, T ≥ 1, of ids below V; the error names the row and position. */
 export function checkTokenIds(ids: Tensor, what: string, V: number): void {
   if (ids.ndim !== 2 || ids.dtype !== 'int32') throw new Error(`${what} must be an int32 (B, T) tensor, got ${ids.dtype} [${ids.shape.join(', ')}]`);
@@ -125,10 +147,17 @@ export function checkTokenIds(ids: Tensor, what: string, V: number): void {
 }
 
 /**
- * S, the source length the decoder attends to: from the encoder's states (B, S, C), or — when generation passes
- * null because the cache already holds every layer's cross-attention keys and values — from the cache.
+ * S, the source length the decoder attends to: from the encoder's states (B, S, C) (or packed (N_S, C) with
+ * their packing), or — when generation passes null because the cache already holds every layer's
+ * cross-attention keys and values — from the cache.
  */
-export function encoderLength(enc: Tensor | null, cache: KVCache | undefined, B: number, who: string): number {
+export function encoderLength(enc: Tensor | null, cache: KVCache | undefined, B: number, who: string, encoderRows?: Packing): number {
+  if (enc && encoderRows) {
+    if (enc.ndim !== 2 || enc.shape[0] !== encoderRows.count || encoderRows.batch !== B) {
+      throw new Error(`${who}: packed encoder states must be (N_S, C) with N_S = ${encoderRows.count} for ${encoderRows.batch} rows (decoder: ${B}), got [${enc.shape.join(', ')}]`);
+    }
+    return encoderRows.length;
+  }
   if (enc) {
     if (enc.ndim !== 3 || enc.shape[0] !== B) throw new Error(`${who}: encoder states must be (B, S, C) with B = ${B} decoder rows, got [${enc.shape.join(', ')}]`);
     return enc.shape[1]!;
@@ -187,12 +216,18 @@ export interface Seq2SeqForwardOptions {
   logitsToKeep?: number;
   /** Random numbers for dropout (training only). */
   rng?: Rng;
+  /**
+   * Skip the padding (src/nn/packing.ts): the layers compute only real source positions (attentionMask) and
+   * target positions up to each row's last label; the loss is the same as without, `logits` holds only the
+   * computed target positions (N, V) and encoderLastHiddenState (N_S, C). Needs labels; not with a cache.
+   */
+  paddingFree?: boolean;
 }
 
 /** What teacherForced needs of a model: its encoder, its decoder and its special tokens. */
 export interface EncoderDecoderParts {
   readonly config: { pad_token_id: number; decoder_start_token_id: number };
-  encode(inputIds: Tensor, opts: { attentionMask?: Tensor; headMask?: HeadMaskOption; outputAttentions?: boolean; outputHiddenStates?: boolean; rng?: Rng }): EncoderOutput;
+  encode(inputIds: Tensor, opts: EncodeOptions): EncoderOutput;
   decode(decoderInputIds: Tensor, encoderHiddenStates: Tensor | null, opts: DecodeOptions & { rng?: Rng }): DecoderOutput;
 }
 
@@ -207,8 +242,24 @@ export function teacherForced(model: EncoderDecoderParts, inputIds: Tensor, opts
     if (!opts.labels) throw new Error(`${who}: give decoderInputIds or labels (the decoder needs its inputs)`);
     dec = decoderInputsFromLabels(opts.labels, model.config.pad_token_id, model.config.decoder_start_token_id);
   }
-  const enc = opts.encoderOutputs ?? model.encode(inputIds, { attentionMask: opts.attentionMask, headMask: opts.headMask, outputAttentions: opts.outputAttentions, outputHiddenStates: opts.outputHiddenStates, rng: opts.rng });
+  // Padding-free: which positions to compute on each side (none packed where there is no padding).
+  let srcRows: Packing | undefined;
+  let tgtRows: Packing | undefined;
+  if (opts.paddingFree) {
+    if (!opts.labels) throw new Error(`${who}: paddingFree needs labels (it computes the positions the loss reads)`);
+    if (opts.cache) throw new Error(`${who}: paddingFree cannot be used with a cache`);
+    const [B, S] = inputIds.shape as [number, number];
+    const [Bt, T] = dec.shape as [number, number];
+    if (opts.labels.dtype !== 'int32' || opts.labels.ndim !== 2 || opts.labels.shape[0] !== Bt || opts.labels.shape[1] !== T) {
+      throw new Error(`${who}: labels must be int32 (B, T) = [${Bt}, ${T}] like the decoder inputs, got ${opts.labels.dtype} [${opts.labels.shape.join(', ')}]`);
+    }
+    if (!opts.encoderOutputs) srcRows = Packing.fromMask(maskBytes(opts.attentionMask, B, S, who), B, S);
+    tgtRows = Packing.upToLastLabel(opts.labels.contiguous().data as Int32Array, Bt, T);
+  }
+  const enc = opts.encoderOutputs ?? model.encode(inputIds, { attentionMask: opts.attentionMask, headMask: opts.headMask, outputAttentions: opts.outputAttentions, outputHiddenStates: opts.outputHiddenStates, rows: srcRows, rng: opts.rng });
   const d = model.decode(dec, enc.lastHiddenState, {
+    rows: tgtRows,
+    encoderRows: srcRows,
     encoderAttentionMask: opts.attentionMask,
     headMask: opts.decoderHeadMask,
     crossAttentionHeadMask: opts.crossAttentionHeadMask,
@@ -219,7 +270,9 @@ export function teacherForced(model: EncoderDecoderParts, inputIds: Tensor, opts
     rng: opts.rng,
   });
   const out: Seq2SeqOutput = { logits: d.logits, encoderLastHiddenState: enc.lastHiddenState };
-  if (opts.labels) out.loss = seq2seqLoss(d.logits, opts.labels, opts.labelSmoothing ?? 0);
+  if (opts.labels && tgtRows) {
+    out.loss = crossEntropy(d.logits, tgtRows.pack(opts.labels), { ignoreIndex: -100, labelSmoothing: opts.labelSmoothing ?? 0 }); // (N, V) against (N)
+  } else if (opts.labels) out.loss = seq2seqLoss(d.logits, opts.labels, opts.labelSmoothing ?? 0);
   if (enc.hiddenStates) out.encoderHiddenStates = enc.hiddenStates;
   if (enc.attentions) out.encoderAttentions = enc.attentions;
   if (d.hiddenStates) out.decoderHiddenStates = d.hiddenStates;

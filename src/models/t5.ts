@@ -25,8 +25,8 @@
 // What this file does not do: T5's "local"/"transient-global" attention (LongT5), mT5/UMT5 per-layer biases.
 
 import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, mul, rmsNorm, dropout, ones, permute, reshape } from '../tensor/index.js';
-import { Module, Linear, Embedding, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache } from '../nn/index.js';
-import { checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, teacherForced, type DecodeOptions, type DecoderOutput, type EncoderOutput, type HeadMaskOption, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
+import { Module, Linear, Embedding, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache, type Packing } from '../nn/index.js';
+import { checkRows, checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, teacherForced, type DecodeOptions, type DecoderOutput, type EncodeOptions, type EncoderOutput, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
 
 export { KVCache };
 
@@ -230,10 +230,10 @@ class T5LayerSelfAttention extends Module {
     this.layer_norm = new T5LayerNorm(cfg.d_model, cfg.layer_norm_epsilon);
     this.p = cfg.dropout_rate;
   }
-  forward(x: Tensor, o: { keyMask?: Uint8Array; bias: Tensor; cache?: LayerKVCache; headMask?: Tensor | Float32Array | null; wantWeights: boolean; rng?: Rng }): { x: Tensor; weights?: Tensor } {
+  forward(x: Tensor, o: { keyMask?: Uint8Array; bias: Tensor; cache?: LayerKVCache; headMask?: Tensor | Float32Array | null; wantWeights: boolean; rows?: Packing; rng?: Rng }): { x: Tensor; weights?: Tensor } {
     let weights: Tensor | undefined;
     x = residual(x, this.layer_norm, this.p, this.training, o.rng, (h) => {
-      const a = this.SelfAttention.forward(h, { keyMask: o.keyMask, bias: o.bias, cache: o.cache, headMask: o.headMask ?? undefined, returnWeights: o.wantWeights, rng: o.rng });
+      const a = this.SelfAttention.forward(h, { keyMask: o.keyMask, bias: o.bias, cache: o.cache, headMask: o.headMask ?? undefined, returnWeights: o.wantWeights, rows: o.rows, rng: o.rng });
       weights = a.weights;
       return a.out;
     });
@@ -251,11 +251,11 @@ class T5LayerCrossAttention extends Module {
     this.layer_norm = new T5LayerNorm(cfg.d_model, cfg.layer_norm_epsilon);
     this.p = cfg.dropout_rate;
   }
-  forward(x: Tensor, enc: Tensor | null, o: { keyMask?: Uint8Array; crossCache?: CrossAttentionCache; headMask?: Tensor | Float32Array | null; wantWeights: boolean; rng?: Rng }): { x: Tensor; weights?: Tensor } {
+  forward(x: Tensor, enc: Tensor | null, o: { keyMask?: Uint8Array; crossCache?: CrossAttentionCache; headMask?: Tensor | Float32Array | null; wantWeights: boolean; rows?: Packing; encoderRows?: Packing; rng?: Rng }): { x: Tensor; weights?: Tensor } {
     let weights: Tensor | undefined;
     x = residual(x, this.layer_norm, this.p, this.training, o.rng, (h) => {
       // No position bias across the two sequences: where a source token sits relative to a target token means nothing.
-      const a = this.EncDecAttention.forward(h, { kv: enc ?? undefined, keyMask: o.keyMask, crossCache: o.crossCache, headMask: o.headMask ?? undefined, returnWeights: o.wantWeights, rng: o.rng });
+      const a = this.EncDecAttention.forward(h, { kv: enc ?? undefined, keyMask: o.keyMask, crossCache: o.crossCache, headMask: o.headMask ?? undefined, returnWeights: o.wantWeights, rows: o.rows, kvRows: o.encoderRows, rng: o.rng });
       weights = a.weights;
       return a.out;
     });
@@ -388,21 +388,23 @@ export class T5 extends Module {
   }
 
   /** The encoder: source ids (B, S) → states (B, S, C). Example: `model.encode(ids, { attentionMask })`. */
-  encode(inputIds: Tensor, opts: { attentionMask?: Tensor; headMask?: HeadMaskOption; outputAttentions?: boolean; outputHiddenStates?: boolean; rng?: Rng } = {}): EncoderOutput {
+  encode(inputIds: Tensor, opts: EncodeOptions = {}): EncoderOutput {
     checkTokenIds(inputIds, 'source ids', this.config.vocab_size);
     const [B, S] = inputIds.shape as [number, number];
+    checkRows(opts.rows, B, S, 'T5.encode', 'source ids');
     const keyMask = maskBytes(opts.attentionMask, B, S, 'T5.encode');
     const headMask = opts.headMask && headMaskPerLayer(opts.headMask, this.encoder.block.length, this.config.num_heads, 'T5.encode: the encoder');
     const p = this.config.dropout_rate;
     const drop = (t: Tensor) => (this.training && p > 0 ? dropout(t, p, { rng: opts.rng, training: true }) : t);
     let x = drop(embedding(this.shared.weight, inputIds)); // (B, S, C), no scaling, no positions
+    if (opts.rows) x = opts.rows.pack(x); // padding-free: (N_S, C), the real positions only
     const bias = this.encoder.positionBias(S, S, 0, true, this.config); // (1, H, S, S), shared by every block
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
     for (const [i, block] of this.encoder.block.entries()) {
       if (opts.outputHiddenStates) hiddenStates.push(x);
       const [selfAttn, ff] = block.layer as [T5LayerSelfAttention, T5LayerFF];
-      const a = selfAttn.forward(x, { keyMask, bias, headMask: headMask?.[i], wantWeights: opts.outputAttentions ?? false, rng: opts.rng });
+      const a = selfAttn.forward(x, { keyMask, bias, headMask: headMask?.[i], wantWeights: opts.outputAttentions ?? false, rows: opts.rows, rng: opts.rng });
       if (a.weights) attentions.push(a.weights); // (B, H, S, S)
       x = ff.forward(a.x, opts.rng); // (B, S, C)
     }
@@ -421,7 +423,8 @@ export class T5 extends Module {
   decode(decoderInputIds: Tensor, encoderHiddenStates: Tensor | null, opts: DecodeOptions & { rng?: Rng } = {}): DecoderOutput {
     checkTokenIds(decoderInputIds, 'decoder input ids', this.config.vocab_size);
     const [B, T] = decoderInputIds.shape as [number, number];
-    const S = encoderLength(encoderHiddenStates, opts.cache, B, 'T5.decode');
+    checkRows(opts.rows, B, T, 'T5.decode', 'decoder input ids');
+    const S = encoderLength(encoderHiddenStates, opts.cache, B, 'T5.decode', opts.encoderRows);
     if (opts.cache && opts.cache.cross.length !== this.decoder.block.length) throw new Error('T5.decode: the cache needs cross-attention slots (use model.newCache())');
     const P = opts.cache?.length ?? 0;
     const encMask = maskBytes(opts.encoderAttentionMask, B, S, 'T5.decode');
@@ -432,6 +435,7 @@ export class T5 extends Module {
     const p = this.config.dropout_rate;
     const drop = (t: Tensor) => (this.training && p > 0 ? dropout(t, p, { rng: opts.rng, training: true }) : t);
     let x = drop(embedding(this.shared.weight, decoderInputIds)); // (B, T, C)
+    if (opts.rows) x = opts.rows.pack(x); // padding-free: (N, C)
     const bias = this.decoder.positionBias(T, P + T, P, false, this.config); // (1, H, T, P + T): queries P..P+T-1
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
@@ -439,15 +443,15 @@ export class T5 extends Module {
     this.decoder.block.forEach((block, i) => {
       if (opts.outputHiddenStates) hiddenStates.push(x);
       const [selfAttn, cross, ff] = block.layer as [T5LayerSelfAttention, T5LayerCrossAttention, T5LayerFF];
-      const a = selfAttn.forward(x, { bias, cache: opts.cache?.layers[i], headMask: selfMask?.[i], wantWeights: want, rng: opts.rng });
+      const a = selfAttn.forward(x, { bias, cache: opts.cache?.layers[i], headMask: selfMask?.[i], wantWeights: want, rows: opts.rows, rng: opts.rng });
       if (a.weights) attentions.push(a.weights); // (B, H, T, P + T)
-      const c = cross.forward(a.x, encoderHiddenStates, { keyMask: encMask, crossCache: opts.cache?.cross[i], headMask: crossMask?.[i], wantWeights: want, rng: opts.rng });
+      const c = cross.forward(a.x, encoderHiddenStates, { keyMask: encMask, crossCache: opts.cache?.cross[i], headMask: crossMask?.[i], wantWeights: want, rows: opts.rows, encoderRows: opts.encoderRows, rng: opts.rng });
       if (c.weights) crossAttentions.push(c.weights); // (B, H, T, S)
       x = ff.forward(c.x, opts.rng); // (B, T, C)
     });
     x = drop(this.decoder.final_layer_norm.forward(x));
     if (opts.outputHiddenStates) hiddenStates.push(x);
-    const keep = opts.logitsToKeep ?? 0;
+    const keep = opts.rows ? 0 : (opts.logitsToKeep ?? 0); // packed rows: the logits of every computed position
     let head = keep > 0 && keep < T ? x.slice(1, T - keep, T) : x;
     let logits: Tensor;
     if (this.lm_head) logits = this.lm_head.forward(head); // (B, T, V)

@@ -21,6 +21,8 @@
 //
 // Shapes: B batch, S source positions, T new decoder positions, P decoder positions already in the KV cache,
 //         C channels (d_model), H heads, D head size (C / H), F FFN width, V vocabulary.
+// Padding-free training (`paddingFree`, src/nn/packing.ts) runs the same layers on the N real positions of a
+// padded batch, packed (N, C) instead of (B, S, C) / (B, T, C); attention puts them back in place.
 //
 // Parameter names are Marian's checkpoint names (`shared.weight`, `encoder.layers.0.self_attn.q_proj.weight`,
 // `decoder.layers.0.encoder_attn.k_proj.bias`, `final_logits_bias`), so a Hugging Face folder loads by a walk
@@ -30,8 +32,8 @@
 // false / decoder_vocab_size), learned position embeddings (BART), layer drop.
 
 import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, addLayerNorm, mul, dropout, zeros } from '../tensor/index.js';
-import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache } from '../nn/index.js';
-import { checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, seq2seqLoss, teacherForced, type DecodeOptions, type DecoderOutput, type EncoderOutput, type HeadMaskOption, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
+import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache, type Packing } from '../nn/index.js';
+import { checkRows, checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, seq2seqLoss, teacherForced, type DecodeOptions, type DecoderOutput, type EncodeOptions, type EncoderOutput, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
 
 export { KVCache };
 
@@ -239,10 +241,11 @@ class EncoderLayer extends Module {
     this.s = { preLN: cfg.normalize_before, act: cfg.activation_function, dropout: cfg.dropout, activationDropout: cfg.activation_dropout };
   }
 
-  forward(x: Tensor, keyMask: Uint8Array | undefined, headMask: Tensor | Float32Array | undefined, wantWeights: boolean, rng: Rng | undefined): { x: Tensor; weights?: Tensor } {
+  forward(x: Tensor, o: { keyMask?: Uint8Array; headMask?: Tensor | Float32Array | null; wantWeights: boolean; rows?: Packing; rng?: Rng }): { x: Tensor; weights?: Tensor } {
+    const rng = o.rng;
     let weights: Tensor | undefined;
     x = residual(x, this.self_attn_layer_norm, this.s, this.training, rng, (h) => {
-      const a = this.self_attn.forward(h, { keyMask, headMask, returnWeights: wantWeights, rng }); // (B, S, C)
+      const a = this.self_attn.forward(h, { keyMask: o.keyMask, headMask: o.headMask ?? undefined, returnWeights: o.wantWeights, rows: o.rows, rng }); // (B, S, C) or (N, C)
       weights = a.weights; // (B, H, S, S)
       return a.out;
     });
@@ -284,22 +287,29 @@ class DecoderLayer extends Module {
   forward(
     x: Tensor,
     enc: Tensor | null,
-    encMask: Uint8Array | undefined,
-    cache: LayerKVCache | undefined,
-    crossCache: CrossAttentionCache | undefined,
-    headMasks: { self?: Tensor | Float32Array; cross?: Tensor | Float32Array },
-    wantWeights: boolean,
-    rng: Rng | undefined,
+    o: {
+      encMask?: Uint8Array;
+      cache?: LayerKVCache;
+      crossCache?: CrossAttentionCache;
+      headMasks: { self?: Tensor | Float32Array | null; cross?: Tensor | Float32Array | null };
+      wantWeights: boolean;
+      rows?: Packing; // padding-free: x is packed (N, C)
+      encoderRows?: Packing; // and enc is packed (N_S, C)
+      rng?: Rng;
+    },
   ): { x: Tensor; self?: Tensor; cross?: Tensor } {
+    const rng = o.rng;
     const out: { x: Tensor; self?: Tensor; cross?: Tensor } = { x };
     x = residual(x, this.self_attn_layer_norm, this.s, this.training, rng, (h) => {
-      const a = this.self_attn.forward(h, { cache, headMask: headMasks.self, returnWeights: wantWeights, rng }); // (B, T, C)
+      const a = this.self_attn.forward(h, { cache: o.cache, headMask: o.headMasks.self ?? undefined, returnWeights: o.wantWeights, rows: o.rows, rng }); // (B, T, C)
       if (a.weights) out.self = a.weights; // (B, H, T, P + T)
       return a.out;
     });
     x = residual(x, this.encoder_attn_layer_norm, this.s, this.training, rng, (h) => {
       // Keys and values come from the encoder's output; with a cache they are computed on the first step only.
-      const a = this.encoder_attn.forward(h, { kv: enc ?? undefined, keyMask: encMask, crossCache, headMask: headMasks.cross, returnWeights: wantWeights, rng }); // (B, T, C)
+      const a = this.encoder_attn.forward(h, {
+        kv: enc ?? undefined, keyMask: o.encMask, crossCache: o.crossCache, headMask: o.headMasks.cross ?? undefined, returnWeights: o.wantWeights, rows: o.rows, kvRows: o.encoderRows, rng,
+      }); // (B, T, C)
       if (a.weights) out.cross = a.weights; // (B, H, T, S)
       return a.out;
     });
@@ -403,20 +413,22 @@ export class Transformer extends Module {
    * The encoder: source ids (B, S) → states (B, S, C).
    * Example: `model.encode(ids, { attentionMask })`. Errors on a source longer than max_position_embeddings.
    */
-  encode(inputIds: Tensor, opts: { attentionMask?: Tensor; headMask?: HeadMaskOption; outputAttentions?: boolean; outputHiddenStates?: boolean; rng?: Rng } = {}): EncoderOutput {
+  encode(inputIds: Tensor, opts: EncodeOptions = {}): EncoderOutput {
     checkTokenIds(inputIds, 'source ids', this.config.vocab_size);
     const [B, S] = inputIds.shape as [number, number];
+    checkRows(opts.rows, B, S, 'Transformer.encode', 'source ids');
     if (S > this.config.max_position_embeddings) {
       throw new Error(`cannot encode a source of ${S} tokens: max_position_embeddings is ${this.config.max_position_embeddings} (truncate the source, e.g. maxSourceLength)`);
     }
     const keyMask = maskBytes(opts.attentionMask, B, S, 'Transformer.encode');
     const headMask = opts.headMask && headMaskPerLayer(opts.headMask, this.config.encoder_layers, this.config.encoder_attention_heads, 'Transformer.encode: the encoder');
     let x = this.embed(inputIds, 0, opts.rng); // (B, S, C)
+    if (opts.rows) x = opts.rows.pack(x); // padding-free: (N_S, C), the real positions only
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
     for (const [i, layer] of this.encoder.layers.entries()) {
       if (opts.outputHiddenStates) hiddenStates.push(x);
-      const r = layer.forward(x, keyMask, headMask?.[i] ?? undefined, opts.outputAttentions ?? false, opts.rng);
+      const r = layer.forward(x, { keyMask, headMask: headMask?.[i], wantWeights: opts.outputAttentions ?? false, rows: opts.rows, rng: opts.rng });
       x = r.x; // (B, S, C)
       if (r.weights) attentions.push(r.weights); // (B, H, S, S)
     }
@@ -436,7 +448,8 @@ export class Transformer extends Module {
   decode(decoderInputIds: Tensor, encoderHiddenStates: Tensor | null, opts: DecodeOptions & { rng?: Rng } = {}): DecoderOutput {
     checkTokenIds(decoderInputIds, 'decoder input ids', this.config.vocab_size);
     const [B, T] = decoderInputIds.shape as [number, number];
-    const S = encoderLength(encoderHiddenStates, opts.cache, B, 'Transformer.decode');
+    checkRows(opts.rows, B, T, 'Transformer.decode', 'decoder input ids');
+    const S = encoderLength(encoderHiddenStates, opts.cache, B, 'Transformer.decode', opts.encoderRows);
     const P = opts.cache?.length ?? 0;
     if (P + T > this.config.max_position_embeddings) {
       throw new Error(`cannot decode position ${P + T - 1}: max_position_embeddings is ${this.config.max_position_embeddings} (lower max_new_tokens)`);
@@ -448,13 +461,15 @@ export class Transformer extends Module {
     const crossMask = opts.crossAttentionHeadMask && headMaskPerLayer(opts.crossAttentionHeadMask, L, H, 'Transformer.decode: the cross-attention');
     const want = opts.outputAttentions ?? false;
     let x = this.embed(decoderInputIds, P, opts.rng); // (B, T, C)
+    if (opts.rows) x = opts.rows.pack(x); // padding-free: (N, C)
     const hiddenStates: Tensor[] = [];
     const attentions: Tensor[] = [];
     const crossAttentions: Tensor[] = [];
     this.decoder.layers.forEach((layer, i) => {
       if (opts.outputHiddenStates) hiddenStates.push(x);
-      const masks = { ...(selfMask?.[i] ? { self: selfMask[i]! } : {}), ...(crossMask?.[i] ? { cross: crossMask[i]! } : {}) };
-      const r = layer.forward(x, encoderHiddenStates, encMask, opts.cache?.layers[i], opts.cache?.cross[i], masks, want, opts.rng);
+      const r = layer.forward(x, encoderHiddenStates, {
+        encMask, cache: opts.cache?.layers[i], crossCache: opts.cache?.cross[i], headMasks: { self: selfMask?.[i], cross: crossMask?.[i] }, wantWeights: want, rows: opts.rows, encoderRows: opts.encoderRows, rng: opts.rng,
+      });
       x = r.x; // (B, T, C)
       if (r.self) attentions.push(r.self);
       if (r.cross) crossAttentions.push(r.cross);
@@ -462,7 +477,7 @@ export class Transformer extends Module {
     if (this.decoder.layer_norm) x = this.decoder.layer_norm.forward(x);
     if (opts.outputHiddenStates) hiddenStates.push(x);
     // Logits: the shared embedding read backwards, plus the bias: (B, T, C)·(C, V) + (V) → (B, T, V).
-    const keep = opts.logitsToKeep ?? 0;
+    const keep = opts.rows ? 0 : (opts.logitsToKeep ?? 0); // packed rows: the logits of every computed position
     const head = keep > 0 && keep < T ? x.slice(1, T - keep, T) : x;
     const logits = linear(head, this.shared.weight, this.final_logits_bias.reshape([this.config.vocab_size]), 'out_in');
     const out: DecoderOutput = { logits };

@@ -22,6 +22,7 @@ import { asQuantized } from '../quant/ops.js';
 import { getBackend } from '../backend/index.js';
 import { Linear } from './layers.js';
 import { Module } from './module.js';
+import type { Packing } from './packing.js';
 
 export interface MultiHeadAttentionOptions {
   /** C: width of the input x (and of the output, when there is an output projection). */
@@ -69,6 +70,14 @@ export interface AttentionCallOptions {
   returnWeights?: boolean;
   /** Random numbers for attention dropout. */
   rng?: Rng;
+  /**
+   * Padding-free: x holds only the real positions of a padded (B, T) batch, packed (N, C) (src/nn/packing.ts).
+   * The projections run on the N rows; attention sees them unpacked; the result comes back packed (N, C).
+   * Self-attention keys are the same rows. Not with a cache (generation does not pack).
+   */
+  rows?: Packing;
+  /** Padding-free cross-attention: `kv` is packed (N_S, kvDim) by these rows of a (B, S) batch. */
+  kvRows?: Packing;
 }
 
 /**
@@ -149,22 +158,27 @@ export class MultiHeadAttention extends Module {
    * `const { out } = attn.forward(x, { keyMask })`; see AttentionCallOptions for caches and cross-attention.
    */
   forward(x: Tensor, o: AttentionCallOptions = {}): { out: Tensor; weights?: Tensor } {
-    const [B, T] = x.shape as [number, number, number];
+    const rows = o.rows;
+    if (rows && (o.cache || o.crossCache)) throw new Error('MultiHeadAttention: packed rows (padding-free) cannot be used with a cache');
+    if (o.kvRows && !o.kv) throw new Error('MultiHeadAttention: kvRows given without kv (it is the packing of the cross-attention source)');
+    const [B, T] = rows ? [rows.batch, rows.length] : (x.shape as [number, number, number]);
     const H = this.heads;
     const D = this.headDim;
     const inner = H * D;
     const heads = (t: Tensor, n: number): Tensor => reshape(t, [B, n, H, D]); // (B, n, H, D), a view
+    // Padding-free: a projection's (N, ·) rows back in their padded places (B, T, ·) for attention.
+    const padded = (t: Tensor, p: Packing | undefined): Tensor => (p ? p.unpack(t) : t);
 
     let q: Tensor;
     let k: Tensor;
     let v: Tensor;
     if (this._qkv) {
       // One matmul for q, k and v; each is a strided view of its third of the (B, T, 3·H·D) result.
-      const qkv = this._qkv.forward(x); // (B, T, 3·H·D)
+      const qkv = padded(this._qkv.forward(x), rows); // (B, T, 3·H·D)
       q = heads(slice(qkv, 2, 0, inner), T);
       k = heads(slice(qkv, 2, inner, 2 * inner), T);
       v = heads(slice(qkv, 2, 2 * inner, 3 * inner), T);
-    } else if (!o.kv && !o.crossCache && B * T >= FUSE_MIN_ROWS && this.stackable() && this.needsGrad()) {
+    } else if (!o.kv && !o.crossCache && (rows ? rows.count : B * T) >= FUSE_MIN_ROWS && this.stackable() && this.needsGrad()) {
       // Self-attention with three projections of x, while training: one matmul with their weights stacked, then
       // as above. The product reads x once instead of three times and sums dx inside one backward GEMM instead
       // of adding three; stacking copies 3·H·D·C weights (cat's backward splits the gradient back to each
@@ -176,20 +190,21 @@ export class MultiHeadAttention extends Module {
       const layout = wq.layout;
       const w = cat([wq.weight, wk.weight, wv.weight], layout === 'out_in' ? 0 : 1); // (3·H·D, C) or (C, 3·H·D)
       const b = wq.bias ? cat([wq.bias, wk.bias!, wv.bias!], 0) : null; // (3·H·D)
-      const qkv = linear(x, w, b, layout); // (B, T, 3·H·D)
+      const qkv = padded(linear(x, w, b, layout), rows); // (B, T, 3·H·D)
       q = heads(slice(qkv, 2, 0, inner), T);
       k = heads(slice(qkv, 2, inner, 2 * inner), T);
       v = heads(slice(qkv, 2, 2 * inner, 3 * inner), T);
     } else {
-      q = heads(this._q!.forward(x), T); // (B, T, H, D)
+      q = heads(padded(this._q!.forward(x), rows), T); // (B, T, H, D)
       if (o.crossCache?.k) {
         k = o.crossCache.k; // (B, S, H, D), computed from the source on an earlier call
         v = o.crossCache.v!;
       } else {
-        const src = o.kv ?? x; // (B, S, kvDim)
-        const S = src.shape[1]!;
-        k = heads(this._k!.forward(src), S); // (B, S, H, D)
-        v = heads(this._v!.forward(src), S);
+        const src = o.kv ?? x; // (B, S, kvDim), or packed (N_S, kvDim)
+        const srcRows = o.kv ? o.kvRows : rows;
+        const S = srcRows ? srcRows.length : src.shape[1]!;
+        k = heads(padded(this._k!.forward(src), srcRows), S); // (B, S, H, D)
+        v = heads(padded(this._v!.forward(src), srcRows), S);
         if (o.crossCache) o.crossCache.set(k, v);
       }
     }
@@ -208,7 +223,8 @@ export class MultiHeadAttention extends Module {
     if (o.rng !== undefined) opts.rng = o.rng;
     const r = attention(q, k, v, opts); // (B, T, H, D)
     let out = reshape(r.out, [B, T, inner]); // (B, T, H·D): heads side by side, a view
-    if (this._out) out = this._out.forward(out); // (B, T, C)
+    if (rows) out = rows.pack(out); // (N, H·D): the real positions only
+    if (this._out) out = this._out.forward(out); // (B, T, C), or (N, C)
     return r.weights ? { out, weights: r.weights } : { out };
   }
 }

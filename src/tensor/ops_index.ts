@@ -117,3 +117,40 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     }
   });
 }
+
+/**
+ * indexSelect's inverse along dim 0: x (N, ...) → (rows, ...), where x's row i lands on row index[i] and every
+ * row no index names is zero. Padding-free training uses it to put the real positions of a batch, computed
+ * as N packed rows, back into their padded (B·T) places for attention (src/nn/packing.ts). The indices must
+ * be distinct, so backward is a plain gather: dx[i] = g[index[i]].
+ * Example: scatterRows(x (2, C), [3, 0], 4) → rows 0 and 3 hold x[1] and x[0], rows 1 and 2 are zero.
+ */
+export function scatterRows(x: Tensor, index: Tensor, rows: number): Tensor {
+  expectFloat('scatterRows', x);
+  if (!(index instanceof Tensor)) throw new TypeError(`scatterRows: index must be an int32 Tensor, got ${typeof index}`);
+  expectInt('scatterRows', index);
+  const N = x.shape[0];
+  if (x.ndim < 1 || index.ndim !== 1 || index.shape[0] !== N) {
+    throw new RangeError(`scatterRows: index must be 1-D with one entry per row of x ${fmtShape(x.shape)}, got shape ${fmtShape(index.shape)}`);
+  }
+  if (!Number.isInteger(rows) || rows < N) throw new RangeError(`scatterRows: cannot place ${N} rows into ${rows}`);
+  const X = readContiguous(x) as Float32Array;
+  const I = readContiguous(index) as Int32Array;
+  const inner = shapeSize(x.shape.slice(1));
+  const taken = new Uint8Array(rows);
+  for (let i = 0; i < N; i++) {
+    const r = I[i];
+    if (r < 0 || r >= rows) throw new RangeError(`scatterRows: index ${r} at position ${i} is out of range for ${rows} rows`);
+    if (taken[r]) throw new RangeError(`scatterRows: row ${r} is named twice (at position ${i}); the indices must be distinct`);
+    taken[r] = 1;
+  }
+  const out = floats(rows * inner); // zeros
+  for (let i = 0; i < N; i++) out.set(X.subarray(i * inner, (i + 1) * inner), I[i] * inner);
+  return fromOp('scatterRows', out, [rows, ...x.shape.slice(1)], [x], (g, sink) => {
+    const gx = sink.buffer(x);
+    for (let i = 0; i < N; i++) {
+      const from = I[i] * inner;
+      for (let j = 0; j < inner; j++) gx[i * inner + j] += g[from + j];
+    }
+  });
+}

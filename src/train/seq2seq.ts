@@ -3,7 +3,8 @@
 // checkpoint.ts), on batches of (source, target) pairs instead of windows of one token stream.
 //
 // One optimizer step:   pairs ──collate──▶ source ids + mask (B, S), labels (B, T) (−100 on padding)
-//                       loss = model(source, labels)  (decoder inputs = labels shifted right, inside the model)
+//                       loss = model(source, labels)  (decoder inputs = labels shifted right, inside the model;
+//                                                      padding-free: the layers compute real positions only)
 //                       loss.backward(); clip; lr = schedule(step); AdamW; zero grads
 //
 // Where the pairs come from (a Seq2SeqTask):
@@ -40,7 +41,7 @@ export interface Seq2SeqTask {
 /** What the loop needs from a model: Transformer and T5 both have it. */
 export interface Seq2SeqTrainable extends Module {
   readonly config: { readonly pad_token_id: number; readonly vocab_size: number };
-  forward(inputIds: Tensor, opts: { attentionMask?: Tensor; labels?: Tensor; labelSmoothing?: number; rng?: Rng }): Seq2SeqOutput;
+  forward(inputIds: Tensor, opts: { attentionMask?: Tensor; labels?: Tensor; labelSmoothing?: number; paddingFree?: boolean; rng?: Rng }): Seq2SeqOutput;
 }
 
 // -----------------------------------------------------------------------------------------------------------
@@ -300,7 +301,7 @@ export function evaluateSeq2Seq(model: Seq2SeqTrainable, pairs: readonly Seq2Seq
     for (let i = 0; i < pairs.length; i += B) {
       const b = collatePairs(pairs.slice(i, i + B), model.config.pad_token_id);
       // Each batch in step memory, as a training step (src/tensor/step.ts): no copies, no fresh arrays.
-      total += trainingStep(() => model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels }).loss!.item()) * b.targetTokens;
+      total += trainingStep(() => model.forward(b.inputIds, { attentionMask: b.attentionMask, labels: b.labels, paddingFree: true }).loss!.item()) * b.targetTokens;
       count += b.targetTokens;
     }
   });
@@ -366,7 +367,8 @@ export async function trainSeq2Seq(model: Seq2SeqTrainable, task: Seq2SeqTask, s
     const lr = schedule(state.step);
     // One step's activations and gradients live in step memory, reused by the next step (src/tensor/step.ts).
     const { l, gradNorm } = trainingStep(() => {
-      const { loss } = model.forward(batch.inputIds, { attentionMask: batch.attentionMask, labels: batch.labels, labelSmoothing: opts.labelSmoothing, rng });
+      // Padding-free: the layers skip the batch's padding (src/nn/packing.ts); the loss is the same.
+      const { loss } = model.forward(batch.inputIds, { attentionMask: batch.attentionMask, labels: batch.labels, labelSmoothing: opts.labelSmoothing, paddingFree: true, rng });
       const l = loss!.item();
       if (!Number.isFinite(l)) throw new Error(`training diverged: loss is ${l} at step ${state.step + 1}; the last good checkpoint is kept. Try a lower --lr (now ${opts.lr}) or more warmup.`);
       loss!.backward();
