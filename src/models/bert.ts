@@ -31,7 +31,7 @@
 // decoder (cross-attention, is_decoder), the next-sentence-prediction and multiple-choice heads.
 
 import { Tensor, Rng, tensor, linear, gelu, relu, tanh, embedding, add, addLayerNorm, sub, mul, exp, log, neg, mean, crossEntropy, dropout, indexSelect, reshape, slice } from '../tensor/index.js';
-import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, setInitEnabled } from '../nn/index.js';
+import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, Packing, setInitEnabled } from '../nn/index.js';
 
 // -----------------------------------------------------------------------------------------------------------
 // Config: Hugging Face's BertConfig field names (RoBERTa uses the same; DistilBERT's own names are mapped in
@@ -216,6 +216,13 @@ export interface BertForwardOptions {
   headMask?: Tensor | Float32Array | ReadonlyArray<Tensor | Float32Array | null>;
   outputAttentions?: boolean;
   outputHiddenStates?: boolean;
+  /**
+   * Skip the padding (src/nn/packing.ts): the layers compute only the tokens attentionMask marks real, packed
+   * (N, C). Their results are the padded computation's; padded rows of lastHiddenState (and hidden states)
+   * come back as zeros instead of values that mean nothing. Not for a question-answering loss, which reads
+   * the padded positions' logits (as transformers computes it).
+   */
+  paddingFree?: boolean;
   /** Random numbers for dropout (training only). */
   rng?: Rng;
 }
@@ -340,8 +347,8 @@ class BertLayer extends Module {
     this.output = new AddAndNorm(cfg.intermediate_size, cfg.hidden_size, cfg.layer_norm_eps, cfg.hidden_dropout_prob);
   }
 
-  forward(x: Tensor, keyMask: Uint8Array | undefined, headMask: Tensor | Float32Array | undefined, wantWeights: boolean, rng: Rng | undefined): { x: Tensor; weights?: Tensor } {
-    const a = this.attention.self.forward(x, { keyMask, headMask, returnWeights: wantWeights, rng }); // (B, T, C)
+  forward(x: Tensor, keyMask: Uint8Array | undefined, headMask: Tensor | Float32Array | undefined, wantWeights: boolean, rows: Packing | undefined, rng: Rng | undefined): { x: Tensor; weights?: Tensor } {
+    const a = this.attention.self.forward(x, { keyMask, headMask, returnWeights: wantWeights, rows, rng }); // (B, T, C), or packed (N, C)
     const h = this.attention.output.forward(a.out, x, rng); // LN(x + dense(attn)) (B, T, C)
     const y = this.output.forward(this.intermediate.forward(h), h, rng); // LN(h + dense₂(gelu(dense₁ h))) (B, T, C)
     return a.weights ? { x: y, weights: a.weights } : { x: y };
@@ -397,7 +404,8 @@ export class BertModel extends Module {
 
   /**
    * Hidden states for input ids (B, T) int32: `bert.forward(ids, { attentionMask })`.
-   * Rows at padded positions are computed (their queries see the real tokens) but mean nothing.
+   * Rows at padded positions are computed (their queries see the real tokens) but mean nothing; with
+   * `paddingFree` they are not computed (and come back as zeros).
    */
   forward(inputIds: Tensor, opts: BertForwardOptions = {}): BertEncoderOutput {
     const cfg = this.config;
@@ -415,12 +423,16 @@ export class BertModel extends Module {
     let x = this.embeddings.forward(inputIds, positions, types, opts.rng); // (B, T, C)
     const hiddenStates: Tensor[] = [x];
     const attentions: Tensor[] = [];
+    // Padding-free: the layers work on the N real tokens (N, C); attention puts them back in place.
+    const rows = opts.paddingFree ? Packing.fromMask(keyMask, B, T) : undefined;
+    if (rows) x = rows.pack(x); // (N, C)
     this.encoder.layer.forEach((layer, i) => {
-      const r = layer.forward(x, keyMask, headMask?.[i] ?? undefined, opts.outputAttentions ?? false, opts.rng);
-      x = r.x; // (B, T, C)
-      hiddenStates.push(x);
+      const r = layer.forward(x, keyMask, headMask?.[i] ?? undefined, opts.outputAttentions ?? false, rows, opts.rng);
+      x = r.x; // (B, T, C), or (N, C)
+      if (opts.outputHiddenStates || !rows) hiddenStates.push(rows ? rows.unpack(x) : x);
       if (r.weights) attentions.push(r.weights); // (B, H, T, T)
     });
+    if (rows) x = rows.unpack(x); // (B, T, C), zeros at the padding
     const out: BertEncoderOutput = { lastHiddenState: x };
     if (this.pooler) out.poolerOutput = this.pooler.forward(x, opts.rng, 0);
     if (opts.outputHiddenStates) out.hiddenStates = hiddenStates;
@@ -765,6 +777,9 @@ export class BertForQuestionAnswering extends Module {
   }
 
   forward(inputIds: Tensor, opts: BertForwardOptions & { startPositions?: Tensor; endPositions?: Tensor } = {}): QuestionAnsweringOutput {
+    if (opts.paddingFree && (opts.startPositions || opts.endPositions)) {
+      throw new Error('BertForQuestionAnswering: paddingFree changes the loss (it reads the logits of padded positions, as transformers does); leave it off when training');
+    }
     const enc = this.bert.forward(inputIds, opts);
     let h = enc.lastHiddenState; // (B, T, C)
     const drop = headDropout(this.config, this.head);

@@ -102,13 +102,14 @@ export class EncoderModel {
   /** Run the model on a padded batch (what the pipelines do, batch by batch). */
   forwardBatch(batch: EncodedBatch): BertHeadOutput & Partial<QuestionAnsweringOutput> {
     const { ids, opts } = this.batchTensors(batch);
-    return noGrad(() => this.model.forward(ids, opts));
+    // Padding-free: only the real tokens go through the layers (the pipelines never read padded positions).
+    return noGrad(() => this.model.forward(ids, { ...opts, paddingFree: true }));
   }
 
   /** The encoder's last hidden state (B, T, C) for a padded batch, whatever head sits on top. */
   lastHiddenStateBatch(batch: EncodedBatch): Tensor {
     const { ids, opts } = this.batchTensors(batch);
-    return noGrad(() => this.model.bert.forward(ids, opts).lastHiddenState);
+    return noGrad(() => this.model.bert.forward(ids, { ...opts, paddingFree: true }).lastHiddenState);
   }
 
   private batchTensors(batch: EncodedBatch): { ids: Tensor; opts: { attentionMask: Tensor; tokenTypeIds?: Tensor } } {

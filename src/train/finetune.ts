@@ -103,7 +103,7 @@ export function classificationTask(model: BertForSequenceClassification, tok: To
     size: train.length,
     loss(idx, rng) {
       const x = inputsOf(train, idx, opts.padId, types);
-      return model.forward(x.ids, { ...x.opts, labels: targets(train, idx), rng }).loss!;
+      return model.forward(x.ids, { ...x.opts, labels: targets(train, idx), paddingFree: true, rng }).loss!;
     },
     evaluate: evalSet
       ? (): FinetuneMetrics => {
@@ -114,7 +114,7 @@ export function classificationTask(model: BertForSequenceClassification, tok: To
           noGrad(() => {
             for (const idx of batches(evalSet.length, opts.batchSize)) {
               const x = inputsOf(evalSet, idx, opts.padId, types);
-              const out = model.forward(x.ids, { ...x.opts, labels: targets(evalSet, idx) });
+              const out = model.forward(x.ids, { ...x.opts, labels: targets(evalSet, idx), paddingFree: true });
               loss += out.loss!.item() * idx.length;
               const logits = out.logits.toFloat32Array();
               idx.forEach((i, b) => {
@@ -170,7 +170,7 @@ export function tokenClassificationTask(model: BertForTokenClassification, tok: 
     size: train.length,
     loss(idx, rng) {
       const x = inputsOf(train, idx, opts.padId, types);
-      return model.forward(x.ids, { ...x.opts, labels: targets(train, idx, x.T), rng }).loss!;
+      return model.forward(x.ids, { ...x.opts, labels: targets(train, idx, x.T), paddingFree: true, rng }).loss!;
     },
     evaluate: evalSet
       ? () => {
@@ -181,7 +181,7 @@ export function tokenClassificationTask(model: BertForTokenClassification, tok: 
           noGrad(() => {
             for (const idx of batches(evalSet.length, opts.batchSize)) {
               const x = inputsOf(evalSet, idx, opts.padId, types);
-              const out = model.forward(x.ids, { ...x.opts, labels: targets(evalSet, idx, x.T) });
+              const out = model.forward(x.ids, { ...x.opts, labels: targets(evalSet, idx, x.T), paddingFree: true });
               if (Number.isFinite(out.loss!.item())) {
                 loss += out.loss!.item();
                 n++;

@@ -11,6 +11,7 @@ import { MultiHeadAttention, Packing } from '../../src/nn/index.js';
 import { Transformer, transformerConfig } from '../../src/models/transformer.js';
 import { T5, t5Config } from '../../src/models/t5.js';
 import { collatePairs, type Seq2SeqPair } from '../../src/train/seq2seq.js';
+import { BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, bertConfig } from '../../src/models/bert.js';
 
 const PAD = 0;
 const EOS = 2;
@@ -130,5 +131,46 @@ forEachBackend(() => {
     labels[1] = -100; // row 0's second label ignored, later ones not
     comparePacked(model, { ...batch, labels: tensor(Int32Array.from(labels), [...batch.labels.shape], { dtype: 'int32' }) }, 0);
     assert.throws(() => model.forward(batch.inputIds, { attentionMask: batch.attentionMask, paddingFree: true, decoderInputIds: batch.inputIds }), /paddingFree needs labels/);
+  });
+
+  test('paddingFree: BERT and RoBERTa heads give the padded logits at real tokens, the same loss and every gradient', () => {
+    // Rows of 7, 3, 5 and 1 real tokens padded to 7; RoBERTa counts positions after its padding id.
+    const lens = [7, 3, 5, 1];
+    const [B, T] = [lens.length, 7];
+    const rng = new Rng(8);
+    const ids = Int32Array.from({ length: B * T }, (_, i) => (i % T < lens[Math.floor(i / T)]! ? 5 + rng.int(40) : 1));
+    const mask = Int32Array.from({ length: B * T }, (_, i) => (i % T < lens[Math.floor(i / T)]! ? 1 : 0));
+    const input = tensor(ids, [B, T], { dtype: 'int32' });
+    const attentionMask = tensor(mask, [B, T], { dtype: 'int32' });
+    const tokenLabels = tensor(Int32Array.from(mask, (m, i) => (m ? i % 3 : -100)), [B, T], { dtype: 'int32' });
+    const sentenceLabels = tensor(Int32Array.of(0, 1, 1, 0), [B], { dtype: 'int32' });
+    const real = (logits: Float32Array, per: number): Float32Array => Float32Array.from(logits.filter((_, i) => mask[Math.floor(i / per)] === 1));
+    for (const model_type of ['bert', 'roberta'] as const) {
+      const cfg = bertConfig({ preset: 'tiny', model_type, vocab_size: 64, hidden_size: 32, num_attention_heads: 2, intermediate_size: 64, max_position_embeddings: 16, pad_token_id: 1, hidden_dropout_prob: 0, attention_probs_dropout_prob: 0, id2label: ['A', 'B', 'C'] });
+      const heads = [
+        { model: new BertForSequenceClassification(cfg, { rng: new Rng(1) }), labels: sentenceLabels, per: 0 },
+        { model: new BertForTokenClassification(cfg, { rng: new Rng(2) }), labels: tokenLabels, per: 3 },
+      ];
+      for (const { model, labels, per } of heads) {
+        model.train(false);
+        const run = (paddingFree: boolean) => {
+          model.zeroGrad();
+          const out = model.forward(input, { attentionMask, labels, paddingFree, outputHiddenStates: true });
+          out.loss!.backward();
+          return { out, grads: model.namedParameters().map(([n, p]) => [n, p.grad?.toFloat32Array() ?? new Float32Array(0)] as const) };
+        };
+        const padded = run(false);
+        const packed = run(true);
+        const what = `${model_type} ${model.constructor.name}`;
+        const logits = (o: typeof padded) => (per ? real(o.out.logits.toFloat32Array(), per) : o.out.logits.toFloat32Array());
+        close(logits(packed), logits(padded), 1e-5, `${what} logits`);
+        close(real(packed.out.hiddenStates!.at(-1)!.toFloat32Array(), 32), real(padded.out.hiddenStates!.at(-1)!.toFloat32Array(), 32), 1e-5, `${what} last hidden state`);
+        assert.ok(Math.abs(packed.out.loss!.item() - padded.out.loss!.item()) <= 1e-5, `${what} loss`);
+        packed.grads.forEach(([n, g], k) => g.length && close(g, padded.grads[k]![1], 2e-5, `${what} gradient of ${n}`));
+      }
+    }
+    const qa = new BertForQuestionAnswering(bertConfig({ preset: 'tiny', vocab_size: 64 }));
+    const pos = tensor(Int32Array.of(0, 1, 1, 0), [B], { dtype: 'int32' });
+    assert.throws(() => qa.forward(input, { attentionMask, startPositions: pos, endPositions: pos, paddingFree: true }), /paddingFree changes the loss/);
   });
 });
