@@ -48,11 +48,13 @@ async function lstmAttn(): Promise<number> {
   const lstm = new LSTM({ inputSize: I, hiddenSize: H, numLayers: layers, bidirectional: true, rng });
   const x = fromStorage(Float32Array.from({ length: T * B * I }, () => rng.normal()), [T, B, I], { requiresGrad: true });
   const g = fromStorage(Float32Array.from({ length: T * B * 2 * H }, () => rng.normal()), [T, B, 2 * H]);
-  return timeIt(() => {
+  // In step memory, as every training loop of attn runs a step (src/tensor/step.ts) and as the Bahdanau case
+  // below does: the activations and gradients reuse one arena instead of fresh arrays (~20 % on two threads).
+  return timeIt(() => trainingStep(() => {
     lstm.zeroGrad();
     x.grad = null;
     sum(mul(lstm.forward(x).output, g)).backward();
-  }, { minMs: 2000 });
+  }), { minMs: 2000 });
 }
 
 /** attn's Bahdanau training step: ms per step. */
