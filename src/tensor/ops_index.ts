@@ -93,8 +93,12 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const n = x.shape[d];
   const outer = shapeSize(x.shape.slice(0, d));
   const inner = shapeSize(x.shape.slice(d + 1));
+  const seen = new Uint8Array(n);
+  let distinct = true;
   for (let i = 0; i < k; i++) {
     if (I[i] < 0 || I[i] >= n) throw new RangeError(`indexSelect: index ${I[i]} at position ${i} is out of range for dim ${dim} of size ${n}`);
+    if (seen[I[i]]) distinct = false;
+    seen[I[i]] = 1;
   }
   const shape = [...x.shape];
   shape[d] = k;
@@ -107,6 +111,15 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   }
   if (out instanceof Int32Array) return new Tensor(out, shape);
   return fromOp('indexSelect', out, shape, [x], (g, sink) => {
+    if (distinct) {
+      // Each slice of x was picked at most once (Packing's rows): its gradient is a copy, not a sum.
+      const gx = sink.alloc(x.size); // zeros where nothing was picked
+      for (let o = 0; o < outer; o++) {
+        for (let i = 0; i < k; i++) gx.set(g.subarray((o * k + i) * inner, (o * k + i + 1) * inner), (o * n + I[i]) * inner);
+      }
+      sink.add(x, gx, true);
+      return;
+    }
     const gx = sink.buffer(x);
     for (let o = 0; o < outer; o++) {
       for (let i = 0; i < k; i++) {
@@ -147,10 +160,8 @@ export function scatterRows(x: Tensor, index: Tensor, rows: number): Tensor {
   const out = floats(rows * inner); // zeros
   for (let i = 0; i < N; i++) out.set(X.subarray(i * inner, (i + 1) * inner), I[i] * inner);
   return fromOp('scatterRows', out, [rows, ...x.shape.slice(1)], [x], (g, sink) => {
-    const gx = sink.buffer(x);
-    for (let i = 0; i < N; i++) {
-      const from = I[i] * inner;
-      for (let j = 0; j < inner; j++) gx[i * inner + j] += g[from + j];
-    }
+    const gx = sink.alloc(N * inner, false); // every row written
+    for (let i = 0; i < N; i++) gx.set(g.subarray(I[i] * inner, (I[i] + 1) * inner), i * inner);
+    sink.add(x, gx, true);
   });
 }

@@ -227,6 +227,10 @@ forEachBackend(() => {
     gradcheck((v) => T.gather(v, 0, ids([2, 0, 1, 1, 0, 0, 2, 2], [2, 4])), [x]);
     gradcheck((v) => T.indexSelect(v, 0, ids([2, 0, 2], [3])), [x]);
     gradcheck((v) => T.indexSelect(v, 1, ids([3, 3, 1], [3])), [x]);
+    // Distinct indices take another backward (a copy per slice, zeros where nothing was picked).
+    gradcheck((v) => T.indexSelect(v, 0, ids([2, 0], [2])), [x]);
+    gradcheck((v) => T.indexSelect(v, 1, ids([3, 0, 1], [3])), [x]);
+    gradcheck((v) => T.mul(T.indexSelect(v, 1, ids([2], [1])), T.indexSelect(v, 1, ids([0, 2], [2]))), [x]); // two picks add up
   });
 
   // ---- matmul and linear (backend kernels) ----
