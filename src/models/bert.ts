@@ -218,8 +218,8 @@ export interface BertForwardOptions {
   outputHiddenStates?: boolean;
   /**
    * Skip the padding (src/nn/packing.ts): the layers compute only the tokens attentionMask marks real, packed
-   * (N, C). Their results are the padded computation's; padded rows of lastHiddenState (and hidden states)
-   * come back as zeros instead of values that mean nothing. Not for a question-answering loss, which reads
+   * (N, C). Their results are the padded computation's; padded rows of lastHiddenState (and of the layers'
+   * hidden states) come back as zeros instead of values that mean nothing. Not for a question-answering loss, which reads
    * the padded positions' logits (as transformers computes it).
    */
   paddingFree?: boolean;

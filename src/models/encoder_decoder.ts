@@ -39,7 +39,7 @@ export interface Seq2SeqOutput {
   logits: Tensor; // (B, T, V); with paddingFree (N, V), the target positions that were computed, row by row
   /** Mean cross-entropy over labels that are not -100 (when labels were given). */
   loss?: Tensor;
-  encoderLastHiddenState: Tensor; // (B, S, C)
+  encoderLastHiddenState: Tensor; // (B, S, C); with paddingFree (N_S, C) where the source had padding
   encoderHiddenStates?: Tensor[];
   encoderAttentions?: Tensor[];
   decoderHiddenStates?: Tensor[];

@@ -124,6 +124,18 @@ forEachBackend(() => {
     comparePacked(new T5(t5Config({ ...base, feed_forward_proj: 'gated-gelu', tie_word_embeddings: false }), new Rng(4)), batch, 0.1);
   });
 
+  test('paddingFree: padding on one side only (sources of different lengths, targets of one length)', () => {
+    const model = new Transformer(transformerConfig({ preset: 'tiny', vocab_size: 16, d_model: 32, encoder_ffn_dim: 64, decoder_ffn_dim: 64, pad_token_id: PAD, decoder_start_token_id: 1, eos_token_id: EOS }), new Rng(6));
+    const same = pairs(4).map((p) => ({ source: p.source, target: Int32Array.of(5, 6, 7, EOS) }));
+    const batch = collatePairs(same, PAD);
+    model.train(false);
+    const loss = (paddingFree: boolean) => model.forward(batch.inputIds, { attentionMask: batch.attentionMask, labels: batch.labels, paddingFree });
+    const packed = loss(true);
+    assert.deepEqual(packed.logits.shape, [5, 4, 16], 'no target padding: the logits keep their (B, T, V) shape');
+    assert.equal(packed.encoderLastHiddenState.ndim, 2, 'the source was packed');
+    close(packed.logits.toFloat32Array(), loss(false).logits.toFloat32Array(), 1e-5, 'logits');
+  });
+
   test('paddingFree: an ignored label inside a target keeps its position; without labels it is an error', () => {
     const model = new Transformer(transformerConfig({ preset: 'tiny', vocab_size: 16, d_model: 32, encoder_ffn_dim: 64, decoder_ffn_dim: 64, pad_token_id: PAD, decoder_start_token_id: 1, eos_token_id: EOS }), new Rng(5));
     const batch = collatePairs(pairs(3), PAD);
