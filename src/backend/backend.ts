@@ -50,6 +50,12 @@ export interface MatmulSpec {
    * passes it only when B is a parameter's storage (a leaf with requiresGrad, or a view of one at offset 0).
    */
   bVersion?: number;
+  /**
+   * A map kernel (one 'rows' input, one 'rows' output: an activation such as GELU) applied to the result in
+   * place after the product and the bias, before it leaves the backend: inference's linear + activation in one
+   * call, so the pre-activation never becomes an array of its own. Not with `accumulate`.
+   */
+  epilogue?: RowKernel;
 }
 
 /** A linear layer y = x·op(W) + b over `rows` rows: W is (in, out) for 'in_out' (GPT-2's Conv1D) or (out, in)

@@ -30,7 +30,7 @@
 // What this file does not do: relative position embeddings (position_embedding_type "relative_key"), BERT as a
 // decoder (cross-attention, is_decoder), the next-sentence-prediction and multiple-choice heads.
 
-import { Tensor, Rng, tensor, linear, gelu, relu, tanh, embedding, add, addLayerNorm, sub, mul, exp, log, neg, mean, crossEntropy, dropout, indexSelect, reshape, slice } from '../tensor/index.js';
+import { Tensor, Rng, tensor, linear, relu, tanh, embedding, add, addLayerNorm, sub, mul, exp, log, neg, mean, crossEntropy, dropout, indexSelect, reshape, slice, type LinearActivation } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, Packing, setInitEnabled } from '../nn/index.js';
 
 // -----------------------------------------------------------------------------------------------------------
@@ -331,7 +331,7 @@ class BertIntermediate extends Module {
     this.act = cfg.hidden_act;
   }
   forward(x: Tensor): Tensor {
-    return activation(this.dense.forward(x), this.act); // (B, T, F)
+    return this.dense.forward(x, linearActivation(this.act)); // act(dense(x)) (B, T, F)
   }
 }
 
@@ -441,10 +441,12 @@ export class BertModel extends Module {
   }
 }
 
-/** 'gelu' is the exact erf form 0.5·x·(1 + erf(x/√2)); 'gelu_new' its tanh approximation (GPT-2's). */
-function activation(x: Tensor, act: BertConfig['hidden_act']): Tensor {
-  if (act === 'relu') return relu(x);
-  return gelu(x, act === 'gelu' ? 'none' : 'tanh');
+/**
+ * hidden_act as linear()'s activation (applied as the product is made when no gradient is wanted): 'gelu' is
+ * the exact erf form 0.5·x·(1 + erf(x/√2)); 'gelu_new' and 'gelu_pytorch_tanh' its tanh approximation (GPT-2's).
+ */
+function linearActivation(act: BertConfig['hidden_act']): LinearActivation {
+  return act === 'relu' ? 'relu' : act === 'gelu' ? 'gelu' : 'gelu_tanh';
 }
 
 /**
@@ -597,7 +599,7 @@ class BertPredictionHeadTransform extends Module {
     this.act = fam.mlmActivation ?? cfg.hidden_act;
   }
   forward(h: Tensor): Tensor {
-    return this.LayerNorm.forward(activation(this.dense.forward(h), this.act));
+    return this.LayerNorm.forward(this.dense.forward(h, linearActivation(this.act)));
   }
 }
 

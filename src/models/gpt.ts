@@ -17,7 +17,7 @@
 //
 // What this file does not do: cross-attention (see transformer.ts), rotary embeddings, grouped-query heads.
 
-import { Tensor, Rng, tensor, linear, gelu, relu, embedding, add, crossEntropy, dropout } from '../tensor/index.js';
+import { Tensor, Rng, tensor, linear, embedding, add, crossEntropy, dropout } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache } from '../nn/index.js';
 
 export { KVCache };
@@ -220,8 +220,8 @@ class MLP extends Module {
   }
 
   forward(x: Tensor, rng: Rng | undefined): Tensor {
-    let h = this.c_fc.forward(x); // (B, T, F)
-    h = this.act === 'relu' ? relu(h) : gelu(h, this.act === 'gelu' ? 'none' : 'tanh');
+    // act(x·W + b) (B, T, F); without gradients (generation) the backend applies act as it makes the product.
+    const h = this.c_fc.forward(x, this.act === 'relu' ? 'relu' : this.act === 'gelu' ? 'gelu' : 'gelu_tanh');
     let y = this.c_proj.forward(h); // (B, T, C)
     if (this.training && this.residDrop > 0) y = dropout(y, this.residDrop, { rng, training: true });
     return y;

@@ -24,7 +24,7 @@
 //
 // What this file does not do: T5's "local"/"transient-global" attention (LongT5), mT5/UMT5 per-layer biases.
 
-import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, mul, rmsNorm, dropout, ones, permute, reshape } from '../tensor/index.js';
+import { Tensor, Rng, tensor, linear, embedding, add, mul, rmsNorm, dropout, ones, permute, reshape, type LinearActivation } from '../tensor/index.js';
 import { Module, Linear, Embedding, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache, type Packing } from '../nn/index.js';
 import { checkRows, checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, teacherForced, type DecodeOptions, type DecoderOutput, type EncodeOptions, type EncoderOutput, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
 
@@ -285,8 +285,9 @@ class DenseReluDense extends Module {
     this.p = cfg.dropout_rate;
   }
   forward(x: Tensor, rng: Rng | undefined): Tensor {
-    const act = (t: Tensor) => (this.act === 'relu' ? relu(t) : this.act === 'silu' ? silu(t) : gelu(t, this.act === 'gelu' ? 'none' : 'tanh'));
-    let h = this.wi ? act(this.wi.forward(x)) : mul(act(this.wi_0!.forward(x)), this.wi_1!.forward(x)); // (B, T, F)
+    // act(wi(x)), or act(wi_0(x)) ⊙ wi_1(x) gated; without gradients the backend applies act as it makes the product.
+    const act: LinearActivation = this.act === 'relu' || this.act === 'silu' || this.act === 'gelu' ? this.act : 'gelu_tanh';
+    let h = this.wi ? this.wi.forward(x, act) : mul(this.wi_0!.forward(x, act), this.wi_1!.forward(x)); // (B, T, F)
     if (this.training && this.p > 0) h = dropout(h, this.p, { rng, training: true });
     return this.wo.forward(h); // (B, T, C)
   }

@@ -31,7 +31,7 @@
 // What this file does not do: separate source and target vocabularies (Marian's share_encoder_decoder_embeddings
 // false / decoder_vocab_size), learned position embeddings (BART), layer drop.
 
-import { Tensor, Rng, tensor, linear, relu, gelu, silu, embedding, add, addLayerNorm, mul, dropout, zeros } from '../tensor/index.js';
+import { Tensor, Rng, tensor, linear, embedding, add, addLayerNorm, mul, dropout, zeros, type LinearActivation } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache, type Packing } from '../nn/index.js';
 import { checkRows, checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, seq2seqLoss, teacherForced, type DecodeOptions, type DecoderOutput, type EncodeOptions, type EncoderOutput, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
 
@@ -182,10 +182,10 @@ export function sinusoidalPositions(rows: number, C: number): Float32Array {
 // -----------------------------------------------------------------------------------------------------------
 // The parts.
 
-function activate(x: Tensor, act: TransformerActivation): Tensor {
-  if (act === 'relu') return relu(x);
-  if (act === 'swish' || act === 'silu') return silu(x); // x · sigmoid(x)
-  return gelu(x, act === 'gelu' ? 'none' : 'tanh');
+/** The config's activation as linear()'s (applied as the product is made when no gradient is wanted). */
+function linearActivation(act: TransformerActivation): LinearActivation {
+  if (act === 'swish' || act === 'silu') return 'silu'; // x · sigmoid(x)
+  return act === 'gelu_new' ? 'gelu_tanh' : act; // 'relu', 'gelu' (exact)
 }
 
 /** The attention module with its projections under Marian's names. */
@@ -255,7 +255,7 @@ class EncoderLayer extends Module {
 }
 
 function feedForward(fc1: Linear, fc2: Linear, x: Tensor, s: LayerSettings, training: boolean, rng: Rng | undefined): Tensor {
-  let h = activate(fc1.forward(x), s.act); // (B, T, F)
+  let h = fc1.forward(x, linearActivation(s.act)); // act(fc1(x)) (B, T, F)
   if (training && s.activationDropout > 0) h = dropout(h, s.activationDropout, { rng, training: true });
   return fc2.forward(h); // (B, T, C)
 }

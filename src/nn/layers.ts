@@ -1,7 +1,7 @@
 // The basic layers: Linear, Embedding, LayerNorm, Dropout. Each holds its parameters as fields (so Module
 // finds them under PyTorch's names: weight, bias) and its forward is one op from src/tensor.
 // Initializations follow PyTorch's defaults; models that want GPT-2's N(0, 0.02) re-initialize.
-import { dropout, embedding, fromStorage, getDefaultRng, layerNorm, linear, ones, rand, randn, zeros, type Rng, type Tensor } from '../tensor/index.js';
+import { dropout, embedding, fromStorage, getDefaultRng, layerNorm, linear, ones, rand, randn, zeros, type LinearActivation, type Rng, type Tensor } from '../tensor/index.js';
 import { Module } from './module.js';
 
 // Random initialization can be switched off while building a model whose weights are loaded right after
@@ -57,8 +57,9 @@ export class Linear extends Module {
     this.bias = bias ? (initEnabled ? rand([outFeatures], { low: -bound, high: bound, rng, requiresGrad: true }) : placeholder([outFeatures])) : null;
   }
 
-  forward(x: Tensor): Tensor {
-    return linear(x, this.weight, this.bias, this.layout);
+  /** y = x·W + b, or act(x·W + b): with no gradient to compute, the backend applies act as it makes y. */
+  forward(x: Tensor, activation?: LinearActivation): Tensor {
+    return linear(x, this.weight, this.bias, this.layout, activation);
   }
 }
 

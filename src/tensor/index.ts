@@ -24,5 +24,5 @@ export { additiveScores } from './ops_additive.js';
 export { lstmLayer, gruLayer, lstmDirections, gruDirections, type RecurrentLayerOptions, type RecurrentDirection, type LSTMLayerResult, type GRULayerResult } from './ops_rnn.js';
 export { softmax, logSoftmax, layerNorm, addLayerNorm, rmsNorm, crossEntropy, dropout, type AddLayerNormOptions, type CrossEntropyOptions, type DropoutOptions } from './ops_nn.js';
 export { embedding, gather, indexSelect, scatterRows } from './ops_index.js';
-export { matmul, linear } from './matmul.js';
+export { matmul, linear, type LinearActivation } from './matmul.js';
 export { attention, scaledDotProductAttention, type AttentionOptions, type AttentionResult } from './attention.js';

@@ -15,6 +15,24 @@ import { broadcastShapes, expectFloat, fmtShape, readContiguous, sameShape, shap
 import { Tensor } from './tensor.js';
 import { asQuantized, quantizedLinear } from '../quant/ops.js';
 import { floats, floatsToWrite } from './step.js';
+import { gelu, relu, silu, GELU_ERF_FORWARD, GELU_TANH_FORWARD, RELU_FORWARD, SILU_FORWARD } from './ops_elementwise.js';
+import { needsGrad } from './autograd.js';
+import type { RowKernel } from '../backend/index.js';
+
+/** An activation linear() can apply to its result: 'gelu' is the exact (erf) form, 'gelu_tanh' GPT-2's. */
+export type LinearActivation = 'relu' | 'gelu' | 'gelu_tanh' | 'silu';
+
+/**
+ * An activation as the backend kernel a product ends with (inference) and as the op autograd records; null for
+ * an unknown name. (A function, not a table: ops_elementwise and this module import each other.)
+ */
+function activationOf(a: LinearActivation): { kernel: RowKernel; op: (t: Tensor) => Tensor } | null {
+  if (a === 'relu') return { kernel: RELU_FORWARD, op: relu };
+  if (a === 'gelu') return { kernel: GELU_ERF_FORWARD, op: (t) => gelu(t, 'none') };
+  if (a === 'gelu_tanh') return { kernel: GELU_TANH_FORWARD, op: (t) => gelu(t, 'tanh') };
+  if (a === 'silu') return { kernel: SILU_FORWARD, op: silu };
+  return null;
+}
 
 /** How the backend sees one operand: (rows, cols) per batch entry, maybe stored transposed. */
 interface MatOperand {
@@ -221,14 +239,22 @@ function matmulGradB(
 }
 
 /**
- * y = x·W + b over the last dim of x (…, in) → (…, out). layout says how W is stored:
+ * y = act(x·W + b) over the last dim of x (…, in) → (…, out), act optional. layout says how W is stored:
  *   'out_in' (torch.nn.Linear, the default): W is (out, in), y = x·Wᵀ + b
  *   'in_out' (GPT-2's Conv1D):               W is (in, out), y = x·W + b
  * The bias goes to the backend with the product (MatmulSpec.bias), which starts its sums from it.
  * W may be a QuantizedTensor (src/quant): then Backend.quantizedMatmul computes y, and there is no backward.
  * Backward: dx = dy·op(W)ᵀ, dW = xᵀ·dy ('in_out') or dyᵀ·x ('out_in'), db = Σ_rows dy.
+ * With `activation` and no gradient to compute (inference), the backend applies it to the product where the
+ * product is made (MatmulSpec.epilogue): the pre-activation, the FFN's widest array, is never an array of its
+ * own. With gradients it is the activation op on the product, as written out (the same numbers).
  */
-export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 'in_out' | 'out_in' = 'out_in'): Tensor {
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 'in_out' | 'out_in' = 'out_in', activation?: LinearActivation): Tensor {
+  if (activation !== undefined) {
+    const act = activationOf(activation);
+    if (!act) throw new RangeError(`linear: activation must be one of relu, gelu, gelu_tanh, silu, got '${String(activation)}'`);
+    if (asQuantized(weight) || needsGrad(bias ? [x, weight, bias] : [x, weight])) return act.op(linear(x, weight, bias, layout));
+  }
   // A quantised weight (src/quant: int8/int4 values + scales) goes to its own kernels; inference only.
   const q = asQuantized(weight);
   if (q) return quantizedLinear(x, q, bias, layout);
@@ -255,6 +281,11 @@ export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null, layout: 
   const be = getBackend();
   const mm = spec(1, rows, outF, inF, false, transW, 0, 0, false, wVersion);
   if (bias) mm.bias = readContiguous(bias) as Float32Array; // added by the backend as part of the product
+  if (activation !== undefined) {
+    mm.epilogue = activationOf(activation)!.kernel; // no gradient wanted (above): the result is all there is
+    be.matmul(X, W, out, mm);
+    return new Tensor(out, [...x.shape.slice(0, -1), outF]);
+  }
   be.matmul(X, W, out, mm);
 
   const inputs = bias ? [x, weight, bias] : [x, weight];

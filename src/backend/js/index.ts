@@ -78,6 +78,8 @@ export class JsBackend implements Backend {
       }
       dotProducts(A, aOff, Bt, bOff, out, oBase, M, N, K);
     }
+    // The activation, in place (a map kernel reads each element before it writes it).
+    if (spec.epilogue) spec.epilogue.reference(batch * M, N, [out], [out], []);
   }
 
   /**

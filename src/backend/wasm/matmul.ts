@@ -108,6 +108,7 @@ export class WasmMatmul {
       // An empty sum: op(A)·op(B) is all zeros.
       if (!accumulate) out.fill(0, 0, batch * M * N);
       if (spec.bias) for (let r = 0; r < batch * M; r++) for (let j = 0; j < N; j++) out[r * N + j] += spec.bias[j]!;
+      if (spec.epilogue) spec.epilogue.reference(batch * M, N, [out], [out], []);
       return;
     }
     const t0 = this.profile ? performance.now() : 0;
@@ -167,6 +168,13 @@ export class WasmMatmul {
       );
     }
 
+    if (spec.epilogue) {
+      // The activation on C where it is, before it is copied out: its task over row blocks, as rows.ts runs it.
+      const R = batch * M;
+      const tasks = parallel ? Math.min(R, 4 * this.pool.threads) : 1;
+      const rowsPerTask = Math.ceil(R / tasks);
+      this.pool.run(`${spec.epilogue.name}_task`, Math.ceil(R / rowsPerTask), [R, N, rowsPerTask, cPtr, cPtr], parallel);
+    }
     if (cHome === 0) out.set(this.heap.f32.subarray((base + cOff) / 4, (base + cOff) / 4 + batch * M * N));
     if (this.profile) {
       const t4 = performance.now();
@@ -464,6 +472,10 @@ function checkSpec(a: Float32Array, b: Float32Array, out: Float32Array, spec: Ma
   }
   if (spec.bias && spec.bias.length < n) {
     throw new Error(`matmul (wasm): bias has ${spec.bias.length} elements, but n=${n} columns need ${n}`);
+  }
+  const e = spec.epilogue;
+  if (e && (spec.accumulate || e.inputs.length !== 1 || e.inputs[0] !== 'rows' || e.outputs.length !== 1 || e.outputs[0] !== 'rows')) {
+    throw new Error(`matmul (wasm): the epilogue '${e.name}' must be a map kernel (one rows input, one rows output) on a product that does not accumulate`);
   }
   if (out.length < batch * m * n) {
     throw new Error(`matmul (wasm): out has ${out.length} elements, but (batch=${batch}, m=${m}, n=${n}) needs ${batch * m * n}`);
