@@ -87,6 +87,7 @@ function maskedForward(model: BertForMaskedLM, inputIds: Int32Array, labels: Int
     attentionMask: tensor(Int32Array.from(attention), shape, { dtype: 'int32' }),
     labels: tensor(labels, shape, { dtype: 'int32' }),
     maskedOnly: true,
+    paddingFree: true, // rows shorter than T (a document's end) skip their padding; the same loss
     ...(rng ? { rng } : {}),
   });
 }
