@@ -170,10 +170,12 @@ export class WasmMatmul {
 
     if (spec.epilogue) {
       // The activation on C where it is, before it is copied out: its task over row blocks, as rows.ts runs it.
+      // Shared only when large: a decode step's one row of 3 072 takes ~1 µs, less than handing it over.
       const R = batch * M;
-      const tasks = parallel ? Math.min(R, 4 * this.pool.threads) : 1;
+      const share = parallel && R * N >= 1 << 16;
+      const tasks = share ? Math.min(R, 4 * this.pool.threads) : 1;
       const rowsPerTask = Math.ceil(R / tasks);
-      this.pool.run(`${spec.epilogue.name}_task`, Math.ceil(R / rowsPerTask), [R, N, rowsPerTask, cPtr, cPtr], parallel);
+      this.pool.run(`${spec.epilogue.name}_task`, Math.ceil(R / rowsPerTask), [R, N, rowsPerTask, cPtr, cPtr], share);
     }
     if (cHome === 0) out.set(this.heap.f32.subarray((base + cOff) / 4, (base + cOff) / 4 + batch * M * N));
     if (this.profile) {
