@@ -8,7 +8,9 @@
 //   train-bahdanau-g2p  one training step (forward, backward, clipping, AdamW) of a Bahdanau G2P model (GRU,
 //                       the 'g2p' preset of src/models/rnn_attention.ts: E 64, H 128, Hd 256, A 128) on a batch
 //                       of 64 words with CMUdict-like lengths (3–12 letters), against the same model written as
-//                       the PyTorch seq2seq tutorial writes it.
+//                       the PyTorch seq2seq tutorial writes it. attn's decoder skips the steps past each word's
+//                       end (`paddingFree`, as `attn experiment attention` trains); the `attn-padded` row takes
+//                       every padded step, as the PyTorch model does.
 // The value is tokens per second (median step): B·T input tokens for the layer, real target tokens for the
 // model. Higher is better. PyTorch runs once per threading configuration (bench/_common.ts, torchConfigs).
 import { setBackend } from '../src/backend/index.js';
@@ -58,7 +60,7 @@ async function lstmAttn(): Promise<number> {
 }
 
 /** attn's Bahdanau training step: ms per step. */
-async function bahdanauAttn(): Promise<{ ms: number; params: number }> {
+async function bahdanauAttn(paddingFree: boolean): Promise<{ ms: number; params: number }> {
   const { B, src_lengths: sl, tgt_lengths: tl } = g2pBatch();
   const cfg = rnnSeq2SeqConfig({ preset: 'g2p', dropout: 0, src_vocab_size: SRC_VOCAB, tgt_vocab_size: TGT_VOCAB, attention: 'bahdanau', cell: 'gru' });
   const model = new RNNSeq2Seq(cfg, new Rng(0));
@@ -83,7 +85,7 @@ async function bahdanauAttn(): Promise<{ ms: number; params: number }> {
   // As the experiment's loop runs a step: in step memory (src/tensor/step.ts).
   const ms = await timeIt(() => trainingStep(() => {
     opt.zeroGrad();
-    model.forward(srcT, sl, decT, { targets: tgtT }).loss!.backward();
+    model.forward(srcT, sl, decT, { targets: tgtT, paddingFree }).loss!.backward();
     clipGradNorm(params, 1);
     opt.step();
   }), { minMs: 2000 });
@@ -99,9 +101,12 @@ for (const threads of threadList) {
       const ms = await lstmAttn();
       r.rows.push({ case: c.name, impl: 'attn', threads, value: (LSTM_CASE.T * LSTM_CASE.B * 1000) / ms, unit: 'tokens/s', note: `${ms.toFixed(1)} ms fwd+bwd` });
     } else {
-      const { ms, params } = await bahdanauAttn();
       const tokens = g2pBatch().tgt_lengths.reduce((a, b) => a + b, 0);
-      r.rows.push({ case: c.name, impl: 'attn', threads, value: (tokens * 1000) / ms, unit: 'tokens/s', note: `${ms.toFixed(1)} ms/step, ${params} parameters` });
+      for (const paddingFree of [true, false]) {
+        const { ms, params } = await bahdanauAttn(paddingFree);
+        const impl = paddingFree ? 'attn' : 'attn-padded';
+        r.rows.push({ case: c.name, impl, threads, value: (tokens * 1000) / ms, unit: 'tokens/s', note: `${ms.toFixed(1)} ms/step, ${params} parameters${paddingFree ? ', padding-free' : ''}` });
+      }
     }
   }
   for (const tc of torchConfigs(threads)) {

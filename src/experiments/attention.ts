@@ -317,7 +317,7 @@ function trainAndEvaluate(task: Task, kind: AttentionKind, cell: 'gru' | 'lstm',
         tensor(src.ids, [B, src.L], { dtype: 'int32' }),
         batch.map((p) => p.source.length),
         tensor(decIn.ids, [B, decIn.L], { dtype: 'int32' }),
-        { targets: tensor(tgt.ids, [B, tgt.L], { dtype: 'int32' }) },
+        { targets: tensor(tgt.ids, [B, tgt.L], { dtype: 'int32' }), paddingFree: true }, // the same loss, without padded steps
       );
       opt.zeroGrad();
       out.loss!.backward();

@@ -41,7 +41,7 @@
 // What this file does not do: subword vocabularies (the tasks here are characters and phonemes), coverage or
 // local (windowed) attention, pretrained checkpoints (there is no Hugging Face format for these models).
 
-import { additiveScores, attention, cat, crossEntropy, dropout, embedding, indexSelect, Rng, stack, tanh, tensor, zeros, type Tensor } from '../tensor/index.js';
+import { additiveScores, attention, cat, crossEntropy, dropout, embedding, indexSelect, Rng, scatterRows, stack, tanh, tensor, zeros, type Tensor } from '../tensor/index.js';
 import { Embedding, GRU, LSTM, Linear, Module } from '../nn/index.js';
 
 // -----------------------------------------------------------------------------------------------------------
@@ -171,6 +171,12 @@ export interface RNNSeq2SeqForwardOptions {
   teacherForcing?: number;
   /** Random numbers for dropout and the teacher-forcing draws. */
   rng?: Rng;
+  /**
+   * Skip the padding (with targets, Bahdanau attention and full teacher forcing): a row stops taking decoder
+   * steps after its last target, so each step runs on the rows still going. The loss and the logits of every
+   * real position are the padded forward's; logits and attention weights past a target's end are 0.
+   */
+  paddingFree?: boolean;
 }
 
 export interface RNNSeq2SeqOutput {
@@ -347,7 +353,7 @@ export class RNNSeq2Seq extends Module {
     const out = parallel
       ? this.decodeParallel(enc, decoderInput)
       : tf === 1 && kind === 'bahdanau'
-        ? this.decodeBahdanau(enc, decoderInput)
+        ? opts.paddingFree && opts.targets ? this.decodeBahdanauPacked(enc, decoderInput, targetLengths(opts.targets)) : this.decodeBahdanau(enc, decoderInput)
         : this.decodeSteps(enc, decoderInput, tf, opts.rng);
     const res: RNNSeq2SeqOutput = { logits: out.logits };
     if (out.attentions) res.attentions = out.attentions;
@@ -407,6 +413,45 @@ export class RNNSeq2Seq extends Module {
     return { logits: this.logits(o), attentions: stack(weights, 1) }; // (B, T, V), (B, T, S)
   }
 
+  /**
+   * decodeBahdanau without the padding: only rows whose target is still running take step t. With the rows
+   * sorted by target length, longest first, those are the first n_t rows, and n_t only shrinks — so each step
+   * runs on views of a prefix of the batch, and a finished row's state is simply left behind (rows never
+   * interact). The steps' outputs are packed (N = Σ n_t rows) for the output layer, then put back in (B, T) order.
+   */
+  private decodeBahdanauPacked(enc: EncodedSource, decoderInput: Tensor, lengths: Int32Array): { logits: Tensor; attentions: Tensor } {
+    const [B, T] = decoderInput.shape as [number, number];
+    const S = enc.memory.shape[1]!;
+    const order = Int32Array.from({ length: B }, (_, i) => i).sort((a, b) => lengths[b]! - lengths[a]! || a - b); // longest first
+    if (lengths[order[0]!]! === 0) return this.decodeBahdanau(enc, decoderInput); // no target at all
+    const sorted = selectSourceRows(enc, order);
+    const ids = indexSelect(decoderInput, 0, tensor(order, [B], { dtype: 'int32' })); // (B, T), sorted rows
+    const e = this.drop(embedding(this.tgt_embed.weight, ids.transpose(0, 1).contiguous())); // (T, B, E)
+    let state = this.initialState(sorted);
+    const [states, contexts, inputs, weights]: Tensor[][] = [[], [], [], []];
+    const where: number[] = []; // for each packed row, its place b·T + t in the (B, T) output
+    for (let t = 0; t < T; t++) {
+      let n = 0;
+      while (n < B && lengths[order[n]!]! > t) n++; // the rows still running: a prefix
+      if (n === 0) break;
+      const rows = n === B ? sorted : firstSourceRows(sorted, n);
+      const h = state.h.slice(1, 0, n); // (L, n, Hd)
+      const et = e.slice(0, t, t + 1).reshape([B, -1]).slice(0, 0, n); // (n, E)
+      const a = this.attend(rows, h.slice(0, h.shape[0]! - 1).reshape([n, -1])); // reads s_{t−1} (top layer)
+      const r = this.runDecoder(cat([et, a.context], 1).reshape([1, n, -1]), { h, c: state.c ? state.c.slice(1, 0, n) : null, feed: null });
+      state = { h: r.h, c: r.c, feed: null };
+      states.push(r.output.reshape([n, -1])); // s_t (n, Hd)
+      contexts.push(a.context); // c_t (n, 2H)
+      inputs.push(et);
+      weights.push(a.weights.detach()); // (n, S)
+      for (let i = 0; i < n; i++) where.push(order[i]! * T + t);
+    }
+    const o = tanh(this.combine.forward(cat([cat(states, 0), cat(contexts, 0), cat(inputs, 0)], 1))); // (N, Hd)
+    const place = tensor(Int32Array.from(where), [where.length], { dtype: 'int32' });
+    const logits = scatterRows(this.logits(o), place, B * T).reshape([B, T, -1]); // (B, T, V), 0 past each end
+    return { logits, attentions: scatterRows(cat(weights, 0), place, B * T).reshape([B, T, S]) }; // (B, T, S)
+  }
+
   /** All T steps at once (teacher forcing; the decoder's inputs are known in advance). Same numbers as decodeSteps. */
   private decodeParallel(enc: EncodedSource, decoderInput: Tensor): { logits: Tensor; attentions?: Tensor } {
     const [B, T] = decoderInput.shape as [number, number];
@@ -464,6 +509,25 @@ export function selectSourceRows(enc: EncodedSource, rows: Int32Array): EncodedS
   const memory = indexSelect(enc.memory, 0, idx);
   const keys = enc.keys === null ? null : enc.keys === enc.memory ? memory : indexSelect(enc.keys, 0, idx);
   return { memory, keyMask, keys, summary: indexSelect(enc.summary, 0, idx) };
+}
+
+/** The first n rows of an encoded source batch, as views (no copy). */
+function firstSourceRows(enc: EncodedSource, n: number): EncodedSource {
+  const S = enc.memory.shape[1]!;
+  const memory = enc.memory.slice(0, 0, n);
+  const keys = enc.keys === null ? null : enc.keys === enc.memory ? memory : enc.keys.slice(0, 0, n);
+  return { memory, keyMask: enc.keyMask.subarray(0, n * S), keys, summary: enc.summary.slice(0, 0, n) };
+}
+
+/** Per row of (B, T) targets, the steps up to its last one that is not −100. */
+function targetLengths(targets: Tensor): Int32Array {
+  const [B, T] = targets.shape as [number, number];
+  const y = targets.toInt32Array();
+  return Int32Array.from({ length: B }, (_, b) => {
+    let end = T;
+    while (end > 0 && y[b * T + end - 1] === -100) end--;
+    return end;
+  });
 }
 
 /** New row i = old row rows[i] of a decoder state: `selectStateRows(state, Int32Array.of(1, 0))`. */

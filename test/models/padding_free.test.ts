@@ -12,6 +12,7 @@ import { Transformer, transformerConfig } from '../../src/models/transformer.js'
 import { T5, t5Config } from '../../src/models/t5.js';
 import { collatePairs, type Seq2SeqPair } from '../../src/train/seq2seq.js';
 import { BertForQuestionAnswering, BertForSequenceClassification, BertForTokenClassification, bertConfig } from '../../src/models/bert.js';
+import { RNNSeq2Seq, rnnSeq2SeqConfig } from '../../src/models/rnn_attention.js';
 
 const PAD = 0;
 const EOS = 2;
@@ -184,5 +185,36 @@ forEachBackend(() => {
     const qa = new BertForQuestionAnswering(bertConfig({ preset: 'tiny', vocab_size: 64 }));
     const pos = tensor(Int32Array.of(0, 1, 1, 0), [B], { dtype: 'int32' });
     assert.throws(() => qa.forward(input, { attentionMask, startPositions: pos, endPositions: pos, paddingFree: true }), /paddingFree changes the loss/);
+  });
+
+  test('paddingFree: the Bahdanau RNN decoder (GRU and LSTM, two layers) gives the padded loss, logits, attention and gradients', () => {
+    // Targets of 5, 2, 4, 0 and 3 steps (one row with nothing to predict), an ignored label inside row 2.
+    const tl = [5, 2, 4, 0, 3];
+    const sl = [6, 3, 4, 2, 5];
+    const [B, S, T] = [tl.length, 6, 5];
+    const rng = new Rng(12);
+    const src = tensor(Int32Array.from({ length: B * S }, (_, i) => (i % S < sl[Math.floor(i / S)]! ? 3 + rng.int(9) : 0)), [B, S], { dtype: 'int32' });
+    const dec = tensor(Int32Array.from({ length: B * T }, (_, i) => (i % T === 0 ? 1 : 3 + rng.int(8))), [B, T], { dtype: 'int32' });
+    const y = Int32Array.from({ length: B * T }, (_, i) => (i % T < tl[Math.floor(i / T)]! ? 3 + rng.int(8) : -100));
+    y[2 * T + 1] = -100;
+    const targets = tensor(y, [B, T], { dtype: 'int32' });
+    for (const cell of ['gru', 'lstm'] as const) {
+      const model = new RNNSeq2Seq(rnnSeq2SeqConfig({ src_vocab_size: 12, tgt_vocab_size: 11, embedding_size: 6, encoder_hidden_size: 5, decoder_hidden_size: 7, attention_size: 4, decoder_layers: 2, attention: 'bahdanau', cell, dropout: 0 }), new Rng(3));
+      model.train(false);
+      const run = (paddingFree: boolean) => {
+        model.zeroGrad();
+        const out = model.forward(src, sl, dec, { targets, paddingFree });
+        out.loss!.backward();
+        return { out, grads: model.namedParameters().map(([n, p]) => [n, p.grad?.toFloat32Array() ?? new Float32Array(0)] as const) };
+      };
+      const padded = run(false);
+      const packed = run(true);
+      const real = (a: Float32Array, per: number) => Float32Array.from(a.filter((_, i) => Math.floor(i / per) % T < tl[Math.floor(i / per / T)]!));
+      const V = 11;
+      close(real(packed.out.logits.toFloat32Array(), V), real(padded.out.logits.toFloat32Array(), V), 1e-5, `${cell} logits`);
+      close(real(packed.out.attentions!.toFloat32Array(), S), real(padded.out.attentions!.toFloat32Array(), S), 1e-5, `${cell} attention`);
+      assert.ok(Math.abs(packed.out.loss!.item() - padded.out.loss!.item()) <= 1e-5, `${cell} loss`);
+      packed.grads.forEach(([n, g], k) => g.length && close(g, padded.grads[k]![1], 2e-5, `${cell} gradient of ${n}`));
+    }
   });
 });
