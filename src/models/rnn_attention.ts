@@ -42,7 +42,7 @@
 // local (windowed) attention, pretrained checkpoints (there is no Hugging Face format for these models).
 
 import { additiveScores, attention, cat, crossEntropy, dropout, embedding, indexSelect, Rng, scatterRows, stack, tanh, tensor, zeros, type Tensor } from '../tensor/index.js';
-import { Embedding, GRU, LSTM, Linear, Module } from '../nn/index.js';
+import { Embedding, GRU, LSTM, Linear, Module, labelEnds } from '../nn/index.js';
 
 // -----------------------------------------------------------------------------------------------------------
 // Config
@@ -353,7 +353,7 @@ export class RNNSeq2Seq extends Module {
     const out = parallel
       ? this.decodeParallel(enc, decoderInput)
       : tf === 1 && kind === 'bahdanau'
-        ? opts.paddingFree && opts.targets ? this.decodeBahdanauPacked(enc, decoderInput, targetLengths(opts.targets)) : this.decodeBahdanau(enc, decoderInput)
+        ? opts.paddingFree && opts.targets ? this.decodeBahdanauPacked(enc, decoderInput, labelEnds(opts.targets.toInt32Array(), B, T)) : this.decodeBahdanau(enc, decoderInput)
         : this.decodeSteps(enc, decoderInput, tf, opts.rng);
     const res: RNNSeq2SeqOutput = { logits: out.logits };
     if (out.attentions) res.attentions = out.attentions;
@@ -517,17 +517,6 @@ function firstSourceRows(enc: EncodedSource, n: number): EncodedSource {
   const memory = enc.memory.slice(0, 0, n);
   const keys = enc.keys === null ? null : enc.keys === enc.memory ? memory : enc.keys.slice(0, 0, n);
   return { memory, keyMask: enc.keyMask.subarray(0, n * S), keys, summary: enc.summary.slice(0, 0, n) };
-}
-
-/** Per row of (B, T) targets, the steps up to its last one that is not −100. */
-function targetLengths(targets: Tensor): Int32Array {
-  const [B, T] = targets.shape as [number, number];
-  const y = targets.toInt32Array();
-  return Int32Array.from({ length: B }, (_, b) => {
-    let end = T;
-    while (end > 0 && y[b * T + end - 1] === -100) end--;
-    return end;
-  });
 }
 
 /** New row i = old row rows[i] of a decoder state: `selectStateRows(state, Int32Array.of(1, 0))`. */

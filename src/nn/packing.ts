@@ -19,6 +19,19 @@
 
 import { indexSelect, reshape, scatterRows, tensor, Tensor } from '../tensor/index.js';
 
+/**
+ * Per row of (B, T) labels, the positions up to and including its last label that is not -100 (0 for a row with
+ * none): what a causal decoder must compute for the loss. `labelEnds(Int32Array.of(5, -100, 6, -100), 2, 2)` → [1, 1].
+ */
+export function labelEnds(labels: Int32Array, B: number, T: number): Int32Array {
+  if (labels.length !== B * T) throw new RangeError(`labelEnds: ${labels.length} labels for B × T = ${B} × ${T}`);
+  return Int32Array.from({ length: B }, (_, b) => {
+    let end = T;
+    while (end > 0 && labels[b * T + end - 1] === -100) end--;
+    return end;
+  });
+}
+
 export class Packing {
   /** B and T of the padded layout. */
   readonly batch: number;
@@ -53,13 +66,9 @@ export class Packing {
    * when that is every position.
    */
   static upToLastLabel(labels: Int32Array, B: number, T: number): Packing | undefined {
-    if (labels.length !== B * T) throw new RangeError(`Packing.upToLastLabel: ${labels.length} labels for B × T = ${B} × ${T}`);
+    const ends = labelEnds(labels, B, T);
     const positions: number[] = [];
-    for (let b = 0; b < B; b++) {
-      let end = T;
-      while (end > 0 && labels[b * T + end - 1] === -100) end--;
-      for (let t = 0; t < end; t++) positions.push(b * T + t);
-    }
+    for (let b = 0; b < B; b++) for (let t = 0; t < ends[b]!; t++) positions.push(b * T + t);
     return positions.length === B * T ? undefined : new Packing(B, T, Int32Array.from(positions));
   }
 
