@@ -5,6 +5,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { CrossAttentionCache, LayerKVCache } from '../../src/nn/index.js';
 import { Tensor } from '../../src/tensor/index.js';
+import { getBackend } from '../../src/backend/index.js';
+import { forEachBackend } from '../_backends.js';
 
 const H = 2;
 const D = 3;
@@ -88,4 +90,32 @@ test('LayerKVCache keeps every position through its storage doubling (one token 
     assert.deepEqual(rowsOf(r.v), want(500), `values after appending ${T} (length ${P})`);
   }
   assert.ok(cache.capacity >= P && cache.capacity >= 512, `capacity ${cache.capacity} for ${P} positions`);
+});
+
+forEachBackend(() => {
+  test('LayerKVCache.selectRows: every one of the 256 ways to refill 4 beams from 4, in turn, with blocks in the backend\'s memory', () => {
+    // The blocks a decode step appends live where its results do (the WebAssembly memory, beside the cache), so
+    // the appends and the in-place reorders take their one-buffer path; the expected rows are gathered by hand.
+    const inMemory = (t: Tensor): Tensor => {
+      const data = getBackend().allocate(t.size, false);
+      data.set(t.data as Float32Array);
+      return new Tensor(data, t.shape);
+    };
+    const cache = new LayerKVCache();
+    const values = (tagsByRow: number[][], shift: number): number[][] =>
+      tagsByRow.map((tags) => tags.flatMap((tag, p) => Array.from({ length: H * D }, (_, j) => 1000 * (tag + shift) + 100 * p + 10 * Math.floor(j / D) + (j % D))));
+    let expected: number[][] = [[1], [2], [3], [4]];
+    cache.append(inMemory(block([1, 2, 3, 4], 1, 0)), inMemory(block([501, 502, 503, 504], 1, 0)));
+    for (let m = 0; m < 256; m++) {
+      const rows = [m & 3, (m >> 2) & 3, (m >> 4) & 3, (m >> 6) & 3];
+      cache.selectRows(Int32Array.from(rows));
+      const tags = rows.map((_, i) => 1 + ((m + i) % 9)); // small tags: 1000·(tag + 500) stays exact in float32
+      expected = rows.map((parent, i) => [...expected[parent]!, tags[i]!]);
+      const P = expected[0]!.length - 1;
+      const r = cache.append(inMemory(block(tags, 1, P)), inMemory(block(tags.map((x) => x + 500), 1, P)));
+      if (m % 15 !== 0 && m !== 255) continue; // every mapping reorders; the rows are compared every 15th
+      assert.deepEqual(rowsOf(r.k), values(expected, 0), `keys after selectRows(${rows})`);
+      assert.deepEqual(rowsOf(r.v), values(expected, 500), `values after selectRows(${rows})`);
+    }
+  });
 });
