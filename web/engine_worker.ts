@@ -98,6 +98,7 @@ function generateText(prompt: string, options: Record<string, unknown>, emit: (e
     forward: (b) => (last = inner.forward(b) as Float32Array),
     reorderCache: (rows) => inner.reorderCache(rows),
     reset: () => inner.reset?.(),
+    finish: () => inner.finish?.(),
   };
   const decode = (x: ArrayLike<number>) => tok.decode(Array.from(x), { skipSpecialTokens: true });
   const beams = Number(options['num_beams'] ?? 1);

@@ -424,6 +424,15 @@ export interface Backend {
   allocate(n: number, zero?: boolean): Float32Array;
 
   /**
+   * Give back now an array that allocate() returned, instead of when the garbage collector finds it: it must
+   * not be read or written afterwards. For the engine's own storage whose end it knows, and which nothing
+   * outside holds — a generation's KV cache when the generation ends — so that the next one reuses the same
+   * memory rather than touching fresh pages while the collector has not yet run (within one synchronous run
+   * of code it cannot: see WasmHeap). Anything else (an ordinary array, one given back already) is ignored.
+   */
+  release(a: Float32Array): void;
+
+  /**
    * Memory for a training step's activations and gradients, all given back when the step ends
    * (src/tensor/step.ts); null where ordinary arrays serve as well (the reference backend).
    */

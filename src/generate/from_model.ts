@@ -99,6 +99,10 @@ export function stepperFromModel<C extends RowSelectableCache>(model: CausalLMMo
     reset(): void {
       cache = null;
     },
+    finish(): void {
+      if (cache instanceof KVCache) cache.release(); // only this stepper holds it
+      cache = null;
+    },
   };
   return defaults ? { ...stepper, generationConfig: defaults } : stepper;
 }

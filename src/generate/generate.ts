@@ -551,11 +551,15 @@ function createRun(stepper: CausalLMStepper, inputIds: readonly ArrayLike<number
 export function generate(stepper: CausalLMStepper, inputIds: readonly ArrayLike<number>[], options: GenerateOptions = {}): GenerateOutput {
   const run = createRun(stepper, inputIds, options);
   stepper.reset?.();
-  for (let step = run.nextStep(); step; step = run.nextStep()) {
-    if (step.reorder) stepper.reorderCache(step.reorder);
-    const logits = stepper.forward(step.batch);
-    if (logits instanceof Promise) throw new Error('generate: stepper.forward returned a Promise; use generateAsync (or streamText) with asynchronous models');
-    run.advance(logits);
+  try {
+    for (let step = run.nextStep(); step; step = run.nextStep()) {
+      if (step.reorder) stepper.reorderCache(step.reorder);
+      const logits = stepper.forward(step.batch);
+      if (logits instanceof Promise) throw new Error('generate: stepper.forward returned a Promise; use generateAsync (or streamText) with asynchronous models');
+      run.advance(logits);
+    }
+  } finally {
+    stepper.finish?.();
   }
   return run.output();
 }
@@ -564,9 +568,13 @@ export function generate(stepper: CausalLMStepper, inputIds: readonly ArrayLike<
 export async function generateAsync(stepper: CausalLMStepper, inputIds: readonly ArrayLike<number>[], options: GenerateOptions = {}): Promise<GenerateOutput> {
   const run = createRun(stepper, inputIds, options);
   stepper.reset?.();
-  for (let step = run.nextStep(); step; step = run.nextStep()) {
-    if (step.reorder) stepper.reorderCache(step.reorder);
-    run.advance(await stepper.forward(step.batch));
+  try {
+    for (let step = run.nextStep(); step; step = run.nextStep()) {
+      if (step.reorder) stepper.reorderCache(step.reorder);
+      run.advance(await stepper.forward(step.batch));
+    }
+  } finally {
+    stepper.finish?.();
   }
   return run.output();
 }
@@ -600,10 +608,14 @@ export async function* streamText(stepper: CausalLMStepper, inputIds: readonly A
     : streamer;
   const run = createRun(stepper, inputIds, { ...rest, streamer: both });
   stepper.reset?.();
-  for (let step = run.nextStep(); step; step = run.nextStep()) {
-    if (step.reorder) stepper.reorderCache(step.reorder);
-    run.advance(await stepper.forward(step.batch));
-    while (queue.length > 0) yield queue.shift()!;
+  try {
+    for (let step = run.nextStep(); step; step = run.nextStep()) {
+      if (step.reorder) stepper.reorderCache(step.reorder);
+      run.advance(await stepper.forward(step.batch));
+      while (queue.length > 0) yield queue.shift()!;
+    }
+  } finally {
+    stepper.finish?.(); // also when the caller stops iterating early (return() runs this block)
   }
   const out = run.output(); // calls streamer.end(), which flushes held-back text
   while (queue.length > 0) yield queue.shift()!;

@@ -75,6 +75,11 @@ export interface CausalLMStepper {
   reorderCache(rows: Int32Array): void;
   /** Forget any cached state: called once before a new generation starts. */
   reset?(): void;
+  /**
+   * The generation has ended (or failed): cached state will not be read again, and the stepper may give its
+   * memory back now (attn's steppers release their KV cache, see LayerKVCache.release).
+   */
+  finish?(): void;
 }
 
 /**

@@ -20,6 +20,7 @@
 // Shapes: B sources, S source length, rows = B (prefill) or B·e (e = beams or returned sequences), L decoder
 // tokens so far, P = L − 1 cached, V vocabulary.
 
+import { KVCache } from '../nn/attention.js';
 import { noGrad, tensor, trainingStep, type Tensor } from '../tensor/index.js';
 import { generate, type GenerateOptions, type GenerateOutput } from './generate.js';
 import { generationConfigFromJson, type GenerationConfig } from './config.js';
@@ -172,6 +173,11 @@ export function seq2seqStepper<C extends RowSelectableCache>(model: Seq2SeqLMMod
       rowsFrom = null;
       mask = sources.attentionMask;
     },
+    finish(): void {
+      if (cache instanceof KVCache) cache.release(); // only this stepper holds it
+      cache = null;
+    },
+
   };
   return defaults ? { ...stepper, generationConfig: defaults } : stepper;
 }

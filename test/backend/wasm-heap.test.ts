@@ -77,6 +77,22 @@ describe('WasmHeap', () => {
     assert.equal(heap.usedBytes, 1024, 'the reused block was freed by a stale finalizer');
     assert.throws(() => heap.own({}, 64 * PAGE - 64), /own\(\d+\) of an address that is not allocated/);
   });
+
+  test('freeArray gives an allocFloat32 block back at once, and leaves alone ordinary arrays, views and blocks now someone else\'s', () => {
+    const memory = new WebAssembly.Memory({ initial: 4, maximum: 16, shared: true });
+    const heap = new WasmHeap(memory, 0, 16 * PAGE);
+    const a = heap.allocFloat32(1000);
+    assert.equal(heap.usedBytes, 4032);
+    heap.freeArray(new Float32Array(1000)); // not this memory's
+    heap.freeArray(new Float32Array(memory.buffer, a.byteOffset, 10)); // a view of the block, not the array it was given as
+    assert.equal(heap.usedBytes, 4032, 'only the array allocFloat32 returned frees its block');
+    heap.freeArray(a);
+    assert.equal(heap.usedBytes, 0);
+    const b = heap.allocFloat32(1000);
+    assert.equal(b.byteOffset, a.byteOffset, 'the block is reused');
+    heap.freeArray(a); // given back already; its address now holds b
+    assert.equal(heap.usedBytes, 4032, 'freeing a stale array freed the block of the array that took its place');
+  });
 });
 
 describe('wasm matmul and its memory', () => {

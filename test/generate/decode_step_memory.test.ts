@@ -96,3 +96,38 @@ test('the prefill, and a model with a cache of its own, do not use step memory',
   stepperFromModel(model).forward(batchOf([[1, 2, 3, 4, 5, 6]], 0));
   assert.equal(stepGeneration(), g, 'the prefill runs in ordinary memory');
 });
+
+test('a generation gives its KV cache back when it ends, also when it fails, and the next one (in the same memory) gives the same tokens', () => {
+  const caches: KVCache[] = [];
+  let failAt = -1;
+  let calls = 0;
+  const watched: CausalLMModule<KVCache> = {
+    config: model.config,
+    get training() {
+      return model.training;
+    },
+    train: (on: boolean) => model.train(on),
+    newCache: () => {
+      const c = model.newCache();
+      caches.push(c);
+      return c;
+    },
+    forward: (ids, opts) => {
+      if (++calls === failAt) throw new Error('step failed');
+      return model.forward(ids, opts);
+    },
+  };
+  const stepper = stepperFromModel(watched);
+  const opts = { max_new_tokens: 20, num_beams: 2 };
+  const first = generate(stepper, [[1, 2, 3]], opts);
+  assert.equal(caches.length, 1);
+  assert.ok(caches[0]!.layers.every((l) => l.length === 0 && l.capacity === 0), 'the cache is emptied and its storage given back');
+  const second = generate(stepper, [[1, 2, 3]], opts);
+  assert.deepEqual(second.sequences, first.sequences, 'a generation writing into the memory the last one gave back');
+  assert.deepEqual(second.sequences, generate(stepperFromModel(model, { useCache: false }), [[1, 2, 3]], opts).sequences);
+  calls = 0;
+  failAt = 6;
+  assert.throws(() => generate(stepper, [[1, 2, 3]], opts), /step failed/);
+  assert.equal(caches.length, 3);
+  assert.ok(caches[2]!.layers.every((l) => l.length === 0 && l.capacity === 0), 'given back after the failed step too');
+});

@@ -293,6 +293,9 @@ export class JsBackend implements Backend {
     return new Float32Array(n);
   }
 
+  /** Nothing to give back: allocate's arrays are ordinary ones, the garbage collector's to free. */
+  release(): void {}
+
   close(): void {}
 }
 

@@ -118,6 +118,16 @@ export class WasmHeap {
     } else this.release(ptr);
   }
 
+  /**
+   * Free the block of an array allocFloat32 returned, now; any other array (ordinary memory, a block freed
+   * already, or one now owned by something else) is left alone.
+   */
+  freeArray(a: Float32Array): void {
+    if (!this.owns(a)) return;
+    const owner = this.owners.get(a.byteOffset);
+    if (owner !== undefined && owner.ref.deref() === a) this.freeNow(a.byteOffset);
+  }
+
   private freeOwned(ptr: number, owner: Owner): void {
     this.owners.delete(ptr);
     this.ownedBytes -= owner.bytes;

@@ -151,6 +151,10 @@ export class WasmBackend implements Backend {
       return new Float32Array(n);
     }
   }
+  release(a: Float32Array): void {
+    this.heap.freeArray(a);
+  }
+
 
   /**
    * Training steps' activations and gradients (Backend.stepMemory): at most a quarter of the memory's
