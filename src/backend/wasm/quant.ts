@@ -32,6 +32,15 @@ export const QUANT_SLACK_BYTES = BLOCK;
 export const DEQUANT_BLOCK_BYTES = 1 << 21;
 /** Tasks per thread for the row-splitting jobs: several, so a thread slowed by the host holds no one up. */
 const TASKS_PER_THREAD = 4;
+/**
+ * Tasks per thread for an int8 few-row product: one. It streams the weight from memory, and one long stream
+ * per thread ran faster than four short ones: GPT-2 124M decoding on two threads, the two settings alternated
+ * in one process, 214 vs 197 and 186 vs 177 tokens/s (medians of 14 and 10 generations; one task per thread
+ * faster in 22 of 24 pairs). int4's products are bound by their instructions, not by memory, and showed no
+ * difference either way, so they keep TASKS_PER_THREAD. A thread the host slows holds the product up for its
+ * half; on a busy machine few-row products are not shared at all (ThreadPool.worthParallel).
+ */
+const INT8_GEMV_TASKS_PER_THREAD = 1;
 
 export class WasmQuantMatmul {
   constructor(
@@ -89,7 +98,7 @@ export class WasmQuantMatmul {
     const sPtr = sHome !== 0 ? sHome : base + sOff;
 
     this.pool.run('quant_act_task', M, [base + aOff, M, kp, bits, kernelGroup, base + aqOff, base + asOff, base + acOff], false);
-    const tasks = parallel ? Math.min(N, TASKS_PER_THREAD * this.pool.threads) : 1;
+    const tasks = parallel ? Math.min(N, (bits === 8 ? INT8_GEMV_TASKS_PER_THREAD : TASKS_PER_THREAD) * this.pool.threads) : 1;
     const rowsPerTask = Math.ceil(N / tasks);
     this.pool.run(
       'qgemv_task',
