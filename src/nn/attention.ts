@@ -438,22 +438,32 @@ export class LayerKVCache {
   }
 }
 
-/** The source's keys and values for one cross-attention layer, computed once per source (B, S, H, D). */
+/**
+ * The source's keys and values for one cross-attention layer, computed once per source (B, S, H, D). They are
+ * kept in the backend's memory (Backend.allocate), where attention reads them in place every decode step: as
+ * ordinary arrays they were copied into the WebAssembly memory at every step (Marian base, 4 beams of a 32-token
+ * source: 3 MB per step, ~2 % of a beam search on two threads).
+ */
 export class CrossAttentionCache {
   k: Tensor | null = null;
   v: Tensor | null = null;
   /** For each row of k and v, the row of the set() call whose keys and values it holds. */
   private origin: number[] = [];
-  /** Forget the source's keys and values. */
+  /** Forget the source's keys and values, giving their storage back (Backend.release). */
   clear(): void {
+    const be = getBackend();
+    if (this.k) be.release(this.k.data as Float32Array);
+    if (this.v) be.release(this.v.data as Float32Array);
     this.k = null;
     this.v = null;
     this.origin = [];
   }
   set(k: Tensor, v: Tensor): void {
-    this.k = k.detach();
-    this.v = v.detach();
-    this.origin = Array.from({ length: k.shape[0]! }, (_, i) => i);
+    this.clear();
+    const all = Array.from({ length: k.shape[0]! }, (_, i) => i);
+    this.k = selectBatchRows(k.detach(), all);
+    this.v = selectBatchRows(v.detach(), all);
+    this.origin = all;
   }
   /**
    * Keep batch rows `rows` in this order (beam search). The beams of one source hold the same keys and values,
@@ -467,9 +477,9 @@ export class CrossAttentionCache {
       return this.origin[r]!;
     });
     if (origin.length === this.origin.length && origin.every((o, i) => o === this.origin[i])) return;
-    this.k = selectBatchRows(this.k, rows);
-    this.v = selectBatchRows(this.v, rows);
-    this.origin = origin;
+    const [k, v] = [selectBatchRows(this.k, rows), selectBatchRows(this.v, rows)];
+    this.clear();
+    [this.k, this.v, this.origin] = [k, v, origin];
   }
 }
 
@@ -542,12 +552,12 @@ function copyRuns(src: Float32Array, dst: Float32Array, runs: number, len: numbe
   } else for (let r = 0; r < runs; r++) dst.set(src.subarray(srcAt(r), srcAt(r) + len), dstAt(r));
 }
 
-/** Rows `rows` of a (B, …) tensor's first dim, as a new contiguous tensor. */
+/** Rows `rows` of a (B, …) tensor's first dim, as a new contiguous tensor in the backend's memory. */
 function selectBatchRows(t: Tensor, rows: Int32Array | readonly number[]): Tensor {
   const c = t.contiguous();
   const per = c.size / c.shape[0]!;
   const src = c.data as Float32Array;
-  const out = new Float32Array(rows.length * per);
+  const out = getBackend().allocate(rows.length * per, false); // every row written below
   Array.from(rows).forEach((r, i) => {
     if (!Number.isInteger(r) || r < 0 || r >= c.shape[0]!) throw new RangeError(`CrossAttentionCache.selectRows: row ${r} is not in 0..${c.shape[0]! - 1}`);
     out.set(src.subarray(c.offset + r * per, c.offset + (r + 1) * per), i * per);
