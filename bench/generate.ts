@@ -3,10 +3,11 @@
 //
 // Cases:
 //   decode-gpt2-124m        batch 1, a 16-token prompt, then 64 new tokens, greedy (argmax), one
-//                           forward per new token with the cache; tokens/s of the 64 (best of 2 runs). attn
-//                           runs the library's generation loop (generate + stepperFromModel, as `attn
-//                           generate` and the pipelines do: its decode steps in step memory, its KV cache given
-//                           back when a generation ends), timed from the prompt's token to the last one
+//                           forward per new token with the cache; tokens/s of the 64, best of 4 runs for every
+//                           engine (a fresh process decodes slower for its first few generations). attn runs
+//                           the library's generation loop (generate + stepperFromModel, as `attn generate` and
+//                           the pipelines do: its decode steps in step memory, its KV cache given back when a
+//                           generation ends), timed from the prompt's token to the last one
 //   prefill-gpt2-124m-512   one forward of a 512-token prompt into a fresh cache, logits at every position
 //                           (as generation's first call computes them); prompt tokens/s (median of 3). It is
 //                           GEMM-bound, so attn's rows also say what share of the 128-bit SIMD limit they reach:
@@ -71,7 +72,7 @@ interface GenCase {
 
 const GPT2 = { n_layer: 12, n_head: 12, n_embd: 768, n_positions: 1024, vocab: 50257 };
 const CASES: GenCase[] = [
-  { name: 'decode-gpt2-124m', mode: 'decode', ...GPT2, prompt: 16, new: 64, runs: 2 },
+  { name: 'decode-gpt2-124m', mode: 'decode', ...GPT2, prompt: 16, new: 64, runs: 4 },
   { name: 'prefill-gpt2-124m-512', mode: 'prefill', ...GPT2, prompt: 512, new: 0, runs: 3 },
 ];
 const BANDWIDTH_MB = 256;
