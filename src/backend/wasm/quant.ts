@@ -36,7 +36,7 @@ const TASKS_PER_THREAD = 4;
  * Tasks per thread for an int8 few-row product: one. It streams the weight from memory, and one long stream
  * per thread ran faster than four short ones: GPT-2 124M decoding on two threads, the two settings alternated
  * in one process, 214 vs 197 and 186 vs 177 tokens/s (medians of 14 and 10 generations; one task per thread
- * faster in 22 of 24 pairs). int4's products are bound by their instructions, not by memory, and showed no
+ * faster in 21 of 24 pairs). int4's products are bound by their instructions, not by memory, and showed no
  * difference either way, so they keep TASKS_PER_THREAD. A thread the host slows holds the product up for its
  * half; on a busy machine few-row products are not shared at all (ThreadPool.worthParallel).
  */
