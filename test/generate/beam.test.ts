@@ -228,3 +228,24 @@ test('topK: the k best (value, index) pairs as a full sort gives them, ties to t
     }
   }
 });
+
+test('topK with shifts at the edges: a beam at −∞, shifts far larger than the values (sums decided by float32 rounding), +∞ entries', () => {
+  // topK skips an entry with one comparison against a bar a hair below (worst − shift); these sums sit where that
+  // bar and float32 rounding meet, so a bar set too high would drop an entry the full sort keeps.
+  let seed = 777;
+  const next = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  for (const [rows, V, k, scale, shift] of [[3, 200, 6, 1e-3, 1e6], [4, 300, 8, 1, -1e7], [2, 50, 4, 1e-6, 3], [3, 40, 6, 1, -Infinity]] as [number, number, number, number, number][]) {
+    const x = Float32Array.from({ length: rows * V }, () => {
+      const u = next();
+      return u < 0.02 ? Infinity : u < 0.05 ? -Infinity : Math.fround((next() - 0.5) * scale);
+    });
+    // Row 0 keeps the edge shift; the others are near it, one ulp-scale step apart.
+    const shifts = Float32Array.from({ length: rows }, (_, r) => (r === 0 ? shift : Math.fround(shift === -Infinity ? -r : shift + r * scale * 0.37)));
+    const sums = Array.from(x, (v, i) => Math.fround(v + shifts[Math.floor(i / V)]!));
+    const want = sums.map((v, i) => ({ v, i })).filter((e) => !Number.isNaN(e.v)).sort((a, b) => b.v - a.v || a.i - b.i).slice(0, k);
+    const got = topK(x, k, shifts, V);
+    const what = `rows ${rows}, V ${V}, scale ${scale}, shift ${shift}`;
+    assert.deepEqual(Array.from(got.indices).slice(0, want.length), want.map((e) => e.i), `${what}: indices`);
+    assert.deepEqual(Array.from(got.values).slice(0, want.length), want.map((e) => e.v), `${what}: values`);
+  }
+});
