@@ -42,6 +42,7 @@
 //   },
 //   reorderCache(rows) { cache.selectRows(rows); },
 //   reset() { cache = model.newCache(); },
+//   finish() { cache.release(); }, // optional: the generation is over, its memory can go back now
 
 import type { GenerationConfig } from './config.js';
 
