@@ -8,6 +8,7 @@ import { Transformer, transformerConfig } from '../../src/models/transformer.js'
 import { T5, t5Config } from '../../src/models/t5.js';
 import { generateSeq2Seq, padSources, type Seq2SeqGenerateOptions } from '../../src/generate/seq2seq.js';
 import type { KVCache } from '../../src/nn/attention.js';
+import { forEachBackend } from '../_backends.js';
 
 const models = {
   transformer: () => new Transformer(transformerConfig({ preset: 'tiny', vocab_size: 40, d_model: 32, encoder_ffn_dim: 64, decoder_ffn_dim: 64, pad_token_id: 0, eos_token_id: 2, decoder_start_token_id: 1 }), new Rng(3)).train(false),
@@ -47,23 +48,25 @@ for (const [family, make] of Object.entries(models)) {
   });
 }
 
-test('the KV cache (self- and cross-attention) is given back when a generation ends; the next one gives the same tokens', () => {
-  for (const make of Object.values(models)) {
-    const model = make();
-    const caches: KVCache[] = [];
-    const newCache = model.newCache.bind(model);
-    model.newCache = () => {
-      const c = newCache();
-      caches.push(c);
-      return c;
-    };
-    const opts = { max_new_tokens: 10, num_beams: 3 };
-    const first = generateSeq2Seq(model, sources, opts);
-    assert.equal(caches.length, 1);
-    assert.ok(caches[0]!.layers.every((l) => l.length === 0 && l.capacity === 0), 'self-attention storage given back');
-    assert.ok(caches[0]!.cross.every((c) => c.k === null && c.v === null), 'cross-attention keys dropped');
-    assert.deepEqual(generateSeq2Seq(model, sources, opts).sequences, first.sequences);
-  }
+forEachBackend(() => {
+  test('the KV cache (self- and cross-attention) is given back when a generation ends; the next one gives the same tokens', () => {
+    for (const make of Object.values(models)) {
+      const model = make();
+      const caches: KVCache[] = [];
+      const newCache = model.newCache.bind(model);
+      model.newCache = () => {
+        const c = newCache();
+        caches.push(c);
+        return c;
+      };
+      const opts = { max_new_tokens: 10, num_beams: 3 };
+      const first = generateSeq2Seq(model, sources, opts);
+      assert.equal(caches.length, 1);
+      assert.ok(caches[0]!.layers.every((l) => l.length === 0 && l.capacity === 0), 'self-attention storage given back');
+      assert.ok(caches[0]!.cross.every((c) => c.k === null && c.v === null), 'cross-attention keys dropped');
+      assert.deepEqual(generateSeq2Seq(model, sources, opts).sequences, first.sequences);
+    }
+  });
 });
 
 test("without a generation config, the model config's EOS ends greedy rows and beams (as transformers' generate)", () => {
