@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generate, streamText } from '../../src/generate/generate.js';
-import type { CausalLMStepper } from '../../src/generate/model.js';
+import type { CausalLMStepper, StepBatch } from '../../src/generate/model.js';
 import { IncrementalDecoder, TextStreamer } from '../../src/generate/stream.js';
 
 const V = 257; // bytes 0..255, and 256 = end of text
@@ -103,4 +103,39 @@ test("streamText with the tokenizers' StreamDecoder as the text source gives the
   await assert.rejects(async () => {
     for await (const _ of streamText(speller([TEXT], 1), [[65]], { max_new_tokens: 3 })) void _;
   }, /streamText: give `decode`/);
+});
+
+test('every way a generation ends tells the stepper once (finish): done, a step that throws, a stream left early', async () => {
+  const counted = (fail = false): CausalLMStepper & { resets: number; finishes: number; calls: number } => {
+    const s = speller([TEXT], 1);
+    const original = s.forward;
+    const inner = (b: StepBatch): Float32Array => original.call(s, b) as Float32Array; // speller's forward is synchronous
+    return Object.assign(s, {
+      resets: 0,
+      finishes: 0,
+      reset() {
+        this.resets++;
+      },
+      finish() {
+        this.finishes++;
+      },
+      forward(b: StepBatch): Float32Array {
+        if (fail && s.calls === 3) throw new Error('step failed');
+        return inner(b);
+      },
+    });
+  };
+  const done = counted();
+  generate(done, [[65]], { max_new_tokens: 5 });
+  assert.deepEqual([done.resets, done.finishes], [1, 1]);
+  const broken = counted(true);
+  assert.throws(() => generate(broken, [[65]], { max_new_tokens: 5 }), /step failed/);
+  assert.equal(broken.finishes, 1, 'after a failed step');
+  const left = counted();
+  for await (const c of streamText(left, [[65]], { decode, max_new_tokens: 100, eos_token_id: EOT })) {
+    void c;
+    break; // the caller stops reading after the first chunk
+  }
+  assert.ok(left.calls < TEXT.length, `the stream stopped early (${left.calls} steps)`);
+  assert.equal(left.finishes, 1, 'a stream left early');
 });
