@@ -295,8 +295,6 @@ export class LayerKVCache {
    */
   selectRows(rows: Int32Array | readonly number[]): void {
     if (this.capacity === 0) return;
-    const per = this.capacity * this.rowFloats; // floats of one batch row
-    const used = this.length * (this.rowFloats / this.heads); // floats of one head's cached positions
     for (const r of rows) {
       if (!Number.isInteger(r) || r < 0 || r >= this.batch) throw new RangeError(`LayerKVCache.selectRows: row ${r} is not in 0..${this.batch - 1}`);
     }
@@ -304,6 +302,9 @@ export class LayerKVCache {
       this.permuteRows(rows);
       return;
     }
+    // A new number of rows (a prompt's row copied to its beams): new storage, every row copied whole.
+    const per = this.capacity * this.rowFloats; // floats of one batch row
+    const used = this.length * (this.rowFloats / this.heads); // floats of one head's cached positions
     for (const which of ['kData', 'vData'] as const) {
       const src = this[which];
       const dst = getBackend().allocate(rows.length * per, false); // positions past `length` are never read
