@@ -12,6 +12,28 @@ import { assertClose, randomArray, reference, rng } from './_wasm.js';
 const PAGE = 65536;
 
 describe('WasmHeap', () => {
+  test('views made after another memory of this thread grew are still its own (V8 replaces every shared buffer object then)', () => {
+    // Two backends, each with its own shared memory; the second's pool has a worker, so its memory is shared
+    // with another thread. When it grows, V8 gives every shared memory of this thread a new buffer object.
+    const one = createWasmBackend(nodePlatform, { threads: 1 });
+    const two = createWasmBackend(nodePlatform, { threads: 2 });
+    two.parallelMinFlops = 0;
+    const a = new Float32Array(64 * 64).fill(1);
+    two.matmul(a, a, new Float32Array(64 * 64), { batch: 1, m: 64, n: 64, k: 64, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0, accumulate: false });
+    const before = one.allocate(16).buffer;
+    two.allocate(64 << 20); // 256 MB: the second memory grows
+    assert.notEqual(one.allocate(16).buffer, before, 'V8 did not replace the buffer object: this test no longer checks anything');
+    const step = one.stepMemory.take(100_000)!;
+    assert.ok(one.stepMemory.holds(step), 'step memory taken after the replacement is known as such');
+    // A block allocated after the replacement is known as the heap's own: release() gives it back for reuse.
+    const b = one.allocate(1000);
+    one.release(b);
+    assert.equal(one.allocate(1000).byteOffset, b.byteOffset, 'the released block was not taken back');
+    one.stepMemory.reset();
+    one.close();
+    two.close();
+  });
+
   test('allocates 64-byte aligned, non-overlapping blocks and reuses freed space', () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 16, shared: true });
     const heap = new WasmHeap(memory, 100, 16 * PAGE);

@@ -44,6 +44,7 @@ export class WasmHeap {
   private u8View: Uint8Array;
   /** Every buffer object the memory has had: a typed array over any of them lives in this memory. */
   private readonly buffers = new WeakSet<ArrayBufferLike>();
+  private lastBuffer: ArrayBufferLike | null = null;
   /** Blocks owned by JavaScript objects (ptr → owner), freed when the owner is collected. */
   private readonly owners = new Map<number, Owner>();
   private ownedBytes = 0;
@@ -67,9 +68,8 @@ export class WasmHeap {
     const base = alignUp(start);
     const end = memory.buffer.byteLength;
     if (end > base) this.free.push({ start: base, size: end - base });
-    this.f32View = new Float32Array(memory.buffer);
-    this.u8View = new Uint8Array(memory.buffer);
-    this.buffers.add(memory.buffer);
+    this.f32View = new Float32Array(this.buffer());
+    this.u8View = new Uint8Array(this.buffer());
   }
 
   /**
@@ -80,7 +80,7 @@ export class WasmHeap {
    */
   allocFloat32(n: number, zero = true): Float32Array {
     const ptr = this.alloc(n * 4);
-    const view = new Float32Array(this.memory.buffer, ptr, n);
+    const view = new Float32Array(this.buffer(), ptr, n);
     if (zero) this.zero(view); // the block may hold an earlier array's bytes
     this.own(view, ptr);
     return view;
@@ -152,6 +152,20 @@ export class WasmHeap {
     return freed;
   }
 
+  /**
+   * The memory's buffer, for making a view of it: every view the heap hands out is made over this, so owns()
+   * knows its buffer. A shared memory's buffer object is not stable: when any shared memory of this thread
+   * grows, V8 gives every one of them a new buffer object (same bytes), so a buffer seen once is remembered.
+   */
+  buffer(): ArrayBufferLike {
+    const b = this.memory.buffer;
+    if (b !== this.lastBuffer) {
+      this.buffers.add(b);
+      this.lastBuffer = b;
+    }
+    return b;
+  }
+
   /** Whether `a` is a view of this memory (then a.byteOffset is its address and kernels can use it in place). */
   owns(a: ArrayBufferView): boolean {
     return this.buffers.has(a.buffer);
@@ -221,7 +235,7 @@ export class WasmHeap {
   /** A Float32Array over the whole memory (re-made after the memory grows). Index = byte address / 4. */
   get f32(): Float32Array {
     if (this.f32View.length * 4 !== this.memory.buffer.byteLength) {
-      this.f32View = new Float32Array(this.memory.buffer);
+      this.f32View = new Float32Array(this.buffer());
     }
     return this.f32View;
   }
@@ -229,7 +243,7 @@ export class WasmHeap {
   /** A Uint8Array over the whole memory. */
   get u8(): Uint8Array {
     if (this.u8View.length !== this.memory.buffer.byteLength) {
-      this.u8View = new Uint8Array(this.memory.buffer);
+      this.u8View = new Uint8Array(this.buffer());
     }
     return this.u8View;
   }
@@ -254,7 +268,7 @@ export class WasmHeap {
       );
     }
     this.memory.grow(pages);
-    this.buffers.add(this.memory.buffer); // a grown shared memory hands out a new buffer object
+    this.buffer(); // a grown shared memory hands out a new buffer object
     const added = pages * PAGE;
     if (tailFree > 0) last!.size += added;
     else this.free.push({ start: end, size: added });
@@ -361,7 +375,7 @@ export class StepArena {
     }
     const at = chunk.ptr + this.used;
     this.used += bytes;
-    return new Float32Array(this.heap.memory.buffer, at, n);
+    return new Float32Array(this.heap.buffer(), at, n);
   }
 
   /** Set `a` to zeros (WasmHeap.zero: the kernels' memset when it lies in this memory). */
@@ -386,4 +400,5 @@ export class StepArena {
     this.cur = 0;
     this.used = 0;
   }
+
 }

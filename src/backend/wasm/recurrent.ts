@@ -122,7 +122,7 @@ export class WasmRecurrent {
     const descOff = call.space(ndirs * DESC_WORDS * 4);
     call.reserve(this.work);
     const desc = describe((s) => call.ptr(s));
-    const words = new Int32Array(this.heap.memory.buffer, call.at(descOff), ndirs * DESC_WORDS);
+    const words = new Int32Array(this.heap.buffer(), call.at(descOff), ndirs * DESC_WORDS);
     words.set(desc);
     this.pool.run(task, ndirs, [T, B, H, call.at(descOff), call.at(scratch), scratchStride], parallel);
     call.copyOut();
