@@ -22,6 +22,14 @@ export function zero_bytes(p: usize, bytes: usize): void {
   memory.fill(p, 0, bytes);
 }
 
+/**
+ * Copy `bytes` bytes from `src` to `dst` (WebAssembly's memory.copy, a native memmove: the ranges may
+ * overlap). Step memory moves the arrays a layer returns down over the layer's dead intermediates with it.
+ */
+export function copy_bytes(dst: usize, src: usize, bytes: usize): void {
+  memory.copy(dst, src, bytes);
+}
+
 /** First byte after the module's static data; the JS allocator starts above it. */
 export function heap_base(): usize {
   return __heap_base;

@@ -455,6 +455,19 @@ export interface StepMemory {
   holds(a: Float32Array): boolean;
   /** The step is over: every array handed out may be overwritten. */
   reset(): void;
+  /** Where the next take() cuts (for rewindKeeping). */
+  mark(): StepMark;
+  /**
+   * Give back what was taken since `mark` except the arrays in `keep`, which move down to the mark; returns
+   * their new views in keep's order (arrays taken before the mark come back as they are).
+   */
+  rewindKeeping(mark: StepMark, keep: readonly Float32Array[]): Float32Array[];
+}
+
+/** A position in step memory (StepMemory.mark); only the memory that made it reads it. */
+export interface StepMark {
+  readonly chunk: number;
+  readonly used: number;
 }
 
 /** The shape rules of a row-kernel call (both backends check them): arity and each operand's length. */

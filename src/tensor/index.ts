@@ -2,7 +2,7 @@
 // here only: the Tensor class, creation functions, differentiable ops, autograd switches and the RNG.
 export { Tensor, type DType, type Storage } from './tensor.js';
 export { noGrad, isGradEnabled, setGradEnabled } from './autograd.js';
-export { trainingStep } from './step.js';
+export { layerStep, trainingStep } from './step.js';
 export { Rng, manualSeed, getDefaultRng } from './rng.js';
 export {
   tensor,

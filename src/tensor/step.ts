@@ -17,6 +17,8 @@
 // (and inference) use ordinary arrays throughout.
 import { getBackend } from '../backend/index.js';
 import type { StepMemory } from '../backend/backend.js';
+import { isGradEnabled } from './autograd.js';
+import { Tensor } from './tensor.js';
 
 /** Arrays smaller than this stay ordinary JavaScript arrays (allocated on V8's heap, as cheap as a bump). */
 const STEP_MIN_FLOATS = 64;
@@ -24,12 +26,24 @@ const STEP_MIN_FLOATS = 64;
 /** The step memory while a step runs (null between steps, and on backends without one). */
 let memory: StepMemory | null = null;
 let depth = 0;
-/** The generation of the current (or next) step; a tensor made in step g is stale once this moves past g. */
+/**
+ * The generation of the running (or next) step; a tensor made in step g is stale once g is neither this nor
+ * one of the `enclosing` steps' (a layer step runs inside an outer step). Every step gets a number never used
+ * before (`lastGeneration` counts them), so a step that ended can never look alive again.
+ */
 let generation = 1;
+let lastGeneration = 1;
+const enclosing: number[] = [];
 
-/** Generation of the running step; tensors compare theirs against it (see Tensor.data). */
-export function stepGeneration(): number {
-  return generation;
+/** How many training steps (trainingStep calls that opened a step) have run: tests count them. */
+let stepsRun = 0;
+export function trainingStepsRun(): number {
+  return stepsRun;
+}
+
+/** Whether tensors made in step `g` may still be read (see Tensor.data). */
+export function stepIsLive(g: number): boolean {
+  return g === generation || (enclosing.length > 0 && enclosing.includes(g));
 }
 
 /**
@@ -41,15 +55,105 @@ export function trainingStep<T>(fn: () => T): T {
   if (depth > 0) return fn();
   memory = getBackend().stepMemory;
   depth = 1;
+  stepsRun++;
   try {
     const r = fn();
     if (r instanceof Promise) throw new Error('trainingStep: the step must be synchronous (it returned a Promise)');
     return r;
   } finally {
-    depth = 0;
-    memory?.reset();
-    memory = null;
-    generation++;
+    endOuterStep();
+  }
+}
+
+function endOuterStep(): void {
+  depth = 0;
+  memory?.reset();
+  memory = null;
+  generation = ++lastGeneration;
+}
+
+/**
+ * Run one layer of a model's forward pass; when no gradient is wanted (inference) and the backend has step
+ * memory, the layer's intermediates live in step memory and are given back as soon as it returns, and only
+ * what it returns is kept — moved down over the dead intermediates when an outer step (trainingStep, or an
+ * earlier layerStep's caller in one) is running, else copied out into ordinary arrays. So a 12-layer encoder
+ * reuses one layer's worth of memory twelve times, and its kernels read and write every intermediate in
+ * place, with no copies in and out of the WebAssembly memory and no fresh pages to fault in.
+ *
+ * What counts as returned: the tensors in `fn`'s result — the result itself, or inside arrays and plain
+ * objects (`{ x, weights }`), two levels deep. Any other tensor the layer made is stale afterwards (reading
+ * it throws). With the tape on (training, or grad not switched off) this is just `fn()`: backward needs the
+ * intermediates.
+ * Example: `const r = layerStep(() => layer.forward(x, mask))`.
+ */
+export function layerStep<T>(fn: () => T): T {
+  if (isGradEnabled()) return fn();
+  const mem = memory ?? getBackend().stepMemory;
+  if (mem === null) return fn();
+  const outer = depth > 0;
+  const mark = mem.mark();
+  if (outer) enclosing.push(generation);
+  else memory = mem;
+  depth++;
+  const inner = (generation = ++lastGeneration);
+  let kept: Tensor[] = [];
+  let result: T;
+  try {
+    result = fn();
+    if (result instanceof Promise) throw new Error('layerStep: the layer must be synchronous (it returned a Promise)');
+    tensorsIn(result, kept, 0);
+    kept = kept.filter((t) => t._stepGeneration === inner);
+  } catch (e) {
+    kept = [];
+    throw e;
+  } finally {
+    depth--;
+    const storages = [...new Set(kept.map((t) => t._storage as Float32Array))];
+    if (outer) {
+      generation = enclosing.pop()!;
+      const moved = keepStorages(storages, (whole) => mem.rewindKeeping(mark, whole));
+      for (const t of kept) t._rebind(moved.get(t._storage as Float32Array)!);
+    } else {
+      const copies = keepStorages(storages, (whole) => whole.map((a) => a.slice()));
+      endOuterStep();
+      for (const t of kept) t._rebind(copies.get(t._storage as Float32Array)!);
+    }
+  }
+  return result;
+}
+
+/**
+ * New places for `storages` (arrays of step memory): `place` moves or copies the outermost ones (an array that
+ * lies inside another, a subarray, goes with it), and the map gives every storage's new array.
+ */
+function keepStorages(storages: Float32Array[], place: (whole: Float32Array[]) => Float32Array[]): Map<Float32Array, Float32Array> {
+  const byStart = [...storages].sort((a, b) => a.byteOffset - b.byteOffset || b.byteLength - a.byteLength);
+  const whole: Float32Array[] = [];
+  const container = new Map<Float32Array, Float32Array>();
+  for (const a of byStart) {
+    const last = whole[whole.length - 1];
+    if (last && a.byteOffset < last.byteOffset + last.byteLength) {
+      if (a.byteOffset + a.byteLength > last.byteOffset + last.byteLength) {
+        throw new Error(`layerStep: two returned arrays overlap without one holding the other (at ${last.byteOffset} and ${a.byteOffset})`);
+      }
+      container.set(a, last);
+    } else whole.push(a);
+  }
+  const placed = place(whole);
+  const at = new Map<Float32Array, Float32Array>(whole.map((a, i) => [a, placed[i]!]));
+  for (const [a, c] of container) {
+    const to = at.get(c)!;
+    at.set(a, new Float32Array(to.buffer, to.byteOffset + (a.byteOffset - c.byteOffset), a.length));
+  }
+  return at;
+}
+
+/** Collect the tensors in `v`: v itself, or the elements of an array or the values of a plain object (two levels). */
+function tensorsIn(v: unknown, out: Tensor[], level: number): void {
+  if (v instanceof Tensor) out.push(v);
+  else if (level < 2 && Array.isArray(v)) for (const x of v) tensorsIn(x, out, level + 1);
+  else if (level < 2 && v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) {
+    for (const x of Object.values(v)) tensorsIn(x, out, level + 1);
   }
 }
 

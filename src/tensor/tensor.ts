@@ -13,16 +13,16 @@ import { matmul } from './matmul.js';
 import { logSoftmax, softmax } from './ops_nn.js';
 import { max, mean, sum } from './ops_reduce.js';
 import { contiguous, expand, permute, reshape, slice, squeeze, transpose, unsqueeze } from './ops_shape.js';
-import { generationOf, stepGeneration } from './step.js';
+import { generationOf, stepIsLive } from './step.js';
 import { contiguousStrides, fmtShape, isContiguous, readContiguous, shapeSize, stridedCopy } from './shape.js';
 
 export type DType = 'float32' | 'int32';
 export type Storage = Float32Array | Int32Array;
 
 export class Tensor {
-  private readonly _data: Storage;
-  /** The training step whose memory holds the storage (src/tensor/step.ts), 0 for ordinary memory. */
-  private readonly _step: number;
+  private _data: Storage;
+  /** The step whose memory holds the storage (src/tensor/step.ts), 0 for ordinary memory. */
+  private _step: number;
   readonly shape: readonly number[];
   readonly strides: readonly number[];
   readonly offset: number;
@@ -62,8 +62,24 @@ export class Tensor {
 
   /** The storage, shared with views; element (i, j, …) is data[offset + i·strides[0] + j·strides[1] + …]. */
   get data(): Storage {
-    if (this._step !== 0 && this._step !== stepGeneration()) throw staleTensor(this);
+    if (this._step !== 0 && !stepIsLive(this._step)) throw staleTensor(this);
     return this._data;
+  }
+
+  /** @internal The step whose memory holds the storage (0: ordinary memory); see src/tensor/step.ts. */
+  get _stepGeneration(): number {
+    return this._step;
+  }
+
+  /** @internal The storage without the staleness check (layerStep moves it). */
+  get _storage(): Storage {
+    return this._data;
+  }
+
+  /** @internal Point this tensor at `data`, a copy of its storage made by layerStep, in its new place. */
+  _rebind(data: Storage): void {
+    this._data = data;
+    this._step = generationOf(data);
   }
 
   /** Whether gradients flow to this tensor. Only float32 tensors can require grad. */

@@ -11,7 +11,7 @@ import '../_backends.js';
 import { setBackend } from '../../src/backend/index.js';
 import { GPT, gptConfig } from '../../src/models/gpt.js';
 import { Rng } from '../../src/tensor/index.js';
-import { stepGeneration } from '../../src/tensor/step.js';
+import { trainingStepsRun } from '../../src/tensor/step.js';
 import { stepperFromModel, type CausalLMModule, type RowSelectableCache } from '../../src/generate/from_model.js';
 import { generate } from '../../src/generate/generate.js';
 import type { StepBatch } from '../../src/generate/model.js';
@@ -51,9 +51,9 @@ test('the logits of a decode step stay the caller\'s after the next step, and eq
   for (let t = 0; t < 14; t++) {
     // (14 steps take the cache past its first 16 positions: it grows inside a decode step)
     for (const row of seq) row.push((t * 31 + row[0]!) % 97);
-    const before = stepGeneration();
+    const before = trainingStepsRun();
     const got = logitsOf(cached, batchOf(seq, seq[0]!.length - 1));
-    assert.equal(stepGeneration(), before + 1, 'a decode step with the KV cache runs in step memory');
+    assert.equal(trainingStepsRun(), before + 1, 'a decode step with the KV cache runs in step memory');
     kept.push({ got, copy: got.slice(), want: logitsOf(plain, batchOf(seq, 0)) });
   }
   for (const [t, { got, copy, want }] of kept.entries()) {
@@ -71,7 +71,7 @@ test('greedy and beam search give the same tokens with the cache (decode steps i
   }
 });
 
-test('the prefill, and a model with a cache of its own, do not use step memory', () => {
+test('the prefill, and a model with a cache of its own, do not run in a decode step', () => {
   // The same GPT behind a cache type that is not attn's KVCache: its tensors could outlive a step.
   class OwnCache implements RowSelectableCache {
     constructor(readonly inner: KVCache) {}
@@ -88,13 +88,13 @@ test('the prefill, and a model with a cache of its own, do not use step memory',
     newCache: () => new OwnCache(model.newCache()),
     forward: (ids, opts) => model.forward(ids, { ...opts, cache: opts.cache?.inner }),
   };
-  const before = stepGeneration();
+  const before = trainingStepsRun();
   const out = generate(stepperFromModel(wrapped), [[1, 2, 3]], { max_new_tokens: 5 });
-  assert.equal(stepGeneration(), before, 'no step memory for a cache attn does not know');
+  assert.equal(trainingStepsRun(), before, 'no decode step for a cache attn does not know');
   assert.deepEqual(out.sequences, generate(stepperFromModel(model), [[1, 2, 3]], { max_new_tokens: 5 }).sequences);
-  const g = stepGeneration();
+  const g = trainingStepsRun();
   stepperFromModel(model).forward(batchOf([[1, 2, 3, 4, 5, 6]], 0));
-  assert.equal(stepGeneration(), g, 'the prefill runs in ordinary memory');
+  assert.equal(trainingStepsRun(), g, 'the prefill does not run in a decode step (its layers use layerStep, whose results are ordinary arrays)');
 });
 
 test('a generation gives its KV cache back when it ends, also when it fails, and the next one (in the same memory) gives the same tokens', () => {

@@ -191,3 +191,110 @@ test('a GPT trained inside trainingStep on wasm: the reference backend\'s gradie
   compare(run('wasm', false), stepped, 3, 1e-6, 'ordinary arrays');
   setBackend('wasm', { threads: 1 });
 });
+
+test('StepArena.rewindKeeping: kept arrays (any order, across chunks) move down to the mark with their numbers; the rest is given back', () => {
+  const h = heap(512);
+  const arena = new StepArena(h, 256 * MB);
+  const before = arena.take(1000)!.fill(7); // taken before the mark: must stay put
+  const mark = arena.mark();
+  // 30 + 20 MB arrays overflow the 32 MB first chunk, so the kept ones lie in two chunks.
+  const sizes = [3000, 8 * MB / 4, 5, 30 * MB / 4, 77, 20 * MB / 4, 640];
+  const arrays = sizes.map((n, i) => {
+    const a = arena.take(n)!;
+    for (let j = 0; j < n; j++) a[j] = i * 1000 + (j % 997);
+    return a;
+  });
+  const keepIdx = [5, 2, 6, 0]; // not in the order taken
+  const keep = keepIdx.map((i) => arrays[i]!);
+  const moved = arena.rewindKeeping(mark, [...keep, before]);
+  assert.equal(moved[4], before, 'an array taken before the mark comes back as it is');
+  assert.ok(before.every((v) => v === 7));
+  for (const [n, i] of keepIdx.entries()) {
+    const a = moved[n]!;
+    assert.equal(a.length, sizes[i]);
+    assert.ok(arena.holds(a));
+    for (let j = 0; j < a.length; j += 1 + (j >> 4)) assert.equal(a[j], i * 1000 + (j % 997), `kept array ${i}, element ${j}`);
+    assert.equal(a[a.length - 1], i * 1000 + ((a.length - 1) % 997), `kept array ${i}, last element`);
+  }
+  // Laid out from the mark in the order they were taken, 0, 2, 5, 6 (all in the first chunk now: array 5 was in
+  // the third), one after another: so array 0, taken right at the mark, had to move first.
+  const order = [0, 2, 5, 6].map((i) => moved[keepIdx.indexOf(i)]!);
+  assert.equal(order[0]!.byteOffset, before.byteOffset + 4032, 'the first kept array starts at the mark');
+  for (let i = 1; i < 4; i++) {
+    const prev = order[i - 1]!;
+    assert.equal(order[i]!.byteOffset, prev.byteOffset + Math.ceil(prev.byteLength / 64) * 64, `kept array ${i} does not follow the one before`);
+  }
+  const next = arena.take(10)!;
+  assert.ok(next.byteOffset >= order[3]!.byteOffset + order[3]!.byteLength, 'the next array comes after the kept ones');
+  assert.ok(next.byteOffset < arrays[6]!.byteOffset, 'the space of the dropped arrays was given back');
+});
+
+/** A small "layer": y = relu(x·W + 1) with a 2-row result view, made of known numbers (W all 0.5). */
+function smallLayer(x: T.Tensor, inside: T.Tensor[]): { y: T.Tensor; firstRows: T.Tensor } {
+  const w = T.full([x.shape[1]!, 96], 0.5);
+  const h = T.add(T.matmul(x, w), 1); // each element: 0.5·(sum of the x row) + 1
+  inside.push(h);
+  const y = T.relu(h);
+  return { y, firstRows: y.slice(0, 0, 2) };
+}
+
+test('layerStep on wasm (inference): returned tensors keep their numbers, intermediates are stale, memory is reused layer after layer', () => {
+  setBackend('wasm', { threads: 1 });
+  const mem = getBackend().stepMemory!;
+  const rows = 40;
+  const x0 = T.tensor(Float32Array.from({ length: rows * 64 }, (_, i) => ((i % 7) - 3) / 8), [rows, 64]);
+  const rowSum = (r: number) => Array.from({ length: 64 }, (_, j) => (((r * 64 + j) % 7) - 3) / 8).reduce((a, b) => a + b, 0);
+  const inside: T.Tensor[] = [];
+  // Top level: results come back as ordinary arrays.
+  const r = T.noGrad(() => T.layerStep(() => smallLayer(x0, inside)));
+  assert.equal(mem.holds(r.y.data as Float32Array), false, 'the result of a top-level layer step is an ordinary array');
+  for (let i = 0; i < rows; i++) assert.ok(Math.abs(r.y.data[i * 96 + 5]! - Math.max(0, 0.5 * rowSum(i) + 1)) < 1e-5, `row ${i}`);
+  assert.deepEqual(r.firstRows.shape, [2, 96]);
+  assert.equal(r.firstRows.toFloat32Array()[96 + 3], r.y.data[96 + 3], 'the view shares the copied storage');
+  assert.throws(() => inside[0]!.data, /was computed inside a step/, 'an intermediate of the layer is stale');
+  // Inside an outer step: twelve layers in a row keep their results, moved down over the dead intermediates.
+  const used: number[] = [];
+  const outs = T.trainingStep(() => T.noGrad(() => {
+    let x = x0;
+    const kept: T.Tensor[] = [];
+    for (let l = 0; l < 12; l++) {
+      const r = T.layerStep(() => smallLayer(x, []));
+      assert.ok(mem.holds(r.y.data as Float32Array), 'inside an outer step the result stays in step memory');
+      kept.push(r.y);
+      x = T.mul(r.y.slice(1, 0, 64), 0.01); // (rows, 64): small enough to stay positive
+      used.push(mem.take(1)!.byteOffset);
+    }
+    // Every layer's result is still readable and right: layer 0's as computed above.
+    for (let i = 0; i < rows; i++) assert.ok(Math.abs(kept[0]!.data[i * 96]! - Math.max(0, 0.5 * rowSum(i) + 1)) < 1e-5);
+    return kept.map((t) => t.sum().item());
+  }));
+  assert.equal(outs.length, 12);
+  const perLayer = used.slice(1).map((u, i) => u - used[i]!);
+  // Each layer keeps its 40×96 result, the x for the next layer (40×64) and the probe (1 float): ≤ 30 KB, not its intermediates too.
+  for (const d of perLayer) assert.ok(d <= (40 * 96 + 40 * 64) * 4 + 64 * 3, `a layer grew the step memory by ${d} bytes`);
+});
+
+test('layerStep: with the tape on it is just the call; a throwing layer gives its memory back; the reference backend changes nothing', () => {
+  setBackend('wasm', { threads: 1 });
+  const x = T.randn([8, 64]);
+  const w = T.randn([64, 64], { requiresGrad: true });
+  let inner: T.Tensor | null = null;
+  const y = T.layerStep(() => {
+    inner = T.matmul(x, w);
+    return T.relu(inner);
+  });
+  assert.equal((inner! as T.Tensor).data.length, 512, 'with grad on, intermediates stay');
+  y.sum().backward();
+  assert.ok(w.grad !== null);
+  const probe = () => T.noGrad(() => T.layerStep(() => (T.matmul(x, x.transpose(0, 1)).data as Float32Array).byteOffset));
+  const first = T.trainingStep(probe);
+  assert.throws(() => T.noGrad(() => T.layerStep(() => {
+    T.matmul(x, x.transpose(0, 1));
+    throw new Error('boom');
+  })), /boom/);
+  assert.equal(T.trainingStep(probe), first, 'the failed layer gave its memory back');
+  assert.equal(x.data.length, 512, 'tensors from before are still readable');
+  setBackend('js');
+  const z = T.noGrad(() => T.layerStep(() => T.matmul(x, x.transpose(0, 1))));
+  assert.equal(z.data.length, 64);
+});

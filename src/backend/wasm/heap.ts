@@ -18,6 +18,8 @@
 // made (or read) the WeakRef ends: a model dropped before the program last returned to the event loop is
 // reclaimed this way, one made and dropped within the same run of code (or chain of promises) is not.
 
+import type { StepMark } from '../backend.js';
+
 const PAGE = 65536;
 const ALIGN = 64;
 
@@ -64,6 +66,8 @@ export class WasmHeap {
     private readonly collectGarbage?: () => void,
     /** The kernels' memset (kernels/index.ts zero_bytes); without it zero() uses TypedArray.fill. */
     private readonly zeroBytes?: (ptr: number, bytes: number) => void,
+    /** The kernels' memmove (kernels/index.ts copy_bytes); without it copyBytes() uses copyWithin. */
+    private readonly copyBytesFn?: (dst: number, src: number, bytes: number) => void,
   ) {
     const base = alignUp(start);
     const end = memory.buffer.byteLength;
@@ -94,6 +98,12 @@ export class WasmHeap {
   zero(a: Float32Array): void {
     if (this.zeroBytes && a.length >= 64 && this.owns(a)) this.zeroBytes(a.byteOffset, a.byteLength);
     else a.fill(0);
+  }
+
+  /** Copy `bytes` bytes from address `src` to `dst` inside this memory; the ranges may overlap (memmove). */
+  copyBytes(dst: number, src: number, bytes: number): void {
+    if (this.copyBytesFn) this.copyBytesFn(dst, src, bytes);
+    else this.u8.copyWithin(dst, src, src + bytes);
   }
 
   /**
@@ -401,4 +411,43 @@ export class StepArena {
     this.used = 0;
   }
 
+  /** Where the next take() cuts: rewindKeeping(mark, …) gives back everything taken after it. */
+  mark(): StepMark {
+    return { chunk: this.cur, used: this.used };
+  }
+
+  /**
+   * Give back every array taken since `mark` except `keep` (arrays of this step memory, each listed once): they
+   * are moved down to where the mark was, one after another, and their new views are returned in keep's order.
+   * A layer run in inference keeps this way only what it returns; the next layer reuses the rest.
+   *
+   * Moving in the order the arrays were cut never overwrites one not yet moved: each lands at or before where
+   * it was (everything before it that is not kept is given back), and memmove allows the overlap.
+   */
+  rewindKeeping(mark: StepMark, keep: readonly Float32Array[]): Float32Array[] {
+    const from = mark.chunk * 2 ** 32 + mark.used;
+    const pos = keep.map((a) => this.positionOf(a));
+    const moved = [...keep]; // arrays cut before the mark stay where they are
+    const order = keep.map((_, i) => i).filter((i) => pos[i]! >= from).sort((i, j) => pos[i]! - pos[j]!);
+    this.cur = mark.chunk;
+    this.used = mark.used;
+    for (const i of order) {
+      const a = keep[i]!;
+      const to = this.take(a.length)!; // fits: at or before where a is
+      if (to.byteOffset !== a.byteOffset) this.heap.copyBytes(to.byteOffset, a.byteOffset, a.byteLength);
+      moved[i] = to;
+    }
+    return moved;
+  }
+
+  /** The order in which take() cut `a`: chunk index, then offset in the chunk (throws for an array not taken here). */
+  private positionOf(a: Float32Array): number {
+    const at = a.byteOffset;
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!;
+      if (at >= chunk.ptr && at < chunk.ptr + chunk.bytes) return c * 2 ** 32 + (at - chunk.ptr);
+    }
+    throw new Error(`attn step memory: the array at ${at} (${a.length} floats) was not taken from this step memory`);
+  }
 }
+

@@ -80,7 +80,7 @@ export class WasmBackend implements Backend {
     const module = platform.loadKernels(this.variant);
     const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
     const kernels: KernelExports = instantiateKernels(module, memory);
-    const heap = new WasmHeap(memory, kernels.heap_base(), MAX_PAGES * PAGE, platform.collectGarbage?.bind(platform), kernels.zero_bytes);
+    const heap = new WasmHeap(memory, kernels.heap_base(), MAX_PAGES * PAGE, platform.collectGarbage?.bind(platform), kernels.zero_bytes, kernels.copy_bytes);
     this.heap = heap;
     // The pool's control block and job arguments live in memory that is never released while a worker
     // might read it (a closed or broken pool's successor gets fresh blocks), so every thread's views stay

@@ -16,6 +16,7 @@ export interface KernelExports {
   packed_b_floats(k: number, n: number): number;
   attention_scratch_bytes(d: number): number;
   zero_bytes(ptr: number, bytes: number): void;
+  copy_bytes(dst: number, src: number, bytes: number): void;
   /** The GEMM's tile sizes compiled into this build (kernels/gemm.ts: 3×12 with relaxed SIMD, 4×8 without). */
   readonly tile: GemmTile;
   /** Every export whose name ends in `_task`, sorted by name; the pool refers to them by index. */
@@ -38,7 +39,7 @@ export interface GemmTile {
   readonly MC: number;
 }
 
-const FUNCTIONS = ['heap_base', 'gemm_scratch_bytes', 'packed_b_floats', 'attention_scratch_bytes', 'zero_bytes'] as const;
+const FUNCTIONS = ['heap_base', 'gemm_scratch_bytes', 'packed_b_floats', 'attention_scratch_bytes', 'zero_bytes', 'copy_bytes'] as const;
 
 /** Instantiate the kernels on a (shared) memory and check that every export we rely on is there. */
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
@@ -65,6 +66,7 @@ function readExports(instance: WebAssembly.Instance): KernelExports {
     packed_b_floats: fn('packed_b_floats') as (k: number, n: number) => number,
     attention_scratch_bytes: fn('attention_scratch_bytes') as (d: number) => number,
     zero_bytes: fn('zero_bytes') as (ptr: number, bytes: number) => void,
+    copy_bytes: fn('copy_bytes') as (dst: number, src: number, bytes: number) => void,
     tile,
     taskNames,
     tasks,
