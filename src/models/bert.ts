@@ -30,7 +30,7 @@
 // What this file does not do: relative position embeddings (position_embedding_type "relative_key"), BERT as a
 // decoder (cross-attention, is_decoder), the next-sentence-prediction and multiple-choice heads.
 
-import { Tensor, Rng, tensor, linear, relu, tanh, embedding, add, addLayerNorm, sub, mul, exp, log, neg, mean, crossEntropy, dropout, indexSelect, reshape, slice, type LinearActivation } from '../tensor/index.js';
+import { Tensor, Rng, tensor, layerStep, linear, relu, tanh, embedding, add, addLayerNorm, sub, mul, exp, log, neg, mean, crossEntropy, dropout, indexSelect, reshape, slice, type LinearActivation } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, Packing, setInitEnabled } from '../nn/index.js';
 
 // -----------------------------------------------------------------------------------------------------------
@@ -427,7 +427,8 @@ export class BertModel extends Module {
     const rows = opts.paddingFree ? Packing.fromMask(keyMask, B, T) : undefined;
     if (rows) x = rows.pack(x); // (N, C)
     this.encoder.layer.forEach((layer, i) => {
-      const r = layer.forward(x, keyMask, headMask?.[i] ?? undefined, opts.outputAttentions ?? false, rows, opts.rng);
+      // layerStep: in inference the layer's intermediates live in reused memory (src/tensor/step.ts).
+      const r = layerStep(() => layer.forward(x, keyMask, headMask?.[i] ?? undefined, opts.outputAttentions ?? false, rows, opts.rng));
       x = r.x; // (B, T, C), or (N, C)
       if (opts.outputHiddenStates || !rows) hiddenStates.push(rows ? rows.unpack(x) : x);
       if (r.weights) attentions.push(r.weights); // (B, H, T, T)

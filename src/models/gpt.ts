@@ -17,7 +17,7 @@
 //
 // What this file does not do: cross-attention (see transformer.ts), rotary embeddings, grouped-query heads.
 
-import { Tensor, Rng, tensor, linear, embedding, add, crossEntropy, dropout } from '../tensor/index.js';
+import { Tensor, Rng, tensor, layerStep, linear, embedding, add, crossEntropy, dropout } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache } from '../nn/index.js';
 
 export { KVCache };
@@ -355,7 +355,8 @@ export class GPT extends Module {
     const attentions: Tensor[] = [];
     for (let i = 0; i < this.h.length; i++) {
       if (opts.outputHiddenStates) hiddenStates.push(x);
-      const r = this.h[i]!.forward(x, keyMask, headMask?.[i] ?? undefined, opts.cache?.layers[i], opts.outputAttentions ?? false, opts.rng);
+      // layerStep: in inference the block's intermediates live in reused memory (src/tensor/step.ts).
+      const r = layerStep(() => this.h[i]!.forward(x, keyMask, headMask?.[i] ?? undefined, opts.cache?.layers[i], opts.outputAttentions ?? false, opts.rng));
       x = r.x; // (B, T, C)
       if (r.weights) attentions.push(r.weights); // (B, nh, T, S)
     }

@@ -24,7 +24,7 @@
 //
 // What this file does not do: T5's "local"/"transient-global" attention (LongT5), mT5/UMT5 per-layer biases.
 
-import { Tensor, Rng, tensor, linear, embedding, add, mul, rmsNorm, dropout, ones, permute, reshape, type LinearActivation } from '../tensor/index.js';
+import { Tensor, Rng, tensor, layerStep, linear, embedding, add, mul, rmsNorm, dropout, ones, permute, reshape, type LinearActivation } from '../tensor/index.js';
 import { Module, Linear, Embedding, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache, type Packing } from '../nn/index.js';
 import { checkRows, checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, teacherForced, type DecodeOptions, type DecoderOutput, type EncodeOptions, type EncoderOutput, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
 
@@ -405,9 +405,13 @@ export class T5 extends Module {
     for (const [i, block] of this.encoder.block.entries()) {
       if (opts.outputHiddenStates) hiddenStates.push(x);
       const [selfAttn, ff] = block.layer as [T5LayerSelfAttention, T5LayerFF];
-      const a = selfAttn.forward(x, { keyMask, bias, headMask: headMask?.[i], wantWeights: opts.outputAttentions ?? false, rows: opts.rows, rng: opts.rng });
-      if (a.weights) attentions.push(a.weights); // (B, H, S, S)
-      x = ff.forward(a.x, opts.rng); // (B, S, C)
+      // layerStep: in inference the block's intermediates live in reused memory (src/tensor/step.ts).
+      const r = layerStep(() => {
+        const a = selfAttn.forward(x, { keyMask, bias, headMask: headMask?.[i], wantWeights: opts.outputAttentions ?? false, rows: opts.rows, rng: opts.rng });
+        return { x: ff.forward(a.x, opts.rng), weights: a.weights }; // (B, S, C)
+      });
+      if (r.weights) attentions.push(r.weights); // (B, H, S, S)
+      x = r.x;
     }
     x = drop(this.encoder.final_layer_norm.forward(x));
     if (opts.outputHiddenStates) hiddenStates.push(x);
@@ -444,11 +448,15 @@ export class T5 extends Module {
     this.decoder.block.forEach((block, i) => {
       if (opts.outputHiddenStates) hiddenStates.push(x);
       const [selfAttn, cross, ff] = block.layer as [T5LayerSelfAttention, T5LayerCrossAttention, T5LayerFF];
-      const a = selfAttn.forward(x, { bias, cache: opts.cache?.layers[i], headMask: selfMask?.[i], wantWeights: want, rows: opts.rows, rng: opts.rng });
-      if (a.weights) attentions.push(a.weights); // (B, H, T, P + T)
-      const c = cross.forward(a.x, encoderHiddenStates, { keyMask: encMask, crossCache: opts.cache?.cross[i], headMask: crossMask?.[i], wantWeights: want, rows: opts.rows, encoderRows: opts.encoderRows, rng: opts.rng });
-      if (c.weights) crossAttentions.push(c.weights); // (B, H, T, S)
-      x = ff.forward(c.x, opts.rng); // (B, T, C)
+      // layerStep: in inference the block's intermediates live in reused memory (src/tensor/step.ts).
+      const r = layerStep(() => {
+        const a = selfAttn.forward(x, { bias, cache: opts.cache?.layers[i], headMask: selfMask?.[i], wantWeights: want, rows: opts.rows, rng: opts.rng });
+        const c = cross.forward(a.x, encoderHiddenStates, { keyMask: encMask, crossCache: opts.cache?.cross[i], headMask: crossMask?.[i], wantWeights: want, rows: opts.rows, encoderRows: opts.encoderRows, rng: opts.rng });
+        return { x: ff.forward(c.x, opts.rng), self: a.weights, cross: c.weights }; // (B, T, C)
+      });
+      if (r.self) attentions.push(r.self); // (B, H, T, P + T)
+      if (r.cross) crossAttentions.push(r.cross); // (B, H, T, S)
+      x = r.x;
     });
     x = drop(this.decoder.final_layer_norm.forward(x));
     if (opts.outputHiddenStates) hiddenStates.push(x);

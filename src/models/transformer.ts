@@ -31,7 +31,7 @@
 // What this file does not do: separate source and target vocabularies (Marian's share_encoder_decoder_embeddings
 // false / decoder_vocab_size), learned position embeddings (BART), layer drop.
 
-import { Tensor, Rng, tensor, linear, embedding, add, addLayerNorm, mul, dropout, zeros, type LinearActivation } from '../tensor/index.js';
+import { Tensor, Rng, tensor, layerStep, linear, embedding, add, addLayerNorm, mul, dropout, zeros, type LinearActivation } from '../tensor/index.js';
 import { Module, Linear, Embedding, LayerNorm, MultiHeadAttention, KVCache, setInitEnabled, type LayerKVCache, type CrossAttentionCache, type Packing } from '../nn/index.js';
 import { checkRows, checkTokenIds, encoderLength, headMaskPerLayer, maskBytes, seq2seqLoss, teacherForced, type DecodeOptions, type DecoderOutput, type EncodeOptions, type EncoderOutput, type Seq2SeqForwardOptions, type Seq2SeqOutput } from './encoder_decoder.js';
 
@@ -428,7 +428,8 @@ export class Transformer extends Module {
     const attentions: Tensor[] = [];
     for (const [i, layer] of this.encoder.layers.entries()) {
       if (opts.outputHiddenStates) hiddenStates.push(x);
-      const r = layer.forward(x, { keyMask, headMask: headMask?.[i], wantWeights: opts.outputAttentions ?? false, rows: opts.rows, rng: opts.rng });
+      // layerStep: in inference the layer's intermediates live in reused memory (src/tensor/step.ts).
+      const r = layerStep(() => layer.forward(x, { keyMask, headMask: headMask?.[i], wantWeights: opts.outputAttentions ?? false, rows: opts.rows, rng: opts.rng }));
       x = r.x; // (B, S, C)
       if (r.weights) attentions.push(r.weights); // (B, H, S, S)
     }
@@ -467,9 +468,9 @@ export class Transformer extends Module {
     const crossAttentions: Tensor[] = [];
     this.decoder.layers.forEach((layer, i) => {
       if (opts.outputHiddenStates) hiddenStates.push(x);
-      const r = layer.forward(x, encoderHiddenStates, {
+      const r = layerStep(() => layer.forward(x, encoderHiddenStates, {
         encMask, cache: opts.cache?.layers[i], crossCache: opts.cache?.cross[i], headMasks: { self: selfMask?.[i], cross: crossMask?.[i] }, wantWeights: want, rows: opts.rows, encoderRows: opts.encoderRows, rng: opts.rng,
-      });
+      }));
       x = r.x; // (B, T, C)
       if (r.self) attentions.push(r.self);
       if (r.cross) crossAttentions.push(r.cross);
