@@ -468,6 +468,7 @@ export class Transformer extends Module {
     const crossAttentions: Tensor[] = [];
     this.decoder.layers.forEach((layer, i) => {
       if (opts.outputHiddenStates) hiddenStates.push(x);
+      // layerStep: in inference the layer's intermediates live in reused memory (src/tensor/step.ts).
       const r = layerStep(() => layer.forward(x, encoderHiddenStates, {
         encMask, cache: opts.cache?.layers[i], crossCache: opts.cache?.cross[i], headMasks: { self: selfMask?.[i], cross: crossMask?.[i] }, wantWeights: want, rows: opts.rows, encoderRows: opts.encoderRows, rng: opts.rng,
       }));

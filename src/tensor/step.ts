@@ -111,10 +111,10 @@ export function layerStep<T>(fn: () => T): T {
     const storages = [...new Set(kept.map((t) => t._storage as Float32Array))];
     if (outer) {
       generation = enclosing.pop()!;
-      const moved = keepStorages(storages, (whole) => mem.rewindKeeping(mark, whole));
+      const moved = keepStorages(storages, (spans) => mem.rewindKeeping(mark, spans));
       for (const t of kept) t._rebind(moved.get(t._storage as Float32Array)!);
     } else {
-      const copies = keepStorages(storages, (whole) => whole.map((a) => a.slice()));
+      const copies = keepStorages(storages, (spans) => spans.map((a) => a.slice()));
       endOuterStep();
       for (const t of kept) t._rebind(copies.get(t._storage as Float32Array)!);
     }
@@ -123,28 +123,29 @@ export function layerStep<T>(fn: () => T): T {
 }
 
 /**
- * New places for `storages` (arrays of step memory): `place` moves or copies the outermost ones (an array that
- * lies inside another, a subarray, goes with it), and the map gives every storage's new array.
+ * New places for `storages` (arrays of step memory): `place` moves or copies spans of memory, one per group of
+ * arrays that overlap (a subarray and the array that holds it, two views of one array), and the map gives
+ * every storage its array in the new place.
  */
-function keepStorages(storages: Float32Array[], place: (whole: Float32Array[]) => Float32Array[]): Map<Float32Array, Float32Array> {
-  const byStart = [...storages].sort((a, b) => a.byteOffset - b.byteOffset || b.byteLength - a.byteLength);
-  const whole: Float32Array[] = [];
-  const container = new Map<Float32Array, Float32Array>();
+function keepStorages(storages: Float32Array[], place: (spans: Float32Array[]) => Float32Array[]): Map<Float32Array, Float32Array> {
+  const byStart = [...storages].sort((a, b) => a.byteOffset - b.byteOffset);
+  const groups: { start: number; end: number; members: Float32Array[] }[] = [];
   for (const a of byStart) {
-    const last = whole[whole.length - 1];
-    if (last && a.byteOffset < last.byteOffset + last.byteLength) {
-      if (a.byteOffset + a.byteLength > last.byteOffset + last.byteLength) {
-        throw new Error(`layerStep: two returned arrays overlap without one holding the other (at ${last.byteOffset} and ${a.byteOffset})`);
-      }
-      container.set(a, last);
-    } else whole.push(a);
+    const last = groups[groups.length - 1];
+    const end = a.byteOffset + a.byteLength;
+    if (last && a.byteOffset < last.end) {
+      last.end = Math.max(last.end, end);
+      last.members.push(a);
+    } else groups.push({ start: a.byteOffset, end, members: [a] });
   }
-  const placed = place(whole);
-  const at = new Map<Float32Array, Float32Array>(whole.map((a, i) => [a, placed[i]!]));
-  for (const [a, c] of container) {
-    const to = at.get(c)!;
-    at.set(a, new Float32Array(to.buffer, to.byteOffset + (a.byteOffset - c.byteOffset), a.length));
-  }
+  const buffer = storages[0]?.buffer;
+  const spans = groups.map((g) => (g.members.length === 1 ? g.members[0]! : new Float32Array(buffer!, g.start, (g.end - g.start) / 4)));
+  const placed = place(spans);
+  const at = new Map<Float32Array, Float32Array>();
+  groups.forEach((g, i) => {
+    const to = placed[i]!;
+    for (const a of g.members) at.set(a, g.members.length === 1 ? to : new Float32Array(to.buffer, to.byteOffset + (a.byteOffset - g.start), a.length));
+  });
   return at;
 }
 

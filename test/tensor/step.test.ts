@@ -229,6 +229,28 @@ test('StepArena.rewindKeeping: kept arrays (any order, across chunks) move down 
   assert.ok(next.byteOffset < arrays[6]!.byteOffset, 'the space of the dropped arrays was given back');
 });
 
+test('StepArena.rewindKeeping: back-to-back subarrays of one array (not 64-byte aligned) keep their numbers', () => {
+  const arena = new StepArena(heap(256), 128 * MB);
+  for (const junk of [0, 500]) {
+    const mark = arena.mark();
+    if (junk > 0) arena.take(junk); // given back: the kept ones move down over it
+    const parent = arena.take(1001)!;
+    for (let j = 0; j < 1001; j++) parent[j] = j + 0.5;
+    const after = arena.take(100)!.fill(-3);
+    // Three pieces of `parent`, the second and third starting 1 332 and 2 668 bytes in (not multiples of 64).
+    const pieces = [parent.subarray(667, 1001), parent.subarray(0, 333), after, parent.subarray(333, 667)];
+    const moved = arena.rewindKeeping(mark, pieces);
+    const starts = [667, 0, -1, 333];
+    moved.forEach((a, n) => {
+      assert.equal(a.length, pieces[n]!.length);
+      for (let j = 0; j < a.length; j++) assert.equal(a[j], starts[n]! < 0 ? -3 : starts[n]! + j + 0.5, `junk ${junk}: piece ${n}, element ${j}`);
+    });
+    const next = arena.take(16)!;
+    for (const a of moved) assert.ok(next.byteOffset >= a.byteOffset + a.byteLength, `junk ${junk}: the next array overlaps a kept one`);
+    arena.reset();
+  }
+});
+
 /** A small "layer": y = relu(x·W + 1) with a 2-row result view, made of known numbers (W all 0.5). */
 function smallLayer(x: T.Tensor, inside: T.Tensor[]): { y: T.Tensor; firstRows: T.Tensor } {
   const w = T.full([x.shape[1]!, 96], 0.5);
@@ -272,6 +294,31 @@ test('layerStep on wasm (inference): returned tensors keep their numbers, interm
   const perLayer = used.slice(1).map((u, i) => u - used[i]!);
   // Each layer keeps its 40×96 result, the x for the next layer (40×64) and the probe (1 float): ≤ 30 KB, not its intermediates too.
   for (const d of perLayer) assert.ok(d <= (40 * 96 + 40 * 64) * 4 + 64 * 3, `a layer grew the step memory by ${d} bytes`);
+});
+
+test('layerStep: returned tensors over overlapping pieces of one array keep their numbers and still share them', () => {
+  setBackend('wasm', { threads: 1 });
+  const x = T.tensor(Float32Array.from({ length: 1000 }, (_, i) => i), [1000]);
+  const layer = () => {
+    const y = T.add(x, 0.25); // step memory
+    const d = y.data as Float32Array;
+    // Two overlapping pieces, neither 64-byte aligned at its end, and y itself.
+    return { a: T.fromStorage(d.subarray(10, 600), [590]), b: T.fromStorage(d.subarray(400, 1000), [600]), y };
+  };
+  const check = (r: ReturnType<typeof layer>, what: string) => {
+    for (let j = 0; j < 590; j++) assert.equal(r.a.data[j], 10 + j + 0.25, `${what}: a[${j}]`);
+    for (let j = 0; j < 600; j++) assert.equal(r.b.data[j], 400 + j + 0.25, `${what}: b[${j}]`);
+    (r.a.data as Float32Array)[500] = -1; // element 510 of y, element 110 of b
+    assert.equal(r.b.data[110], -1, `${what}: a and b no longer share their numbers`);
+    assert.equal(r.y.data[510], -1, `${what}: a and y no longer share their numbers`);
+  };
+  check(T.noGrad(() => T.layerStep(layer)), 'top level');
+  T.trainingStep(() => T.noGrad(() => {
+    T.add(x, 1); // something before the layer, so the kept arrays move
+    const r = T.layerStep(layer);
+    T.layerStep(() => T.add(x, 2)); // the next layer reuses the memory after them
+    check(r, 'inside an outer step');
+  }));
 });
 
 test('layerStep: with the tape on it is just the call; a throwing layer gives its memory back; the reference backend changes nothing', () => {

@@ -422,7 +422,9 @@ export class StepArena {
    * A layer run in inference keeps this way only what it returns; the next layer reuses the rest.
    *
    * Moving in the order the arrays were cut never overwrites one not yet moved: each lands at or before where
-   * it was (everything before it that is not kept is given back), and memmove allows the overlap.
+   * it was (everything before it that is not kept is given back), and memmove allows the overlap. The one
+   * exception, a subarray that starts less than 64 bytes after the previous kept array ends (the next cut is
+   * 64-byte aligned), stays where it is. Overlapping arrays must come as the one array that holds them.
    */
   rewindKeeping(mark: StepMark, keep: readonly Float32Array[]): Float32Array[] {
     const from = mark.chunk * 2 ** 32 + mark.used;
@@ -433,9 +435,15 @@ export class StepArena {
     this.used = mark.used;
     for (const i of order) {
       const a = keep[i]!;
-      const to = this.take(a.length)!; // fits: at or before where a is
-      if (to.byteOffset !== a.byteOffset) this.heap.copyBytes(to.byteOffset, a.byteOffset, a.byteLength);
-      moved[i] = to;
+      const to = this.take(a.length)!;
+      if (this.positionOf(to) > pos[i]!) {
+        // Only an unaligned subarray lands past its own start: keep it in place, cut on after it.
+        this.cur = Math.floor(pos[i]! / 2 ** 32);
+        this.used = alignUp((pos[i]! % 2 ** 32) + a.byteLength);
+      } else {
+        if (to.byteOffset !== a.byteOffset) this.heap.copyBytes(to.byteOffset, a.byteOffset, a.byteLength);
+        moved[i] = to;
+      }
     }
     return moved;
   }
@@ -450,4 +458,3 @@ export class StepArena {
     throw new Error(`attn step memory: the array at ${at} (${a.length} floats) was not taken from this step memory`);
   }
 }
-
