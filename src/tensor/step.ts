@@ -138,8 +138,14 @@ function keepStorages(storages: Float32Array[], place: (spans: Float32Array[]) =
       last.members.push(a);
     } else groups.push({ start: a.byteOffset, end, members: [a] });
   }
-  const buffer = storages[0]?.buffer;
-  const spans = groups.map((g) => (g.members.length === 1 ? g.members[0]! : new Float32Array(buffer!, g.start, (g.end - g.start) / 4)));
+  // A span over overlapping members is made over the largest of their buffer objects: a shared memory's buffer
+  // object is replaced when it grows (WasmHeap.buffer), and an older one does not reach the newer bytes.
+  const spanOf = (g: (typeof groups)[number]): Float32Array => {
+    if (g.members.length === 1) return g.members[0]!;
+    const buffer = g.members.map((a) => a.buffer).reduce((a, b) => (b.byteLength > a.byteLength ? b : a));
+    return new Float32Array(buffer, g.start, (g.end - g.start) / 4);
+  };
+  const spans = groups.map(spanOf);
   const placed = place(spans);
   const at = new Map<Float32Array, Float32Array>();
   groups.forEach((g, i) => {
