@@ -13,8 +13,12 @@
 // Such a tensor remembers its step's generation, and reading its data afterwards throws (Tensor.data), naming
 // the tensor — so a tensor that escapes its step fails loudly instead of reading another step's numbers.
 // Parameters, optimizer state and anything made outside a step are ordinary memory (or Backend.allocate's), as is
-// everything on the reference backend (its stepMemory is null). Users never see any of this: their own loops
-// (and inference) use ordinary arrays throughout.
+// everything on the reference backend (its stepMemory is null).
+//
+// Inference uses it one layer at a time: the models run each layer in `layerStep` (below), whose
+// intermediates are given back when the layer returns, and whose result is kept (copied out into an ordinary
+// array, or moved down within an outer step). Users see none of this: what a model returns to them is
+// ordinary memory, and their own loops may use trainingStep or not.
 import { getBackend } from '../backend/index.js';
 import type { StepMemory } from '../backend/backend.js';
 import { isGradEnabled } from './autograd.js';

@@ -296,7 +296,7 @@ function flatArgs(args: number[] | [readonly number[]]): number[] {
 /** The error for a tensor read after the step whose memory held it (see src/tensor/step.ts). */
 function staleTensor(t: Tensor): Error {
   return new Error(
-    `this ${fmtShape(t.shape)} tensor was computed inside a step (a training step, or a decode step of generation), whose memory the next step reuses; ` +
+    `this ${fmtShape(t.shape)} tensor was computed inside a step (a training step, a decode step of generation, or inside one layer of an inference forward), whose memory the next step reuses; ` +
       'copy what you need from it (item(), toArray()) inside the step',
   );
 }
